@@ -1,0 +1,215 @@
+"""Command line: python -m pipelines refresh | status | catalog | export | rollback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import catalog as catalog_mod
+from . import logs, store
+from .cbs import CbsClient, CbsConfig, CbsError
+from .refresh import EXIT_FAILED, EXIT_OK, refresh
+
+log = logging.getLogger("pipelines")
+
+EXPORT_COLUMNS = ["indicator", "region_code", "region_name", "region_level", "period", "value",
+                  "unit", "status", "cbs_table", "measure"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default: data)")
+    common.add_argument("--catalog", help="indicator catalogue (default: pipelines/indicators.yaml)")
+    common.add_argument("--log-format", choices=["auto", "text", "json"], default="auto")
+    cbs = argparse.ArgumentParser(add_help=False)
+    cbs.add_argument("--cbs-url", help="CBS OData base URL (env CBS_ODATA_URL, "
+                                       "default https://opendata.cbs.nl)")
+    cbs.add_argument("--timeout", type=float, default=120.0, help="read timeout per request, s")
+    cbs.add_argument("--retries", type=int, default=4, help="retries per request")
+
+    p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("refresh", parents=[common, cbs], help="fetch, check and publish a snapshot")
+    r.add_argument("--only", help="one indicator id or CBS table id")
+    r.add_argument("--force", action="store_true", help="download even if CBS reports no change")
+    r.add_argument("--keep", type=int, default=5, help="snapshots to keep (default 5)")
+    sub.add_parser("status", parents=[common], help="the published snapshot and recent runs")
+    c = sub.add_parser("catalog", parents=[common, cbs], help="list (or --check) the indicators")
+    c.add_argument("--check", action="store_true",
+                   help="verify every table id, measure and category key at CBS")
+    e = sub.add_parser("export", parents=[common], help="the published tidy table as CSV")
+    e.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
+    e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
+                   help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
+    sub.add_parser("rollback", parents=[common], help="switch back to the previous snapshot")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logs.setup(args.log_format)
+    root = store.data_dir(args.data_dir)
+    try:
+        cat = catalog_mod.load(args.catalog)
+    except catalog_mod.CatalogError as exc:
+        log.error(f"catalogue error: {exc}")
+        return EXIT_FAILED
+    try:
+        return COMMANDS[args.cmd](args, cat, root)
+    except (catalog_mod.CatalogError, ValueError) as exc:
+        log.error(str(exc))
+        return EXIT_FAILED
+
+
+def _client(args) -> CbsClient:
+    return CbsClient(CbsConfig.from_env(args.cbs_url, read_timeout=args.timeout,
+                                        retries=args.retries))
+
+
+def cmd_refresh(args, cat, root: Path) -> int:
+    return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
+                   command=" ".join(sys.argv[1:]) or "refresh")
+
+
+def cmd_status(args, cat, root: Path) -> int:
+    out = sys.stdout
+    sid = store.current_id(root)
+    if not sid:
+        print(f"Geen gepubliceerde snapshot in {root}. Maak er een met: python -m pipelines refresh",
+              file=out)
+    else:
+        m = store.read_manifest(root)
+        print(f"snapshot   {sid}  (published {m.get('published_at')}, {m.get('rows')} rows)", file=out)
+        print(f"data dir   {root.resolve()}", file=out)
+        print(f"\n{'table':<10} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<20} state", file=out)
+        for t, tm in m["tables"].items():
+            state = "STALE: " + (tm.get("error") or "") if tm.get("stale") else "ok"
+            print(f"{t:<10} {tm.get('rows') or 0:>7}  {tm.get('fetched_at') or '-':<21} "
+                  f"{tm.get('modified') or '-':<20} {state}", file=out)
+        print(f"\n{'indicator':<30} {'rows':>7}  gemeenten in latest period", file=out)
+        cov = m.get("coverage", {})
+        for ind in m["indicators"]:
+            if not ind["enabled"]:
+                continue
+            c = cov.get(ind["id"])
+            cv = (f"{c['covered']}/{c['expected']} in {c['latest_period']}" if c else "n.v.t.")
+            print(f"{ind['id']:<30} {ind['rows']:>7}  {cv}", file=out)
+        if m.get("indicators_not_yet_fetched"):
+            print("not yet fetched: " + ", ".join(m["indicators_not_yet_fetched"]), file=out)
+    runs = store.read_runs(root, last=5)
+    if runs:
+        print("\nrecent runs", file=out)
+        for r in runs:
+            acts = {}
+            for t in r.get("tables", {}).values():
+                acts[t["action"]] = acts.get(t["action"], 0) + 1
+            summary = ", ".join(f"{v} {k}" for k, v in sorted(acts.items()))
+            print(f"  {r.get('started')}  {r.get('outcome'):<8} exit {r.get('exit_code')}  "
+                  f"{r.get('seconds')}s  {summary}" + (f"  error: {r['error']}" if r.get("error")
+                                                       else ""), file=out)
+    return EXIT_OK
+
+
+def cmd_catalog(args, cat, root: Path) -> int:
+    if not args.check:
+        for theme, title in catalog_mod.THEMES.items():
+            print(f"\n{title} ({theme})")
+            for i in cat.indicators:
+                if i.theme == theme:
+                    flag = "" if i.enabled else "  [uitgeschakeld: niet geverifieerd]"
+                    print(f"  {i.id:<30} {i.title} [{i.unit}]  {'+'.join(i.tables)} "
+                          f"{'/'.join(i.levels)}{flag}")
+        return EXIT_OK
+    client = _client(args)
+    problems = 0
+    wanted: dict[str, dict[str, set]] = {}
+    for ind in cat.indicators:
+        for inp in ind.inputs:
+            w = wanted.setdefault(inp.table, {"measures": set(), "filters": set(), "by": set()})
+            w["measures"].add(inp.measure)
+            w["filters"].update(inp.filters)
+            w["by"].add(ind.id)
+    for t in cat.gebieden.values():
+        wanted.setdefault(t, {"measures": set(), "filters": set(), "by": {"regions"}})
+    for table, w in wanted.items():
+        used_by = ", ".join(sorted(w["by"]))
+        try:
+            info = client.table_info(table)
+            props = client.meta(table, "DataProperties")
+        except CbsError as exc:
+            problems += 1
+            what = "DOES NOT EXIST at CBS" if exc.kind == "not_found" else f"cannot check ({exc})"
+            print(f"MISSING  {table}: {what} - used by {used_by}")
+            continue
+        keys = {p.get("Key") for p in props}
+        bad = sorted(m for m in w["measures"] if m not in keys)
+        for dim in sorted({d for d, _ in w["filters"]}):
+            try:
+                cats = {str(i["Key"]).strip() for i in client.meta(table, dim)}
+            except CbsError:
+                bad.append(f"dimension {dim}")
+                continue
+            bad += [f"{dim}={k}" for d, k in sorted(w["filters"]) if d == dim and k not in cats]
+        status = (info.get("OutputStatus") or "").strip()
+        note = f"  [CBS status: {status}]" if status and status.lower() != "regulier" else ""
+        if bad:
+            problems += 1
+            print(f"MISSING  {table} ({info.get('Title')}): {', '.join(bad)} do not exist - "
+                  f"used by {used_by}{note}")
+        else:
+            print(f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}")
+    print(f"\n{problems} problem(s)" if problems else "\nall tables, measures and keys exist")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def export_frame(snap: store.Snapshot) -> object:
+    import pandas as pd
+
+    obs, regions = snap.observations, snap.regions
+    units = {i["id"]: i["unit"] for i in snap.manifest["indicators"]}
+    names = regions.drop_duplicates("code").set_index("code")["name"]
+    out = obs.assign(region_name=obs["region_code"].map(names),
+                     unit=obs["indicator"].map(units))
+    return pd.DataFrame(out[EXPORT_COLUMNS])
+
+
+def cmd_export(args, cat, root: Path) -> int:
+    try:
+        snap = store.load_snapshot(root)
+    except store.NoSnapshot as exc:
+        log.error(f"{exc}; run: python -m pipelines refresh")
+        return EXIT_FAILED
+    df = export_frame(snap)
+    kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
+    if args.out == "-":
+        df.to_csv(sys.stdout, index=False, **kw)
+    else:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        df.to_csv(tmp, index=False, encoding="utf-8", **kw)
+        tmp.replace(out)
+        log.info("exported", extra={"file": str(out), "rows": len(df), "snapshot_id": snap.id})
+    return EXIT_OK
+
+
+def cmd_rollback(args, cat, root: Path) -> int:
+    try:
+        sid = store.rollback(root)
+    except store.NoSnapshot as exc:
+        log.error(str(exc))
+        return EXIT_FAILED
+    store.append_run(root, {"started": store.utcnow(), "command": "rollback", "outcome": "rollback",
+                            "exit_code": 0, "snapshot_id": sid})
+    print(json.dumps({"current": sid}))
+    return EXIT_OK
+
+
+COMMANDS = {"refresh": cmd_refresh, "status": cmd_status, "catalog": cmd_catalog,
+            "export": cmd_export, "rollback": cmd_rollback}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""The indicator catalogue: reads and validates ``indicators.yaml`` into frozen objects.
+
+This is the only reader of the YAML. Every error names the file and line of the offending entry.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).with_name("indicators.yaml")
+
+THEMES = {
+    "mkb_innovatie": "Breed MKB en innovatie",
+    "human_capital": "Human Capital",
+    "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen",
+}
+LEVELS = ("NL", "LD", "PV", "CR", "AM", "GM")
+LEVEL_NAMES = {
+    "NL": "Nederland",
+    "LD": "landsdeel",
+    "PV": "provincie",
+    "CR": "COROP-gebied",
+    "AM": "arbeidsmarktregio",
+    "GM": "gemeente",
+}
+TABLE_ID = re.compile(r"^[0-9]{5}[A-Za-z]{3}$")
+KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CatalogError(ValueError):
+    """A malformed catalogue; the message names file, line and entry."""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    table: str
+    measure: str
+    filters: tuple[tuple[str, str], ...] = ()
+    scale: float = 1.0
+
+    def describe(self) -> str:
+        flt = ",".join(f"{d}={k}" for d, k in self.filters)
+        scale = f"*{self.scale:g}" if self.scale != 1 else ""
+        return f"{self.table}.{self.measure}" + (f"[{flt}]" if flt else "") + scale
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    theme: str
+    title: str
+    description: str
+    unit: str
+    decimals: int
+    higher_is_better: bool | None
+    levels: tuple[str, ...]
+    inputs: tuple[Input, ...]
+    formula: str
+    value_range: tuple[float, float] | None
+    enabled: bool
+    line: int
+
+    @property
+    def derived(self) -> bool:
+        return len(self.inputs) > 1 or self.formula != self.inputs[0].name
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(i.table for i in self.inputs))
+
+    @property
+    def measure_label(self) -> str:
+        """What the export's `measure` column says: the key, or the formula with its inputs."""
+        if not self.derived:
+            return self.inputs[0].measure
+        parts = "; ".join(f"{i.name}={i.describe()}" for i in self.inputs)
+        return f"{self.formula} ({parts})"
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    title: str
+    verified: bool
+    evidence: str
+    boundaries: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Catalog:
+    path: Path
+    sha256: str
+    reference_year: int
+    gebieden: dict[int, str]
+    tables: dict[str, Table]
+    indicators: tuple[Indicator, ...]
+    _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({i.id: i for i in self.indicators})
+
+    def indicator(self, ind_id: str) -> Indicator:
+        return self._by_id[ind_id]
+
+    @property
+    def enabled(self) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.enabled)
+
+    def data_tables(self) -> list[str]:
+        """Tables needed by enabled indicators, in catalogue order."""
+        return list(dict.fromkeys(t for i in self.enabled for t in i.tables))
+
+    def inputs_for(self, table: str) -> list[Input]:
+        return [inp for i in self.enabled for inp in i.inputs if inp.table == table]
+
+    def levels_for(self, table: str) -> tuple[str, ...]:
+        levels = {lv for i in self.enabled if table in i.tables for lv in i.levels}
+        return tuple(lv for lv in LEVELS if lv in levels)
+
+    def select(self, only: str | None) -> tuple[list[str], list[Indicator]]:
+        """Resolve ``--only`` (an indicator id or a table id) to (tables, indicators)."""
+        if not only:
+            return self.data_tables(), list(self.enabled)
+        if only in self._by_id:
+            ind = self._by_id[only]
+            if not ind.enabled:
+                raise CatalogError(f"indicator {only!r} is disabled in the catalogue (unverified)")
+            return list(ind.tables), [ind]
+        table = only.upper()
+        if table in self.data_tables():
+            return [table], [i for i in self.enabled if table in i.tables]
+        raise CatalogError(
+            f"--only {only!r} is neither an indicator id nor a table used by an enabled indicator"
+        )
+
+
+# --------------------------------------------------------------------------- formula checking
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div,
+    ast.USub, ast.UAdd, ast.Name, ast.Load, ast.Constant,
+)
+
+
+def parse_formula(formula: str) -> ast.Expression:
+    """Parse an arithmetic formula; only numbers, names, + - * / and parentheses are allowed."""
+    try:
+        tree = ast.parse(formula, mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"formula {formula!r} is not valid arithmetic: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ValueError(f"formula {formula!r} uses {type(node).__name__}; only + - * / allowed")
+        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
+            raise ValueError(f"formula {formula!r} contains a non-number constant")
+    return tree
+
+
+def formula_names(formula: str) -> set[str]:
+    return {n.id for n in ast.walk(parse_formula(formula)) if isinstance(n, ast.Name)}
+
+
+# --------------------------------------------------------------------------- loading
+
+def _lines(text: str) -> dict[tuple, int]:
+    """Map (section, key-or-index) -> 1-based line number, from the YAML node tree."""
+    out: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for knode, vnode in root.value:
+        if isinstance(vnode, yaml.MappingNode):
+            for k2, _v2 in vnode.value:
+                out[(knode.value, k2.value)] = k2.start_mark.line + 1
+        elif isinstance(vnode, yaml.SequenceNode):
+            for idx, item in enumerate(vnode.value):
+                out[(knode.value, idx)] = item.start_mark.line + 1
+    return out
+
+
+def load(path: str | Path | None = None) -> Catalog:
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read catalogue: {exc.strerror}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise CatalogError(f"{path}{where}: not valid YAML: {exc}") from None
+    lines = _lines(text)
+    return _build(doc, path, lines, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
+    def fail(where: tuple, msg: str):
+        line = lines.get(where)
+        raise CatalogError(f"{path}{':' + str(line) if line else ''}: {msg}")
+
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path}: the catalogue must be a mapping with regions, tables, indicators")
+    for section in ("regions", "tables", "indicators"):
+        if section not in doc:
+            raise CatalogError(f"{path}: missing section {section!r}")
+
+    reg = doc["regions"] or {}
+    try:
+        ref_year = int(reg["reference_year"])
+        gebieden = {int(y): str(t) for y, t in (reg.get("gebieden") or {}).items()}
+    except (KeyError, TypeError, ValueError):
+        fail(("regions", "reference_year"), "regions needs reference_year and gebieden {year: TABLE}")
+    if ref_year not in gebieden:
+        fail(("regions", "gebieden"), f"no 'Gebieden in Nederland' table for reference_year {ref_year}")
+    for t in gebieden.values():
+        if not TABLE_ID.match(t):
+            fail(("regions", "gebieden"), f"{t!r} is not a CBS table id (like 85755NED)")
+
+    tables: dict[str, Table] = {}
+    for tid, spec in (doc["tables"] or {}).items():
+        where = ("tables", tid)
+        if not TABLE_ID.match(str(tid)):
+            fail(where, f"table {tid!r} is not a CBS table id (like 82900NED)")
+        if not isinstance(spec, dict) or not spec.get("title"):
+            fail(where, f"table {tid}: needs a title")
+        bnd = str(spec.get("boundaries", "yearly"))
+        if bnd != "yearly" and not re.match(r"^fixed:\d{4}$", bnd):
+            fail(where, f"table {tid}: boundaries must be 'yearly' or 'fixed:<year>', not {bnd!r}")
+        tables[tid] = Table(tid, str(spec["title"]), bool(spec.get("verified", False)),
+                            str(spec.get("evidence", "")), bnd, lines.get(where, 0))
+
+    raw_inds = doc["indicators"]
+    if not isinstance(raw_inds, list) or not raw_inds:
+        raise CatalogError(f"{path}: 'indicators' must be a non-empty list")
+    indicators: list[Indicator] = []
+    seen: set[str] = set()
+    for idx, spec in enumerate(raw_inds):
+        where = ("indicators", idx)
+        line = lines.get(where, 0)
+        if not isinstance(spec, dict):
+            fail(where, f"indicator #{idx + 1} must be a mapping")
+        iid = spec.get("id")
+        label = f"indicator {iid!r}" if iid else f"indicator #{idx + 1}"
+        try:
+            ind = _indicator(spec, tables, line)
+        except (ValueError, TypeError, KeyError) as exc:
+            fail(where, f"{label}: {str(exc).strip(chr(39) + chr(34))}")
+        if ind.id in seen:
+            fail(where, f"{label}: duplicate id")
+        seen.add(ind.id)
+        indicators.append(ind)
+    return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators))
+
+
+REQUIRED = ("id", "theme", "title", "description", "unit", "levels")
+
+
+def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
+    missing = [k for k in REQUIRED if not spec.get(k)]
+    if missing:
+        raise ValueError(f"missing field(s): {', '.join(missing)}")
+    if "higher_is_better" not in spec:
+        raise ValueError("missing field: higher_is_better (true, false or null)")
+    iid = str(spec["id"])
+    if not ID.match(iid):
+        raise ValueError("id must be lower_snake_case")
+    if spec["theme"] not in THEMES:
+        raise ValueError(f"theme {spec['theme']!r} is not one of {', '.join(THEMES)}")
+    hib = spec["higher_is_better"]
+    if hib not in (True, False, None):
+        raise ValueError("higher_is_better must be true, false or null")
+    levels = spec["levels"]
+    if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
+        raise ValueError(f"levels must be a list drawn from {' '.join(LEVELS)}")
+
+    if ("source" in spec) == ("inputs" in spec):
+        raise ValueError("give either 'source' (one measure) or 'inputs' + 'formula'")
+    if "source" in spec:
+        raw_inputs = {"value": spec["source"]}
+        formula = "value"
+    else:
+        raw_inputs = spec["inputs"]
+        formula = spec.get("formula")
+        if not isinstance(raw_inputs, dict) or not raw_inputs:
+            raise ValueError("inputs must be a mapping name -> {table, measure, filters}")
+        if not formula:
+            raise ValueError("a derived indicator needs a formula")
+    formula = str(formula)
+    inputs = tuple(_input(name, s, tables) for name, s in raw_inputs.items())
+    used = formula_names(formula)
+    names = {i.name for i in inputs}
+    if used - names:
+        raise ValueError(f"formula uses undefined input(s): {', '.join(sorted(used - names))}")
+    if names - used:
+        raise ValueError(f"input(s) not used in the formula: {', '.join(sorted(names - used))}")
+
+    rng = spec.get("range")
+    if rng is not None:
+        if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(x, int | float) for x in rng)):
+            raise ValueError("range must be [min, max]")
+        rng = (float(rng[0]), float(rng[1]))
+    elif str(spec["unit"]).strip() == "%":
+        rng = (0.0, 100.0)
+    decimals = spec.get("decimals", 0)
+    if not isinstance(decimals, int) or not 0 <= decimals <= 6:
+        raise ValueError("decimals must be a whole number 0..6")
+    enabled = spec.get("enabled", True)
+    if not all(tables[i.table].verified for i in inputs) and spec.get("enabled") is not False:
+        raise ValueError("uses an unverified table: set 'enabled: false' until it is verified")
+    return Indicator(
+        id=iid, theme=spec["theme"], title=str(spec["title"]), description=str(spec["description"]),
+        unit=str(spec["unit"]), decimals=decimals, higher_is_better=hib,
+        levels=tuple(lv for lv in LEVELS if lv in levels), inputs=inputs, formula=formula,
+        value_range=rng, enabled=bool(enabled), line=line,
+    )
+
+
+def _input(name: str, spec, tables: dict[str, Table]) -> Input:
+    if not KEY.match(str(name)):
+        raise ValueError(f"input name {name!r} must be an identifier")
+    if not isinstance(spec, dict):
+        raise ValueError(f"input {name!r} must be a mapping with table and measure")
+    table, measure = spec.get("table"), spec.get("measure")
+    if not table or not measure:
+        raise ValueError(f"input {name!r} needs table and measure")
+    table = str(table)
+    if not TABLE_ID.match(table):
+        raise ValueError(f"{table!r} is not a CBS table id (like 82900NED)")
+    if table not in tables:
+        raise ValueError(f"table {table} is not described under 'tables'")
+    if not KEY.match(str(measure)):
+        raise ValueError(f"measure {measure!r} is not a CBS measure key")
+    filters = spec.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ValueError(f"filters of input {name!r} must be a mapping dimension -> key")
+    for dim, key in filters.items():
+        if not KEY.match(str(dim)) or dim in ("RegioS", "Perioden") or not str(key).strip():
+            raise ValueError(f"filter {dim}: {key!r} is not a dimension key filter")
+    scale = spec.get("scale", 1)
+    if not isinstance(scale, int | float) or scale <= 0:
+        raise ValueError(f"scale of input {name!r} must be a positive number")
+    return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
+                 float(scale))

@@ -1,0 +1,293 @@
+"""The refresh: fetch what changed, rebuild the tidy tables, check, publish atomically.
+
+    fetch (cbs.py) -> raw/ (store.RawStore) -> regions + tidy (pure) -> checks -> publish
+
+Exit codes: 0 ok (or nothing to do), 1 failed (nothing published), 3 partial (published, but at
+least one table kept its last good data because fetching it failed), 75 another refresh runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import checks, store
+from .catalog import Catalog
+from .cbs import CbsClient, CbsError
+from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
+from .transform import RawTable, TransformError, tidy
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3, 75
+
+
+class TableProblem(RuntimeError):
+    """The table exists but does not fit the catalogue (vanished measure, unknown category)."""
+
+    def __init__(self, table: str, message: str, kind: str = "catalogue_mismatch"):
+        super().__init__(f"{table}: {message}")
+        self.table = table
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Request:
+    table: str
+    select: list[str] | None
+    filter_dims: dict[str, list[str]]  # dimension -> stripped keys wanted
+    levels: tuple[str, ...]
+
+    @property
+    def signature(self) -> str:
+        body = json.dumps([self.select, self.filter_dims, self.levels], sort_keys=True)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def plan(catalog: Catalog, table: str) -> Request:
+    if table in catalog.gebieden.values():
+        return Request(table, None, {}, ())
+    inputs = catalog.inputs_for(table)
+    dims: dict[str, set[str]] = {}
+    for inp in inputs:
+        for d, k in inp.filters:
+            dims.setdefault(d, set()).add(k)
+    measures = sorted({i.measure for i in inputs})
+    select = ["RegioS", "Perioden", *sorted(dims), *measures]
+    return Request(table, select, {d: sorted(k) for d, k in sorted(dims.items())},
+                   catalog.levels_for(table))
+
+
+def odata_filter(req: Request, padded: dict[str, dict[str, str]]) -> str | None:
+    """$filter for the wanted categories and region levels; keys compared in CBS's padded form."""
+    parts = []
+    for dim, keys in req.filter_dims.items():
+        ors = " or ".join(f"{dim} eq '{padded[dim][k]}'" for k in keys)
+        parts.append(f"({ors})")
+    if req.levels and set(req.levels) != set(LEVEL_PREFIXES):
+        ors = " or ".join(f"startswith(RegioS,'{lv}')" for lv in req.levels)
+        parts.append(f"({ors})")
+    return " and ".join(parts) or None
+
+
+@dataclass
+class TableResult:
+    action: str  # fetched | unchanged | failed
+    seconds: float = 0.0
+    rows: int | None = None
+    modified: str | None = None
+    error: str | None = None
+    kind: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: bool) -> TableResult:
+    t0 = time.monotonic()
+    table = req.table
+    info = client.table_info(table)
+    modified = info.get("Modified")
+    res = TableResult("unchanged", modified=modified)
+    status = (info.get("OutputStatus") or "").strip()
+    if status and status.lower() not in ("regulier", "regular"):
+        msg = (f"{table}: CBS marks this table as {status!r} (e.g. discontinued): look for its "
+               "successor and update the catalogue")
+        log.error(msg, extra={"table": table})
+        res.warnings.append(msg)
+    prev = raw.latest_manifest(table)
+    if (not force and prev and prev.get("modified") == modified
+            and prev.get("signature") == req.signature):
+        res.rows = prev.get("files", {}).get("TypedDataSet", {}).get("rows")
+        res.seconds = time.monotonic() - t0
+        log.info("table unchanged, not downloaded", extra={"table": table, "modified": modified})
+        return res
+
+    padded: dict[str, dict[str, str]] = {}
+    if req.select:
+        props = client.meta(table, "DataProperties")
+        topics = {p.get("Key") for p in props if p.get("Type") == "Topic"}
+        dims = {p.get("Key") for p in props if "Dimension" in str(p.get("Type"))}
+        wanted = [c for c in req.select if c not in ("RegioS", "Perioden")]
+        missing_m = [m for m in wanted if m not in topics and m not in dims]
+        if missing_m:
+            raise TableProblem(table, f"measure(s) {', '.join(missing_m)} do not exist in this "
+                                      "table (anymore): check the catalogue", "missing_measure")
+        for dim, keys in req.filter_dims.items():
+            items = client.meta(table, dim)
+            padded[dim] = {str(i["Key"]).strip(): i["Key"] for i in items}
+            unknown = [k for k in keys if k not in padded[dim]]
+            if unknown:
+                raise TableProblem(table, f"{dim} has no category {', '.join(unknown)}",
+                                   "missing_category")
+    flt = odata_filter(req, padded)
+    log.info("downloading", extra={"table": table, "filter": flt, "select": req.select})
+    entities = client.download(table, req.select, flt)
+    rows = len(entities.get("TypedDataSet", []))
+    manifest = {
+        "table": table, "title": info.get("Title"), "modified": modified,
+        "fetched_at": store.utcnow(), "url": client.url_for(table, "TypedDataSet"),
+        "select": req.select, "filter": flt, "signature": req.signature,
+    }
+    raw.save(table, entities, manifest)
+    res.action, res.rows, res.seconds = "fetched", rows, time.monotonic() - t0
+    log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2)})
+    return res
+
+
+def build(catalog: Catalog, raws: dict[str, RawTable], indicators) -> tuple:
+    """Pure: raw responses -> (observations, regions, coverage, violations)."""
+    ref = catalog.gebieden[catalog.reference_year]
+    g = raws[ref]
+    regions = build_regions(g.data, g.dimension("DataProperties"), ref)
+    dims = {t: r.dimension("RegioS") for t, r in raws.items() if t != ref}
+    regions = add_dimension_regions(regions, dims)
+    obs = tidy(catalog, raws, indicators)
+    violations = checks.check(obs, regions, catalog, indicators)
+    cov = checks.coverage(obs, regions, catalog)
+    return obs, regions, cov, violations
+
+
+def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
+            force: bool = False, keep: int = 5, command: str = "refresh") -> int:
+    try:
+        with store.refresh_lock(root):
+            return _refresh(catalog, root, client, only=only, force=force, keep=keep,
+                            command=command)
+    except store.LockedError as exc:
+        log.error(str(exc))
+        return EXIT_LOCKED
+
+
+def _refresh(catalog, root, client, *, only, force, keep, command) -> int:
+    run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
+           "cbs_url": client.config.base_url, "only": only, "force": force,
+           "catalogue_sha256": catalog.sha256, "tables": {}}
+    t_start = time.monotonic()
+    tables, indicators = catalog.select(only)
+    gebieden = list(dict.fromkeys(catalog.gebieden.values()))
+    raw = store.RawStore(root)
+    failed: dict[str, TableResult] = {}
+
+    for table in [*gebieden, *tables]:
+        if table in gebieden and only and raw.latest_manifest(table):
+            continue  # --only: region tables are refreshed by full runs
+        try:
+            res = fetch_table(client, raw, plan(catalog, table), force)
+        except (CbsError, TableProblem) as exc:
+            kind = getattr(exc, "kind", "error")
+            res = TableResult("failed", error=str(exc), kind=kind)
+            loud = kind in ("not_found", "missing_measure", "missing_category")
+            (log.error if loud else log.warning)(
+                "table failed" + (" - DOES NOT EXIST or does not fit the catalogue" if loud else ""),
+                extra={"table": table, "error": str(exc), "kind": kind})
+            failed[table] = res
+        run["tables"][table] = res.__dict__
+
+    # everything the snapshot needs, from the last good raw fetch of each table
+    needed = [*gebieden, *catalog.data_tables()]
+    raws, absent = {}, []
+    for table in needed:
+        r = raw.latest(table)
+        if r is None:
+            absent.append(table)
+        else:
+            raws[table] = r
+    asked = set(tables) | set(gebieden)
+    fatal = [t for t in absent if t in asked]
+    if fatal:
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error="no data (fresh or earlier) for " + ", ".join(
+                           f"{t} ({failed[t].error})" if t in failed else t for t in fatal))
+    stale = sorted(t for t in failed if t in raws)
+    for t in stale:
+        run["tables"][t]["action"] = "stale"
+        log.error("keeping last good data", extra={"table": t,
+                                                   "fetched_at": raws[t].manifest.get("fetched_at")})
+    usable = [i for i in catalog.enabled if all(t in raws for t in i.tables)]
+    not_yet = [i.id for i in catalog.enabled if i not in usable]
+
+    cur_manifest = None
+    if store.current_id(root):
+        try:
+            cur_manifest = store.read_manifest(root)
+        except store.NoSnapshot:
+            cur_manifest = None
+    fetched_any = any(d["action"] == "fetched" for d in run["tables"].values())
+    if (cur_manifest and not fetched_any and not force
+            and cur_manifest.get("catalogue_sha256") == catalog.sha256
+            and sorted(cur_manifest.get("stale_tables", [])) == stale):
+        outcome = "partial" if stale else "noop"
+        return _finish(root, run, t_start, outcome, EXIT_PARTIAL if stale else EXIT_OK,
+                       snapshot_id=cur_manifest.get("snapshot_id"))
+
+    try:
+        obs, regions, cov, violations = build(catalog, raws, usable)
+    except (TransformError, RegionError) as exc:
+        log.error("transform failed", extra={"error": str(exc)})
+        return _finish(root, run, t_start, "failed", EXIT_FAILED, error=str(exc))
+    if violations:
+        for v in violations:
+            log.error("check failed", extra={"rule": v.rule, "table": v.table,
+                                             "indicator": v.indicator, "detail": v.detail})
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error=f"{len(violations)} check(s) failed; nothing published",
+                       violations=[str(v) for v in violations])
+
+    manifest = snapshot_manifest(catalog, raws, obs, cov, stale, failed, not_yet)
+    sid = store.publish(root, obs, regions, manifest, keep=keep)
+    log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
+    outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
+    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+
+
+def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataFrame, cov: dict,
+                      stale: list[str], failed: dict, not_yet: list[str]) -> dict:
+    counts = obs.groupby("indicator").size().to_dict()
+    tables = {}
+    for t, r in raws.items():
+        m = r.manifest
+        tables[t] = {
+            "title": r.info.get("Title") or m.get("title"),
+            "catalogue_title": catalog.tables[t].title if t in catalog.tables else None,
+            "modified": m.get("modified"), "fetched_at": m.get("fetched_at"), "url": m.get("url"),
+            "filter": m.get("filter"), "select": m.get("select"),
+            "rows": m.get("files", {}).get("TypedDataSet", {}).get("rows"),
+            "sha256": m.get("files", {}).get("TypedDataSet", {}).get("sha256"),
+            "raw_folder": f"raw/{t}/{m.get('folder')}",
+            "stale": t in stale, "error": failed[t].error if t in failed else None,
+            "boundaries": catalog.tables[t].boundaries if t in catalog.tables else None,
+        }
+    inds = []
+    for i in catalog.indicators:
+        inds.append({
+            "id": i.id, "theme": i.theme, "title": i.title, "description": i.description,
+            "unit": i.unit, "decimals": i.decimals, "higher_is_better": i.higher_is_better,
+            "levels": list(i.levels), "tables": list(i.tables), "measure": i.measure_label,
+            "formula": i.formula if i.derived else None, "derived": i.derived,
+            "enabled": i.enabled, "in_snapshot": i.id in counts, "rows": int(counts.get(i.id, 0)),
+            "verified": all(catalog.tables[t].verified for t in i.tables),
+        })
+    return {
+        "catalogue_sha256": catalog.sha256, "reference_year": catalog.reference_year,
+        "gebieden_table": catalog.gebieden[catalog.reference_year],
+        "licence": "CBS open data, CC BY 4.0 (Bron: CBS)",
+        "tables": tables, "indicators": inds, "coverage": cov,
+        "stale_tables": stale, "indicators_not_yet_fetched": not_yet,
+        "rows": len(obs),
+    }
+
+
+def _finish(root: Path, run: dict, t0: float, outcome: str, code: int, **extra) -> int:
+    run.update(extra)
+    run.update({"ended": store.utcnow(), "seconds": round(time.monotonic() - t0, 2),
+                "outcome": outcome, "exit_code": code})
+    store.append_run(root, run)
+    level = logging.INFO if code == EXIT_OK else logging.ERROR
+    log.log(level, f"refresh {outcome}", extra={k: v for k, v in run.items() if k != "tables"})
+    return code

@@ -1,0 +1,301 @@
+"""On-disk stages: raw responses, published snapshots, the ``current`` switch, lock, run history.
+
+Layout under the data folder (``--data-dir`` / ``REGIO_DATA_DIR`` / ``data``)::
+
+    raw/<TABLE>/<fetched-at>/<Entity>.json + manifest.json    responses as received
+    raw/<TABLE>/LATEST                                          name of the last complete fetch
+    snapshots/<snapshot-id>/observations.parquet                tidy long table
+                            regions.parquet                     region table
+                            manifest.json                       provenance, indicators, coverage
+    current -> snapshots/<snapshot-id>                          switched atomically (symlink)
+    runs.jsonl                                                  one JSON record per refresh run
+    .refresh.lock                                               held while a refresh runs
+
+Every write goes to a temporary name first and is renamed into place, so a reader (or a refresh
+killed at any point) never sees a half-written file, folder or snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .transform import RawTable
+
+ENV_DATA_DIR = "REGIO_DATA_DIR"
+SNAPSHOT_FILES = ("observations.parquet", "regions.parquet", "manifest.json")
+
+
+def data_dir(arg: str | None = None) -> Path:
+    return Path(arg or os.environ.get(ENV_DATA_DIR) or "data")
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _json_bytes(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- lock
+
+class LockedError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def refresh_lock(root: Path):
+    """Exclusive, non-blocking. The kernel drops the lock when the process dies (even kill -9)."""
+    root.mkdir(parents=True, exist_ok=True)
+    fh = open(root / ".refresh.lock", "a+")  # noqa: SIM115 - held for the with-block
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise LockedError(f"another refresh is running ({holder}); try again later") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {utcnow()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+# --------------------------------------------------------------------------- raw stage
+
+class RawStore:
+    def __init__(self, root: Path):
+        self.root = root / "raw"
+
+    def latest(self, table: str) -> RawTable | None:
+        tdir = self.root / table
+        try:
+            stamp = (tdir / "LATEST").read_text().strip()
+        except OSError:
+            return None
+        folder = tdir / stamp
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+            entities = {name: json.loads((folder / f"{name}.json").read_text())["value"]
+                        for name in manifest["files"]}
+        except (OSError, ValueError, KeyError) as exc:
+            raise RuntimeError(f"{table}: raw fetch {folder} is unreadable ({exc})") from None
+        return RawTable(table, entities, manifest)
+
+    def latest_manifest(self, table: str) -> dict | None:
+        tdir = self.root / table
+        try:
+            stamp = (tdir / "LATEST").read_text().strip()
+            return json.loads((tdir / stamp / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save(self, table: str, entities: dict[str, list], manifest: dict, keep: int = 3) -> RawTable:
+        tdir = self.root / table
+        tdir.mkdir(parents=True, exist_ok=True)
+        stamp = manifest["fetched_at"].replace(":", "").replace("-", "")
+        n = 0
+        while (tdir / stamp).exists():
+            n += 1
+            stamp = f"{stamp.split('.')[0]}.{n}"
+        tmp = tdir / f".tmp-{stamp}-{os.getpid()}"
+        tmp.mkdir()
+        files = {}
+        for name, value in entities.items():
+            body = _json_bytes({"value": value})
+            (tmp / f"{name}.json").write_bytes(body)
+            files[name] = {"rows": len(value), "bytes": len(body),
+                           "sha256": hashlib.sha256(body).hexdigest()}
+        manifest = {**manifest, "folder": stamp, "files": files}
+        (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.rename(tmp, tdir / stamp)
+        _fsync_dir(tdir)
+        write_atomic(tdir / "LATEST", stamp.encode())
+        self._prune(tdir, keep)
+        return RawTable(table, entities, manifest)
+
+    @staticmethod
+    def _prune(tdir: Path, keep: int) -> None:
+        latest = (tdir / "LATEST").read_text().strip()
+        folders = sorted(p for p in tdir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for old in folders[:-keep] if keep > 0 else []:
+            if old.name != latest:
+                shutil.rmtree(old, ignore_errors=True)
+        for tmp in tdir.glob(".tmp-*"):  # left behind by a killed run
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+@dataclass
+class Snapshot:
+    id: str
+    path: Path
+    manifest: dict
+    observations: pd.DataFrame
+    regions: pd.DataFrame
+
+
+class NoSnapshot(LookupError):
+    pass
+
+
+def current_id(root: Path) -> str | None:
+    link = root / "current"
+    try:
+        return Path(os.readlink(link)).name
+    except OSError:
+        return None
+
+
+def snapshot_ids(root: Path) -> list[str]:
+    sdir = root / "snapshots"
+    if not sdir.is_dir():
+        return []
+    return sorted(p.name for p in sdir.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").exists())
+
+
+def read_manifest(root: Path, snapshot_id: str | None = None) -> dict:
+    sid = snapshot_id or current_id(root)
+    if not sid:
+        raise NoSnapshot(f"no published snapshot in {root}")
+    try:
+        return json.loads((root / "snapshots" / sid / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise NoSnapshot(f"snapshot {sid} in {root} is unreadable: {exc}") from None
+
+
+def load_snapshot(root: Path, snapshot_id: str | None = None) -> Snapshot:
+    sid = snapshot_id or current_id(root)
+    if not sid:
+        raise NoSnapshot(f"no published snapshot in {root}")
+    path = root / "snapshots" / sid
+    manifest = read_manifest(root, sid)
+    try:
+        obs = pd.read_parquet(path / "observations.parquet")
+        regions = pd.read_parquet(path / "regions.parquet")
+    except (OSError, ValueError) as exc:
+        raise NoSnapshot(f"snapshot {sid} in {root} is unreadable: {exc}") from None
+    return Snapshot(sid, path, manifest, obs, regions)
+
+
+def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manifest: dict,
+            keep: int = 5) -> str:
+    """Write a snapshot beside the current one and switch ``current`` to it in one rename."""
+    sdir = root / "snapshots"
+    sdir.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(observations, index=False).values.tobytes())
+    h.update(pd.util.hash_pandas_object(regions, index=False).values.tobytes())
+    sid = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + h.hexdigest()[:8]
+    while (sdir / sid).exists():
+        sid += "x"
+    tmp = sdir / f".tmp-{sid}"
+    tmp.mkdir()
+    observations.to_parquet(tmp / "observations.parquet", index=False)
+    regions.to_parquet(tmp / "regions.parquet", index=False)
+    manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
+                "content_sha256": h.hexdigest()}
+    (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    os.rename(tmp, sdir / sid)
+    _fsync_dir(sdir)
+    switch_current(root, sid)
+    prune_snapshots(root, keep)
+    return sid
+
+
+def switch_current(root: Path, sid: str) -> None:
+    if not (root / "snapshots" / sid / "manifest.json").exists():
+        raise NoSnapshot(f"snapshot {sid} does not exist in {root}")
+    tmp_link = root / f".current.tmp-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    os.symlink(Path("snapshots") / sid, tmp_link)
+    os.replace(tmp_link, root / "current")  # atomic: readers see the old or the new, never none
+    _fsync_dir(root)
+
+
+def prune_snapshots(root: Path, keep: int) -> list[str]:
+    sdir = root / "snapshots"
+    cur = current_id(root)
+    removed = []
+    ids = snapshot_ids(root)
+    for old in ids[:-keep] if keep > 0 else []:
+        if old != cur:
+            shutil.rmtree(sdir / old, ignore_errors=True)
+            removed.append(old)
+    for tmp in sdir.glob(".tmp-*"):  # a publish killed half-way
+        shutil.rmtree(tmp, ignore_errors=True)
+    return removed
+
+
+def rollback(root: Path) -> str:
+    """Point ``current`` at the snapshot before it. Returns the id now current."""
+    cur = current_id(root)
+    ids = snapshot_ids(root)
+    if cur not in ids or ids.index(cur) == 0:
+        raise NoSnapshot("no earlier snapshot to roll back to")
+    prev = ids[ids.index(cur) - 1]
+    switch_current(root, prev)
+    return prev
+
+
+# --------------------------------------------------------------------------- run history
+
+def append_run(root: Path, record: dict) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with open(root / "runs.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_runs(root: Path, last: int | None = None) -> list[dict]:
+    try:
+        lines = (root / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    runs = []
+    for ln in lines:
+        with contextlib.suppress(ValueError):
+            runs.append(json.loads(ln))  # a line cut by a crash is skipped
+    return runs[-last:] if last else runs

@@ -1,0 +1,196 @@
+"""Raw CBS responses -> tidy long observations. Pure functions: no network, no disk.
+
+One row per indicator x region x period:
+    indicator, region_code, region_level, period, year, period_type, value, status,
+    cbs_table, measure
+``region_code`` is stripped (GM0363, PV27, NL01); ``period`` is "2024" for a year and the CBS key
+for quarters/months ("2020KW01"); missing values stay missing (the row is left out, never 0).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, Indicator, Input, parse_formula
+from .regions import level_of
+
+OBS_COLUMNS = ["indicator", "region_code", "region_level", "period", "year", "period_type",
+               "value", "status", "cbs_table", "measure"]
+STATUS_NAMES = {"definitief": "Definitief", "voorlopig": "Voorlopig",
+                "nadervoorlopig": "Nader voorlopig", "nader voorlopig": "Nader voorlopig"}
+_STATUS_RANK = {"Definitief": 0, "Nader voorlopig": 1, "Voorlopig": 2}
+
+
+class TransformError(ValueError):
+    """Upstream data does not fit the catalogue; the message names table, indicator and key."""
+
+
+@dataclass
+class RawTable:
+    """A table's responses as received (see store.RawStore for the on-disk form)."""
+
+    table: str
+    entities: dict[str, list]
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def data(self) -> list[dict]:
+        return self.entities.get("TypedDataSet", [])
+
+    @property
+    def info(self) -> dict:
+        ti = self.entities.get("TableInfos") or [{}]
+        return ti[0]
+
+    def dimension(self, name: str) -> list[dict]:
+        return self.entities.get(name, [])
+
+    def period_status(self) -> dict[str, str]:
+        out = {}
+        for p in self.dimension("Perioden"):
+            raw = (p.get("Status") or "").strip()
+            out[p["Key"].strip()] = STATUS_NAMES.get(raw.lower(), raw or "Onbekend")
+        return out
+
+
+def period_parts(key: str) -> tuple[str, int, str]:
+    """'2024JJ00' -> ('2024', 2024, 'jaar'); '2020KW01' -> ('2020KW01', 2020, 'kwartaal')."""
+    m = re.fullmatch(r"(\d{4})(JJ|KW|MM|X0)(\d{2,3})", key.strip())
+    if not m:
+        raise TransformError(f"period key {key!r} is not a CBS period (like 2024JJ00)")
+    year, kind = int(m.group(1)), m.group(2)
+    if kind == "JJ":
+        return str(year), year, "jaar"
+    return key.strip(), year, {"KW": "kwartaal", "MM": "maand"}.get(kind, "overig")
+
+
+def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
+    """Rows of one catalogue input: region_code, period_key, value (scaled)."""
+    table = raw.table
+    rows = raw.data
+    dims_listed = {name for name in raw.entities
+                   if name not in ("TableInfos", "TypedDataSet", "UntypedDataSet",
+                                   "DataProperties", "CategoryGroups")}
+    topics = {p.get("Key") for p in raw.dimension("DataProperties") if p.get("Type") == "Topic"}
+    if topics and inp.measure not in topics:
+        raise TransformError(f"{table}: measure {inp.measure!r} (indicator {indicator_id}) does not "
+                             "exist in the table's DataProperties")
+    for dim, key in inp.filters:
+        if dim not in dims_listed:
+            raise TransformError(f"{table}: dimension {dim!r} (indicator {indicator_id}) does not "
+                                 "exist in this table")
+        keys = {str(k.get("Key", "")).strip() for k in raw.dimension(dim)}
+        if key not in keys:
+            raise TransformError(f"{table}: {dim} has no category {key!r} (indicator {indicator_id})")
+    if not rows:
+        return pd.DataFrame({"region_code": pd.Series(dtype="string"),
+                             "period_key": pd.Series(dtype="string"),
+                             "value": pd.Series(dtype="float64")})
+    df = pd.DataFrame(rows)
+    if inp.measure not in df.columns:
+        raise TransformError(f"{table}: measure {inp.measure!r} (indicator {indicator_id}) is not "
+                             "in the data received")
+    mask = pd.Series(True, index=df.index)
+    for dim, key in inp.filters:
+        if dim not in df.columns:
+            raise TransformError(f"{table}: dimension {dim!r} is not in the data received")
+        mask &= df[dim].astype(str).str.strip() == key
+    sub = df.loc[mask, ["RegioS", "Perioden", inp.measure]]
+    out = pd.DataFrame({
+        "region_code": sub["RegioS"].astype(str).str.strip(),
+        "period_key": sub["Perioden"].astype(str).str.strip(),
+        "value": pd.to_numeric(sub[inp.measure], errors="coerce") * inp.scale,
+    })
+    if out.duplicated(["region_code", "period_key"]).any():
+        dup = out[out.duplicated(["region_code", "period_key"], keep=False)].iloc[0]
+        raise TransformError(f"{table}: more than one row for {dup.region_code} {dup.period_key} "
+                             f"(indicator {indicator_id}): a dimension filter is missing")
+    return out
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv}
+
+
+def evaluate(formula: str, values: dict[str, pd.Series]):
+    """Evaluate a catalogue formula over aligned Series; division by zero gives missing."""
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.BinOp):
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        raise TransformError(f"unsupported formula element {type(node).__name__}")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = ev(parse_formula(formula))
+    if isinstance(result, pd.Series):
+        result = result.replace([np.inf, -np.inf], np.nan)
+    return result
+
+
+def tidy_indicator(ind: Indicator, raws: dict[str, RawTable]) -> pd.DataFrame:
+    frames, statuses = {}, {}
+    for inp in ind.inputs:
+        if inp.table not in raws:
+            raise TransformError(f"{inp.table}: no data fetched for indicator {ind.id}")
+        f = input_frame(raws[inp.table], inp, ind.id)
+        frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
+        statuses[inp.table] = raws[inp.table].period_status()
+    joined = pd.concat(frames, axis=1, join="inner") if len(frames) > 1 else pd.DataFrame(frames)
+    if joined.empty:
+        return pd.DataFrame(columns=OBS_COLUMNS)
+    value = evaluate(ind.formula, {n: joined[n] for n in frames})
+    out = joined.index.to_frame(index=False)
+    out["value"] = np.asarray(value, dtype="float64")
+    out = out.dropna(subset=["value"])
+    out["region_level"] = out["region_code"].map(level_of)
+    out = out[out["region_level"].isin(ind.levels)]
+    parts = out["period_key"].map(period_parts)
+    out["period"] = parts.map(lambda p: p[0])
+    out["year"] = parts.map(lambda p: p[1]).astype("int64")
+    out["period_type"] = parts.map(lambda p: p[2])
+
+    def status(pk: str) -> str:
+        found = [statuses[t].get(pk, "Onbekend") for t in ind.tables]
+        return max(found, key=lambda s: _STATUS_RANK.get(s, 3))
+
+    out["status"] = out["period_key"].map(status)
+    out["indicator"] = ind.id
+    out["cbs_table"] = "+".join(ind.tables)
+    out["measure"] = ind.measure_label
+    return out[OBS_COLUMNS]
+
+
+def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None) -> pd.DataFrame:
+    inds = indicators if indicators is not None else catalog.enabled
+    frames = [tidy_indicator(ind, raws) for ind in inds]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return typed_observations(pd.DataFrame(columns=OBS_COLUMNS))
+    return typed_observations(pd.concat(frames, ignore_index=True))
+
+
+def typed_observations(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    for c in OBS_COLUMNS:
+        if c == "value":
+            df[c] = df[c].astype("float64")
+        elif c == "year":
+            df[c] = df[c].astype("int64")
+        else:
+            df[c] = df[c].astype("string")
+    return df.sort_values(["indicator", "region_code", "period"]).reset_index(drop=True)
