@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "default https://opendata.cbs.nl)")
     cbs.add_argument("--timeout", type=float, default=120.0, help="read timeout per request, s")
     cbs.add_argument("--retries", type=int, default=4, help="retries per request")
+    cbs.add_argument("--backoff", type=float, default=1.0,
+                     help="first retry delay in s, doubling each retry")
 
     p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -49,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    args.command_line = " ".join(argv)
     logs.setup(args.log_format)
     root = store.data_dir(args.data_dir)
     try:
@@ -66,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _client(args) -> CbsClient:
     return CbsClient(CbsConfig.from_env(args.cbs_url, read_timeout=args.timeout,
-                                        retries=args.retries))
+                                        retries=args.retries, backoff=args.backoff))
 
 
 def cmd_refresh(args, cat, root: Path) -> int:
     return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
-                   command=" ".join(sys.argv[1:]) or "refresh")
+                   command=args.command_line)
 
 
 def cmd_status(args, cat, root: Path) -> int:

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +32,7 @@ import pandas as pd
 from .transform import RawTable
 
 ENV_DATA_DIR = "REGIO_DATA_DIR"
+_STAMP = "%Y%m%dT%H%M%S%fZ"
 SNAPSHOT_FILES = ("observations.parquet", "regions.parquet", "manifest.json")
 
 
@@ -222,9 +223,14 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(observations, index=False).values.tobytes())
     h.update(pd.util.hash_pandas_object(regions, index=False).values.tobytes())
-    sid = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + h.hexdigest()[:8]
-    while (sdir / sid).exists():
-        sid += "x"
+    # ids sort in publish order: UTC time to the microsecond, then the content hash
+    now = datetime.now(UTC)
+    existing = snapshot_ids(root)
+    if existing:
+        last = datetime.strptime(existing[-1][:22], _STAMP).replace(tzinfo=UTC)
+        now = max(now, last + timedelta(microseconds=1))  # a clock that went back stays ordered
+    stamp = now.strftime(_STAMP)
+    sid = f"{stamp}-{h.hexdigest()[:8]}"
     tmp = sdir / f".tmp-{sid}"
     tmp.mkdir()
     observations.to_parquet(tmp / "observations.parquet", index=False)
