@@ -105,8 +105,10 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
     out = pd.DataFrame({
         "region_code": sub["RegioS"].astype(str).str.strip(),
         "period_key": sub["Perioden"].astype(str).str.strip(),
-        "value": pd.to_numeric(sub[inp.measure], errors="coerce") * inp.scale,
+        "value": pd.to_numeric(sub[inp.measure], errors="coerce"),
     })
+    if inp.scale != 1:  # 526.4 (x 1 000) -> 526400.0, not 526400.00000000006
+        out["value"] = (out["value"] * inp.scale).round(6)
     if out.duplicated(["region_code", "period_key"]).any():
         dup = out[out.duplicated(["region_code", "period_key"], keep=False)].iloc[0]
         raise TransformError(f"{table}: more than one row for {dup.region_code} {dup.period_key} "

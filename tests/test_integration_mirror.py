@@ -1,0 +1,119 @@
+"""Full refresh on real CBS data: ../shared/cbs/mirror served by the stand-in, fetched through the
+real cbsodata client. Skipped (with the reason) where ../shared is absent; CI has it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines import store
+from pipelines.__main__ import main
+
+MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "cbs" / "mirror"
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not (MIRROR / "85755NED").is_dir(),
+                       reason=f"real CBS mirror not found at {MIRROR} (../shared is absent)"),
+]
+
+
+def mirror_rows(table: str) -> list[dict]:
+    return json.loads((MIRROR / table / "TypedDataSet.json").read_text())["value"]
+
+
+def raw_value(table, measure, region, period, **dims):
+    for r in mirror_rows(table):
+        if (r["RegioS"].strip() == region and r["Perioden"] == period
+                and all(r[d].strip() == k for d, k in dims.items())):
+            return r[measure]
+    raise LookupError((table, region, period))
+
+
+@pytest.fixture(scope="module")
+def snap(tmp_path_factory):
+    from pipelines.standin import StandIn
+
+    data = tmp_path_factory.mktemp("real") / "data"
+    with StandIn(MIRROR) as server:
+        code = main(["refresh", "--data-dir", str(data), "--cbs-url", server.url,
+                     "--log-format", "json"])
+    assert code == 0
+    return store.load_snapshot(data)
+
+
+def value(snap, ind, region, period):
+    obs = snap.observations
+    hit = obs[(obs.indicator == ind) & (obs.region_code == region) & (obs.period == period)]
+    assert len(hit) == 1, (ind, region, period)
+    return hit.iloc[0]
+
+
+GEBIEDEN_2024 = {r["RegioS"].strip() for r in mirror_rows("85755NED")}
+
+
+def test_regions_cover_all_342_gemeenten_with_their_parents(snap):
+    reg = snap.regions
+    gm = reg[(reg.level == "GM") & reg.is_current]
+    assert set(gm.code) == GEBIEDEN_2024 and len(gm) == 342
+    for col in ("provincie_code", "corop_code", "arbeidsmarktregio_code", "size_class", "urbanity"):
+        assert gm[col].notna().all(), col
+    assert (reg.level == "PV").sum() == 12 and (reg.level == "CR").sum() == 40
+    assert reg.set_index("code").loc["GM0363", "provincie"] == "Noord-Holland"
+    # former gemeenten from the yearly-boundary tables are kept, marked not current
+    assert {"GM0457", "GM0501"} <= set(reg[~reg.is_current].code)  # Weesp, Brielle
+
+
+@pytest.mark.parametrize("ind", ["banen_werknemers", "werkloosheid_pct", "netto_arbeidsparticipatie",
+                                 "aandeel_zelfstandigen", "woningvoorraad", "aandeel_koopwoningen",
+                                 "banen_per_1000_inwoners", "woningen_per_1000_inwoners"])
+def test_latest_year_covers_all_342_gemeenten(snap, ind):
+    cov = snap.manifest["coverage"][ind]
+    assert (cov["covered"], cov["expected"], cov["missing"]) == (342, 342, [])
+
+
+def test_vestigingen_gaps_are_exactly_the_mirrors_gaps(snap):
+    cov = snap.manifest["coverage"]["vestigingen"]
+    have = {r["RegioS"].strip() for r in mirror_rows("81575NED")
+            if r["Perioden"] == "2025JJ00" and r["Vestigingen_1"] is not None}
+    expected_missing = sorted(GEBIEDEN_2024 - have)
+    assert [m.split()[0] for m in cov["missing"]] == expected_missing
+    assert len(expected_missing) == 54  # 53 cut off at 10,000 rows + Veere (empty rows)
+    names = " ".join(cov["missing"])
+    assert "Zwolle" in names and "Veere" in names and "Voorne aan Zee" in names
+
+
+def test_spot_checks_equal_the_raw_cbs_values(snap):
+    v = value(snap, "banen_werknemers", "GM0363", "2023")
+    assert v.value == raw_value("83582NED", "BanenVanWerknemersInDecember_1", "GM0363", "2023JJ00",
+                                BedrijfstakkenBranchesSBI2008="T001081") * 1000
+    assert v.cbs_table == "83582NED" and v.measure == "BanenVanWerknemersInDecember_1"
+    v = value(snap, "werkloosheid_pct", "GM0014", "2024")
+    assert v.value == raw_value("86088NED", "Werkloosheidspercentage_13", "GM0014", "2024JJ00",
+                                Persoonskenmerken="T009002")
+    v = value(snap, "woningvoorraad", "GM0599", "2024")
+    assert v.value == raw_value("82900NED", "TotaleWoningvoorraad_1", "GM0599", "2024JJ00",
+                                StatusVanBewoning="T001235")
+    v = value(snap, "vestigingen", "GM0344", "2025")
+    assert v.value == raw_value("81575NED", "Vestigingen_1", "GM0344", "2025JJ00",
+                                BedrijfstakkenBranchesSBI2008="T001081")
+    tot = raw_value("82900NED", "TotaleWoningvoorraad_1", "NL01", "2024JJ00",
+                    StatusVanBewoning="T001235")
+    bew = raw_value("82900NED", "TotaleWoningvoorraad_1", "NL01", "2024JJ00",
+                    StatusVanBewoning="A028725")
+    assert value(snap, "onbewoonde_woningen_pct", "NL01", "2024").value == (tot - bew) / tot * 100
+    v = value(snap, "openstaande_vacatures", "PV20", "2020KW02")
+    assert v.value == raw_value("83599NED", "OpenstaandeVacatures_1", "PV20", "2020KW02",
+                                BedrijfstakkenBranchesSBI2008="T001081") * 1000
+    assert v.status == "Voorlopig" and v.period_type == "kwartaal"
+    assert value(snap, "openstaande_vacatures", "PV20", "2017KW04").status == "Definitief"
+
+
+def test_every_enabled_indicator_has_data_and_provenance(snap):
+    inds = [i for i in snap.manifest["indicators"] if i["enabled"]]
+    assert len(inds) >= 12 and all(i["rows"] > 0 for i in inds)
+    for t, meta in snap.manifest["tables"].items():
+        assert meta["modified"] and meta["fetched_at"] and meta["sha256"], t
+        raw = store.data_dir(str(snap.path.parents[1])) / meta["raw_folder"]
+        assert (raw / "manifest.json").exists() and (raw / "TypedDataSet.json").exists()
