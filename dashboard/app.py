@@ -1,0 +1,112 @@
+"""Entry point: ``streamlit run dashboard/app.py``.
+
+Page config, navigation over ``app_pages/``, URL state, the shared sidebar (gemeente picker) and
+the footer (snapshot date, stale warnings). Pages read their context from ``components.context()``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import components, compute  # noqa: E402
+from dashboard import data as dataio  # noqa: E402
+from dashboard import format as fmt  # noqa: E402
+from pipelines.catalog import THEMES  # noqa: E402
+
+st.set_page_config(page_title="Regionale economie · VNG Bestuurlijk Netwerk Economie",
+                   page_icon=":material/monitoring:", layout="wide")
+
+DEEPLINK_DONE = "_deeplink_done"
+
+
+def no_snapshot_page(reason: str | None) -> None:
+    st.title("Regionale economie")
+    st.info("Er zijn nog geen cijfers gepubliceerd. " + (reason or "")
+            + "\n\nMaak een snapshot met de nachtelijke pipeline en ververs daarna deze pagina:",
+            icon=":material/info:")
+    st.code("python -m pipelines refresh", language="bash")
+    st.caption(f"Gegevensmap: {dataio.data_root()} (in te stellen met REGIO_DATA_DIR).")
+
+
+def pages() -> dict[str, st.Page]:
+    return {
+        "overzicht": st.Page("app_pages/overzicht.py", title="Overzicht", default=True,
+                             icon=":material/home:"),
+        "mkb_innovatie": st.Page("app_pages/mkb_innovatie.py", title=THEMES["mkb_innovatie"],
+                                 url_path="mkb_innovatie", icon=":material/storefront:"),
+        "human_capital": st.Page("app_pages/human_capital.py", title=THEMES["human_capital"],
+                                 url_path="human_capital", icon=":material/groups:"),
+        "ruimtelijke_economie": st.Page("app_pages/ruimtelijke_economie.py",
+                                        title="Ruimtelijke economie & vitale kernen",
+                                        url_path="ruimtelijke_economie",
+                                        icon=":material/location_city:"),
+        "vergelijken": st.Page("app_pages/vergelijken.py", title="Vergelijken",
+                               url_path="vergelijken", icon=":material/compare_arrows:"),
+        "over": st.Page("app_pages/over_de_data.py", title="Over de data",
+                        url_path="over_de_data", icon=":material/info:"),
+    }
+
+
+def sidebar(data: dataio.DashData, gemeente: str) -> None:
+    with st.sidebar:
+        st.session_state["w_gemeente"] = gemeente
+        st.selectbox("Gemeente", data.gemeenten["code"].tolist(),
+                     format_func=data.names.get, key="w_gemeente",
+                     on_change=components.bind_to_url("w_gemeente", "gemeente"),
+                     help="Typ een deel van de naam om te zoeken.", filter_mode="contains")
+        row = compute.region_row(data.regions, gemeente)
+        facts = [f"Provincie: {row.get('provincie') or fmt.MISSING}",
+                 f"COROP-gebied: {row.get('corop') or fmt.MISSING}",
+                 f"Arbeidsmarktregio: {row.get('arbeidsmarktregio') or fmt.MISSING}",
+                 f"Inwoners: {fmt.number(row.get('inwoners'))}"]
+        st.caption("  \n".join(facts))
+        st.caption("De link in de adresbalk bewaart deze weergave; deel hem om hetzelfde beeld "
+                   "te tonen.")
+
+
+def footer(data: dataio.DashData) -> None:
+    st.divider()
+    for w in compute.freshness_warnings(data.manifest, dataio.run_history(), datetime.now(UTC)):
+        st.warning(w, icon=":material/schedule:")
+    st.caption(
+        f"Cijfers: CBS StatLine, snapshot van {fmt.datetime_nl(data.manifest.get('published_at'))}"
+        f" ({data.snapshot_id}). Bron: CBS, licentie CC BY 4.0. Het dashboard leest alleen deze "
+        "snapshot; de pipeline ververst de cijfers elke nacht.")
+
+
+def main() -> None:
+    data, reason = dataio.load_current()
+    if data is None:
+        st.navigation([st.Page(lambda: no_snapshot_page(reason), title="Geen cijfers",
+                               default=True)], position="hidden").run()
+        return
+    page_map = pages()
+    pg = st.navigation({
+        "Gemeente": [page_map["overzicht"]],
+        "Kernthema's": [page_map[t] for t in THEMES],
+        "Analyse": [page_map["vergelijken"], page_map["over"]],
+    })
+    page = next(k for k, p in page_map.items() if p.url_path == pg.url_path)
+    page_thema = page if page in THEMES else None
+    sel, warnings, thema_asked = components.read_url_state(data, page_thema)
+    first_run = not st.session_state.get(DEEPLINK_DONE)
+    st.session_state[DEEPLINK_DONE] = True
+    if first_run and page == "overzicht" and sel.thema and thema_asked:
+        st.switch_page(page_map[sel.thema], query_params=sel.to_params(with_thema=True))
+    components.write_url(sel.to_params(with_thema=page_thema is not None))
+    st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page)
+    sidebar(data, sel.gemeente)
+    components.show_warnings(warnings)
+    pg.run()
+    footer(data)
+
+
+main()

@@ -1,0 +1,81 @@
+"""Over de data: definitions, units, CBS tables with StatLine links, period status, fetch dates,
+licence, and the pipeline's recent runs."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components, exports
+from dashboard import data as dataio
+from dashboard import format as fmt
+from pipelines.catalog import THEMES
+
+ctx = components.context()
+data = ctx.data
+manifest = data.manifest
+
+st.title("Over de data")
+st.markdown(
+    "Alle cijfers komen uit **CBS StatLine** (open data van het Centraal Bureau voor de "
+    "Statistiek) en worden elke nacht opgehaald en gecontroleerd door de pipeline. Dit dashboard "
+    "leest alleen de gepubliceerde snapshot en haalt niets live bij het CBS op.\n\n"
+    "**Bron: CBS.** Licentie: [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/deed.nl); "
+    "bij hergebruik graag ‘Bron: CBS, bewerking VNG’ vermelden.\n\n"
+    f"Snapshot **{data.snapshot_id}**, gepubliceerd {fmt.datetime_nl(manifest.get('published_at'))}."
+    f" Gemeentelijke indeling van {manifest.get('reference_year', 'het peiljaar')}.")
+st.caption("Voorlopige cijfers kunnen nog wijzigen; het CBS stelt ze later definitief vast. "
+           "Ontbrekende cijfers worden als ‘geen gegevens’ getoond, nooit als 0.")
+
+tables = manifest.get("tables", {})
+coverage = manifest.get("coverage", {})
+rows = []
+for iid, m in data.indicators.items():
+    ind = data.by_indicator[iid]
+    latest = str(ind["period"].max())
+    statuses = ind.loc[ind["period"] == latest, "status"].map(fmt.status).unique()
+    cov = coverage.get(iid, {})
+    first = (m.get("tables") or [""])[0]
+    rows.append({
+        "thema": THEMES.get(m["theme"], m["theme"]), "indicator": m["title"],
+        "definitie": m.get("description"), "eenheid": m.get("unit"),
+        "berekening": m.get("formula") or "rechtstreeks uit de CBS-tabel",
+        "CBS-tabellen": ", ".join(m.get("tables", [])), "StatLine": exports.statline_url(first),
+        "niveaus": ", ".join(m.get("levels", [])),
+        "laatste periode": fmt.period(latest), "status": ", ".join(sorted(statuses)),
+        "gemeenten met cijfer": (f"{cov['covered']} van {cov['expected']}"
+                                 if cov.get("expected") else "niet per gemeente"),
+        "opgehaald": fmt.date(min((tables.get(t, {}).get("fetched_at") or "")
+                                  for t in m.get("tables", [""]))),
+        "id": iid,
+    })
+ind_df = pd.DataFrame(rows)
+config = {"StatLine": st.column_config.LinkColumn("StatLine", display_text="open tabel"),
+          "definitie": st.column_config.TextColumn("Definitie", width="large")}
+for title in THEMES.values():
+    st.subheader(title)
+    st.dataframe(ind_df[ind_df["thema"] == title].drop(columns=["thema"]), hide_index=True,
+                 column_config=config)
+
+st.subheader("CBS-tabellen")
+tdf = pd.DataFrame([{
+    "tabel": t, "titel": info.get("title"), "StatLine": exports.statline_url(t),
+    "CBS gewijzigd": fmt.date(info.get("modified")), "opgehaald": fmt.datetime_nl(info.get("fetched_at")),
+    "rijen": info.get("rows"),
+    "toestand": "verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else "actueel",
+} for t, info in tables.items()])
+st.dataframe(tdf, hide_index=True, column_config=config)
+
+runs = dataio.run_history()
+if runs:
+    st.subheader("Laatste verversingen")
+    outcome = {"ok": "gelukt", "partial": "deels gelukt", "failed": "mislukt",
+               "noop": "niets nieuws"}
+    st.dataframe(pd.DataFrame([{
+        "gestart": fmt.datetime_nl(r.get("started")), "uitkomst": outcome.get(r.get("outcome"),
+                                                                             r.get("outcome")),
+        "snapshot": r.get("snapshot_id") or "",
+        "problemen": "; ".join(f"{t}: {v.get('error')}" for t, v in (r.get("tables") or {}).items()
+                               if isinstance(v, dict) and v.get("error")),
+    } for r in reversed(runs[-10:])]), hide_index=True)
+
+components.downloads("indicatoren en bronnen", {"Indicatoren": ind_df}, data,
+                     list(data.indicators), key="over")

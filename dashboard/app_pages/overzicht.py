@@ -1,0 +1,84 @@
+"""Overzicht: the gemeenteprofiel — key figures per kernthema for the selected gemeente."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components, compute
+from dashboard import format as fmt
+from pipelines.catalog import THEMES
+
+ctx = components.context()
+data, gm = ctx.data, ctx.sel.gemeente
+row = compute.region_row(data.regions, gm)
+peer = compute.peers(data.regions, gm)
+records = compute.profile(data.by_indicator, data.regions, data.indicators, gm)
+
+st.title(data.names[gm])
+st.markdown(
+    f"Gemeenteprofiel · provincie **{row.get('provincie') or fmt.MISSING}** · "
+    f"{fmt.number(row.get('inwoners'))} inwoners · {row.get('urbanity') or ''}".rstrip(" ·"))
+st.caption(
+    "Per indicator: het laatst bekende cijfer, de verandering ten opzichte van een jaar eerder "
+    "(groen = gunstige ontwikkeling, rood = ongunstig, grijs = geen richting), en de vergelijking "
+    f"met Nederland, de provincie en vergelijkbare gemeenten ({peer.description}). "
+    "Positie 1 is de gunstigste van alle gemeenten.")
+
+DELTA_COLOR = {True: "normal", False: "inverse"}
+
+
+def card(r: dict) -> None:
+    unit, dec, hib = r["unit"], r["decimals"], r["higher_is_better"]
+    with st.container(border=True):
+        has_change = r["change"] is not None
+        st.metric(
+            r["title"], fmt.value(r["value"], unit, dec),
+            delta=fmt.change(r["change"], unit, dec) if has_change else None,
+            delta_color=DELTA_COLOR.get(hib, "off"),
+            delta_description=f"t.o.v. {fmt.period(r['prev_period'])}" if has_change else None,
+            chart_data=r["trend"] or None, chart_type="line",
+            help=data.indicators[r["indicator"]].get("description"))
+        lines = [fmt.period_status(r["period"], r["status"]) if r["period"] else fmt.MISSING]
+        if r["note"]:
+            lines.append(r["note"])
+        refs = [("Nederland", r["nl"]), (row.get("provincie") or "Provincie", r["provincie"]),
+                ("Vergelijkbare gemeenten", r["peers"])]
+        for label, ref in refs:
+            if ref is None:
+                continue
+            verdict = compute.judgement(r["value"], ref, hib)
+            lines.append(f"{label}: {fmt.value(ref, unit, dec)}"
+                         + (f" — {data.names[gm]} {verdict}" if verdict and r["note"] is None
+                            else ""))
+        if r["region_level"] == "GM" and r["rank"] is not None:
+            lines.append(f"Positie: {fmt.rank(r['rank'], r['rank_n'])} gemeenten")
+        st.caption("  \n".join(lines))
+
+
+for theme, title in THEMES.items():
+    rows = [r for r in records if r["theme"] == theme]
+    head, link = st.columns([3, 1], vertical_alignment="bottom")
+    head.subheader(title)
+    link.page_link(f"app_pages/{theme}.py", label="Kaart, trend en ranglijst",
+                   icon=":material/arrow_forward:", query_params={"gemeente": gm})
+    if not rows:
+        st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
+        continue
+    cols = st.columns(3)
+    for i, r in enumerate(rows):
+        with cols[i % 3]:
+            card(r)
+    tables = sorted({t for r in rows if r["cbs_table"] for t in r["cbs_table"].split("+")})
+    components.source_caption(data, "+".join(tables))
+
+st.subheader("Download")
+prof = pd.DataFrame(records)
+export = pd.DataFrame({
+    "thema": prof["theme"].map(THEMES), "indicator": prof["title"], "eenheid": prof["unit"],
+    "regio": prof["region_name"], "periode": prof["period"], "status": prof["status"],
+    "waarde": prof["value"], "vorig jaar": prof["prev_value"], "verandering": prof["change"],
+    "Nederland": prof["nl"], "provincie": prof["provincie"],
+    "vergelijkbare gemeenten (mediaan)": prof["peers"], "positie": prof["rank"],
+    "aantal gemeenten": prof["rank_n"], "CBS-tabel": prof["cbs_table"],
+})
+components.downloads(f"gemeenteprofiel {data.names[gm]}", {"Gemeenteprofiel": export}, data,
+                     prof["indicator"].tolist(), key="profiel")

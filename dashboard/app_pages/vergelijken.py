@@ -1,0 +1,92 @@
+"""Vergelijken: all indicators side by side for a provincie, COROP-gebied, arbeidsmarktregio
+or a hand-picked set of gemeenten, with Nederland as the reference row."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, compute, state
+from dashboard import format as fmt
+
+ctx = components.context()
+data, sel = ctx.data, ctx.sel
+gm = sel.gemeente
+row = compute.region_row(data.regions, gm)
+MODES = {"PV": "Provincie", "CR": "COROP-gebied", "AM": "Arbeidsmarktregio", "GM": "Eigen selectie"}
+GROUP_KEY = {"PV": "provincie_code", "CR": "corop_code", "AM": "arbeidsmarktregio_code"}
+
+st.title("Vergelijken")
+st.caption("Alle indicatoren naast elkaar, elk voor het meest recente jaar. Klik op een kolomkop "
+           "om te sorteren. Nederland staat bovenaan als referentie.")
+
+groups = [c for c in sel.vergelijk if c[:2] in GROUP_KEY]
+mode = groups[0][:2] if len(sel.vergelijk) == 1 and groups else ("GM" if sel.vergelijk else "PV")
+
+
+def _on_mode() -> None:
+    m = st.session_state["w_mode"]
+    if m == "GM":
+        default = compute.peers(data.regions, gm).codes[:4]
+        components.set_url(vergelijk=",".join(default))
+    else:
+        components.set_url(vergelijk=row.get(GROUP_KEY[m]) or "")
+
+
+st.session_state["w_mode"] = mode
+st.segmented_control("Vergelijk", list(MODES), format_func=MODES.get, key="w_mode",
+                     on_change=_on_mode, required=True)
+
+if mode == "GM":
+    st.session_state["w_set"] = list(sel.vergelijk)
+    st.multiselect("Gemeenten", data.gemeenten["code"].tolist(), key="w_set",
+                   format_func=data.names.get, max_selections=state.MAX_COMPARE,
+                   placeholder="Kies gemeenten",
+                   on_change=components.bind_to_url("w_set", "vergelijk", ",".join))
+    members = [gm] + [c for c in sel.vergelijk if c[:2] == "GM"]
+    codes = members
+    title = f"{data.names[gm]} en {len(members) - 1} gekozen gemeenten"
+else:
+    current = data.regions[data.regions["is_current"].astype(bool)
+                           & (data.regions["level"] == mode)].sort_values("name")
+    group = groups[0] if groups else row.get(GROUP_KEY[mode])
+    options = current["code"].tolist()
+    if group not in options:
+        group = options[0]
+    st.session_state["w_group"] = group
+    st.selectbox(MODES[mode], options, key="w_group", format_func=data.names.get,
+                 on_change=components.bind_to_url("w_group", "vergelijk"))
+    components.set_url(vergelijk=group)
+    gms = data.gemeenten
+    members = gms.loc[gms[GROUP_KEY[mode]].eq(group).fillna(False), "code"].tolist()
+    codes = [group] + members
+    title = f"Gemeenten in {fmt.region_label(data.names[group], mode)}"
+
+table, columns = compute.compare_table(data.by_indicator, data.regions, data.indicators, codes)
+st.subheader(title)
+if not columns:
+    st.info("Voor deze regio's zijn geen gegevens.")
+    st.stop()
+formats = {c["column"]: (None, c["decimals"]) for c in columns}
+st.dataframe(components.dutch_styler(table.drop(columns=["code"]), formats,
+                                     highlight=table["code"].eq(gm)),
+             hide_index=True, height=min(700, 38 + 35 * len(table)),
+             column_config={"regio": st.column_config.TextColumn("Regio", pinned=True)})
+st.caption("Geel gemarkeerd: " + data.names[gm] + ". Leeg = geen gegevens. Indicatoren die "
+           "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
+           "Bron: CBS, tabellen volgens ‘Over de data’; licentie CC BY 4.0.")
+components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
+                     [c["id"] for c in columns], key="vergelijk")
+
+st.subheader("Eén indicator in beeld")
+ids = [c["id"] for c in columns]
+iid = sel.indicator if sel.indicator in ids else ids[0]
+st.session_state["w_cmp_ind"] = iid
+st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k]["title"],
+             on_change=components.bind_to_url("w_cmp_ind", "indicator"))
+col = next(c for c in columns if c["id"] == iid)
+meta = data.indicators[iid]
+bars = pd.DataFrame({"code": table["code"], "label": table["regio"], "value": table[col["column"]]})
+cbs_table = str(data.by_indicator[iid]["cbs_table"].iloc[-1])
+fig = charts.bar_compare(bars, meta, highlight={gm}, title=col["column"],
+                         source=components.source_text(data, cbs_table, col["period"]))
+components.plotly(fig, key="bars", filename=col["column"])
+components.source_caption(data, cbs_table, col["period"])

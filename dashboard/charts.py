@@ -1,0 +1,163 @@
+"""Pure DataFrame -> plotly Figure functions (no streamlit). Dutch separators, honest axes,
+title and source inside the figure so a downloaded PNG stands on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import format as fmt
+
+FONT = "Source Sans Pro, Arial, sans-serif"
+MISSING_COLOR = "#d9d9d9"
+ROLE_STYLE = {  # role -> (colour, width, dash, show markers)
+    "gemeente": ("#01689b", 3.5, "solid", True),
+    "nl": ("#444444", 2, "dash", False),
+    "provincie": ("#e17000", 2, "solid", False),
+    "peers": ("#39870c", 2, "dot", False),
+}
+COMPARE_COLORS = ("#8fcae7", "#a90061", "#ffb612", "#76d2b6", "#94710a", "#42145f",
+                  "#f092cd", "#275937", "#ca005d", "#673327", "#b2d7ee", "#f9e11e")
+# sequential scales; the dark end is the favourable end when a direction exists
+SCALE = "Blues"
+IMAGE_OPTIONS = {"format": "png", "scale": 2, "height": 600, "width": 1000}
+
+
+def base_layout(fig: go.Figure, title: str, source: str, height: int) -> go.Figure:
+    fig.update_layout(
+        separators=",.",
+        font={"family": FONT, "size": 13},
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 70},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+    )
+    fig.add_annotation(text=source, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                       yanchor="top", yshift=-40, showarrow=False,
+                       font={"size": 11, "color": "#555555"})
+    return fig
+
+
+def _fc(features: dict[str, dict], codes) -> dict:
+    return {"type": "FeatureCollection", "features": [features[c] for c in codes]}
+
+
+def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
+               selected: str | None, title: str, source: str, height: int = 560) -> go.Figure:
+    """All gemeenten coloured by value; no value = grey 'geen gegevens'; ``selected`` outlined.
+    Each feature is sent once (values, missing and outline traces hold disjoint geometry, the
+    outline only the selected gemeente)."""
+    df = map_df[map_df["code"].isin(features.keys())]
+    have = df[df["value"].notna()]
+    missing = df[df["value"].isna()]
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    hib = meta.get("higher_is_better")
+    fig = go.Figure()
+    if not have.empty:
+        text = [fmt.value(v, unit, dec) for v in have["value"]]
+        fig.add_trace(go.Choropleth(
+            geojson=_fc(features, have["code"]), featureidkey="properties.statcode",
+            locations=have["code"], z=have["value"],
+            colorscale=SCALE, reversescale=hib is False,
+            marker={"line": {"width": 0.3, "color": "white"}},
+            customdata=np.column_stack([have["name"], text]),
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+            colorbar={"title": {"text": fmt.unit_label(unit), "side": "top"}, "thickness": 12,
+                      "len": 0.6, "x": 1.0},
+            name="waarde"))
+    if not missing.empty:
+        fig.add_trace(go.Choropleth(
+            geojson=_fc(features, missing["code"]), featureidkey="properties.statcode",
+            locations=missing["code"], z=np.zeros(len(missing)),
+            colorscale=[[0, MISSING_COLOR], [1, MISSING_COLOR]], showscale=False,
+            marker={"line": {"width": 0.3, "color": "white"}},
+            customdata=np.column_stack([missing["name"]]),
+            hovertemplate=f"<b>%{{customdata[0]}}</b><br>{fmt.MISSING}<extra></extra>",
+            name=fmt.MISSING))
+    if selected and selected in features:
+        row = df[df["code"] == selected]
+        label = fmt.value(row["value"].iloc[0], unit, dec) if not row.empty else fmt.MISSING
+        name = row["name"].iloc[0] if not row.empty else selected
+        fig.add_trace(go.Choropleth(
+            geojson=_fc(features, [selected]), featureidkey="properties.statcode",
+            locations=[selected], z=[0], showscale=False,
+            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+            marker={"line": {"width": 3, "color": "#e4002b"}},
+            hovertemplate=f"<b>{_esc(name)}</b> (gekozen)<br>{label}<extra></extra>",
+            name="gekozen gemeente"))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    base_layout(fig, title, source, height)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 50}, dragmode=False)
+    return fig
+
+
+def _esc(text: str) -> str:
+    """Plotly renders a small HTML subset in labels; data-derived text is escaped."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("%{", "%&#123;"))
+
+
+def _x(period: str) -> str:
+    """Axis label: years stay '2024'; quarters become '2020 K1'."""
+    return period if period.isdigit() else f"{period[:4]} K{int(period[-2:])}"
+
+
+def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
+                height: int = 460) -> go.Figure:
+    """Lines per region (roles: gemeente, nl, provincie, peers, vergelijk); provisional figures
+    get open markers. The y axis starts at 0 when all values are non-negative."""
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    fig = go.Figure()
+    extra = 0
+    order = {"gemeente": 0, "vergelijk": 1, "provincie": 2, "peers": 3, "nl": 4}
+    for (_, label), g in sorted(df.groupby(["role", "label"], sort=False),
+                                key=lambda kv: order.get(kv[0][0], 9)):
+        role = g["role"].iloc[0]
+        g = g.sort_values("period")
+        if role in ROLE_STYLE:
+            color, width, dash, markers = ROLE_STYLE[role]
+        else:
+            color, width, dash, markers = COMPARE_COLORS[extra % len(COMPARE_COLORS)], 2, "solid", False
+            extra += 1
+        provisional = g["status"].ne("Definitief").to_numpy()
+        text = [f"{fmt.value(v, unit, dec)}{'' if s == 'Definitief' else f' ({fmt.status(s)})'}"
+                for v, s in zip(g["value"], g["status"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=[_x(p) for p in g["period"]], y=g["value"], name=_esc(label),
+            mode="lines+markers",
+            line={"color": color, "width": width, "dash": dash},
+            marker={"size": [9 if p else (7 if markers else 4) for p in provisional],
+                    "symbol": ["circle-open" if p else "circle" for p in provisional],
+                    "color": color},
+            customdata=text,
+            hovertemplate=f"<b>{_esc(label)}</b><br>%{{x}}: %{{customdata}}<extra></extra>"))
+    nonneg = df.empty or bool((df["value"] >= 0).all())
+    fig.update_xaxes(type="category", categoryorder="category ascending", showgrid=False)
+    fig.update_yaxes(title=fmt.unit_label(unit), rangemode="tozero" if nonneg else "normal",
+                     gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999")
+    base_layout(fig, title, source, height)
+    fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0}, hovermode="closest",
+                      margin={"l": 10, "r": 10, "t": 60, "b": 110})
+    fig.layout.annotations[0].update(yshift=-85)
+    return fig
+
+
+def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str,
+                source: str) -> go.Figure:
+    """Horizontal bars (columns label, value, code), sorted; the value axis always includes 0.
+    Regions without a value are listed with 'geen gegevens' instead of a zero-length bar."""
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    df = df.sort_values("value", ascending=True, na_position="first")
+    colors = ["#01689b" if c in highlight else ("#444444" if c == "NL01" else "#8fcae7")
+              for c in df["code"]]
+    text = [fmt.value(v, unit, dec) for v in df["value"]]
+    fig = go.Figure(go.Bar(
+        x=df["value"].fillna(0), y=[_esc(v) for v in df["label"]], orientation="h",
+        marker_color=colors, text=text, textposition="outside", cliponaxis=False,
+        hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
+    fig.update_xaxes(rangemode="tozero", title=fmt.unit_label(unit), gridcolor="#e5e5e5")
+    fig.update_yaxes(automargin=True)
+    base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
+    return fig

@@ -1,0 +1,159 @@
+"""Small shared streamlit pieces: URL state sync, page context, captions, charts, downloads."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from . import exports, state
+from . import format as fmt
+from .data import DashData
+
+CTX_KEY = "_dashboard_ctx"
+LAST_GEMEENTE = "_last_gemeente"
+LAST_COMPARE = "_last_vergelijk"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a page needs; set by app.py for the current run (a reference, not a copy)."""
+
+    data: DashData
+    sel: state.Selection
+    page: str  # "overzicht" | a thema id | "vergelijken" | "over"
+
+
+def context() -> Ctx:
+    return st.session_state[CTX_KEY]
+
+
+# --------------------------------------------------------------------------- URL state
+
+def read_url_state(data: DashData, page_thema: str | None) -> tuple[state.Selection, list[str],
+                                                                     bool]:
+    """Parse st.query_params; gemeente and vergelijk survive a page switch through the session.
+    Returns (selection, warnings, thema_requested)."""
+    qp = st.query_params
+    params: dict[str, list[str]] = {k: qp.get_all(k) for k in qp}
+    ss = st.session_state
+    if "gemeente" not in params and LAST_GEMEENTE in ss:
+        params["gemeente"] = [ss[LAST_GEMEENTE]]
+    if "vergelijk" not in params and ss.get(LAST_COMPARE):
+        params["vergelijk"] = [ss[LAST_COMPARE]]
+    sel, warnings = state.parse(params, data.known, page_thema=page_thema)
+    return sel, warnings, "thema" in params
+
+
+def write_url(params: dict[str, str]) -> None:
+    """Replace the URL's query string (only when it differs: no needless browser updates)."""
+    current = {k: st.query_params[k] for k in st.query_params}
+    if current != params:
+        st.query_params.from_dict(params)
+    st.session_state[LAST_GEMEENTE] = params.get("gemeente")
+    st.session_state[LAST_COMPARE] = params.get("vergelijk", "")
+
+
+def set_url(**updates: str | None) -> None:
+    """Update some parameters, keeping the others (None removes one)."""
+    params = {k: st.query_params[k] for k in st.query_params}
+    for k, v in updates.items():
+        if v is None or v == "":
+            params.pop(k, None)
+        else:
+            params[k] = str(v)
+    write_url(params)
+
+
+def bind_to_url(widget_key: str, param: str, to_text=str):
+    """An on_change callback that copies a widget's value into the URL parameter."""
+    def _cb() -> None:
+        set_url(**{param: to_text(st.session_state[widget_key])})
+    return _cb
+
+
+def show_warnings(warnings: list[str]) -> None:
+    for w in warnings:
+        st.warning(w, icon="⚠️")
+
+
+# --------------------------------------------------------------------------- captions
+
+def source_text(data: DashData, cbs_table: str | None, period: str | None = None,
+                status: str | None = None) -> str:
+    """Plain text for inside a chart: 'Bron: CBS (82900NED), 2024 (voorlopig); CC BY 4.0'."""
+    tables = ", ".join(exports.tables_of(cbs_table)) or "CBS"
+    per = f", {fmt.period_status(period, status)}" if period else ""
+    return f"Bron: CBS ({tables}){per}; bewerking VNG. CC BY 4.0."
+
+
+def source_caption(data: DashData, cbs_table: str | None, period: str | None = None,
+                   status: str | None = None) -> None:
+    """Markdown caption with StatLine links and the fetch date under a chart or table."""
+    links = []
+    fetched = []
+    for t in exports.tables_of(cbs_table):
+        links.append(f"[{t}]({exports.statline_url(t)})")
+        info = data.manifest.get("tables", {}).get(t, {})
+        if info.get("fetched_at"):
+            fetched.append(info["fetched_at"])
+    parts = ["Bron: CBS, tabel " + ", ".join(links) if links else "Bron: CBS"]
+    if period:
+        parts.append(f"periode {fmt.period_status(period, status)}")
+    if fetched:
+        parts.append(f"opgehaald {fmt.date(min(fetched))}")
+    parts.append("licentie CC BY 4.0")
+    st.caption(" · ".join(parts))
+
+
+# --------------------------------------------------------------------------- charts, tables
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "grafiek"
+
+
+def plotly(fig: go.Figure, key: str, filename: str) -> None:
+    st.plotly_chart(fig, key=key, config={
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": slug(filename), "scale": 2,
+                                 "width": 1000, "height": fig.layout.height or 500},
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    })
+
+
+def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
+                 highlight: pd.Series | None = None):
+    """A Styler that shows Dutch numbers ('geen gegevens' for missing) while the dataframe
+    still sorts on the numbers. ``formats``: column -> (unit, decimals)."""
+    sty = df.style.format({c: functools.partial(_fmt_cell, unit=u, dec=d)
+                           for c, (u, d) in formats.items() if c in df.columns})
+    if highlight is not None:
+        mask = highlight.to_numpy()
+        sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m else ""
+                                     for m in mask], axis=0)
+    return sty
+
+
+def _fmt_cell(v, unit, dec):
+    return fmt.value(v, unit, dec)
+
+
+def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
+              indicator_ids: list[str], key: str) -> None:
+    """CSV (first sheet) and Excel (all sheets + Bronnen) of what is on screen, built on click."""
+    first = next(iter(sheets.values()))
+    sources = exports.sources_frame(data.manifest, indicator_ids)
+    base = slug(name)
+    c1, c2, c3 = st.columns([1, 1, 3])
+    c1.download_button("CSV", functools.partial(exports.to_csv, first), f"{base}.csv",
+                       "text/csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")
+    c2.download_button("Excel", functools.partial(exports.to_excel, sheets, sources),
+                       f"{base}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
+    c3.caption("Excel bevat ook een tabblad ‘Bronnen’. Een grafiek bewaart u als PNG met het "
+               "camera-icoon rechtsboven in de grafiek.")

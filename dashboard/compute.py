@@ -1,0 +1,313 @@
+"""Pure pandas over the snapshot: key figures, references, peers, rankings, comparison tables.
+
+Inputs are the snapshot frames (``observations`` for one or all indicators, ``regions``) and the
+indicator metadata dicts from the manifest. Nothing here mutates its inputs (cached, shared) and
+nothing imports streamlit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from . import format as fmt
+
+NL = "NL01"
+_QUARTER = re.compile(r"^(\d{4})KW(\d{2})$")
+TREND_POINTS = 10
+
+
+# --------------------------------------------------------------------------- regions
+
+def region_row(regions: pd.DataFrame, code: str) -> dict:
+    hit = regions[regions["code"] == code]
+    return {} if hit.empty else hit.iloc[0].to_dict()
+
+
+def current_gemeenten(regions: pd.DataFrame) -> pd.DataFrame:
+    """Current gemeenten sorted by name the way a Dutch reader expects ('s-Gravenhage under G)."""
+    gm = regions[(regions["level"] == "GM") & regions["is_current"].astype(bool)]
+    key = gm["name"].str.lower().str.replace(r"^'s[- ]", "", regex=True)
+    return gm.assign(_key=key).sort_values("_key").drop(columns="_key")
+
+
+def _val(row: dict, key: str) -> str | None:
+    v = row.get(key)
+    return None if v is None or pd.isna(v) else str(v)
+
+
+@dataclass(frozen=True)
+class Peers:
+    codes: tuple[str, ...]
+    label: str       # short legend label
+    description: str  # one sentence for captions
+
+
+def peers(regions: pd.DataFrame, gemeente: str) -> Peers:
+    """Comparable gemeenten: same gemeentegrootteklasse and stedelijkheid (excluding itself).
+    With fewer than three of those, the size class alone is used (and said so)."""
+    row = region_row(regions, gemeente)
+    size, urb = _val(row, "size_class_code"), _val(row, "urbanity_code")
+    gm = current_gemeenten(regions)
+    gm = gm[gm["code"] != gemeente]
+    if size is None:
+        return Peers((), "Vergelijkbare gemeenten", "Geen gemeentegrootteklasse bekend.")
+    same_size = gm[gm["size_class_code"].eq(size).fillna(False)]
+    both = same_size[same_size["urbanity_code"].eq(urb).fillna(False)] if urb else same_size[:0]
+    size_txt = _val(row, "size_class") or "dezelfde grootteklasse"
+    if len(both) >= 3:
+        urb_txt = (_val(row, "urbanity") or "").lower()
+        return Peers(tuple(both["code"]), "Vergelijkbare gemeenten (mediaan)",
+                     f"{len(both)} gemeenten met {size_txt} en {urb_txt}")
+    return Peers(tuple(same_size["code"]), "Gemeenten van dezelfde grootte (mediaan)",
+                 f"{len(same_size)} gemeenten met {size_txt}")
+
+
+# --------------------------------------------------------------------------- periods
+
+def previous_period(period: str) -> str:
+    """The period one year earlier: '2024' -> '2023'; '2020KW03' -> '2019KW03'."""
+    m = _QUARTER.match(period)
+    if m:
+        return f"{int(m.group(1)) - 1}KW{m.group(2)}"
+    return str(int(period) - 1) if period.isdigit() else ""
+
+
+def years(ind_obs: pd.DataFrame, level: str = "GM") -> list[int]:
+    return sorted(int(y) for y in ind_obs.loc[ind_obs["region_level"] == level, "year"].unique())
+
+
+def period_for_year(ind_obs: pd.DataFrame, year: int, level: str = "GM") -> str | None:
+    """The latest period within ``year`` (the year itself, or its last published quarter)."""
+    p = ind_obs.loc[(ind_obs["region_level"] == level) & (ind_obs["year"] == year), "period"]
+    return None if p.empty else str(p.max())
+
+
+def display_region(ind_obs: pd.DataFrame, regions: pd.DataFrame, gemeente: str) -> tuple[str, str]:
+    """Where a gemeente's figure comes from: (code, level). GM when the indicator exists per
+    gemeente, else the gemeente's COROP, provincie or finally Nederland."""
+    levels = set(ind_obs["region_level"].unique())
+    if "GM" in levels:
+        return gemeente, "GM"
+    row = region_row(regions, gemeente)
+    for level, key in (("CR", "corop_code"), ("PV", "provincie_code")):
+        code = _val(row, key)
+        if level in levels and code and (ind_obs["region_code"] == code).any():
+            return code, level
+    return NL, "NL"
+
+
+def fallback_note(level: str, name: str) -> str | None:
+    if level == "GM":
+        return None
+    if level == "NL":
+        return "Niet per gemeente beschikbaar; cijfer voor heel Nederland."
+    return f"Niet per gemeente beschikbaar; cijfer voor {fmt.region_label(name, level)}."
+
+
+# --------------------------------------------------------------------------- values
+
+def series(ind_obs: pd.DataFrame, code: str) -> pd.DataFrame:
+    s = ind_obs[ind_obs["region_code"] == code]
+    return s[["period", "year", "value", "status"]].sort_values("period").reset_index(drop=True)
+
+
+def value_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | None:
+    if period is None:
+        return None
+    hit = ind_obs.loc[(ind_obs["region_code"] == code) & (ind_obs["period"] == period), "value"]
+    return None if hit.empty else float(hit.iloc[0])
+
+
+def peer_median(ind_obs: pd.DataFrame, codes: tuple[str, ...], period: str | None) -> float | None:
+    if period is None or not codes:
+        return None
+    v = ind_obs.loc[(ind_obs["period"] == period) & ind_obs["region_code"].isin(codes), "value"]
+    return None if v.empty else float(v.median())
+
+
+def ranks(values: pd.Series, higher_is_better: bool | None) -> pd.Series:
+    """Position 1 = most favourable (or highest when neither direction is better)."""
+    ascending = higher_is_better is False
+    return values.rank(ascending=ascending, method="min")
+
+
+def position(ind_obs: pd.DataFrame, code: str, period: str | None, level: str,
+             higher_is_better: bool | None) -> tuple[int | None, int]:
+    if period is None:
+        return None, 0
+    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
+    if cur.empty or not (cur["region_code"] == code).any():
+        return None, len(cur)
+    r = ranks(cur["value"], higher_is_better)
+    return int(r[cur["region_code"] == code].iloc[0]), len(cur)
+
+
+def judgement(value: float | None, ref: float | None, higher_is_better: bool | None) -> str:
+    """'hoger' / 'lager' / 'gelijk', with '(gunstig)' / '(ongunstig)' when a direction exists."""
+    if fmt.is_missing(value) or fmt.is_missing(ref):
+        return ""
+    if abs(value - ref) <= 1e-9 * max(1.0, abs(ref)):
+        return "gelijk"
+    word = "hoger" if value > ref else "lager"
+    if higher_is_better is None:
+        return word
+    good = (value > ref) == bool(higher_is_better)
+    return f"{word} (gunstig)" if good else f"{word} (ongunstig)"
+
+
+def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeente: str,
+               peer: Peers) -> dict:
+    """Everything the start page shows for one indicator and one gemeente."""
+    code, level = display_region(ind_obs, regions, gemeente)
+    row = region_row(regions, code)
+    s = series(ind_obs, code)
+    out = {"indicator": meta["id"], "theme": meta["theme"], "title": meta["title"],
+           "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
+           "higher_is_better": meta.get("higher_is_better"),
+           "region_code": code, "region_level": level, "region_name": row.get("name", code),
+           "note": fallback_note(level, row.get("name", code)),
+           "period": None, "value": None, "status": None, "prev_period": None,
+           "prev_value": None, "change": None, "nl": None, "provincie": None, "peers": None,
+           "rank": None, "rank_n": 0, "trend": [], "cbs_table": None}
+    if s.empty:
+        return out
+    last = s.iloc[-1]
+    period = str(last["period"])
+    prev = previous_period(period)
+    prev_value = value_at(ind_obs, code, prev)
+    gm_row = region_row(regions, gemeente)
+    pv = _val(gm_row, "provincie_code")
+    rank, n = position(ind_obs, code, period, level, meta.get("higher_is_better"))
+    cbs = ind_obs.loc[ind_obs["region_code"] == code, "cbs_table"]
+    out.update(
+        period=period, value=float(last["value"]), status=str(last["status"]),
+        prev_period=prev if prev_value is not None else None, prev_value=prev_value,
+        change=None if prev_value is None else float(last["value"]) - prev_value,
+        nl=value_at(ind_obs, NL, period),
+        provincie=value_at(ind_obs, pv, period) if pv and level == "GM" else None,
+        peers=peer_median(ind_obs, peer.codes, period) if level == "GM" else None,
+        rank=rank, rank_n=n, trend=[float(v) for v in s["value"].tail(TREND_POINTS)],
+        cbs_table=str(cbs.iloc[-1]) if not cbs.empty else None)
+    return out
+
+
+def profile(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+            indicators: dict[str, dict], gemeente: str) -> list[dict]:
+    """One key-figure dict per indicator (catalogue order) for ``gemeente``; missing = None."""
+    peer = peers(regions, gemeente)
+    return [key_figure(obs_by_indicator[iid], regions, meta, gemeente, peer)
+            for iid, meta in indicators.items() if iid in obs_by_indicator]
+
+
+# --------------------------------------------------------------------------- tables
+
+def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: str,
+            higher_is_better: bool | None) -> pd.DataFrame:
+    """All regions of ``level`` with a value in ``period``, best first; columns positie, code,
+    naam, provincie, waarde, status."""
+    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
+    names = regions.drop_duplicates("code").set_index("code")
+    out = pd.DataFrame({
+        "code": cur["region_code"].to_numpy(),
+        "naam": cur["region_code"].map(names["name"]).to_numpy(),
+        "provincie": cur["region_code"].map(names["provincie"]).to_numpy(),
+        "waarde": cur["value"].to_numpy(),
+        "status": cur["status"].to_numpy(),
+    })
+    out.insert(0, "positie", ranks(out["waarde"], higher_is_better).astype("Int64"))
+    return out.sort_values(["positie", "naam"]).reset_index(drop=True)
+
+
+def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None) -> pd.DataFrame:
+    """Every current gemeente with its value in ``period`` (NaN = geen gegevens)."""
+    gm = current_gemeenten(regions)[["code", "name"]]
+    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == "GM")]
+    vals = cur.set_index("region_code")["value"]
+    return gm.assign(value=gm["code"].map(vals).astype(float)).reset_index(drop=True)
+
+
+def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],
+                 peer: Peers | None = None) -> pd.DataFrame:
+    """Long frame for the time-series chart. ``lines`` = (code, label, role); role is one of
+    gemeente, nl, provincie, vergelijk. The peer median becomes its own line (role peers)."""
+    parts = []
+    for code, label, role in lines:
+        s = series(ind_obs, code)
+        if not s.empty:
+            parts.append(s.assign(code=code, label=label, role=role))
+    if peer is not None and peer.codes:
+        p = ind_obs[ind_obs["region_code"].isin(peer.codes)]
+        if not p.empty:
+            med = p.groupby(["period", "year"], as_index=False).agg(
+                value=("value", "median"), status=("status", "first"))
+            parts.append(med.assign(code="peers", label=peer.label, role="peers"))
+    if not parts:
+        return pd.DataFrame(columns=["period", "year", "value", "status", "code", "label", "role"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                  indicators: dict[str, dict], codes: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+    """Regions side by side: one row per region (Nederland first), one column per indicator at
+    the latest period any of these regions has. Returns the wide table (first columns code,
+    regio) and one column description per indicator (id, column, period, unit, decimals)."""
+    codes = [NL] + [c for c in codes if c != NL]
+    names = regions.drop_duplicates("code").set_index("code")
+    table = pd.DataFrame({
+        "code": codes,
+        "regio": [fmt.region_label(names.at[c, "name"], names.at[c, "level"])
+                  if c in names.index else c for c in codes],
+    })
+    columns: list[dict] = []
+    for iid, meta in indicators.items():
+        ind = obs_by_indicator.get(iid)
+        if ind is None:
+            continue
+        sub = ind[ind["region_code"].isin(codes)]
+        if sub[sub["region_code"] != NL].empty:
+            continue  # nothing for these regions; the NL value alone would mislead
+        period = str(sub.loc[sub["region_code"] != NL, "period"].max())
+        vals = sub[sub["period"] == period].set_index("region_code")["value"]
+        unit = meta.get("unit") or ""
+        col = f"{meta['title']} ({fmt.unit_label(unit)}, {fmt.period(period)})"
+        table[col] = table["code"].map(vals).astype(float)
+        columns.append({"id": iid, "column": col, "period": period, "unit": unit,
+                        "decimals": int(meta.get("decimals") or 0)})
+    return table, columns
+
+
+# --------------------------------------------------------------------------- freshness
+
+STALE_AFTER_DAYS = 3
+OUTCOME_NL = {"failed": "mislukt", "partial": "deels mislukt"}
+
+
+def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[str]:
+    """Dutch warnings for the footer: stale tables, a failed newer refresh, an old snapshot."""
+    out = []
+    stale = list(manifest.get("stale_tables") or [])
+    if stale:
+        out.append("Let op: bij de laatste verversing konden niet alle CBS-tabellen opgehaald "
+                   f"worden; voor {', '.join(stale)} worden de eerder opgehaalde cijfers getoond.")
+    published = manifest.get("published_at") or ""
+    failed = [r for r in runs if r.get("outcome") in OUTCOME_NL
+              and str(r.get("started") or "") > published]
+    if failed:
+        last = failed[-1]
+        out.append(f"De verversing van {fmt.datetime_nl(last.get('started'))} is "
+                   f"{OUTCOME_NL[last['outcome']]}; de getoonde cijfers zijn van "
+                   f"{fmt.datetime_nl(published)}.")
+    try:
+        pub = datetime.fromisoformat(published.replace("Z", "+00:00"))
+    except ValueError:
+        pub = None
+    if pub is not None:
+        age = (now - pub).days
+        if age >= STALE_AFTER_DAYS:
+            out.append(f"De cijfers zijn {age} dagen niet ververst (laatste snapshot: "
+                       f"{fmt.date(published)}).")
+    return out

@@ -1,0 +1,138 @@
+"""The only module that loads data. Read-only over the published snapshot (``current``).
+
+Every script run reads the current snapshot id (one ``readlink``) and passes it as the cache key,
+so a new nightly snapshot is picked up without a restart, while the frames are loaded once per
+process and shared by all sessions (``st.cache_resource``). Callers must never mutate what these
+functions return.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pipelines import store
+
+from . import compute, state
+
+log = logging.getLogger(__name__)
+GEOJSON_NAME = "gemeenten.geojson"
+GEO_DECIMALS = 4  # ~10 m; plenty for a national choropleth and keeps the payload small
+
+
+@dataclass(frozen=True)
+class DashData:
+    snapshot_id: str
+    path: Path
+    manifest: dict
+    observations: pd.DataFrame
+    regions: pd.DataFrame
+    indicators: dict[str, dict]             # id -> manifest entry, catalogue order, with data
+    by_indicator: dict[str, pd.DataFrame]   # id -> its observations
+    gemeenten: pd.DataFrame                 # current gemeenten, sorted by name
+    names: dict[str, str]                   # region code -> plain name
+    levels: dict[str, str]                  # region code -> level
+    geo: dict[str, dict] | None             # GM code -> GeoJSON feature (None: no map)
+    known: state.Known
+
+    def indicators_of(self, theme: str) -> dict[str, dict]:
+        return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
+
+
+def data_root() -> Path:
+    return store.data_dir()
+
+
+def current_snapshot_id(root: Path | None = None) -> str | None:
+    return store.current_id(root or data_root())
+
+
+def _round(coords, nd: int):
+    if isinstance(coords, (int, float)):
+        return round(coords, nd)
+    return [_round(c, nd) for c in coords]
+
+
+def read_geojson(path: Path) -> dict[str, dict] | None:
+    """GM code -> feature (coordinates rounded, only statcode/statnaam kept); None if absent."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable %s: %s", path, exc)
+        return None
+    out = {}
+    for f in raw.get("features", []):
+        props = f.get("properties") or {}
+        code = props.get("statcode")
+        geom = f.get("geometry")
+        if not code or not geom:
+            continue
+        out[code] = {"type": "Feature", "id": code,
+                     "properties": {"statcode": code, "statnaam": props.get("statnaam", code)},
+                     "geometry": {"type": geom["type"],
+                                  "coordinates": _round(geom["coordinates"], GEO_DECIMALS)}}
+    return out or None
+
+
+def build(snap: store.Snapshot) -> DashData:
+    """Derive the read-only structures the pages use from a loaded snapshot (pure)."""
+    obs = snap.observations
+    regions = snap.regions
+    by_ind = {iid: g.sort_values(["region_code", "period"]).reset_index(drop=True)
+              for iid, g in obs.groupby("indicator", sort=False)}
+    indicators = {m["id"]: m for m in snap.manifest.get("indicators", [])
+                  if m.get("enabled", True) and m["id"] in by_ind}
+    gemeenten = compute.current_gemeenten(regions).reset_index(drop=True)
+    uniq = regions.drop_duplicates("code")
+    names = dict(zip(uniq["code"], uniq["name"], strict=True))
+    levels = dict(zip(uniq["code"], uniq["level"], strict=True))
+    current = regions[regions["is_current"].astype(bool)]
+    known = state.Known(
+        gemeenten=frozenset(gemeenten["code"]),
+        regions=frozenset(current.loc[current["level"].isin(["GM", "PV", "CR", "AM"]), "code"]),
+        indicators={k: m["theme"] for k, m in indicators.items()},
+        default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
+    )
+    return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
+                    gemeenten, names, levels, read_geojson(snap.path / GEOJSON_NAME), known)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Cijfers laden…")
+def _load(root: str, snapshot_id: str) -> DashData:
+    log.info("loading snapshot %s from %s", snapshot_id, root)
+    return build(store.load_snapshot(Path(root), snapshot_id))
+
+
+def load_current() -> tuple[DashData | None, str | None]:
+    """(data, None) or (None, Dutch reason). Cheap when the snapshot is already cached."""
+    root = data_root()
+    sid = current_snapshot_id(root)
+    if not sid:
+        return None, None
+    try:
+        return _load(str(root.resolve()), sid), None
+    except store.NoSnapshot as exc:
+        log.error("snapshot unreadable: %s", exc)
+        return None, "De gepubliceerde snapshot kon niet gelezen worden."
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _runs(path: str, mtime_ns: int) -> list[dict]:
+    return store.read_runs(Path(path), last=50)
+
+
+def run_history() -> list[dict]:
+    """The pipeline's run records (newest last); re-read only when runs.jsonl changes."""
+    root = data_root()
+    try:
+        mtime = (root / "runs.jsonl").stat().st_mtime_ns
+    except OSError:
+        return []
+    return _runs(str(root.resolve()), mtime)

@@ -1,0 +1,86 @@
+"""Download builders: CSV and Excel bytes (with a 'Bronnen' sheet). Pure, no streamlit."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+
+from . import format as fmt
+
+STATLINE = "https://opendata.cbs.nl/statline/#/CBS/nl/dataset/{table}/table"
+LICENCE = "Bron: CBS. Licentie CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/deed.nl)"
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def statline_url(table: str) -> str:
+    return STATLINE.format(table=table)
+
+
+def tables_of(cbs_table: str | None) -> list[str]:
+    """'81575NED+86088NED' -> ['81575NED', '86088NED']."""
+    return [t for t in str(cbs_table or "").split("+") if t]
+
+
+def sources_frame(manifest: dict, indicator_ids: list[str]) -> pd.DataFrame:
+    """One row per (indicator, CBS table): what a figure rests on and where to find it."""
+    metas = {m["id"]: m for m in manifest.get("indicators", [])}
+    tables = manifest.get("tables", {})
+    rows = []
+    for iid in indicator_ids:
+        m = metas.get(iid)
+        if not m:
+            continue
+        for t in m.get("tables", []):
+            info = tables.get(t, {})
+            rows.append({
+                "indicator": iid, "titel": m.get("title"), "eenheid": m.get("unit"),
+                "definitie": m.get("description"), "berekening": m.get("formula") or "",
+                "CBS-tabel": t, "tabeltitel": info.get("title"),
+                "StatLine": statline_url(t),
+                "CBS gewijzigd": info.get("modified"), "opgehaald": info.get("fetched_at"),
+            })
+    out = pd.DataFrame(rows)
+    footer = pd.DataFrame([{"indicator": "", "titel": LICENCE},
+                           {"indicator": "", "titel": f"Snapshot {manifest.get('snapshot_id')}, "
+                            f"gepubliceerd {fmt.datetime_nl(manifest.get('published_at'))}"}])
+    return pd.concat([out, footer], ignore_index=True)
+
+
+def to_csv(df: pd.DataFrame) -> bytes:
+    """Semicolon-separated with decimal commas and a BOM: opens correctly in Dutch Excel.
+    Missing values stay empty (never 0)."""
+    return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub(" ", name).strip()[:31] or "Blad"
+    out, n = base, 1
+    while out in used:
+        n += 1
+        out = f"{base[:28]} {n}"
+    used.add(out)
+    return out
+
+
+def to_excel(sheets: dict[str, pd.DataFrame], sources: pd.DataFrame) -> bytes:
+    """An .xlsx with one sheet per frame plus 'Bronnen'. Missing values are empty cells."""
+    buf = io.BytesIO()
+    used: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            sheet = _sheet_name(name, used)
+            df.to_excel(xw, sheet_name=sheet, index=False)
+            _autofit(xw.sheets[sheet], df)
+        src = _sheet_name("Bronnen", used)
+        sources.to_excel(xw, sheet_name=src, index=False)
+        _autofit(xw.sheets[src], sources)
+    return buf.getvalue()
+
+
+def _autofit(ws, df: pd.DataFrame) -> None:
+    ws.freeze_panes = "A2"
+    for i, col in enumerate(df.columns, start=1):
+        width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
+        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, width + 2)

@@ -1,0 +1,182 @@
+"""URL state: query parameters -> a validated, typed selection plus Dutch warnings.
+
+Pure (no streamlit). ``components.sync_url_state`` is the thin wrapper that reads
+``st.query_params``, calls :func:`parse` and writes the cleaned state back.
+
+Parameters (all optional)::
+
+    gemeente=GM0363            current gemeente code
+    thema=human_capital        kernthema (selects the thema page from the start page)
+    indicator=werkloosheid_pct indicator id
+    jaar=2023                  year (checked against the indicator's years by resolve_year)
+    vergelijk=GM0344,PV27      comparison regions: gemeenten and/or provincie/COROP/
+                               arbeidsmarktregio codes (a group code stands for its gemeenten
+                               on the Vergelijken page)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pipelines.catalog import THEMES
+
+PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk")
+MAX_PARAM_LEN = 200  # longer values are rejected before any parsing
+MAX_COMPARE = 12
+GM_CODE = re.compile(r"^GM\d{4}$")
+REGION_CODE = re.compile(r"^(GM\d{4}|PV\d{2}|CR\d{2}|AM\d{2})$")
+INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+YEAR = re.compile(r"^\d{4}$")
+_SHOWN = re.compile(r"[^A-Za-z0-9_,.-]")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the snapshot offers; the only valid values for the parameters."""
+
+    gemeenten: frozenset[str]              # current GM codes
+    regions: frozenset[str]                # codes allowed in vergelijk (GM, PV, CR, AM)
+    indicators: Mapping[str, str]          # indicator id -> theme
+    default_gemeente: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    gemeente: str
+    thema: str | None = None
+    indicator: str | None = None
+    jaar: int | None = None
+    vergelijk: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_params(self, *, with_thema: bool = False) -> dict[str, str]:
+        """The canonical URL parameters for this selection (empty values left out)."""
+        out = {"gemeente": self.gemeente}
+        if with_thema and self.thema:
+            out["thema"] = self.thema
+        if self.indicator:
+            out["indicator"] = self.indicator
+        if self.jaar is not None:
+            out["jaar"] = str(self.jaar)
+        if self.vergelijk:
+            out["vergelijk"] = ",".join(self.vergelijk)
+        return out
+
+
+def shown(raw: object, limit: int = 24) -> str:
+    """A user-supplied value made safe to echo in a (markdown) message."""
+    text = _SHOWN.sub("", str(raw))
+    text = text[:limit] + ("…" if len(text) > limit else "")
+    return f"`{text}`" if text else "(leeg)"
+
+
+def _one(raw: str | Sequence[str] | None) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raw = list(raw)
+        raw = raw[-1] if raw else None
+    return None if raw is None else str(raw)
+
+
+def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
+          page_thema: str | None = None) -> tuple[Selection, list[str]]:
+    """Validate ``params`` against ``known``. Never raises; bad values become warnings and fall
+    back to defaults. ``page_thema`` (the thema of the page being shown) wins over ``thema``."""
+    warnings: list[str] = []
+    values: dict[str, str] = {}
+    unknown = [k for k in params if k not in PARAMS]
+    if unknown:
+        names = ", ".join(shown(k, 20) for k in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+        warnings.append(f"Onbekende parameter in de link genegeerd: {names}.")
+    for key in PARAMS:
+        raw = _one(params.get(key))
+        if raw is None:
+            continue
+        if len(raw) > MAX_PARAM_LEN:
+            warnings.append(f"De waarde voor ‘{key}’ in de link is te lang en is genegeerd.")
+            continue
+        values[key] = raw.strip()
+
+    gemeente = known.default_gemeente
+    if "gemeente" in values:
+        code = values["gemeente"].upper()
+        if not GM_CODE.match(code):
+            warnings.append(f"‘{shown(values['gemeente'])}’ is geen geldige gemeentecode "
+                            "(verwacht bijvoorbeeld GM0363); de standaardgemeente wordt getoond.")
+        elif code not in known.gemeenten:
+            warnings.append(f"Gemeente {shown(code)} bestaat niet (meer) in de huidige "
+                            "gemeentelijke indeling; de standaardgemeente wordt getoond.")
+        else:
+            gemeente = code
+
+    thema = page_thema
+    if "thema" in values and page_thema is None:
+        t = values["thema"].lower()
+        if t in THEMES:
+            thema = t
+        else:
+            warnings.append(f"Onbekend thema {shown(values['thema'])}; kies een van: "
+                            + ", ".join(THEMES.values()) + ".")
+
+    indicator = None
+    if "indicator" in values:
+        iid = values["indicator"].lower()
+        if not INDICATOR_ID.match(iid) or iid not in known.indicators:
+            warnings.append(f"Onbekende indicator {shown(values['indicator'])}; "
+                            "de eerste indicator van het thema wordt getoond.")
+        elif thema and known.indicators[iid] != thema:
+            warnings.append(f"Indicator {shown(iid)} hoort niet bij het thema "
+                            f"‘{THEMES[thema]}’; de eerste indicator van het thema wordt getoond.")
+        else:
+            indicator = iid
+
+    jaar = None
+    if "jaar" in values:
+        if YEAR.match(values["jaar"]) and 1900 <= int(values["jaar"]) <= 2100:
+            jaar = int(values["jaar"])
+        else:
+            warnings.append(f"‘{shown(values['jaar'])}’ is geen geldig jaar; "
+                            "het meest recente jaar wordt getoond.")
+
+    vergelijk = _parse_compare(values.get("vergelijk"), known, gemeente, warnings)
+    return Selection(gemeente, thema, indicator, jaar, vergelijk), warnings
+
+
+def _parse_compare(raw: str | None, known: Known, gemeente: str,
+                   warnings: list[str]) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    codes: list[str] = []
+    bad: list[str] = []
+    for part in raw.split(","):
+        code = part.strip().upper()
+        if not code:
+            continue
+        if not REGION_CODE.match(code) or code not in known.regions:
+            bad.append(part)
+        elif code != gemeente and code not in codes:
+            codes.append(code)
+    if bad:
+        warnings.append("Onbekende regiocode(s) in ‘vergelijk’ genegeerd: "
+                        + ", ".join(shown(b, 12) for b in bad[:5])
+                        + (" …" if len(bad) > 5 else "") + ".")
+    if len(codes) > MAX_COMPARE:
+        warnings.append(f"Er kunnen hoogstens {MAX_COMPARE} regio's tegelijk vergeleken worden; "
+                        "de rest is weggelaten.")
+        codes = codes[:MAX_COMPARE]
+    return tuple(codes)
+
+
+def resolve_year(requested: int | None, available: Iterable[int]) -> tuple[int | None, str | None]:
+    """Pick the requested year if available, else the latest one (with a Dutch warning)."""
+    years = sorted(set(available))
+    if not years:
+        return None, None
+    if requested is None:
+        return years[-1], None
+    if requested in years:
+        return requested, None
+    return years[-1], (f"Voor {requested} zijn er geen cijfers voor deze indicator "
+                       f"(beschikbaar: {years[0]}–{years[-1]}); {years[-1]} wordt getoond.")

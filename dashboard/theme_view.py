@@ -1,0 +1,142 @@
+"""The shared render function of the three kernthema pages: indicator + year choice, a
+choropleth of all gemeenten, a time series against NL / provincie / peers / chosen regions, and
+a ranking table with the selected gemeente highlighted."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pipelines.catalog import THEMES
+
+from . import charts, components, compute, state
+from . import format as fmt
+
+
+def _compare_options(data) -> list[str]:
+    groups = data.regions[data.regions["is_current"].astype(bool)
+                          & data.regions["level"].isin(["PV", "CR", "AM"])]
+    return data.gemeenten["code"].tolist() + groups["code"].tolist()
+
+
+def _on_indicator() -> None:
+    components.set_url(indicator=st.session_state["w_indicator"], jaar=None)
+
+
+def render(theme: str) -> None:
+    ctx = components.context()
+    data, sel = ctx.data, ctx.sel
+    gm = sel.gemeente
+    inds = data.indicators_of(theme)
+    st.title(THEMES[theme])
+    if not inds:
+        st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
+        return
+
+    iid = sel.indicator if sel.indicator in inds else next(iter(inds))
+    meta = inds[iid]
+    ind_obs = data.by_indicator[iid]
+    code, level = compute.display_region(ind_obs, data.regions, gm)
+    years = compute.years(ind_obs, level)
+    jaar, year_warning = state.resolve_year(sel.jaar, years)
+    if year_warning:
+        st.warning(year_warning, icon="⚠️")
+
+    c1, c2, c3 = st.columns([3, 1, 4])
+    st.session_state["w_indicator"] = iid
+    c1.selectbox("Indicator", list(inds), format_func=lambda k: inds[k]["title"],
+                 key="w_indicator", on_change=_on_indicator)
+    st.session_state["w_jaar"] = jaar
+    c2.selectbox("Jaar", years[::-1] or [None], key="w_jaar",
+                 format_func=lambda y: fmt.MISSING if y is None else str(y),
+                 on_change=components.bind_to_url("w_jaar", "jaar"))
+    st.session_state["w_vergelijk"] = list(sel.vergelijk)
+    c3.multiselect("Vergelijken met", _compare_options(data), key="w_vergelijk",
+                   format_func=lambda c: fmt.region_label(data.names[c], data.levels[c]),
+                   max_selections=state.MAX_COMPARE, placeholder="Kies gemeenten of regio's",
+                   on_change=components.bind_to_url("w_vergelijk", "vergelijk", ",".join))
+    components.set_url(indicator=iid, jaar=jaar)
+
+    period = compute.period_for_year(ind_obs, jaar, level) if jaar else None
+    unit, dec, hib = meta.get("unit"), int(meta.get("decimals") or 0), meta.get("higher_is_better")
+    note = compute.fallback_note(level, data.names.get(code, code))
+    st.markdown(f"**{meta['title']}** ({fmt.unit_label(unit)}). {meta.get('description', '')}")
+    if note:
+        st.info(note, icon=":material/info:")
+    if period is None:
+        st.info(f"Voor {data.names[gm]} zijn er voor deze indicator geen gegevens.")
+        return
+
+    cur = ind_obs[ind_obs["period"] == period]
+    status = cur["status"].mode().iloc[0] if not cur.empty else None
+    cbs_table = str(cur["cbs_table"].iloc[0]) if not cur.empty else "+".join(meta["tables"])
+    source = components.source_text(data, cbs_table)
+    own = compute.value_at(ind_obs, code, period)
+    rank, n = compute.position(ind_obs, code, period, level, hib)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(f"{data.names.get(code, code)}, {fmt.period(period)}", fmt.value(own, unit, dec))
+    m2.metric("Nederland", fmt.value(compute.value_at(ind_obs, compute.NL, period), unit, dec))
+    pv = compute.region_row(data.regions, gm).get("provincie_code")
+    if level == "GM" and pv:
+        m3.metric(data.names.get(pv, "Provincie"), fmt.value(compute.value_at(ind_obs, pv, period),
+                                                              unit, dec))
+    level_name = {"GM": "gemeenten", "CR": "COROP-gebieden", "PV": "provincies"}.get(level, "")
+    m4.metric("Positie", f"{fmt.rank(rank, n)}",
+              help="1 = gunstigste waarde" if hib is not None else "1 = hoogste waarde")
+    if level_name:
+        m4.caption(f"van alle {level_name}")
+
+    left, right = st.columns(2)
+    with left:
+        if data.geo is None:
+            st.info("Geen kaart beschikbaar in deze snapshot.", icon=":material/map:")
+        elif level != "GM":
+            st.info("Geen kaart: deze indicator is niet per gemeente beschikbaar.",
+                    icon=":material/map:")
+        else:
+            mdf = compute.map_frame(ind_obs, data.regions, period)
+            title = f"{meta['title']}, {fmt.period_status(period, status)}"
+            fig = charts.choropleth(mdf, data.geo, meta, selected=gm, title=title, source=source)
+            components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
+            n_missing = int(mdf["value"].isna().sum())
+            st.caption(f"Grijs = geen gegevens ({n_missing} gemeenten). Rood omlijnd: "
+                       f"{data.names[gm]}." if n_missing else f"Rood omlijnd: {data.names[gm]}.")
+    with right:
+        lines = [(code, data.names.get(code, code), "gemeente")]
+        if level == "GM" and pv:
+            lines.append((pv, fmt.region_label(data.names[pv], "PV"), "provincie"))
+        lines.append((compute.NL, "Nederland", "nl"))
+        lines += [(c, fmt.region_label(data.names[c], data.levels[c]), "vergelijk")
+                  for c in sel.vergelijk]
+        peer = compute.peers(data.regions, gm) if level == "GM" else None
+        sdf = compute.series_frame(ind_obs, lines, peer)
+        fig = charts.time_series(sdf, meta, title=f"{meta['title']}: {data.names.get(code, code)}",
+                                 source=source)
+        components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
+        if peer is not None and peer.codes:
+            st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
+    components.source_caption(data, cbs_table, period, status)
+
+    st.subheader(f"Ranglijst {fmt.period(period)}")
+    rk = compute.ranking(ind_obs, data.regions, period, level, hib)
+    shown = rk.drop(columns=["code"]).assign(status=rk["status"].map(fmt.status))
+    value_col = f"waarde ({fmt.unit_label(unit)})"
+    shown = shown.rename(columns={"waarde": value_col})
+    if level != "GM":
+        shown = shown.drop(columns=["provincie"])
+    st.dataframe(
+        components.dutch_styler(shown, {value_col: (None, dec)},
+                                highlight=rk["code"].eq(code)),
+        hide_index=True, height=420,
+        column_config={"positie": st.column_config.NumberColumn("Positie", width="small"),
+                       "naam": "Naam", "provincie": "Provincie", "status": "Status"})
+    st.caption(("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
+                "laag (geen voorkeursrichting). ") + "Geel gemarkeerd: "
+               f"{data.names.get(code, code)}. Regio's zonder cijfer staan niet in de lijst.")
+
+    wide = (sdf.pivot_table(index="period", columns="label", values="value", aggfunc="first")
+            .reset_index().rename(columns={"period": "periode"})) if not sdf.empty else pd.DataFrame()
+    components.downloads(
+        f"{meta['title']} {data.names[gm]} {period}",
+        {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}), "Tijdreeks": wide},
+        data, [iid], key="thema")
