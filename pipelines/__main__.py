@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--only", help="one indicator id or CBS table id")
     r.add_argument("--force", action="store_true", help="download even if CBS reports no change")
     r.add_argument("--keep", type=int, default=5, help="snapshots to keep (default 5)")
+    r.add_argument("--workers", type=int, default=4, help="tables fetched at once (default 4)")
     sub.add_parser("status", parents=[common], help="the published snapshot and recent runs")
     c = sub.add_parser("catalog", parents=[common, cbs], help="list (or --check) the indicators")
     c.add_argument("--check", action="store_true",
@@ -74,7 +75,7 @@ def _client(args) -> CbsClient:
 
 
 def cmd_refresh(args, cat, root: Path) -> int:
-    return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
+    return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep, workers=args.workers,
                    command=args.command_line)
 
 

@@ -153,3 +153,9 @@ class CbsClient:
     def url_for(self, table: str, entity: str = "") -> str:
         scheme = "https" if self.config.use_https else "http"
         return f"{scheme}://{self.config.catalog_url}/ODataFeed/odata/{table}/{entity}"
+
+    def naive_get_data(self, table: str) -> list[dict]:
+        """What a naive script does: ``cbsodata.get_data`` of the whole table (all rows, columns,
+        titles instead of codes). Only the benchmark uses it, as the baseline to beat."""
+        return self._call(table, "get_data", lambda: cbsodata.get_data(
+            table, catalog_url=self.config.catalog_url, **self._kwargs()))

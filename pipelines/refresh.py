@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,17 +155,17 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators) -> tuple:
 
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
-            force: bool = False, keep: int = 5, command: str = "refresh") -> int:
+            force: bool = False, keep: int = 5, command: str = "refresh", workers: int = 4) -> int:
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
-                            command=command)
+                            command=command, workers=workers)
     except store.LockedError as exc:
         log.error(str(exc))
         return EXIT_LOCKED
 
 
-def _refresh(catalog, root, client, *, only, force, keep, command) -> int:
+def _refresh(catalog, root, client, *, only, force, keep, command, workers) -> int:
     run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
            "cbs_url": client.config.base_url, "only": only, "force": force,
            "catalogue_sha256": catalog.sha256, "tables": {}}
@@ -174,20 +175,26 @@ def _refresh(catalog, root, client, *, only, force, keep, command) -> int:
     raw = store.RawStore(root)
     failed: dict[str, TableResult] = {}
 
-    for table in [*gebieden, *tables]:
-        if table in gebieden and only and raw.latest_manifest(table):
-            continue  # --only: region tables are refreshed by full runs
+    todo = [t for t in dict.fromkeys([*gebieden, *tables])
+            if not (t in gebieden and only and raw.latest_manifest(t))]  # --only: keep regions
+
+    def one(table: str) -> TableResult:
         try:
-            res = fetch_table(client, raw, plan(catalog, table), force)
+            return fetch_table(client, raw, plan(catalog, table), force)
         except (CbsError, TableProblem) as exc:
             kind = getattr(exc, "kind", "error")
-            res = TableResult("failed", error=str(exc), kind=kind)
             loud = kind in ("not_found", "missing_measure", "missing_category")
             (log.error if loud else log.warning)(
                 "table failed" + (" - DOES NOT EXIST or does not fit the catalogue" if loud else ""),
                 extra={"table": table, "error": str(exc), "kind": kind})
-            failed[table] = res
-        run["tables"][table] = res.__dict__
+            return TableResult("failed", error=str(exc), kind=kind)
+
+    # a few tables at a time: CBS answers slowly per request, not per byte
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for table, res in zip(todo, pool.map(one, todo), strict=True):
+            run["tables"][table] = res.__dict__
+            if res.action == "failed":
+                failed[table] = res
 
     # everything the snapshot needs, from the last good raw fetch of each table
     needed = [*gebieden, *catalog.data_tables()]

@@ -494,6 +494,8 @@ class StandIn:
         port: int = 0,
         page_size: int = 10_000,
         verbose: bool = False,
+        latency: float = 0.0,
+        bandwidth: float | None = None,
     ):
         if not is_loopback(host):
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
@@ -506,6 +508,8 @@ class StandIn:
         self.port = port
         self.page_size = page_size
         self.verbose = verbose
+        self.latency = latency  # seconds added to every answer (simulates a distant server)
+        self.bandwidth = bandwidth  # bytes per second, None = as fast as loopback
         self._family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -625,6 +629,17 @@ class StandIn:
     def _handle(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
+        if path == "/_standin/stats":  # counters for a benchmark in another process; not counted
+            with self._stats_lock:
+                body = _dump({"requests": self._stats.requests, "bytes_sent": self._stats.bytes_sent})
+                if "reset=1" in parts.query:
+                    self._stats = Stats()
+            handler.send_response(200)
+            handler.send_header("Content-Type", JSON_TYPE)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
         fault = self._take_fault(*_target(path))
         if fault is not None and fault.kind == "status":
             code = int(fault.opts.get("code", 500))
@@ -648,6 +663,9 @@ class StandIn:
 
     def _send(self, handler: _Handler, status: int, body: bytes) -> None:
         self._record(handler, status, len(body))  # before sending, so clients see it counted
+        delay = self.latency + (len(body) / self.bandwidth if self.bandwidth else 0.0)
+        if delay:
+            self._stopping.wait(delay)
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", JSON_TYPE)
@@ -837,6 +855,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added to every answer, to simulate a distant server")
+    parser.add_argument("--bandwidth", type=float, default=None,
+                        help="bytes per second, to simulate a slow link")
     args = parser.parse_args(argv)
     if not is_loopback(args.host):
         parser.error(
@@ -847,7 +869,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"mirror folder {args.mirror} does not exist")
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
-    server = StandIn(args.mirror, args.host, args.port, args.page_size, args.verbose).start()
+    server = StandIn(args.mirror, args.host, args.port, args.page_size, args.verbose,
+                     latency=args.latency, bandwidth=args.bandwidth).start()
     print(f"CBS stand-in serving {args.mirror} at {server.url}", flush=True)
     print(f"cbsodata: options.use_https = False; catalog_url = {server.catalog_url!r}", flush=True)
     try:

@@ -62,8 +62,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _json_bytes(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
+def _json_bytes(obj, compact: bool = False) -> bytes:
+    if compact:  # raw responses: large, read by machines
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- lock
@@ -134,7 +136,7 @@ class RawStore:
         tmp.mkdir()
         files = {}
         for name, value in entities.items():
-            body = _json_bytes({"value": value})
+            body = _json_bytes({"value": value}, compact=True)
             (tmp / f"{name}.json").write_bytes(body)
             files[name] = {"rows": len(value), "bytes": len(body),
                            "sha256": hashlib.sha256(body).hexdigest()}

@@ -48,6 +48,13 @@ class RawTable:
         ti = self.entities.get("TableInfos") or [{}]
         return ti[0]
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """TypedDataSet as a DataFrame, built once per table (several indicators share it)."""
+        if "_frame" not in self.__dict__:
+            self.__dict__["_frame"] = pd.DataFrame(self.data)
+        return self.__dict__["_frame"]
+
     def dimension(self, name: str) -> list[dict]:
         return self.entities.get(name, [])
 
@@ -92,7 +99,7 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
         return pd.DataFrame({"region_code": pd.Series(dtype="string"),
                              "period_key": pd.Series(dtype="string"),
                              "value": pd.Series(dtype="float64")})
-    df = pd.DataFrame(rows)
+    df = raw.frame
     if inp.measure not in df.columns:
         raise TransformError(f"{table}: measure {inp.measure!r} (indicator {indicator_id}) is not "
                              "in the data received")
@@ -161,16 +168,17 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable]) -> pd.DataFrame:
     out = out.dropna(subset=["value"])
     out["region_level"] = out["region_code"].map(level_of)
     out = out[out["region_level"].isin(ind.levels)]
-    parts = out["period_key"].map(period_parts)
-    out["period"] = parts.map(lambda p: p[0])
-    out["year"] = parts.map(lambda p: p[1]).astype("int64")
-    out["period_type"] = parts.map(lambda p: p[2])
+    keys = out["period_key"].unique()
+    parts = {k: period_parts(k) for k in keys}
+    out["period"] = out["period_key"].map({k: p[0] for k, p in parts.items()})
+    out["year"] = out["period_key"].map({k: p[1] for k, p in parts.items()}).astype("int64")
+    out["period_type"] = out["period_key"].map({k: p[2] for k, p in parts.items()})
 
     def status(pk: str) -> str:
         found = [statuses[t].get(pk, "Onbekend") for t in ind.tables]
         return max(found, key=lambda s: _STATUS_RANK.get(s, 3))
 
-    out["status"] = out["period_key"].map(status)
+    out["status"] = out["period_key"].map({k: status(k) for k in keys})
     out["indicator"] = ind.id
     out["cbs_table"] = "+".join(ind.tables)
     out["measure"] = ind.measure_label

@@ -1,0 +1,137 @@
+"""Refresh benchmark against the local CBS stand-in (never the real CBS).
+
+Prints, for the real tables in ../shared/cbs/mirror (or --mirror):
+  - full refresh: wall time, HTTP requests, bytes sent by the stand-in
+  - naive baseline: cbsodata.get_data of the same whole tables (what a simple script does)
+  - no-op refresh (nothing changed at CBS): time and requests, as a ratio of the full refresh
+
+    python benchmarks/refresh.py [--mirror ../shared/cbs/mirror] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines import catalog, refresh, store  # noqa: E402
+from pipelines.cbs import CbsClient, CbsConfig  # noqa: E402
+
+
+class ExternalStandIn:
+    """The stand-in in its own process, so its work does not share this process's GIL."""
+
+    def __init__(self, mirror: Path, latency: float = 0.0, bandwidth: float | None = None):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.standin", "--mirror",
+                                      str(mirror), "--port", str(port), "--latency", str(latency),
+                                      *(["--bandwidth", str(bandwidth)] if bandwidth else [])],
+                                     cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                self.stats(reset=True)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("stand-in did not start")
+
+    def stats(self, reset: bool = False) -> dict:
+        with urllib.request.urlopen(f"{self.url}/_standin/stats?reset={int(reset)}") as r:
+            return json.load(r)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def measure(server: ExternalStandIn, fn) -> tuple[float, int, int]:
+    server.stats(reset=True)
+    t0 = time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    s = server.stats()
+    return dt, s["requests"], s["bytes_sent"]
+
+
+def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: float | None):
+    full, naive, noop = [], [], []
+    with ExternalStandIn(mirror, latency, bandwidth) as server:
+        client = CbsClient(CbsConfig(base_url=server.url, retries=0))
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                code = [None]
+
+                def run(root=root, code=code):
+                    code[0] = refresh.refresh(cat, root, client)
+
+                full.append(measure(server, run))
+                assert code[0] == 0, f"full refresh failed with exit {code[0]}"
+                noop.append(measure(server, run))
+                assert code[0] == 0 and store.read_runs(root)[-1]["outcome"] == "noop"
+            naive.append(measure(server, lambda: [client.naive_get_data(t) for t in tables]))
+    return full, naive, noop
+
+
+def report(title: str, full, naive, noop) -> None:
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+
+    print(f"\n== {title}")
+    print(f"{'':<28}{'wall s':>9}{'requests':>10}{'MB sent':>10}")
+    for name, rows in (("full refresh (pipeline)", full), ("naive get_data, whole tables", naive),
+                       ("no-op refresh", noop)):
+        print(f"{name:<28}{med(rows, 0):>9.2f}{med(rows, 1):>10.0f}{med(rows, 2) / 1e6:>10.2f}")
+    print(f"pipeline / naive:   time {med(full, 0) / med(naive, 0):.2f}x, "
+          f"requests {med(full, 1) / med(naive, 1):.2f}x, bytes {med(full, 2) / med(naive, 2):.2f}x")
+    pct_t, pct_r = 100 * med(noop, 0) / med(full, 0), 100 * med(noop, 1) / med(full, 1)
+    pct_b = 100 * med(noop, 2) / med(full, 2)
+    print(f"no-op / full:       time {pct_t:.1f}%, requests {pct_r:.1f}%, bytes {pct_b:.2f}% "
+          "(target: time under 5%)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--mirror", default=str(ROOT.parent / "shared" / "cbs" / "mirror"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--latency", type=float, default=0.05,
+                    help="per-request delay of the simulated distant CBS (default 0.05 s)")
+    ap.add_argument("--bandwidth", type=float, default=5e6,
+                    help="bytes/s of the simulated distant CBS (default 5 MB/s)")
+    args = ap.parse_args()
+    mirror = Path(args.mirror)
+    if not mirror.is_dir():
+        print(f"mirror not found: {mirror}", file=sys.stderr)
+        return 2
+    logging.disable(logging.CRITICAL)
+    cat = catalog.load()
+    tables = [*dict.fromkeys(cat.gebieden.values()), *cat.data_tables()]
+    print(f"tables: {len(tables)} ({', '.join(tables)}); median of {args.repeat} runs; "
+          "stand-in on 127.0.0.1 in its own process")
+    report("loopback (no network cost)", *scenario(mirror, cat, tables, args.repeat, 0.0, None))
+    report(f"simulated distant CBS: {args.latency * 1000:.0f} ms per request, "
+           f"{args.bandwidth / 1e6:g} MB/s",
+           *scenario(mirror, cat, tables, args.repeat, args.latency, args.bandwidth))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
