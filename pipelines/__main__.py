@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="download even if CBS reports no change")
     r.add_argument("--keep", type=int, default=5, help="snapshots to keep (default 5)")
     r.add_argument("--workers", type=int, default=4, help="tables fetched at once (default 4)")
+    r.add_argument("--geo-url", help="gemeente boundaries URL template with {year} "
+                                     "(env GEO_URL, default PDOK gebiedsindelingen WFS)")
     sub.add_parser("status", parents=[common], help="the published snapshot and recent runs")
     c = sub.add_parser("catalog", parents=[common, cbs], help="list (or --check) the indicators")
     c.add_argument("--check", action="store_true",
@@ -75,8 +77,8 @@ def _client(args) -> CbsClient:
 
 
 def cmd_refresh(args, cat, root: Path) -> int:
-    return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep, workers=args.workers,
-                   command=args.command_line)
+    return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
+                   workers=args.workers, command=args.command_line, geo_url=args.geo_url)
 
 
 def cmd_status(args, cat, root: Path) -> int:

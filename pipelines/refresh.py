@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, store
+from . import checks, geo, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
@@ -155,17 +155,18 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators) -> tuple:
 
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
-            force: bool = False, keep: int = 5, command: str = "refresh", workers: int = 4) -> int:
+            force: bool = False, keep: int = 5, command: str = "refresh", workers: int = 4,
+            geo_url: str | None = None) -> int:
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
-                            command=command, workers=workers)
+                            command=command, workers=workers, geo_url=geo_url)
     except store.LockedError as exc:
         log.error(str(exc))
         return EXIT_LOCKED
 
 
-def _refresh(catalog, root, client, *, only, force, keep, command, workers) -> int:
+def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_url) -> int:
     run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
            "cbs_url": client.config.base_url, "only": only, "force": force,
            "catalogue_sha256": catalog.sha256, "tables": {}}
@@ -247,10 +248,41 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers) -> i
                        violations=[str(v) for v in violations])
 
     manifest = snapshot_manifest(catalog, raws, obs, cov, stale, failed, not_yet)
-    sid = store.publish(root, obs, regions, manifest, keep=keep)
+    geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
+    run["boundaries"] = manifest["boundaries"]
+    extra = {store.BOUNDARIES: geojson} if geojson else {}
+    sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra)
     log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
     outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
     return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+
+
+def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | None, root: Path,
+               geo_url: str | None, force: bool) -> tuple[bytes | None, dict]:
+    """Map boundaries for the current gemeenten: reuse the published ones when they still fit,
+    otherwise fetch. A failure keeps the previous map (or none) and is reported, not fatal."""
+    codes = set(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
+    prev_meta = (cur_manifest or {}).get("boundaries") or {}
+    prev = None
+    if cur_manifest and prev_meta.get("year"):
+        path = root / "snapshots" / cur_manifest["snapshot_id"] / store.BOUNDARIES
+        try:
+            prev = path.read_bytes()
+            prev_codes = {f["properties"]["statcode"] for f in json.loads(prev)["features"]}
+        except (OSError, ValueError, KeyError):
+            prev, prev_codes = None, set()
+        if prev is not None and prev_codes == codes and not force:
+            return prev, prev_meta
+    try:
+        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), catalog.reference_year, codes)
+        meta["fetched_at"] = store.utcnow()
+        log.info("boundaries fetched", extra=meta)
+        return body, meta
+    except geo.GeoError as exc:
+        log.error("boundaries not updated", extra={"error": str(exc)})
+        if prev is not None and prev_codes == codes:
+            return prev, {**prev_meta, "stale": True, "error": str(exc)}
+        return None, {"error": str(exc)}
 
 
 def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataFrame, cov: dict,

@@ -496,6 +496,7 @@ class StandIn:
         verbose: bool = False,
         latency: float = 0.0,
         bandwidth: float | None = None,
+        geo_dir: str | Path | None = None,
     ):
         if not is_loopback(host):
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
@@ -508,6 +509,7 @@ class StandIn:
         self.port = port
         self.page_size = page_size
         self.verbose = verbose
+        self.geo_dir = Path(geo_dir) if geo_dir else None  # served at /geo/<file>
         self.latency = latency  # seconds added to every answer (simulates a distant server)
         self.bandwidth = bandwidth  # bytes per second, None = as fast as loopback
         self._family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -629,6 +631,14 @@ class StandIn:
     def _handle(self, handler: _Handler) -> None:
         parts = urlsplit(handler.path)
         path = unquote(parts.path)
+        if path.startswith("/geo/") and self.geo_dir is not None:  # static boundary files
+            name = path[len("/geo/"):]
+            f = self.geo_dir / name
+            if "/" in name or name.startswith(".") or not f.is_file():
+                self._send(handler, 404, _dump(error_body(f"no boundary file {name!r}")))
+            else:
+                self._send(handler, 200, f.read_bytes())
+            return
         if path == "/_standin/stats":  # counters for a benchmark in another process; not counted
             with self._stats_lock:
                 body = _dump({"requests": self._stats.requests, "bytes_sent": self._stats.bytes_sent})
@@ -855,6 +865,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--page-size", type=int, default=10_000)
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
+    parser.add_argument("--geo", type=Path, default=None,
+                        help="folder of boundary files to serve at /geo/<file> (e.g. ../shared/cbs/geo)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds added to every answer, to simulate a distant server")
     parser.add_argument("--bandwidth", type=float, default=None,
@@ -870,7 +882,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
     server = StandIn(args.mirror, args.host, args.port, args.page_size, args.verbose,
-                     latency=args.latency, bandwidth=args.bandwidth).start()
+                     latency=args.latency, bandwidth=args.bandwidth, geo_dir=args.geo).start()
     print(f"CBS stand-in serving {args.mirror} at {server.url}", flush=True)
     print(f"cbsodata: options.use_https = False; catalog_url = {server.catalog_url!r}", flush=True)
     try:

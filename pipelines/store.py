@@ -33,6 +33,7 @@ from .transform import RawTable
 
 ENV_DATA_DIR = "REGIO_DATA_DIR"
 _STAMP = "%Y%m%dT%H%M%S%fZ"
+BOUNDARIES = "gemeenten.geojson"
 SNAPSHOT_FILES = ("observations.parquet", "regions.parquet", "manifest.json")
 
 
@@ -218,7 +219,7 @@ def load_snapshot(root: Path, snapshot_id: str | None = None) -> Snapshot:
 
 
 def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manifest: dict,
-            keep: int = 5) -> str:
+            keep: int = 5, extra_files: dict[str, bytes] | None = None) -> str:
     """Write a snapshot beside the current one and switch ``current`` to it in one rename."""
     sdir = root / "snapshots"
     sdir.mkdir(parents=True, exist_ok=True)
@@ -237,6 +238,8 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
     tmp.mkdir()
     observations.to_parquet(tmp / "observations.parquet", index=False)
     regions.to_parquet(tmp / "regions.parquet", index=False)
+    for name, body in (extra_files or {}).items():
+        (tmp / name).write_bytes(body)
     manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
                 "content_sha256": h.hexdigest()}
     (tmp / "manifest.json").write_bytes(_json_bytes(manifest))

@@ -24,3 +24,11 @@ def standin() -> Iterator[Callable[..., StandIn]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _never_leave_the_machine(monkeypatch):
+    """Safety net: a test that forgets to point the pipeline at a stand-in hits a closed loopback
+    port, never CBS or PDOK."""
+    monkeypatch.setenv("CBS_ODATA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("GEO_URL", "http://127.0.0.1:9/geo/gemeente_{year}.geojson")

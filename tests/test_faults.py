@@ -18,14 +18,16 @@ from pipelines.__main__ import main
 def world(tmp_path, standin, caplog):
     caplog.set_level(logging.INFO)
     mirror = write_world(tmp_path / "mirror")
-    server = standin(mirror)
+    server = standin(mirror, geo_dir=mirror.parent / "geo")
     data = tmp_path / "data"
 
     def run(*args: str, catalog: str = CATALOG, extra=()) -> int:
         cat = write_catalog(tmp_path / "catalog.yaml", catalog)
         return main([args[0], "--data-dir", str(data), "--catalog", str(cat), "--log-format",
                      "json", *args[1:], "--cbs-url", server.url, "--backoff", "0",
-                     "--timeout", "1", *extra])
+                     "--timeout", "1",
+                     *(["--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"]
+                       if args[0] == "refresh" else []), *extra])
 
     run.server, run.data, run.mirror, run.tmp = server, data, mirror, tmp_path
     return run

@@ -36,8 +36,9 @@ def snap(tmp_path_factory):
     from pipelines.standin import StandIn
 
     data = tmp_path_factory.mktemp("real") / "data"
-    with StandIn(MIRROR) as server:
+    with StandIn(MIRROR, geo_dir=MIRROR.parent / "geo") as server:
         code = main(["refresh", "--data-dir", str(data), "--cbs-url", server.url,
+                     "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
                      "--log-format", "json"])
     assert code == 0
     return store.load_snapshot(data)
@@ -117,3 +118,12 @@ def test_every_enabled_indicator_has_data_and_provenance(snap):
         assert meta["modified"] and meta["fetched_at"] and meta["sha256"], t
         raw = store.data_dir(str(snap.path.parents[1])) / meta["raw_folder"]
         assert (raw / "manifest.json").exists() and (raw / "TypedDataSet.json").exists()
+
+
+def test_boundaries_of_a_matching_year_are_in_the_snapshot(snap):
+    meta = snap.manifest["boundaries"]
+    # the mirror has 2023 and 2025 maps; 2024 gemeenten equal both, so a neighbouring year is used
+    assert meta["data_year"] == 2024 and meta["year"] in (2023, 2025)
+    assert meta["features"] == 342 and meta["bytes"] < 500_000
+    fc = json.loads((snap.path / "gemeenten.geojson").read_text())
+    assert {f["properties"]["statcode"] for f in fc["features"]} == GEBIEDEN_2024

@@ -17,7 +17,7 @@ from pipelines.__main__ import main
 @pytest.fixture
 def world(tmp_path, standin):
     mirror = write_world(tmp_path / "mirror")
-    server = standin(mirror)
+    server = standin(mirror, geo_dir=mirror.parent / "geo")
     cat = write_catalog(tmp_path / "catalog.yaml")
     data = tmp_path / "data"
 
@@ -25,7 +25,9 @@ def world(tmp_path, standin):
         return main([args[0], "--data-dir", str(data), "--catalog", str(catalog),
                      "--log-format", "json", *args[1:],
                      *(["--cbs-url", server.url, "--backoff", "0"]
-                       if args[0] in ("refresh", "catalog") else [])])
+                       if args[0] in ("refresh", "catalog") else []),
+                     *(["--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"]
+                       if args[0] == "refresh" else [])])
 
     run.server, run.data, run.mirror, run.catalog = server, data, mirror, cat
     return run
@@ -208,3 +210,33 @@ def test_snapshot_is_readable_parquet_with_contract_columns(world):
     assert not obs.duplicated(["indicator", "region_code", "period"]).any()
     assert obs.region_code.str.strip().eq(obs.region_code).all()
     assert GEBIEDEN in json.loads((path / "manifest.json").read_text())["tables"]
+
+
+def test_boundaries_stored_reused_and_failure_keeps_the_old_map(world):
+    assert world("refresh") == 0
+    snap = store.load_snapshot(world.data)
+    meta = snap.manifest["boundaries"]
+    assert meta["year"] == 2025 and meta["data_year"] == 2024 and meta["features"] == 4
+    fc = json.loads((snap.path / "gemeenten.geojson").read_text())
+    assert fc["features"][0]["geometry"]["coordinates"][0][0] == [5.0, 52.12346]  # rounded
+    assert set(fc["features"][0]["properties"]) == {"statcode", "statnaam"}
+    # the next publish (a table changed at CBS) reuses the map without a download
+    ti = world.mirror / VEST / "TableInfos.json"
+    body = json.loads(ti.read_text())
+    body["value"][0]["Modified"] = "2026-03-01T02:00:00"
+    ti.write_text(json.dumps(body))
+    world.server.reset_stats()
+    before = store.current_id(world.data)
+    assert world("refresh") == 0
+    assert store.current_id(world.data) != before
+    assert not [p for _m, p, _s in world.server.stats.log if "/geo/" in p]
+    assert store.load_snapshot(world.data).manifest["boundaries"]["year"] == 2025
+    # a map whose gemeenten do not match is refused; the old one is kept, marked stale
+    (world.mirror.parent / "geo" / "gemeente_2025.geojson").unlink()
+    from world import write_geo
+
+    write_geo(world.mirror.parent / "geo", 2024, codes={"GM0001", "GM0002"})
+    assert world("refresh", "--force") == 0
+    meta = store.load_snapshot(world.data).manifest["boundaries"]
+    assert meta["stale"] is True and "gemeente codes differ" in meta["error"]
+    assert (store.load_snapshot(world.data).path / "gemeenten.geojson").exists()

@@ -51,9 +51,28 @@ def vest_value(region: str, period: str, sbi: str) -> float | None:
     return float(base + 10 * int(period[:4]) - 20190 + (1 if sbi == "301000 " else 0))
 
 
+def square(x: float, y: float) -> list:
+    return [[[x, y], [x + 0.1, y], [x + 0.1, y + 0.1], [x, y + 0.1], [x, y]]]
+
+
+def write_geo(folder: Path, year: int = 2024, codes=None) -> Path:
+    """A tiny boundary file shaped like PDOK's (statcode/statnaam per feature)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gms = [g for g in GEMEENTEN if codes is None or g["code"] in codes]
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"statcode": g["code"], "statnaam": g["name"],
+                                           "jrstatcode": f"{year}{g['code']}", "rubriek": "gemeente"},
+         "geometry": {"type": "Polygon", "coordinates": square(5 + i / 10, 52.123456789)}}
+        for i, g in enumerate(gms)]}
+    path = folder / f"gemeente_{year}.geojson"
+    path.write_text(json.dumps(fc))
+    return path
+
+
 def write_world(root: Path, *, modified: str = "2025-04-22T02:00:00",
                 extra_rows: list[dict] | None = None, vest_rows: bool = True) -> Path:
     mirror = Path(root)
+    write_geo(mirror.parent / "geo", 2025)  # like ../shared/cbs/geo: no 2024 file, 2025 fits
     write_gebieden(mirror, GEBIEDEN, gemeenten=GEMEENTEN)
     rows = []
     if vest_rows:

@@ -1,0 +1,91 @@
+"""Gemeente boundaries for the dashboard's maps (PDOK / CBS gebiedsindelingen, generalised).
+
+The URL is a template with ``{year}``: env ``GEO_URL`` or ``--geo-url``; default PDOK's WFS in
+WGS84. For the year of the data we try that year, then the nearest other years, and keep the first
+whose ``statcode`` set equals the current gemeenten exactly (no gemeente changed in between, so
+the map is right). Coordinates are rounded to keep the map payload small (< 500 KB).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import requests
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "GEO_URL"
+DEFAULT_URL = ("https://service.pdok.nl/cbs/gebiedsindelingen/{year}/wfs/v1_0?request=GetFeature"
+               "&service=WFS&version=2.0.0&typeName=gebiedsindelingen:gemeente_gegeneraliseerd"
+               "&outputFormat=application/json&srsName=EPSG:4326")
+MAX_BYTES = 500_000
+
+
+class GeoError(RuntimeError):
+    pass
+
+
+def url_template(arg: str | None = None) -> str:
+    return arg or os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def _round(coords, nd: int):
+    if isinstance(coords, (int, float)):
+        return round(coords, nd)
+    out = [_round(c, nd) for c in coords]
+    if out and isinstance(out[0], list) and out and isinstance(out[0][0], float):
+        # a ring: drop points that became duplicates after rounding (keep closure)
+        ring = [out[0]] + [p for a, p in zip(out, out[1:], strict=False) if p != a]
+        return ring if len(ring) >= 4 else out
+    return out
+
+
+def simplify(fc: dict, max_bytes: int = MAX_BYTES) -> bytes:
+    """Keep only statcode/statnaam and round coordinates until the payload fits."""
+    for nd in (5, 4, 3):
+        feats = []
+        for f in fc.get("features", []):
+            p = f.get("properties") or {}
+            feats.append({"type": "Feature", "id": p.get("statcode"),
+                          "properties": {"statcode": p.get("statcode"),
+                                         "statnaam": p.get("statnaam")},
+                          "geometry": {"type": f["geometry"]["type"],
+                                       "coordinates": _round(f["geometry"]["coordinates"], nd)}})
+        body = json.dumps({"type": "FeatureCollection", "features": feats},
+                          separators=(",", ":"), ensure_ascii=False).encode()
+        if len(body) <= max_bytes:
+            return body
+    return body
+
+
+def fetch_boundaries(template: str, year: int, codes: set[str], timeout: float = 60.0,
+                     years_around: int = 2) -> tuple[bytes, dict]:
+    """Return (geojson bytes, provenance). Raises GeoError when no year matches ``codes``."""
+    tried = []
+    candidates = [year] + [y for d in range(1, years_around + 1) for y in (year + d, year - d)]
+    host = requests.utils.urlparse(template).hostname or ""
+    proxies = {} if host.startswith("127.") or host == "localhost" else None
+    for y in candidates:
+        url = template.format(year=y)
+        try:
+            r = requests.get(url, timeout=timeout, proxies=proxies)
+            if r.status_code == 404:
+                tried.append(f"{y}: 404")
+                continue
+            r.raise_for_status()
+            fc = r.json()
+        except (requests.RequestException, ValueError) as exc:
+            tried.append(f"{y}: {type(exc).__name__}")
+            continue
+        got = {str((f.get("properties") or {}).get("statcode", "")).strip()
+               for f in fc.get("features", [])}
+        if got != codes:
+            tried.append(f"{y}: {len(got ^ codes)} gemeente codes differ")
+            continue
+        body = simplify(fc)
+        return body, {"year": y, "data_year": year, "url": url, "features": len(got),
+                      "bytes": len(body)}
+    raise GeoError("no gemeente boundaries match the gemeenten of "
+                   f"{year} ({'; '.join(tried)})")
