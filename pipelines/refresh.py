@@ -248,6 +248,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                        violations=[str(v) for v in violations])
 
     manifest = snapshot_manifest(catalog, raws, obs, cov, stale, failed, not_yet)
+    manifest["cbs_url"] = client.config.base_url
     geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
     run["boundaries"] = manifest["boundaries"]
     extra = {store.BOUNDARIES: geojson} if geojson else {}

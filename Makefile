@@ -1,0 +1,37 @@
+# One command each: `make run` (dashboard with data) and `make test` (set up + all tests).
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench browser refresh clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	scripts/run.sh
+
+refresh: setup
+	$(BIN)/python -m pipelines refresh
+
+browser:
+	scripts/ensure-chromium.sh
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/refresh.py
+	@test ! -f benchmarks/dashboard.py || $(BIN)/python benchmarks/dashboard.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
