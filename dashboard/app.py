@@ -22,7 +22,7 @@ from dashboard import format as fmt  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
 st.set_page_config(page_title="Regionale economie · VNG Bestuurlijk Netwerk Economie",
-                   page_icon=":material/monitoring:", layout="wide")
+                   page_icon="📊", layout="wide")
 
 DEEPLINK_DONE = "_deeplink_done"
 
@@ -90,7 +90,7 @@ def main() -> None:
         return
     page_map = pages()
     pg = st.navigation({
-        "Gemeente": [page_map["overzicht"]],
+        "Start": [page_map["overzicht"]],
         "Kernthema's": [page_map[t] for t in THEMES],
         "Analyse": [page_map["vergelijken"], page_map["over"]],
     })

@@ -3,6 +3,8 @@ title and source inside the figure so a downloaded PNG stands on its own."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -44,8 +46,23 @@ def _fc(features: dict[str, dict], codes) -> dict:
     return {"type": "FeatureCollection", "features": [features[c] for c in codes]}
 
 
+def map_view(bounds: tuple[float, float, float, float], width: int, height: int) -> dict:
+    """Centre and zoom that fit ``bounds`` (lon0, lat0, lon1, lat1) into width x height px."""
+    lon0, lat0, lon1, lat1 = bounds
+
+    def merc(lat: float) -> float:
+        return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+    span_x = max(lon1 - lon0, 1e-6)
+    span_y = max(merc(lat1) - merc(lat0), 1e-6)
+    zoom = math.log2(min(width * 360 / (512 * span_x), height * 360 / (512 * span_y)))
+    return {"center": {"lon": (lon0 + lon1) / 2, "lat": (lat0 + lat1) / 2},
+            "zoom": round(zoom - 0.35, 2)}
+
+
 def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
-               selected: str | None, title: str, source: str, height: int = 560) -> go.Figure:
+               selected: str | None, title: str, source: str,
+               bounds: tuple[float, float, float, float], height: int = 560) -> go.Figure:
     """All gemeenten coloured by value; no value = grey 'geen gegevens'; ``selected`` outlined.
     Each feature is sent once (values, missing and outline traces hold disjoint geometry, the
     outline only the selected gemeente)."""
@@ -57,7 +74,7 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
     fig = go.Figure()
     if not have.empty:
         text = [fmt.value(v, unit, dec) for v in have["value"]]
-        fig.add_trace(go.Choropleth(
+        fig.add_trace(go.Choroplethmap(
             geojson=_fc(features, have["code"]), featureidkey="properties.statcode",
             locations=have["code"], z=have["value"],
             colorscale=SCALE, reversescale=hib is False,
@@ -65,10 +82,11 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
             customdata=np.column_stack([have["name"], text]),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
             colorbar={"title": {"text": fmt.unit_label(unit), "side": "top"}, "thickness": 12,
-                      "len": 0.6, "x": 1.0},
+                      "len": 0.6, "x": 1.0, "exponentformat": "none",
+                      "separatethousands": True},
             name="waarde"))
     if not missing.empty:
-        fig.add_trace(go.Choropleth(
+        fig.add_trace(go.Choroplethmap(
             geojson=_fc(features, missing["code"]), featureidkey="properties.statcode",
             locations=missing["code"], z=np.zeros(len(missing)),
             colorscale=[[0, MISSING_COLOR], [1, MISSING_COLOR]], showscale=False,
@@ -80,16 +98,17 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
         row = df[df["code"] == selected]
         label = fmt.value(row["value"].iloc[0], unit, dec) if not row.empty else fmt.MISSING
         name = row["name"].iloc[0] if not row.empty else selected
-        fig.add_trace(go.Choropleth(
+        fig.add_trace(go.Choroplethmap(
             geojson=_fc(features, [selected]), featureidkey="properties.statcode",
             locations=[selected], z=[0], showscale=False,
             colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
             marker={"line": {"width": 3, "color": "#e4002b"}},
             hovertemplate=f"<b>{_esc(name)}</b> (gekozen)<br>{label}<extra></extra>",
             name="gekozen gemeente"))
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     base_layout(fig, title, source, height)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 50}, dragmode=False)
+    # a blank style: no tile server is needed, so the map also draws offline
+    fig.update_layout(map={"style": "white-bg", **map_view(bounds, 440, height - 110)},
+                      margin={"l": 0, "r": 0, "t": 50, "b": 75})
     return fig
 
 
@@ -136,11 +155,13 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
     nonneg = df.empty or bool((df["value"] >= 0).all())
     fig.update_xaxes(type="category", categoryorder="category ascending", showgrid=False)
     fig.update_yaxes(title=fmt.unit_label(unit), rangemode="tozero" if nonneg else "normal",
-                     gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999")
+                     gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999",
+                     exponentformat="none", separatethousands=True)
     base_layout(fig, title, source, height)
-    fig.update_layout(legend={"orientation": "h", "y": -0.18, "x": 0}, hovermode="closest",
-                      margin={"l": 10, "r": 10, "t": 60, "b": 110})
-    fig.layout.annotations[0].update(yshift=-85)
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+                      hovermode="closest", margin={"l": 10, "r": 10, "t": 110, "b": 80},
+                      title={"y": 0.98, "yanchor": "top"})
+    fig.layout.annotations[0].update(yshift=-55)
     return fig
 
 
@@ -152,12 +173,16 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
     df = df.sort_values("value", ascending=True, na_position="first")
     colors = ["#01689b" if c in highlight else ("#444444" if c == "NL01" else "#8fcae7")
               for c in df["code"]]
-    text = [fmt.value(v, unit, dec) for v in df["value"]]
+    text = [fmt.value(v, unit, dec, short=True) for v in df["value"]]
+    top = df["value"].max()
     fig = go.Figure(go.Bar(
         x=df["value"].fillna(0), y=[_esc(v) for v in df["label"]], orientation="h",
         marker_color=colors, text=text, textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
-    fig.update_xaxes(rangemode="tozero", title=fmt.unit_label(unit), gridcolor="#e5e5e5")
+    fig.update_xaxes(rangemode="tozero", title=fmt.unit_label(unit), gridcolor="#e5e5e5",
+                     exponentformat="none", separatethousands=True)
+    if top > 0:  # room for the value labels right of the longest bar
+        fig.update_xaxes(range=[min(0.0, float(df["value"].min())), float(top) * 1.18])
     fig.update_yaxes(automargin=True)
     base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
     return fig

@@ -38,6 +38,7 @@ class DashData:
     names: dict[str, str]                   # region code -> plain name
     levels: dict[str, str]                  # region code -> level
     geo: dict[str, dict] | None             # GM code -> GeoJSON feature (None: no map)
+    geo_bounds: tuple[float, float, float, float] | None  # lon0, lat0, lon1, lat1
     known: state.Known
 
     def indicators_of(self, theme: str) -> dict[str, dict]:
@@ -81,6 +82,25 @@ def read_geojson(path: Path) -> dict[str, dict] | None:
     return out or None
 
 
+def bounds(features: dict[str, dict] | None) -> tuple[float, float, float, float] | None:
+    if not features:
+        return None
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(c) -> None:
+        if isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for sub in c:
+                walk(sub)
+
+    for f in features.values():
+        walk(f["geometry"]["coordinates"])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 def build(snap: store.Snapshot) -> DashData:
     """Derive the read-only structures the pages use from a loaded snapshot (pure)."""
     obs = snap.observations
@@ -100,8 +120,9 @@ def build(snap: store.Snapshot) -> DashData:
         indicators={k: m["theme"] for k, m in indicators.items()},
         default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
     )
+    geo = read_geojson(snap.path / GEOJSON_NAME)
     return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
-                    gemeenten, names, levels, read_geojson(snap.path / GEOJSON_NAME), known)
+                    gemeenten, names, levels, geo, bounds(geo), known)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Cijfers laden…")

@@ -37,8 +37,9 @@ def number(value, decimals: int = 0) -> str:
     return ("−" if float(value) < 0 else "") + text
 
 
-def value(v, unit: str | None, decimals: int = 0) -> str:
-    """A value with its unit: '12,3%', '€ 45.678', '12,3 per 1.000 inwoners', '1.234'."""
+def value(v, unit: str | None, decimals: int = 0, *, short: bool = False) -> str:
+    """A value with its unit: '12,3%', '€ 45.678', '12,3 per 1.000 inwoners', '1.234'.
+    ``short`` leaves out long units (where a label already says 'per 1.000 inwoners')."""
     if is_missing(v):
         return MISSING
     n = number(v, decimals)
@@ -46,7 +47,7 @@ def value(v, unit: str | None, decimals: int = 0) -> str:
         return f"{n}%"
     if unit == "euro":
         return f"€ {n}"
-    if unit and unit != "aantal":
+    if unit and unit != "aantal" and not short:
         return f"{n} {unit}"
     return n
 

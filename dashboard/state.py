@@ -103,7 +103,7 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
     if "gemeente" in values:
         code = values["gemeente"].upper()
         if not GM_CODE.match(code):
-            warnings.append(f"‘{shown(values['gemeente'])}’ is geen geldige gemeentecode "
+            warnings.append(f"{shown(values['gemeente'])} is geen geldige gemeentecode "
                             "(verwacht bijvoorbeeld GM0363); de standaardgemeente wordt getoond.")
         elif code not in known.gemeenten:
             warnings.append(f"Gemeente {shown(code)} bestaat niet (meer) in de huidige "
@@ -137,7 +137,7 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
         if YEAR.match(values["jaar"]) and 1900 <= int(values["jaar"]) <= 2100:
             jaar = int(values["jaar"])
         else:
-            warnings.append(f"‘{shown(values['jaar'])}’ is geen geldig jaar; "
+            warnings.append(f"{shown(values['jaar'])} is geen geldig jaar; "
                             "het meest recente jaar wordt getoond.")
 
     vergelijk = _parse_compare(values.get("vergelijk"), known, gemeente, warnings)

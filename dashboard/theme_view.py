@@ -19,6 +19,11 @@ def _compare_options(data) -> list[str]:
     return data.gemeenten["code"].tolist() + groups["code"].tolist()
 
 
+def default_indicator(inds: dict[str, dict]) -> str:
+    """The first relative indicator (a share or per-inwoner figure compares gemeenten fairly)."""
+    return next((k for k, m in inds.items() if m.get("unit") != "aantal"), next(iter(inds)))
+
+
 def _on_indicator() -> None:
     components.set_url(indicator=st.session_state["w_indicator"], jaar=None)
 
@@ -33,7 +38,7 @@ def render(theme: str) -> None:
         st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
         return
 
-    iid = sel.indicator if sel.indicator in inds else next(iter(inds))
+    iid = sel.indicator if sel.indicator in inds else default_indicator(inds)
     meta = inds[iid]
     ind_obs = data.by_indicator[iid]
     code, level = compute.display_region(ind_obs, data.regions, gm)
@@ -74,12 +79,13 @@ def render(theme: str) -> None:
     own = compute.value_at(ind_obs, code, period)
     rank, n = compute.position(ind_obs, code, period, level, hib)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(f"{data.names.get(code, code)}, {fmt.period(period)}", fmt.value(own, unit, dec))
-    m2.metric("Nederland", fmt.value(compute.value_at(ind_obs, compute.NL, period), unit, dec))
+    m1.metric(f"{data.names.get(code, code)}, {fmt.period(period)}", fmt.value(own, unit, dec, short=True))
+    m2.metric("Nederland", fmt.value(compute.value_at(ind_obs, compute.NL, period), unit, dec,
+                                     short=True))
     pv = compute.region_row(data.regions, gm).get("provincie_code")
     if level == "GM" and pv:
-        m3.metric(data.names.get(pv, "Provincie"), fmt.value(compute.value_at(ind_obs, pv, period),
-                                                              unit, dec))
+        m3.metric(data.names.get(pv, "Provincie"),
+                  fmt.value(compute.value_at(ind_obs, pv, period), unit, dec, short=True))
     level_name = {"GM": "gemeenten", "CR": "COROP-gebieden", "PV": "provincies"}.get(level, "")
     m4.metric("Positie", f"{fmt.rank(rank, n)}",
               help="1 = gunstigste waarde" if hib is not None else "1 = hoogste waarde")
@@ -96,25 +102,33 @@ def render(theme: str) -> None:
         else:
             mdf = compute.map_frame(ind_obs, data.regions, period)
             title = f"{meta['title']}, {fmt.period_status(period, status)}"
-            fig = charts.choropleth(mdf, data.geo, meta, selected=gm, title=title, source=source)
+            fig = charts.choropleth(mdf, data.geo, meta, selected=gm, title=title, source=source,
+                                    bounds=data.geo_bounds)
             components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
             st.caption(f"Grijs = geen gegevens ({n_missing} gemeenten). Rood omlijnd: "
                        f"{data.names[gm]}." if n_missing else f"Rood omlijnd: {data.names[gm]}.")
     with right:
+        # counts of a gemeente and of Nederland differ by orders of magnitude: no reference lines
+        counts = unit == "aantal"
         lines = [(code, data.names.get(code, code), "gemeente")]
-        if level == "GM" and pv:
+        if level == "GM" and pv and not counts:
             lines.append((pv, fmt.region_label(data.names[pv], "PV"), "provincie"))
-        lines.append((compute.NL, "Nederland", "nl"))
+        if not counts:
+            lines.append((compute.NL, "Nederland", "nl"))
         lines += [(c, fmt.region_label(data.names[c], data.levels[c]), "vergelijk")
                   for c in sel.vergelijk]
-        peer = compute.peers(data.regions, gm) if level == "GM" else None
+        peer = compute.peers(data.regions, gm) if level == "GM" and not counts else None
         sdf = compute.series_frame(ind_obs, lines, peer)
         fig = charts.time_series(sdf, meta, title=f"{meta['title']}: {data.names.get(code, code)}",
                                  source=source)
         components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
+        if counts:
+            st.caption("Bij aantallen staan Nederland en de provincie niet in de grafiek (andere "
+                       "orde van grootte). Vergelijk met ‘Vergelijken met’ of kies een indicator "
+                       "per inwoner of een percentage.")
     components.source_caption(data, cbs_table, period, status)
 
     st.subheader(f"Ranglijst {fmt.period(period)}")
@@ -127,7 +141,7 @@ def render(theme: str) -> None:
     st.dataframe(
         components.dutch_styler(shown, {value_col: (None, dec)},
                                 highlight=rk["code"].eq(code)),
-        hide_index=True, height=420,
+        hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
         column_config={"positie": st.column_config.NumberColumn("Positie", width="small"),
                        "naam": "Naam", "provincie": "Provincie", "status": "Status"})
     st.caption(("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "

@@ -35,32 +35,32 @@ for iid, m in data.indicators.items():
     cov = coverage.get(iid, {})
     first = (m.get("tables") or [""])[0]
     rows.append({
-        "thema": THEMES.get(m["theme"], m["theme"]), "indicator": m["title"],
-        "definitie": m.get("description"), "eenheid": m.get("unit"),
-        "berekening": m.get("formula") or "rechtstreeks uit de CBS-tabel",
+        "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
+        "Definitie": m.get("description"), "Eenheid": m.get("unit"),
         "CBS-tabellen": ", ".join(m.get("tables", [])), "StatLine": exports.statline_url(first),
-        "niveaus": ", ".join(m.get("levels", [])),
-        "laatste periode": fmt.period(latest), "status": ", ".join(sorted(statuses)),
-        "gemeenten met cijfer": (f"{cov['covered']} van {cov['expected']}"
+        "Laatste periode": fmt.period(latest), "Status": ", ".join(sorted(statuses)),
+        "Gemeenten met cijfer": (f"{cov['covered']} van {cov['expected']}"
                                  if cov.get("expected") else "niet per gemeente"),
-        "opgehaald": fmt.date(min((tables.get(t, {}).get("fetched_at") or "")
+        "Opgehaald": fmt.date(min((tables.get(t, {}).get("fetched_at") or "")
                                   for t in m.get("tables", [""]))),
+        "Berekening": m.get("formula") or "rechtstreeks uit de CBS-tabel",
+        "Niveaus": ", ".join(m.get("levels", [])),
         "id": iid,
     })
 ind_df = pd.DataFrame(rows)
 config = {"StatLine": st.column_config.LinkColumn("StatLine", display_text="open tabel"),
-          "definitie": st.column_config.TextColumn("Definitie", width="large")}
+          "Definitie": st.column_config.TextColumn("Definitie", width="large")}
 for title in THEMES.values():
     st.subheader(title)
-    st.dataframe(ind_df[ind_df["thema"] == title].drop(columns=["thema"]), hide_index=True,
+    st.dataframe(ind_df[ind_df["Thema"] == title].drop(columns=["Thema"]), hide_index=True,
                  column_config=config)
 
 st.subheader("CBS-tabellen")
 tdf = pd.DataFrame([{
-    "tabel": t, "titel": info.get("title"), "StatLine": exports.statline_url(t),
-    "CBS gewijzigd": fmt.date(info.get("modified")), "opgehaald": fmt.datetime_nl(info.get("fetched_at")),
-    "rijen": info.get("rows"),
-    "toestand": "verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else "actueel",
+    "Tabel": t, "Titel": info.get("title"), "StatLine": exports.statline_url(t),
+    "CBS gewijzigd": fmt.date(info.get("modified")),
+    "Opgehaald": fmt.datetime_nl(info.get("fetched_at")), "Rijen": info.get("rows"),
+    "Toestand": "verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else "actueel",
 } for t, info in tables.items()])
 st.dataframe(tdf, hide_index=True, column_config=config)
 
@@ -70,10 +70,10 @@ if runs:
     outcome = {"ok": "gelukt", "partial": "deels gelukt", "failed": "mislukt",
                "noop": "niets nieuws"}
     st.dataframe(pd.DataFrame([{
-        "gestart": fmt.datetime_nl(r.get("started")), "uitkomst": outcome.get(r.get("outcome"),
-                                                                             r.get("outcome")),
-        "snapshot": r.get("snapshot_id") or "",
-        "problemen": "; ".join(f"{t}: {v.get('error')}" for t, v in (r.get("tables") or {}).items()
+        "Gestart": fmt.datetime_nl(r.get("started")),
+        "Uitkomst": outcome.get(r.get("outcome"), r.get("outcome")),
+        "Snapshot": r.get("snapshot_id") or "",
+        "Problemen": "; ".join(f"{t}: {v.get('error')}" for t, v in (r.get("tables") or {}).items()
                                if isinstance(v, dict) and v.get("error")),
     } for r in reversed(runs[-10:])]), hide_index=True)
 

@@ -31,24 +31,28 @@ def card(r: dict) -> None:
     with st.container(border=True):
         has_change = r["change"] is not None
         st.metric(
-            r["title"], fmt.value(r["value"], unit, dec),
+            r["title"], fmt.value(r["value"], unit, dec, short=True),
             delta=fmt.change(r["change"], unit, dec) if has_change else None,
             delta_color=DELTA_COLOR.get(hib, "off"),
+            delta_arrow="off" if has_change and r["change"] == 0 else "auto",
             delta_description=f"t.o.v. {fmt.period(r['prev_period'])}" if has_change else None,
             chart_data=r["trend"] or None, chart_type="line",
             help=data.indicators[r["indicator"]].get("description"))
         lines = [fmt.period_status(r["period"], r["status"]) if r["period"] else fmt.MISSING]
         if r["note"]:
             lines.append(r["note"])
-        refs = [("Nederland", r["nl"]), (row.get("provincie") or "Provincie", r["provincie"]),
-                ("Vergelijkbare gemeenten", r["peers"])]
-        for label, ref in refs:
-            if ref is None:
-                continue
-            verdict = compute.judgement(r["value"], ref, hib)
-            lines.append(f"{label}: {fmt.value(ref, unit, dec)}"
-                         + (f" — {data.names[gm]} {verdict}" if verdict and r["note"] is None
-                            else ""))
+        if unit == "aantal":  # a count is not compared with larger areas; show its share
+            if r["nl"] and r["value"] is not None:
+                lines.append(f"Aandeel in Nederland: {fmt.number(100 * r['value'] / r['nl'], 1)}%")
+        else:
+            refs = [("Nederland", r["nl"]), (row.get("provincie") or "Provincie", r["provincie"]),
+                    ("Vergelijkbare gemeenten", r["peers"])]
+            for label, ref in refs:
+                if ref is None:
+                    continue
+                verdict = compute.judgement(r["value"], ref, hib)
+                lines.append(f"{label}: {fmt.value(ref, unit, dec, short=True)}"
+                             + (f" — {verdict}" if verdict and r["note"] is None else ""))
         if r["region_level"] == "GM" and r["rank"] is not None:
             lines.append(f"Positie: {fmt.rank(r['rank'], r['rank_n'])} gemeenten")
         st.caption("  \n".join(lines))

@@ -1,0 +1,243 @@
+"""A small but realistic published snapshot for the dashboard tests, written with the pipeline's
+own ``pipelines.store.publish`` so the format is exactly the pipeline's.
+
+Seven current gemeenten in two provincies (four of them comparable: same size class and
+urbanity), one former gemeente, six indicators across the three kernthema's: a count, a derived
+per-1.000 figure, percentages (one with a Voorlopig latest year and a missing gemeente), one
+NL/PV/CR-only indicator and one quarterly NL/PV-only indicator. Years 2019-2023. A tiny hand-made
+GeoJSON, or the real 2025 gemeente boundaries from ../shared when asked and available.
+
+Fixtures (use ``pytest_plugins = ["snapshot_factory"]`` in a test module):
+``dash_snapshot`` (session; data dir with a published snapshot) and ``empty_data_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import store
+from pipelines.regions import COLUMNS as REGION_COLUMNS
+from pipelines.transform import typed_observations
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_GEO = REPO.parent / "shared" / "cbs" / "geo" / "gemeente_2025.geojson"
+YEARS = list(range(2019, 2024))
+
+PV = {"PV26": "Utrecht", "PV27": "Noord-Holland"}
+CR = {"CR13": ("Utrecht", "PV26"), "CR17": ("Groot-Amsterdam", "PV27"),
+      "CR18": ("Het Gooi en Vechtstreek", "PV27")}
+AM = {"AM18": "Groot Amsterdam", "AM25": "Midden-Utrecht"}
+SIZE = {"4": "20 000 tot 50 000 inwoners", "5": "50 000 tot 100 000 inwoners",
+        "7": "150 000 tot 250 000 inwoners", "9": "250 000 inwoners of meer"}
+URB = {"1": "Zeer sterk stedelijk", "2": "Sterk stedelijk", "4": "Weinig stedelijk"}
+# code: (name, corop, am, size, urbanity, inwoners, (lon, lat) for the tiny map)
+GEMEENTEN = {
+    "GM0363": ("Amsterdam", "CR17", "AM18", "9", "1", 931298, (4.90, 52.37)),
+    "GM0344": ("Utrecht", "CR13", "AM25", "9", "1", 374238, (5.10, 52.09)),
+    "GM0362": ("Amstelveen", "CR17", "AM18", "5", "2", 95000, (4.86, 52.30)),
+    "GM0402": ("Hilversum", "CR18", "AM18", "5", "2", 92000, (5.17, 52.22)),
+    "GM0355": ("Zeist", "CR13", "AM25", "5", "2", 66000, (5.23, 52.09)),
+    "GM0406": ("Huizen", "CR18", "AM18", "5", "2", 51000, (5.24, 52.30)),
+    "GM0352": ("Wijk bij Duurstede", "CR13", "AM25", "4", "4", 24000, (5.34, 51.97)),
+}
+FORMER = {"GM0370": ("Beemster", "CR17")}  # merged in 2022; data only before that
+NO_DATA_2023 = "GM0352"  # werkloosheid 2023 missing: shown as "geen gegevens"
+
+INDICATORS = [
+    # id, theme, title, unit, decimals, higher_is_better, levels, tables, formula, base
+    ("vestigingen_per_1000_inwoners", "mkb_innovatie", "Vestigingen per 1.000 inwoners",
+     "per 1.000 inwoners", 1, True, ["NL", "PV", "CR", "GM"], ["81575NED", "86088NED"],
+     "vestigingen / inwoners * 1000", 150.0),
+    ("vestigingen", "mkb_innovatie", "Vestigingen van bedrijven", "aantal", 0, True,
+     ["NL", "PV", "CR", "GM"], ["81575NED"], None, None),
+    ("bbp_groei", "mkb_innovatie", "Economische groei (bbp, volume)", "%", 1, True,
+     ["NL", "PV", "CR"], ["85924NED"], None, 2.0),
+    ("werkloosheid_pct", "human_capital", "Werkloosheid", "%", 1, False,
+     ["NL", "PV", "CR", "AM", "GM"], ["86088NED"], None, 4.0),
+    ("openstaande_vacatures", "human_capital", "Openstaande vacatures", "aantal", 0, None,
+     ["NL", "PV"], ["83599NED"], None, None),
+    ("aandeel_koopwoningen", "ruimtelijke_economie", "Aandeel koopwoningen", "%", 1, None,
+     ["NL", "PV", "CR", "GM"], ["82900NED"], None, 55.0),
+]
+TABLE_TITLES = {
+    "81575NED": "Vestigingen van bedrijven; bedrijfstak, gemeente",
+    "86088NED": "Arbeidsdeelname; regionale indeling 2024",
+    "85924NED": "Regionale kerncijfers; nationale rekeningen",
+    "83599NED": "Openstaande vacatures; SBI 2008, regio",
+    "82900NED": "Voorraad woningen; eigendom, type verhuurder, bewoning, regio",
+    "85755NED": "Gebieden in Nederland 2024",
+}
+
+
+def regions_frame() -> pd.DataFrame:
+    rows = [{"code": "NL01", "name": "Nederland", "level": "NL", "inwoners": 17942942,
+             "is_current": True}]
+    rows += [{"code": c, "name": n, "level": "PV", "is_current": True} for c, n in PV.items()]
+    rows += [{"code": c, "name": n, "level": "CR", "provincie_code": p, "provincie": PV[p],
+              "is_current": True} for c, (n, p) in CR.items()]
+    rows += [{"code": c, "name": n, "level": "AM", "is_current": True} for c, n in AM.items()]
+    for code, (name, cr, am, size, urb, inw, _) in GEMEENTEN.items():
+        pv = CR[cr][1]
+        rows.append({"code": code, "name": name, "level": "GM", "provincie_code": pv,
+                     "provincie": PV[pv], "corop_code": cr, "corop": CR[cr][0],
+                     "arbeidsmarktregio_code": am, "arbeidsmarktregio": AM[am],
+                     "landsdeel_code": "LD03", "landsdeel": "West-Nederland",
+                     "size_class_code": size, "size_class": SIZE[size], "urbanity_code": urb,
+                     "urbanity": URB[urb], "inwoners": inw, "density": 1000.0,
+                     "is_current": True})
+    for code, (name, _cr) in FORMER.items():
+        rows.append({"code": code, "name": name, "level": "GM", "is_current": False})
+    df = pd.DataFrame(rows)
+    for c in REGION_COLUMNS:
+        if c not in df:
+            df[c] = None
+    df = df[REGION_COLUMNS]
+    for c in REGION_COLUMNS:
+        if c in ("inwoners", "density"):
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64")
+        elif c == "is_current":
+            df[c] = df[c].astype(bool)
+        else:
+            df[c] = df[c].astype("string")
+    return df
+
+
+def _gm_parents(code: str) -> list[str]:
+    _, cr, am, *_ = GEMEENTEN[code]
+    return [CR[cr][1], cr, am]
+
+
+def observations_frame(seed: int = 7) -> pd.DataFrame:
+    rnd = random.Random(seed)
+    rows = []
+
+    def add(iid, code, period, year, value, status, table, ptype="jaar"):
+        rows.append({"indicator": iid, "region_code": code, "region_level": code[:2],
+                     "period": period, "year": year, "period_type": ptype, "value": value,
+                     "status": status, "cbs_table": table, "measure": f"{iid}_1"})
+
+    for iid, _theme, _t, _u, dec, _h, levels, tables, _f, base in INDICATORS:
+        table = "+".join(tables)
+        for year in YEARS:
+            status = "Voorlopig" if year == YEARS[-1] and iid == "werkloosheid_pct" else "Definitief"
+            if iid == "openstaande_vacatures":
+                for q in range(1, 5):
+                    add(iid, "NL01", f"{year}KW0{q}", year, 250000 + 5000 * q + 10000 * (year - 2019),
+                        status, table, "kwartaal")
+                    for i, pv in enumerate(PV):
+                        add(iid, pv, f"{year}KW0{q}", year, 20000 + 1000 * i + 500 * q, status,
+                            table, "kwartaal")
+                continue
+            gm_vals = {}
+            if "GM" in levels:
+                for code, (_, _, _, _, _, inw, _) in GEMEENTEN.items():
+                    if iid == "werkloosheid_pct" and code == NO_DATA_2023 and year == 2023:
+                        continue
+                    if base is None:  # a count
+                        v = round(inw * 0.12 * (1 + 0.02 * (year - 2019)))
+                    else:
+                        v = round(base * (0.8 + 0.4 * rnd.random()) + 0.1 * (year - 2019), dec)
+                    gm_vals[code] = v
+                    add(iid, code, str(year), year, float(v), status, table)
+                if year < 2022:  # a former gemeente with older data only
+                    for code in FORMER:
+                        add(iid, code, str(year), year, float(base or 1000), status, table)
+            for code in [*PV, *CR, *(AM if "AM" in levels else {}), "NL01"]:
+                if code[:2] not in levels:
+                    continue
+                if base is None:
+                    v = 2_500_000.0 if code == "NL01" else float(sum(
+                        val for g, val in gm_vals.items() if code in _gm_parents(g)) or 1000)
+                else:
+                    v = round(base * (0.9 + 0.2 * rnd.random()), dec)
+                add(iid, code, str(year), year, float(v), status, table)
+    return typed_observations(pd.DataFrame(rows))
+
+
+def manifest(obs: pd.DataFrame, *, stale: tuple[str, ...] = ()) -> dict:
+    fetched = "2026-11-20T02:00:00Z"
+    tables = {t: {"title": title, "modified": "2025-04-22T02:00:00", "fetched_at": fetched,
+                  "url": f"https://opendata.cbs.nl/ODataFeed/odata/{t}/TypedDataSet",
+                  "rows": 100, "stale": t in stale, "error": "timeout" if t in stale else None,
+                  "boundaries": None}
+              for t, title in TABLE_TITLES.items()}
+    indicators, coverage = [], {}
+    for iid, theme, title, unit, dec, hib, levels, tbls, formula, _ in INDICATORS:
+        sub = obs[obs["indicator"] == iid]
+        indicators.append({
+            "id": iid, "theme": theme, "title": title,
+            "description": f"Beschrijving van {title.lower()} (testgegevens).",
+            "unit": unit, "decimals": dec, "higher_is_better": hib, "levels": levels,
+            "tables": tbls, "measure": formula or f"{tbls[0]}.{iid}_1", "formula": formula,
+            "derived": formula is not None, "enabled": True, "in_snapshot": True,
+            "rows": len(sub), "verified": True})
+        gm = sub[sub["region_level"] == "GM"]
+        if not gm.empty:
+            latest = str(gm["period"].max())
+            have = set(gm.loc[gm["period"] == latest, "region_code"])
+            coverage[iid] = {"latest_period": latest, "covered": len(have),
+                             "expected": len(GEMEENTEN),
+                             "missing": [f"{c} {GEMEENTEN[c][0]}" for c in GEMEENTEN
+                                         if c not in have]}
+    return {"catalogue_sha256": "test", "reference_year": 2024, "gebieden_table": "85755NED",
+            "licence": "CBS open data, CC BY 4.0 (Bron: CBS)", "stale_tables": list(stale),
+            "indicators_not_yet_fetched": [], "rows": len(obs), "tables": tables,
+            "indicators": indicators, "coverage": coverage}
+
+
+def tiny_geojson() -> dict:
+    """A small square per current gemeente around its rough position (clockwise rings)."""
+    feats = []
+    for code, (name, *_, (lon, lat)) in GEMEENTEN.items():
+        d = 0.035
+        ring = [[lon - d, lat - d], [lon - d, lat + d], [lon + d, lat + d], [lon + d, lat - d],
+                [lon - d, lat - d]]
+        feats.append({"type": "Feature", "properties": {"statcode": code, "statnaam": name},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def real_geojson() -> dict | None:
+    """The real 2025 boundaries of the factory's gemeenten, or None when ../shared is absent."""
+    if not REAL_GEO.exists():
+        return None
+    raw = json.loads(REAL_GEO.read_text(encoding="utf-8"))
+    raw["features"] = [f for f in raw["features"] if f["properties"]["statcode"] in GEMEENTEN]
+    return raw
+
+
+def build_snapshot(root: Path, *, geo: str | None = "tiny", stale: tuple[str, ...] = (),
+                   runs: list[dict] | None = None) -> Path:
+    """Publish the test snapshot under ``root``; ``geo`` is "tiny", "real" (falls back to tiny
+    when ../shared is absent) or None (no map). Returns ``root``."""
+    obs = observations_frame()
+    sid = store.publish(root, obs, regions_frame(), manifest(obs, stale=stale))
+    geojson = None
+    if geo == "real":
+        geojson = real_geojson()
+    if geo and geojson is None:
+        geojson = tiny_geojson()
+    if geojson is not None:
+        (root / "snapshots" / sid / "gemeenten.geojson").write_text(json.dumps(geojson))
+    published = store.read_manifest(root)["published_at"]
+    records = runs if runs is not None else [
+        {"started": published, "ended": published, "outcome": "ok", "exit_code": 0,
+         "snapshot_id": sid, "tables": {}}]
+    for r in records:
+        store.append_run(root, r)
+    return root
+
+
+@pytest.fixture(scope="session")
+def dash_snapshot(tmp_path_factory) -> Path:
+    return build_snapshot(tmp_path_factory.mktemp("dash-data"))
+
+
+@pytest.fixture
+def empty_data_dir(tmp_path) -> Path:
+    return tmp_path

@@ -1,0 +1,181 @@
+"""Real-browser test: `streamlit run` on 127.0.0.1 driven by headless Chromium (Playwright).
+
+Needs Debian's chromium at /usr/bin/chromium and the playwright python package. Screenshots of
+every page are written to a temporary folder whose path is printed (run with -s to see it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from snapshot_factory import GEMEENTEN, build_snapshot
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} missing (apt-get install chromium)"),
+]
+playwright_api = pytest.importorskip("playwright.sync_api",
+                                     reason="the playwright python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "REGIO_DATA_DIR": str(data_dir)}
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("streamlit did not become healthy within 60 s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data = build_snapshot(tmp_path_factory.mktemp("browser-data"), geo="real")
+    port = free_port()
+    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    proc = start_streamlit(data, port, log)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    with playwright_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900},
+            locale="nl-NL")
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="dashboard-screens-"))
+    print(f"\nscreenshots: {folder}")
+    return folder
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+
+
+def full_screenshot(page, path: Path) -> None:
+    """Streamlit scrolls inside its main container: grow the viewport to the content first."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+        "[data-testid=\"stAppViewContainer\"], section.main')].map(e => e.scrollHeight), 900)")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 9000)})
+    page.wait_for_timeout(1200)  # let plotly resize and redraw
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def plot_count(page) -> int:
+    return page.locator(".js-plotly-plot").count()
+
+
+def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, shots):
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    open_page(page, f"{app_url}/human_capital?gemeente=GM0362&indicator=werkloosheid_pct")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2",
+                           timeout=30_000)
+    assert page.locator("h1").first.inner_text() == "Human Capital"
+    assert "Amstelveen, 2023" in page.locator('[data-testid="stMain"]').inner_text()
+    # the map is a plotly map trace (MapLibre canvas); the series has its line paths
+    page.wait_for_selector(".js-plotly-plot canvas", timeout=30_000)
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
+    assert "indicator=werkloosheid_pct" in page.url and "gemeente=GM0362" in page.url
+    assert page.get_by_text("Traceback").count() == 0
+    full_screenshot(page, shots / "2-human-capital-amstelveen.png")
+
+    # switch gemeente through the searchable picker in the sidebar
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').first.click()
+    page.keyboard.type("Zeist")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**gemeente=GM0355**", timeout=30_000)
+    wait_idle(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    assert "Zeist" in page.locator('[data-testid="stMain"]').inner_text()
+    full_screenshot(page, shots / "3-human-capital-zeist.png")
+
+    for name, path in [("1-overzicht", "/"), ("4-mkb-innovatie", "/mkb_innovatie"),
+                       ("5-ruimtelijke-economie", "/ruimtelijke_economie"),
+                       ("6-vergelijken", "/vergelijken"), ("7-over-de-data", "/over_de_data")]:
+        open_page(page, f"{app_url}{path}?gemeente=GM0355")
+        assert page.get_by_text("Traceback").count() == 0, name
+        if path in ("/mkb_innovatie", "/ruimtelijke_economie"):
+            page.wait_for_function(
+                "() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+        full_screenshot(page, shots / f"{name}.png")
+
+    # a bad deep link shows the Dutch message, not an error
+    open_page(page, f"{app_url}/?gemeente=%3Cscript%3Ealert(1)%3C/script%3E&jaar=abc")
+    assert page.get_by_text("geen geldige gemeentecode").count() == 1
+    full_screenshot(page, shots / "8-foute-link.png")
+    assert not errors, errors
+    assert len(list(shots.glob("*.png"))) == 8
+    page.close()
+
+
+def test_thema_param_on_start_page_opens_the_thema_page(app_url, browser_context):
+    page = browser_context.new_page()
+    open_page(page, f"{app_url}/?gemeente=GM0344&thema=ruimtelijke_economie")
+    page.wait_for_url("**/ruimtelijke_economie?**", timeout=30_000)
+    wait_idle(page)
+    assert "Utrecht, 2023" in page.locator('[data-testid="stMain"]').inner_text()
+    page.close()
+
+
+def test_codes_known(app_url):
+    # guard: the deep links above use gemeenten of the factory
+    assert {"GM0362", "GM0355", "GM0344"} <= set(GEMEENTEN)
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
