@@ -131,45 +131,52 @@ def cmd_catalog(args, cat, root: Path) -> int:
                           f"{'/'.join(i.levels)}{flag}")
         return EXIT_OK
     client = _client(args)
-    problems = 0
-    wanted: dict[str, dict[str, set]] = {}
+    wanted: dict[str, dict] = {}
     for ind in cat.indicators:
         for inp in ind.inputs:
-            w = wanted.setdefault(inp.table, {"measures": set(), "filters": set(), "by": set()})
+            w = wanted.setdefault(inp.table, {"measures": set(), "filters": set(), "by": set(),
+                                              "enabled": False})
             w["measures"].add(inp.measure)
             w["filters"].update(inp.filters)
-            w["by"].add(ind.id)
+            w["by"].add(ind.id if ind.enabled else f"{ind.id} (disabled)")
+            w["enabled"] |= ind.enabled
     for t in cat.gebieden.values():
-        wanted.setdefault(t, {"measures": set(), "filters": set(), "by": {"regions"}})
+        wanted.setdefault(t, {"measures": set(), "filters": set(), "by": {"regions"},
+                              "enabled": True})
+    problems = 0
     for table, w in wanted.items():
-        used_by = ", ".join(sorted(w["by"]))
-        try:
-            info = client.table_info(table)
-            props = client.meta(table, "DataProperties")
-        except CbsError as exc:
+        line = _check_table(client, table, w)
+        print(line)
+        if not line.startswith("ok") and w["enabled"]:
             problems += 1
-            what = "DOES NOT EXIST at CBS" if exc.kind == "not_found" else f"cannot check ({exc})"
-            print(f"MISSING  {table}: {what} - used by {used_by}")
-            continue
-        keys = {p.get("Key") for p in props}
-        bad = sorted(m for m in w["measures"] if m not in keys)
-        for dim in sorted({d for d, _ in w["filters"]}):
-            try:
-                cats = {str(i["Key"]).strip() for i in client.meta(table, dim)}
-            except CbsError:
-                bad.append(f"dimension {dim}")
-                continue
-            bad += [f"{dim}={k}" for d, k in sorted(w["filters"]) if d == dim and k not in cats]
-        status = (info.get("OutputStatus") or "").strip()
-        note = f"  [CBS status: {status}]" if status and status.lower() != "regulier" else ""
-        if bad:
-            problems += 1
-            print(f"MISSING  {table} ({info.get('Title')}): {', '.join(bad)} do not exist - "
-                  f"used by {used_by}{note}")
-        else:
-            print(f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}")
-    print(f"\n{problems} problem(s)" if problems else "\nall tables, measures and keys exist")
+    print(f"\n{problems} problem(s) in enabled indicators" if problems
+          else "\nall tables, measures and keys of enabled indicators exist")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def _check_table(client: CbsClient, table: str, w: dict) -> str:
+    used_by = ", ".join(sorted(w["by"]))
+    try:
+        info = client.table_info(table)
+        props = client.meta(table, "DataProperties")
+    except CbsError as exc:
+        what = "DOES NOT EXIST at CBS" if exc.kind == "not_found" else f"cannot check ({exc})"
+        return f"MISSING  {table}: {what} - used by {used_by}"
+    keys = {p.get("Key") for p in props}
+    bad = sorted(m for m in w["measures"] if m not in keys)
+    for dim in sorted({d for d, _ in w["filters"]}):
+        try:
+            cats = {str(i["Key"]).strip() for i in client.meta(table, dim)}
+        except CbsError:
+            bad.append(f"dimension {dim}")
+            continue
+        bad += [f"{dim}={k}" for d, k in sorted(w["filters"]) if d == dim and k not in cats]
+    status = (info.get("OutputStatus") or "").strip()
+    note = f"  [CBS status: {status}]" if status and status.lower() != "regulier" else ""
+    if bad:
+        return (f"MISSING  {table} ({info.get('Title')}): {', '.join(bad)} do not exist - "
+                f"used by {used_by}{note}")
+    return f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}"
 
 
 def export_frame(snap: store.Snapshot) -> object:

@@ -34,7 +34,11 @@ def setup(fmt: str = "auto", level: str = "INFO") -> None:
     handler.addFilter(_cbsodata_progress)
     handler.set_name("pipelines")
     root = logging.getLogger()
-    root.handlers[:] = [h for h in root.handlers if h.get_name() != "pipelines"] + [handler]
+    # drop our earlier handler and the plain one logging.basicConfig adds when cbsodata logs at
+    # import time; keep others (e.g. pytest's capture handlers)
+    keep = [h for h in root.handlers
+            if h.get_name() != "pipelines" and type(h) is not logging.StreamHandler]
+    root.handlers[:] = keep + [handler]
     root.setLevel(level)
     for noisy in ("urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -163,7 +163,7 @@ def test_status_and_catalog_commands(world, capsys):
     assert store.current_id(world.data) in out
     assert VEST in out and "2025-04-22T02:00:00" in out
     assert world("catalog", "--check") == 0
-    assert "all tables, measures and keys exist" in capsys.readouterr().out
+    assert "all tables, measures and keys of enabled indicators exist" in capsys.readouterr().out
 
 
 def test_rollback_and_retention(world):
