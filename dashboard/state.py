@@ -112,10 +112,10 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
             gemeente = code
 
     thema = page_thema
-    if "thema" in values and page_thema is None:
+    if "thema" in values:
         t = values["thema"].lower()
         if t in THEMES:
-            thema = t
+            thema = page_thema or t
         else:
             warnings.append(f"Onbekend thema {shown(values['thema'])}; kies een van: "
                             + ", ".join(THEMES.values()) + ".")

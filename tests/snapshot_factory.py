@@ -7,8 +7,9 @@ per-1.000 figure, percentages (one with a Voorlopig latest year and a missing ge
 NL/PV/CR-only indicator and one quarterly NL/PV-only indicator. Years 2019-2023. A tiny hand-made
 GeoJSON, or the real 2025 gemeente boundaries from ../shared when asked and available.
 
-Fixtures (use ``pytest_plugins = ["snapshot_factory"]`` in a test module):
-``dash_snapshot`` (session; data dir with a published snapshot) and ``empty_data_dir``.
+Fixtures (use ``pytest_plugins = ["snapshot_factory"]`` in a test module): ``dash_snapshot``
+(session; data dir with a published snapshot), ``snapshot_builder`` (``build_snapshot`` itself)
+and ``empty_data_dir``.
 """
 
 from __future__ import annotations
@@ -241,3 +242,8 @@ def dash_snapshot(tmp_path_factory) -> Path:
 @pytest.fixture
 def empty_data_dir(tmp_path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def snapshot_builder():
+    return build_snapshot
