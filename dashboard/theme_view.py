@@ -106,8 +106,11 @@ def render(theme: str) -> None:
                                     bounds=data.geo_bounds)
             components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
-            st.caption(f"Grijs = geen gegevens ({n_missing} gemeenten). Rood omlijnd: "
-                       f"{data.names[gm]}." if n_missing else f"Rood omlijnd: {data.names[gm]}.")
+            legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
+            if n_missing:
+                legend.append(f"Grijs = geen gegevens ({n_missing} gemeenten).")
+            legend.append(f"Rood omlijnd: {data.names[gm]}.")
+            st.caption(" ".join(legend))
     with right:
         # counts of a gemeente and of Nederland differ by orders of magnitude: no reference lines
         counts = unit == "aantal"
