@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from . import catalog as catalog_mod
 from . import logs, store
 from .cbs import CbsClient, CbsConfig, CbsError
@@ -47,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="verify every table id, measure and category key at CBS")
     e = sub.add_parser("export", parents=[common], help="the published tidy table as CSV")
     e.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
+    e.add_argument("--boundaries", choices=["current", "historical"], default="current",
+                   help="current: series on today's gemeente boundaries (merged gemeenten summed); "
+                        "historical: each year on that year's boundaries, as CBS publishes")
     e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
                    help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
     sub.add_parser("rollback", parents=[common], help="switch back to the previous snapshot")
@@ -179,15 +184,20 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
     return f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}"
 
 
-def export_frame(snap: store.Snapshot) -> object:
-    import pandas as pd
-
+def export_frame(snap: store.Snapshot, boundaries: str = "historical") -> pd.DataFrame:
+    """The documented export: EXPORT_COLUMNS plus `boundaries` and `harmonisation`
+    (gepubliceerd / opgeteld / geschat)."""
     obs, regions = snap.observations, snap.regions
+    current = snap.frame("observations_current") if boundaries == "current" else None
+    if boundaries == "current" and current is None:
+        raise ValueError(f"snapshot {snap.id} has no current-boundary series; "
+                         "use --boundaries historical or refresh")
+    obs = current if current is not None else obs.assign(harmonisation="gepubliceerd")
     units = {i["id"]: i["unit"] for i in snap.manifest["indicators"]}
     names = regions.drop_duplicates("code").set_index("code")["name"]
     out = obs.assign(region_name=obs["region_code"].map(names),
-                     unit=obs["indicator"].map(units))
-    return pd.DataFrame(out[EXPORT_COLUMNS])
+                     unit=obs["indicator"].map(units), boundaries=boundaries)
+    return pd.DataFrame(out[[*EXPORT_COLUMNS, "boundaries", "harmonisation"]])
 
 
 def cmd_export(args, cat, root: Path) -> int:
@@ -196,7 +206,7 @@ def cmd_export(args, cat, root: Path) -> int:
     except store.NoSnapshot as exc:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
-    df = export_frame(snap)
+    df = export_frame(snap, args.boundaries)
     kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
     if args.out == "-":
         df.to_csv(sys.stdout, index=False, **kw)

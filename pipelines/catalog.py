@@ -45,6 +45,7 @@ class Input:
     measure: str
     filters: tuple[tuple[str, str], ...] = ()
     scale: float = 1.0
+    additive: bool = False  # a count that may be summed over merged gemeenten
 
     def describe(self) -> str:
         flt = ",".join(f"{d}={k}" for d, k in self.filters)
@@ -352,5 +353,8 @@ def _input(name: str, spec, tables: dict[str, Table]) -> Input:
     scale = spec.get("scale", 1)
     if not isinstance(scale, int | float) or scale <= 0:
         raise ValueError(f"scale of input {name!r} must be a positive number")
+    additive = spec.get("additive", False)
+    if not isinstance(additive, bool):
+        raise ValueError(f"additive of input {name!r} must be true or false")
     return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
-                 float(scale))
+                 float(scale), additive)

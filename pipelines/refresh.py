@@ -22,8 +22,9 @@ import pandas as pd
 from . import checks, geo, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
+from .history import History, HistoryError
 from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
-from .transform import RawTable, TransformError, tidy
+from .transform import Boundaries, RawTable, TransformError, tidy
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +142,46 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
     return res
 
 
-def build(catalog: Catalog, raws: dict[str, RawTable], indicators) -> tuple:
-    """Pure: raw responses -> (observations, regions, coverage, violations)."""
+def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: History | None = None):
+    """Pure: raw responses -> Built (both boundary views, regions, coverage, violations)."""
     ref = catalog.gebieden[catalog.reference_year]
     g = raws[ref]
     regions = build_regions(g.data, g.dimension("DataProperties"), ref)
-    dims = {t: r.dimension("RegioS") for t, r in raws.items() if t != ref}
+    dims = {t: r.dimension("RegioS") for t, r in raws.items() if t not in catalog.gebieden.values()}
     regions = add_dimension_regions(regions, dims)
     obs = tidy(catalog, raws, indicators)
     violations = checks.check(obs, regions, catalog, indicators)
-    cov = checks.coverage(obs, regions, catalog)
-    return obs, regions, cov, violations
+
+    history = history or History.load()
+    editions = {y: {str(r.get("RegioS", "")).strip() for r in raws[t].data}
+                for y, t in catalog.gebieden.items() if t in raws}
+    violations += [checks.Violation("herindelingen", "-", "herindelingen.yaml", p)
+                   for p in history.validate(editions)]
+    current = frozenset(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
+    bnd = Boundaries(history, current, catalog.reference_year,
+                     {t: tb.boundaries for t, tb in catalog.tables.items()})
+    gaps: list[dict] = []
+    obs_current = tidy(catalog, raws, indicators, boundaries=bnd, problems=gaps)
+    violations += [checks.Violation(v.rule, v.indicator, v.table, "current boundaries: " + v.detail)
+                   for v in checks.check(obs_current, regions, catalog, indicators)
+                   if v.rule != "non_empty"]
+    gaps_df = pd.DataFrame(gaps, columns=["indicator", "table", "region_code", "period_key",
+                                          "reason"]).astype("string")
+    notes = {c: n for c in sorted(current) if (n := history.note_for(c, catalog.reference_year))}
+    return Built(obs, obs_current, regions, history.table(), gaps_df, notes,
+                 checks.coverage(obs, regions, catalog), violations)
+
+
+@dataclass
+class Built:
+    observations: pd.DataFrame
+    observations_current: pd.DataFrame
+    regions: pd.DataFrame
+    region_history: pd.DataFrame
+    gaps: pd.DataFrame
+    boundary_notes: dict[str, str]
+    coverage: dict
+    violations: list
 
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
@@ -235,24 +265,34 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                        snapshot_id=cur_manifest.get("snapshot_id"))
 
     try:
-        obs, regions, cov, violations = build(catalog, raws, usable)
-    except (TransformError, RegionError) as exc:
+        built = build(catalog, raws, usable)
+    except (TransformError, RegionError, HistoryError) as exc:
         log.error("transform failed", extra={"error": str(exc)})
         return _finish(root, run, t_start, "failed", EXIT_FAILED, error=str(exc))
-    if violations:
-        for v in violations:
+    if built.violations:
+        for v in built.violations:
             log.error("check failed", extra={"rule": v.rule, "table": v.table,
                                              "indicator": v.indicator, "detail": v.detail})
         return _finish(root, run, t_start, "failed", EXIT_FAILED,
-                       error=f"{len(violations)} check(s) failed; nothing published",
-                       violations=[str(v) for v in violations])
+                       error=f"{len(built.violations)} check(s) failed; nothing published",
+                       violations=[str(v) for v in built.violations])
 
-    manifest = snapshot_manifest(catalog, raws, obs, cov, stale, failed, not_yet)
+    obs, regions = built.observations, built.regions
+    manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
     manifest["cbs_url"] = client.config.base_url
+    manifest["harmonisation"] = {
+        "history_from": History.load().history_from, "rows": len(built.observations_current),
+        "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
+        "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
+    }
     geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
     run["boundaries"] = manifest["boundaries"]
     extra = {store.BOUNDARIES: geojson} if geojson else {}
-    sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra)
+    frames = {"observations_current.parquet": built.observations_current,
+              "region_history.parquet": built.region_history,
+              "harmonisation_gaps.parquet": built.gaps}
+    sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra,
+                        extra_frames=frames)
     log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
     outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
     return _finish(root, run, t_start, outcome, code, snapshot_id=sid)

@@ -170,8 +170,14 @@ class Snapshot:
     id: str
     path: Path
     manifest: dict
-    observations: pd.DataFrame
+    observations: pd.DataFrame  # as published: each year on that year's gemeente boundaries
     regions: pd.DataFrame
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """An optional snapshot table (observations_current, region_history,
+        harmonisation_gaps); None in snapshots made before it existed."""
+        path = self.path / f"{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else None
 
 
 class NoSnapshot(LookupError):
@@ -219,7 +225,8 @@ def load_snapshot(root: Path, snapshot_id: str | None = None) -> Snapshot:
 
 
 def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manifest: dict,
-            keep: int = 5, extra_files: dict[str, bytes] | None = None) -> str:
+            keep: int = 5, extra_files: dict[str, bytes] | None = None,
+            extra_frames: dict[str, pd.DataFrame] | None = None) -> str:
     """Write a snapshot beside the current one and switch ``current`` to it in one rename."""
     sdir = root / "snapshots"
     sdir.mkdir(parents=True, exist_ok=True)
@@ -240,6 +247,8 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
     regions.to_parquet(tmp / "regions.parquet", index=False)
     for name, body in (extra_files or {}).items():
         (tmp / name).write_bytes(body)
+    for name, frame in (extra_frames or {}).items():
+        frame.to_parquet(tmp / name, index=False)
     manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
                 "content_sha256": h.hexdigest()}
     (tmp / "manifest.json").write_bytes(_json_bytes(manifest))

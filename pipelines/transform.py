@@ -151,20 +151,56 @@ def evaluate(formula: str, values: dict[str, pd.Series]):
     return result
 
 
-def tidy_indicator(ind: Indicator, raws: dict[str, RawTable]) -> pd.DataFrame:
-    frames, statuses = {}, {}
+@dataclass(frozen=True)
+class Boundaries:
+    """How to put series on current gemeente boundaries (None in ``tidy`` = as published)."""
+
+    history: object  # history.History
+    current: frozenset[str]
+    ref_year: int
+    regimes: dict[str, str]  # table -> "yearly" | "fixed:YYYY"
+
+
+_FLAG_RANK = {"gepubliceerd": 0, "opgeteld": 1, "geschat": 2}
+
+
+def _harmonised_input(f: pd.DataFrame, inp: Input, b: Boundaries, problems: list, ind_id: str):
+    from .history import harmonise
+
+    years = f["period_key"].map(lambda k: period_parts(k)[1])
+    regime = b.regimes.get(inp.table, "yearly")
+    fixed = int(regime.split(":")[1]) if regime.startswith("fixed:") else None
+    out, probs = harmonise(f, years, b.history, set(b.current), b.ref_year, inp.additive, fixed)
+    problems += [{**p, "indicator": ind_id, "table": inp.table} for p in probs]
+    return out
+
+
+def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Boundaries | None = None,
+                   problems: list | None = None) -> pd.DataFrame:
+    """One indicator as published (``boundaries`` None), or on current gemeente boundaries:
+    each input harmonised first, then the formula (so ratios are recomputed, not summed)."""
+    frames, flags, statuses = {}, {}, {}
+    problems = problems if problems is not None else []
     for inp in ind.inputs:
         if inp.table not in raws:
             raise TransformError(f"{inp.table}: no data fetched for indicator {ind.id}")
         f = input_frame(raws[inp.table], inp, ind.id)
+        if boundaries is not None:
+            f = _harmonised_input(f, inp, boundaries, problems, ind.id)
+            flags[inp.name] = f.set_index(["region_code", "period_key"])["flag"]
         frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
         statuses[inp.table] = raws[inp.table].period_status()
     joined = pd.concat(frames, axis=1, join="inner") if len(frames) > 1 else pd.DataFrame(frames)
+    columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
     if joined.empty:
-        return pd.DataFrame(columns=OBS_COLUMNS)
+        return pd.DataFrame(columns=columns)
     value = evaluate(ind.formula, {n: joined[n] for n in frames})
     out = joined.index.to_frame(index=False)
     out["value"] = np.asarray(value, dtype="float64")
+    if boundaries is not None:
+        fl = pd.concat(flags, axis=1).reindex(joined.index)
+        out["harmonisation"] = fl.apply(
+            lambda r: max(r.dropna(), key=lambda x: _FLAG_RANK.get(x, 0)), axis=1).to_numpy()
     out = out.dropna(subset=["value"])
     out["region_level"] = out["region_code"].map(level_of)
     out = out[out["region_level"].isin(ind.levels)]
@@ -182,21 +218,23 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable]) -> pd.DataFrame:
     out["indicator"] = ind.id
     out["cbs_table"] = "+".join(ind.tables)
     out["measure"] = ind.measure_label
-    return out[OBS_COLUMNS]
+    return out[columns]
 
 
-def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None) -> pd.DataFrame:
+def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,
+         boundaries: Boundaries | None = None, problems: list | None = None) -> pd.DataFrame:
     inds = indicators if indicators is not None else catalog.enabled
-    frames = [tidy_indicator(ind, raws) for ind in inds]
+    frames = [tidy_indicator(ind, raws, boundaries, problems) for ind in inds]
     frames = [f for f in frames if not f.empty]
+    columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
     if not frames:
-        return typed_observations(pd.DataFrame(columns=OBS_COLUMNS))
+        return typed_observations(pd.DataFrame(columns=columns))
     return typed_observations(pd.concat(frames, ignore_index=True))
 
 
 def typed_observations(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
-    for c in OBS_COLUMNS:
+    for c in df.columns:
         if c == "value":
             df[c] = df[c].astype("float64")
         elif c == "year":

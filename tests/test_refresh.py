@@ -135,10 +135,11 @@ def test_only_refreshes_one_indicator(world):
 def test_export_csv_has_documented_columns(world, tmp_path):
     assert world("refresh") == 0
     out = tmp_path / "export.csv"
-    assert world("export", "--out", str(out)) == 0
+    assert world("export", "--out", str(out), "--boundaries", "historical") == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0]) == ["indicator", "region_code", "region_name", "region_level", "period",
-                             "value", "unit", "status", "cbs_table", "measure"]
+                             "value", "unit", "status", "cbs_table", "measure", "boundaries",
+                             "harmonisation"]
     row = next(r for r in rows if r["indicator"] == "vestigingen" and r["region_code"] == "GM0002"
                and r["period"] == "2020")
     assert row["region_name"] == "Beekstad" and float(row["value"]) == vest_value(
@@ -151,7 +152,7 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     assert len(rows) == len(snap.observations)
     nl = tmp_path / "nl.csv"
     assert world("export", "--out", str(nl), "--dialect", "nl") == 0
-    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 9
+    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 11
 
 
 def test_status_and_catalog_commands(world, capsys):
