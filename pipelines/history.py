@@ -102,6 +102,30 @@ class History:
                     w[tgt] = w.get(tgt, 0.0) + share * s
         return w
 
+    def contributors(self, year: int, current: frozenset[str], ref_year: int
+                     ) -> dict[str, list[tuple[str, float | None]]]:
+        """For each current gemeente: the gemeenten of ``year`` that make it up, with shares
+        (None: part of a split without weights). Cached: the same for every measure."""
+        key = (year, current, ref_year)
+        cache = self.__dict__.setdefault("_contrib_cache", {})
+        if key in cache:
+            return cache[key]
+        contrib: dict[str, list[tuple[str, float | None]]] = {x: [] for x in current}
+        for c in sorted(self.codes_in_year(year, set(current), ref_year)):
+            w = self.weights(c, year, ref_year)
+            if w is None:  # a split without weights: every possible successor is blocked
+                for ch in self.changes:
+                    if c in dict(ch.sources):
+                        for t, _ in ch.targets:
+                            if t in contrib:
+                                contrib[t].append((c, None))
+                continue
+            for x, share in w.items():
+                if x in contrib:
+                    contrib[x].append((c, share))
+        cache[key] = contrib
+        return contrib
+
     def validate(self, editions: dict[int, set[str]]) -> list[str]:
         """Problems between consecutive 'Gebieden in Nederland' editions that the change list
         does not explain (a code that vanished or appeared without a recorded change)."""
@@ -216,20 +240,7 @@ def harmonise(values: pd.DataFrame, years: pd.Series, history: History, current:
                                  "reason": f"vóór {history.history_from - 1} geen "
                                            "herindelingsgegevens"})
             continue
-        existing = history.codes_in_year(boundary_year, current, ref_year)
-        contrib: dict[str, list[tuple[str, float | None]]] = {x: [] for x in current}
-        for c in existing:
-            w = history.weights(c, boundary_year, ref_year)
-            if w is None:  # a split without weights: every possible successor is blocked
-                for ch in history.changes:
-                    if c in dict(ch.sources):
-                        for t, _ in ch.targets:
-                            if t in contrib:
-                                contrib[t].append((c, None))
-                continue
-            for x, share in w.items():
-                if x in contrib:
-                    contrib[x].append((c, share))
+        contrib = history.contributors(boundary_year, frozenset(current), ref_year)
         rows = []
         for x, parts in contrib.items():
             if not parts:

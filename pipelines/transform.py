@@ -52,7 +52,11 @@ class RawTable:
     def frame(self) -> pd.DataFrame:
         """TypedDataSet as a DataFrame, built once per table (several indicators share it)."""
         if "_frame" not in self.__dict__:
-            self.__dict__["_frame"] = pd.DataFrame(self.data)
+            df = pd.DataFrame(self.data)
+            for col in df.columns:  # dimension keys: strip CBS's padding once
+                if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+                    df[col] = df[col].astype("string").str.strip()
+            self.__dict__["_frame"] = df
         return self.__dict__["_frame"]
 
     def dimension(self, name: str) -> list[dict]:
@@ -107,11 +111,11 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
     for dim, key in inp.filters:
         if dim not in df.columns:
             raise TransformError(f"{table}: dimension {dim!r} is not in the data received")
-        mask &= df[dim].astype(str).str.strip() == key
+        mask &= df[dim] == key
     sub = df.loc[mask, ["RegioS", "Perioden", inp.measure]]
     out = pd.DataFrame({
-        "region_code": sub["RegioS"].astype(str).str.strip(),
-        "period_key": sub["Perioden"].astype(str).str.strip(),
+        "region_code": sub["RegioS"],
+        "period_key": sub["Perioden"],
         "value": pd.to_numeric(sub[inp.measure], errors="coerce"),
     })
     if inp.scale != 1:  # 526.4 (x 1 000) -> 526400.0, not 526400.00000000006
@@ -167,7 +171,7 @@ _FLAG_RANK = {"gepubliceerd": 0, "opgeteld": 1, "geschat": 2}
 def _harmonised_input(f: pd.DataFrame, inp: Input, b: Boundaries, problems: list, ind_id: str):
     from .history import harmonise
 
-    years = f["period_key"].map(lambda k: period_parts(k)[1])
+    years = f["period_key"].map({k: period_parts(k)[1] for k in f["period_key"].unique()})
     regime = b.regimes.get(inp.table, "yearly")
     fixed = int(regime.split(":")[1]) if regime.startswith("fixed:") else None
     out, probs = harmonise(f, years, b.history, set(b.current), b.ref_year, inp.additive, fixed)
@@ -198,9 +202,9 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
     out = joined.index.to_frame(index=False)
     out["value"] = np.asarray(value, dtype="float64")
     if boundaries is not None:
-        fl = pd.concat(flags, axis=1).reindex(joined.index)
-        out["harmonisation"] = fl.apply(
-            lambda r: max(r.dropna(), key=lambda x: _FLAG_RANK.get(x, 0)), axis=1).to_numpy()
+        ranks = pd.concat({n: f.map(_FLAG_RANK) for n, f in flags.items()}, axis=1)
+        worst = ranks.reindex(joined.index).max(axis=1).fillna(0).astype(int)
+        out["harmonisation"] = worst.map({v: k for k, v in _FLAG_RANK.items()}).to_numpy()
     out = out.dropna(subset=["value"])
     out["region_level"] = out["region_code"].map(level_of)
     out = out[out["region_level"].isin(ind.levels)]
