@@ -139,12 +139,19 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stSelectbox"]').first.click()
     page.keyboard.type("Zeist")
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="Zeist", exact=True).click()
     page.wait_for_url("**gemeente=GM0355**", timeout=30_000)
     wait_idle(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
     assert "Zeist" in page.locator('[data-testid="stMain"]').inner_text()
     full_screenshot(page, shots / "3-human-capital-zeist.png")
+
+    # the gemeente survives a page switch through the navigation
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Overzicht").click()
+    page.wait_for_function("() => document.querySelector('h1')?.innerText === 'Zeist'",
+                           timeout=30_000)
+    wait_idle(page)
+    assert "gemeente=GM0355" in page.url
 
     for name, path in [("1-overzicht", "/"), ("4-mkb-innovatie", "/mkb_innovatie"),
                        ("5-ruimtelijke-economie", "/ruimtelijke_economie"),

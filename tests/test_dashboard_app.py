@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import data as dataio
 from pipelines import store
 
 pytest_plugins = ["snapshot_factory"]
@@ -216,3 +218,15 @@ def test_a_new_snapshot_is_picked_up_without_restart(tmp_path, monkeypatch, snap
     at.run()
     assert not at.exception
     assert second in texts(at) and first not in texts(at).split("Laatste")[0]
+
+
+def test_pages_do_not_mutate_the_cached_snapshot(dash_snapshot, monkeypatch):
+    for page in PAGES:
+        run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
+    cached = dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
+    fresh = dataio.build(store.load_snapshot(dash_snapshot))
+    assert cached is dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
+    pd.testing.assert_frame_equal(cached.observations, fresh.observations)
+    pd.testing.assert_frame_equal(cached.regions, fresh.regions)
+    for iid, frame in fresh.by_indicator.items():
+        pd.testing.assert_frame_equal(cached.by_indicator[iid], frame)
