@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import checks, geo, store
+from . import changes, checks, geo, peers, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .history import History, HistoryError
@@ -285,12 +285,24 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
         "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
     }
+    previous = None
+    if cur_manifest:
+        try:
+            previous = store.load_snapshot(root).observations
+        except store.NoSnapshot:
+            previous = None
+    manifest["changes"] = {"previous_snapshot": (cur_manifest or {}).get("snapshot_id"),
+                           "indicators": changes.diff(previous, obs)}
+    peer_table, peer_features = peers.compute(built.observations_current, regions)
+    manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
+                         "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
     geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
     run["boundaries"] = manifest["boundaries"]
     extra = {store.BOUNDARIES: geojson} if geojson else {}
     frames = {"observations_current.parquet": built.observations_current,
               "region_history.parquet": built.region_history,
-              "harmonisation_gaps.parquet": built.gaps}
+              "harmonisation_gaps.parquet": built.gaps,
+              "peers.parquet": peer_table, "peer_features.parquet": peer_features}
     sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra,
                         extra_frames=frames)
     log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})

@@ -185,3 +185,15 @@ def test_totals_unchanged_by_harmonisation_on_real_data(snap):
     nl_cur = snap.frame("observations_current")
     nl_cur = nl_cur[(nl_cur.indicator == "banen_werknemers") & (nl_cur.region_code == "NL01")]
     assert list(nl.value) == list(nl_cur.value)
+
+
+def test_peers_for_every_current_gemeente(snap):
+    p = snap.frame("peers")
+    st = p[p.method == "statistisch"]
+    assert set(st.gemeente) == GEBIEDEN_2024
+    assert (st.groupby("gemeente").size() == 10).all()
+    assert not (p.gemeente == p.peer).any()
+    cls = p[p.method == "grootte_stedelijkheid"].merge(
+        snap.regions[["code", "size_class", "urbanity"]], left_on="peer", right_on="code")
+    mine = snap.regions.set_index("code").loc[cls.gemeente]
+    assert (cls.size_class.to_numpy() == mine.size_class.to_numpy()).all()

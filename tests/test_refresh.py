@@ -121,6 +121,30 @@ def test_changed_modified_triggers_download_of_that_table_only(world):
     run = store.read_runs(world.data)[-1]
     assert run["tables"][WON]["action"] == "fetched"
     assert run["tables"][VEST]["action"] == "unchanged"
+    # same figures: the new snapshot reports no changes since the previous one
+    assert store.load_snapshot(world.data).manifest["changes"]["indicators"] == {}
+
+
+def test_revision_at_cbs_is_reported_as_a_change(world):
+    assert world("refresh") == 0
+    first = store.current_id(world.data)
+    td = world.mirror / VEST / "TypedDataSet.json"
+    body = json.loads(td.read_text())
+    for r in body["value"]:
+        if (r["RegioS"], r["Perioden"], r["BedrijfstakkenBranchesSBI2008"]) == (
+                "GM0002", "2020JJ00", "T001081"):
+            r["Vestigingen_1"] += 7
+    td.write_text(json.dumps(body))
+    ti = world.mirror / VEST / "TableInfos.json"
+    info = json.loads(ti.read_text())
+    info["value"][0]["Modified"] = "2026-05-01T02:00:00"
+    ti.write_text(json.dumps(info))
+    assert world("refresh") == 0
+    ch = store.load_snapshot(world.data).manifest["changes"]
+    assert ch["previous_snapshot"] == first
+    assert ch["indicators"]["vestigingen"]["revised"] == 1
+    assert ch["indicators"]["vestigingen"]["revised_examples"][0]["region_code"] == "GM0002"
+    assert "vestigingen_per_1000_woningen" in ch["indicators"]  # derived from it
 
 
 def test_only_refreshes_one_indicator(world):
