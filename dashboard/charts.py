@@ -27,18 +27,18 @@ IMAGE_OPTIONS = {"format": "png", "scale": 2, "height": 600, "width": 1000}
 
 
 def base_layout(fig: go.Figure, title: str, source: str, height: int) -> go.Figure:
+    """Title with the source as subtitle, so a downloaded PNG names its source and period."""
     fig.update_layout(
         separators=",.",
         font={"family": FONT, "size": 13},
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top",
+               "font": {"size": 15},
+               "subtitle": {"text": source, "font": {"size": 11, "color": "#555555"}}},
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 70},
+        margin={"l": 10, "r": 10, "t": 70, "b": 40},
         paper_bgcolor="white",
         plot_bgcolor="white",
     )
-    fig.add_annotation(text=source, xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                       yanchor="top", yshift=-40, showarrow=False,
-                       font={"size": 11, "color": "#555555"})
     return fig
 
 
@@ -108,7 +108,7 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
     base_layout(fig, title, source, height)
     # a blank style: no tile server is needed, so the map also draws offline
     fig.update_layout(map={"style": "white-bg", **map_view(bounds, 440, height - 110)},
-                      margin={"l": 0, "r": 0, "t": 50, "b": 75})
+                      margin={"l": 0, "r": 0, "t": 70, "b": 10})
     return fig
 
 
@@ -157,11 +157,10 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
     fig.update_yaxes(title=fmt.unit_label(unit), rangemode="tozero" if nonneg else "normal",
                      gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999",
                      exponentformat="none", separatethousands=True)
-    base_layout(fig, title, source, height)
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-                      hovermode="closest", margin={"l": 10, "r": 10, "t": 110, "b": 80},
-                      title={"y": 0.98, "yanchor": "top"})
-    fig.layout.annotations[0].update(yshift=-55)
+    # the legend goes below the x axis; its room grows with the number of lines
+    base_layout(fig, title, source, height + 22 * len(fig.data))
+    fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
+                      hovermode="closest", margin={"b": 50 + 22 * len(fig.data)})
     return fig
 
 

@@ -66,6 +66,12 @@ def peers(regions: pd.DataFrame, gemeente: str) -> Peers:
                  f"{len(same_size)} gemeenten met {size_txt}")
 
 
+def default_indicator(indicators: dict[str, dict]) -> str:
+    """The first relative indicator (a share or per-inwoner figure compares regions fairly)."""
+    return next((k for k, m in indicators.items() if m.get("unit") != "aantal"),
+                next(iter(indicators)))
+
+
 # --------------------------------------------------------------------------- periods
 
 def previous_period(period: str) -> str:

@@ -19,11 +19,6 @@ def _compare_options(data) -> list[str]:
     return data.gemeenten["code"].tolist() + groups["code"].tolist()
 
 
-def default_indicator(inds: dict[str, dict]) -> str:
-    """The first relative indicator (a share or per-inwoner figure compares gemeenten fairly)."""
-    return next((k for k, m in inds.items() if m.get("unit") != "aantal"), next(iter(inds)))
-
-
 def _on_indicator() -> None:
     components.set_url(indicator=st.session_state["w_indicator"], jaar=None)
 
@@ -38,7 +33,7 @@ def render(theme: str) -> None:
         st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
         return
 
-    iid = sel.indicator if sel.indicator in inds else default_indicator(inds)
+    iid = sel.indicator if sel.indicator in inds else compute.default_indicator(inds)
     meta = inds[iid]
     ind_obs = data.by_indicator[iid]
     code, level = compute.display_region(ind_obs, data.regions, gm)
@@ -123,6 +118,9 @@ def render(theme: str) -> None:
                   for c in sel.vergelijk]
         peer = compute.peers(data.regions, gm) if level == "GM" and not counts else None
         sdf = compute.series_frame(ind_obs, lines, peer)
+        if not (sdf["role"] == "gemeente").any():
+            st.info(f"Het CBS publiceert deze indicator niet voor {data.names.get(code, code)}; "
+                    "de grafiek toont alleen de vergelijkingsregio's.")
         fig = charts.time_series(sdf, meta, title=f"{meta['title']}: {data.names.get(code, code)}",
                                  source=source)
         components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")

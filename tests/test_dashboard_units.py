@@ -274,7 +274,7 @@ def test_choropleth_sends_each_feature_once_and_outlines_the_selection(dd):
     assert list(outline.locations) == ["GM0355"] and outline.marker.line.width == 3
     feats = [f["id"] for t in fig.data[:2] for f in t.geojson["features"]]
     assert sorted(feats) == sorted(dd.geo)
-    assert "Bron: CBS" in fig.layout.annotations[0].text
+    assert "Bron: CBS" in fig.layout.title.subtitle.text
 
 
 def test_time_series_and_bars_have_honest_axes(dd):

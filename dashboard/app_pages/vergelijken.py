@@ -78,13 +78,17 @@ components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
 
 st.subheader("Eén indicator in beeld")
 ids = [c["id"] for c in columns]
-iid = sel.indicator if sel.indicator in ids else ids[0]
+iid = sel.indicator if sel.indicator in ids else compute.default_indicator(
+    {k: data.indicators[k] for k in ids})
 st.session_state["w_cmp_ind"] = iid
 st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k]["title"],
              on_change=components.bind_to_url("w_cmp_ind", "indicator"))
 col = next(c for c in columns if c["id"] == iid)
 meta = data.indicators[iid]
 bars = pd.DataFrame({"code": table["code"], "label": table["regio"], "value": table[col["column"]]})
+if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemeenten
+    bars = bars[bars["code"].str.startswith("GM")]
+    st.caption("Bij aantallen staan alleen de gemeenten in de grafiek, niet Nederland of de regio.")
 cbs_table = str(data.by_indicator[iid]["cbs_table"].iloc[-1])
 fig = charts.bar_compare(bars, meta, highlight={gm}, title=col["column"],
                          source=components.source_text(data, cbs_table, col["period"]))
