@@ -83,7 +83,7 @@ def show_warnings(warnings: list[str]) -> None:
 
 # --------------------------------------------------------------------------- captions
 
-def source_text(data: DashData, cbs_table: str | None, period: str | None = None,
+def source_text(cbs_table: str | None, period: str | None = None,
                 status: str | None = None) -> str:
     """Plain text for inside a chart: 'Bron: CBS (82900NED), 2024 (voorlopig); CC BY 4.0'."""
     tables = ", ".join(exports.tables_of(cbs_table)) or "CBS"

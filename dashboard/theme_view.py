@@ -70,7 +70,7 @@ def render(theme: str) -> None:
     cur = ind_obs[ind_obs["period"] == period]
     status = cur["status"].mode().iloc[0] if not cur.empty else None
     cbs_table = str(cur["cbs_table"].iloc[0]) if not cur.empty else "+".join(meta["tables"])
-    source = components.source_text(data, cbs_table)
+    source = components.source_text(cbs_table)
     own = compute.value_at(ind_obs, code, period)
     rank, n = compute.position(ind_obs, code, period, level, hib)
     m1, m2, m3, m4 = st.columns(4)

@@ -91,6 +91,6 @@ if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemee
     st.caption("Bij aantallen staan alleen de gemeenten in de grafiek, niet Nederland of de regio.")
 cbs_table = str(data.by_indicator[iid]["cbs_table"].iloc[-1])
 fig = charts.bar_compare(bars, meta, highlight={gm}, title=col["column"],
-                         source=components.source_text(data, cbs_table, col["period"]))
+                         source=components.source_text(cbs_table, col["period"]))
 components.plotly(fig, key="bars", filename=col["column"])
 components.source_caption(data, cbs_table, col["period"])
