@@ -15,6 +15,7 @@ import argparse
 import io
 import re
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,8 @@ def _chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> bytes |
     if s.empty:
         return None
     row = compute.region_row(src.regions, gemeente)
-    fig, ax = plt.subplots(figsize=(2.45, 1.75), dpi=150)
+    fig, ax = plt.subplots(figsize=(2.45, 1.75), dpi=140)
+    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
     periods = list(s["period"])
     ax.plot(periods, s["value"], color=BLUE, lw=2, label=row.get("name", gemeente))
     nl = compute.series(obs, compute.NL)
@@ -142,7 +144,8 @@ def _chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> bytes |
     if peer.codes:
         med = [compute.peer_median(obs, peer.codes, p) for p in periods]
         ax.plot(periods, med, color=ORANGE, lw=1.2, ls=":", label="Vergelijkbaar (mediaan)")
-    ax.set_title(f"{meta['title']} ({fmt.unit_label(meta['unit'])})", fontsize=6.5, loc="left")
+    title = textwrap.fill(f"{meta['title']} ({fmt.unit_label(meta['unit'])})", 40)
+    ax.set_title(title, fontsize=6.2, loc="left")
     ax.tick_params(labelsize=5.5)
     step = max(1, len(periods) // 5)
     ax.set_xticks(periods[::step])
@@ -151,7 +154,6 @@ def _chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> bytes |
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", lw=0.3, color="#dddddd")
     ax.legend(fontsize=4.8, frameon=False, loc="best")
-    fig.tight_layout(pad=0.4)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
@@ -202,15 +204,15 @@ def render(src: Source, gemeente: str) -> bytes:
                   st["sub"]),
         Spacer(1, 3 * mm),
     ]
-    tables = sorted({f["cbs_table"] for f in figures if f.get("cbs_table")})
+    tables = sorted({t for f in figures if f.get("cbs_table") for t in f["cbs_table"].split("+")})
     head = [Paragraph(h, st["head"]) for h in
-            ("Indicator", "Waarde", "T.o.v. vorig jaar", f"Vergelijkbaar¹", "Nederland", "Positie²")]
+            ("Indicator", "Waarde", "T.o.v. vorig jaar", "Vergelijkbaar¹", "Nederland", "Positie²")]
     for theme, title in THEMES.items():
         rows = [head]
         colours = []
         for f in (f for f in figures if f["theme"] == theme):
             where = "" if f["region_level"] == "GM" else f" ({_esc(f['region_name'])})"
-            val = fmt.value(f["value"], f["unit"], f["decimals"])
+            val = fmt.value(f["value"], f["unit"], f["decimals"], short=True)
             per = fmt.period_status(f["period"], f["status"]) if f["period"] else ""
             ch = fmt.change(f["change"], f["unit"], f["decimals"]) if f["change"] is not None else "–"
             colours.append(_direction_colour(f["change"], f["higher_is_better"]))
@@ -220,8 +222,9 @@ def render(src: Source, gemeente: str) -> bytes:
                 Paragraph(f"<b>{_esc(val)}</b> <font size=6 color='#666666'>{_esc(per)}</font>",
                           st["cell"]),
                 Paragraph(_esc(ch), st["cell"]),
-                Paragraph(_esc(fmt.value(f["peers"], f["unit"], f["decimals"])), st["cell"]),
-                Paragraph(_esc(fmt.value(f["nl"], f["unit"], f["decimals"])), st["cell"]),
+                Paragraph(_esc(fmt.value(f["peers"], f["unit"], f["decimals"], short=True)
+                               if f["region_level"] == "GM" else "n.v.t."), st["cell"]),
+                Paragraph(_esc(fmt.value(f["nl"], f["unit"], f["decimals"], short=True)), st["cell"]),
                 Paragraph(_esc(rank), st["cell"]),
             ])
         if len(rows) == 1:
@@ -242,7 +245,10 @@ def render(src: Source, gemeente: str) -> bytes:
             [Paragraph("Grootste bewegingen sinds vorig jaar", st["h"])]
             + [Paragraph("• " + _esc(movement_sentence(m)), st["cell"]) for m in moves]))
 
-    charts = [c for c in (_chart(src, i, gemeente, peer) for i in CHART_INDICATORS) if c][:3]
+    charts = []
+    for iid in CHART_INDICATORS:  # the first three that have data
+        if len(charts) < 3 and (png := _chart(src, iid, gemeente, peer)):
+            charts.append(png)
     if charts:
         imgs = [Image(io.BytesIO(c), width=58 * mm, height=41.4 * mm) for c in charts]
         story.append(KeepTogether([Paragraph("Ontwikkeling", st["h"]),
@@ -293,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     single = len(codes) == 1 and out.suffix.lower() == ".pdf"
-    if not single:
-        out.mkdir(parents=True, exist_ok=True)
+    (out.parent if single else out).mkdir(parents=True, exist_ok=True)
     names = dict(zip(src.regions["code"], src.regions["name"], strict=False))
     t0 = time.perf_counter()
     jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf") for c in codes]
