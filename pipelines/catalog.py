@@ -68,6 +68,8 @@ class Indicator:
     value_range: tuple[float, float] | None
     enabled: bool
     line: int
+    bw_dimension: str | None = None  # brede welvaart: hier_en_nu | later | elders
+    bw_theme: str | None = None
 
     @property
     def derived(self) -> bool:
@@ -104,6 +106,7 @@ class Catalog:
     gebieden: dict[int, str]
     tables: dict[str, Table]
     indicators: tuple[Indicator, ...]
+    pairs: tuple[dict, ...] = ()  # dwarsverbanden: {theme, x, y, vraag}
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -263,7 +266,18 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
             fail(where, f"{label}: duplicate id")
         seen.add(ind.id)
         indicators.append(ind)
-    return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators))
+    pairs = []
+    ids = {i.id for i in indicators}
+    for idx, pair in enumerate(doc.get("dwarsverbanden") or []):
+        where = ("dwarsverbanden", idx)
+        if not isinstance(pair, dict) or pair.get("theme") not in THEMES:
+            fail(where, f"dwarsverband #{idx + 1} needs a theme from {', '.join(THEMES)}")
+        for axis in ("x", "y"):
+            if pair.get(axis) not in ids:
+                fail(where, f"dwarsverband #{idx + 1}: {axis} {pair.get(axis)!r} is not an indicator")
+        pairs.append({"theme": pair["theme"], "x": pair["x"], "y": pair["y"],
+                      "vraag": str(pair.get("vraag", ""))})
+    return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs))
 
 
 REQUIRED = ("id", "theme", "title", "description", "unit", "levels")
@@ -318,6 +332,10 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
     decimals = spec.get("decimals", 0)
     if not isinstance(decimals, int) or not 0 <= decimals <= 6:
         raise ValueError("decimals must be a whole number 0..6")
+    bw = spec.get("brede_welvaart") or {}
+    if bw and (not isinstance(bw, dict) or bw.get("dimensie") not in ("hier_en_nu", "later", "elders")
+               or not bw.get("thema")):
+        raise ValueError("brede_welvaart needs dimensie (hier_en_nu, later, elders) and thema")
     enabled = spec.get("enabled", True)
     if not all(tables[i.table].verified for i in inputs) and spec.get("enabled") is not False:
         raise ValueError("uses an unverified table: set 'enabled: false' until it is verified")
@@ -326,6 +344,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
         unit=str(spec["unit"]), decimals=decimals, higher_is_better=hib,
         levels=tuple(lv for lv in LEVELS if lv in levels), inputs=inputs, formula=formula,
         value_range=rng, enabled=bool(enabled), line=line,
+        bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"),
     )
 
 

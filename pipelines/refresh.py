@@ -364,12 +364,15 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             "formula": i.formula if i.derived else None, "derived": i.derived,
             "enabled": i.enabled, "in_snapshot": i.id in counts, "rows": int(counts.get(i.id, 0)),
             "verified": all(catalog.tables[t].verified for t in i.tables),
+            "brede_welvaart": ({"dimensie": i.bw_dimension, "thema": i.bw_theme}
+                               if i.bw_dimension else None),
         })
     return {
         "catalogue_sha256": catalog.sha256, "reference_year": catalog.reference_year,
         "gebieden_table": catalog.gebieden[catalog.reference_year],
         "licence": "CBS open data, CC BY 4.0 (Bron: CBS)",
         "tables": tables, "indicators": inds, "coverage": cov,
+        "dwarsverbanden": list(catalog.pairs),
         "stale_tables": stale, "indicators_not_yet_fetched": not_yet,
         "rows": len(obs),
     }

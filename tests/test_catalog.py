@@ -112,3 +112,18 @@ def test_select_only():
     assert tables == ["86088NED"] and "werkloosheid_pct" in [i.id for i in inds]
     with pytest.raises(catalog.CatalogError):
         cat.select("12345NED")
+
+
+def test_brede_welvaart_tags_and_dwarsverbanden(tmp_path):
+    cat = catalog.load()
+    assert all(i.bw_dimension in ("hier_en_nu", "later", "elders") and i.bw_theme
+               for i in cat.indicators)
+    assert {p["theme"] for p in cat.pairs} == set(catalog.THEMES)
+    bad = CATALOG.replace("indicators:\n", "dwarsverbanden:\n  - {theme: human_capital, x: vestigingen, "
+                                           "y: nope}\nindicators:\n", 1)
+    with pytest.raises(catalog.CatalogError, match="y 'nope' is not an indicator"):
+        catalog.load(_write(tmp_path, bad))
+    bad = CATALOG.replace("    theme: mkb_innovatie\n", "    theme: mkb_innovatie\n"
+                          "    brede_welvaart: {dimensie: morgen, thema: x}\n", 1)
+    with pytest.raises(catalog.CatalogError, match="brede_welvaart needs dimensie"):
+        catalog.load(_write(tmp_path, bad))
