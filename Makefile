@@ -29,9 +29,13 @@ test: setup browser
 lint: setup
 	$(BIN)/ruff check .
 
+BENCH_DATA ?= /tmp/regio-bench-data
+
 bench: setup
 	$(BIN)/python benchmarks/refresh.py
-	@test ! -f benchmarks/dashboard.py || $(BIN)/python benchmarks/dashboard.py
+	scripts/bench-data.sh $(BENCH_DATA)
+	$(BIN)/python benchmarks/briefing.py --data-dir $(BENCH_DATA)
+	$(BIN)/python benchmarks/dashboard.py --data-dir $(BENCH_DATA)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

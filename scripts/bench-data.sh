@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# A real-data snapshot for the benchmarks: ../shared/cbs/mirror served by the CBS stand-in.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-/tmp/regio-bench-data}
+[ -e "$out/current" ] && exit 0
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/python -m pipelines.standin --mirror ../shared/cbs/mirror --geo ../shared/cbs/geo --port "$port" >/dev/null &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  .venv/bin/python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/_standin/stats')" 2>/dev/null && break
+  sleep 0.1
+done
+.venv/bin/python -m pipelines refresh --data-dir "$out" --cbs-url "http://127.0.0.1:$port" \
+  --geo-url "http://127.0.0.1:$port/geo/gemeente_{year}.geojson" --log-format json 2>/dev/null
