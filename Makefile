@@ -33,7 +33,7 @@ BENCH_DATA ?= /tmp/regio-bench-data
 
 bench: setup
 	$(BIN)/python benchmarks/refresh.py
-	scripts/bench-data.sh $(BENCH_DATA)
+	scripts/mirror-snapshot.sh $(BENCH_DATA)
 	$(BIN)/python benchmarks/briefing.py --data-dir $(BENCH_DATA)
 	$(BIN)/python benchmarks/dashboard.py --data-dir $(BENCH_DATA)
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# A real-data snapshot for the benchmarks: ../shared/cbs/mirror served by the CBS stand-in.
+# Publish a snapshot from the local copy of real CBS data (../shared/cbs/mirror, served by the CBS
+# stand-in on a free loopback port) into DIR, unless DIR already has one. Used by `make run` on a
+# machine without internet and by `make bench`.   Usage: scripts/mirror-snapshot.sh DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/regio-bench-data}
@@ -13,4 +15,4 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 .venv/bin/python -m pipelines refresh --data-dir "$out" --cbs-url "http://127.0.0.1:$port" \
-  --geo-url "http://127.0.0.1:$port/geo/gemeente_{year}.geojson" --log-format json 2>/dev/null
+  --geo-url "http://127.0.0.1:$port/geo/gemeente_{year}.geojson" --log-format "${LOG_FORMAT:-json}"
