@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
-from dashboard import components, compute  # noqa: E402
+from dashboard import components, compute, state  # noqa: E402
 from dashboard import data as dataio  # noqa: E402
 from dashboard import format as fmt  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
@@ -50,12 +50,17 @@ def pages() -> dict[str, st.Page]:
                                         icon=":material/location_city:"),
         "vergelijken": st.Page("app_pages/vergelijken.py", title="Vergelijken",
                                url_path="vergelijken", icon=":material/compare_arrows:"),
+        "brede_welvaart": st.Page("app_pages/brede_welvaart.py", title="Brede welvaart",
+                                  url_path="brede_welvaart", icon=":material/balance:"),
+        "dwarsverbanden": st.Page("app_pages/dwarsverbanden.py", title="Dwarsverbanden",
+                                  url_path="dwarsverbanden", icon=":material/scatter_plot:"),
         "over": st.Page("app_pages/over_de_data.py", title="Over de data",
                         url_path="over_de_data", icon=":material/info:"),
     }
 
 
-def sidebar(data: dataio.DashData, gemeente: str) -> None:
+def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
+    gemeente = sel.gemeente
     with st.sidebar:
         st.session_state["w_gemeente"] = gemeente
         st.selectbox("Gemeente", data.gemeenten["code"].tolist(),
@@ -68,6 +73,18 @@ def sidebar(data: dataio.DashData, gemeente: str) -> None:
                  f"Arbeidsmarktregio: {row.get('arbeidsmarktregio') or fmt.MISSING}",
                  f"Inwoners: {fmt.number(row.get('inwoners'))}"]
         st.caption("  \n".join(facts))
+        st.session_state["w_grenzen"] = sel.grenzen
+        st.radio("Gemeentegrenzen", list(state.GRENZEN), format_func=state.GRENZEN.get,
+                 key="w_grenzen", disabled=not data.has_current,
+                 on_change=components.bind_to_url("w_grenzen", "grenzen"),
+                 help="Huidige gemeentegrenzen: cijfers van vóór een herindeling zijn omgerekend "
+                      "naar de gemeente van nu (opgeteld of geschat). Grenzen van dat jaar: "
+                      "zoals het CBS ze publiceerde.")
+        if not data.has_current:
+            st.caption("Deze snapshot bevat alleen cijfers op de grenzen van dat jaar.")
+        st.session_state["w_peers"] = sel.peers
+        st.selectbox("Vergelijkbare gemeenten", list(state.PEERS), format_func=state.PEERS.get,
+                     key="w_peers", on_change=components.bind_to_url("w_peers", "peers"))
         st.caption("De link in de adresbalk bewaart deze weergave; deel hem om hetzelfde beeld "
                    "te tonen.")
 
@@ -92,7 +109,8 @@ def main() -> None:
     pg = st.navigation({
         "Start": [page_map["overzicht"]],
         "Kernthema's": [page_map[t] for t in THEMES],
-        "Analyse": [page_map["vergelijken"], page_map["over"]],
+        "Analyse": [page_map["vergelijken"], page_map["brede_welvaart"],
+                    page_map["dwarsverbanden"], page_map["over"]],
     })
     page = next(k for k, p in page_map.items() if p.url_path == pg.url_path)
     page_thema = page if page in THEMES else None
@@ -102,8 +120,10 @@ def main() -> None:
     if first_run and page == "overzicht" and sel.thema and thema_asked:
         st.switch_page(page_map[sel.thema], query_params=sel.to_params(with_thema=True))
     components.write_url(sel.to_params(with_thema=page_thema is not None))
-    st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page)
-    sidebar(data, sel.gemeente)
+    peer = compute.peer_set(data.peers, data.regions, sel.gemeente, sel.peers)
+    st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page, data.view(sel.grenzen),
+                                                          peer)
+    sidebar(data, sel)
     components.show_warnings(warnings)
     pg.run()
     footer(data)

@@ -183,14 +183,15 @@ def _esc(text) -> str:
     return (str(text) if text is not None else "").replace("&", "&amp;").replace("<", "&lt;")
 
 
-def render(src: Source, gemeente: str) -> bytes:
-    """The briefing of one gemeente as PDF bytes (one A4 page)."""
+def render(src: Source, gemeente: str, peer: compute.Peers | None = None) -> bytes:
+    """The briefing of one gemeente as PDF bytes (one A4 page). ``peer``: the comparable
+    gemeenten to use (default: same size class and urbanity)."""
     row = compute.region_row(src.regions, gemeente)
     if not row or row.get("level") != "GM":
         raise KeyError(f"{gemeente} is not a gemeente in snapshot {src.snapshot_id}")
     st = _styles()
-    peer = compute.peers(src.regions, gemeente)
-    figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente)
+    peer = peer if peer is not None else compute.peers(src.regions, gemeente)
+    figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente, peer)
     name = row.get("name", gemeente)
     inw = row.get("inwoners")
     facts = [f"provincie {row.get('provincie') or '?'}"]

@@ -21,6 +21,9 @@ ROLE_STYLE = {  # role -> (colour, width, dash, show markers)
 }
 COMPARE_COLORS = ("#8fcae7", "#a90061", "#ffb612", "#76d2b6", "#94710a", "#42145f",
                   "#f092cd", "#275937", "#ca005d", "#673327", "#b2d7ee", "#f9e11e")
+HARM_HOVER = {"opgeteld": "<br>opgeteld over de gemeenten die toen samen deze gemeente vormden",
+              "geschat": "<br>geschat: deel van een gesplitste gemeente"}
+ESTIMATED_LEGEND = "geschat: deel van een gesplitste gemeente"
 # sequential scales; the dark end is the favourable end when a direction exists
 SCALE = "Blues"
 IMAGE_OPTIONS = {"format": "png", "scale": 2, "height": 600, "width": 1000}
@@ -130,6 +133,7 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
     unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
     fig = go.Figure()
     extra = 0
+    any_estimated = False
     order = {"gemeente": 0, "vergelijk": 1, "provincie": 2, "peers": 3, "nl": 4}
     for (_, label), g in sorted(df.groupby(["role", "label"], sort=False),
                                 key=lambda kv: order.get(kv[0][0], 9)):
@@ -141,17 +145,29 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
             color, width, dash, markers = COMPARE_COLORS[extra % len(COMPARE_COLORS)], 2, "solid", False
             extra += 1
         provisional = g["status"].ne("Definitief").to_numpy()
+        harm = (g["harmonisation"].fillna("gepubliceerd").astype(str).to_numpy()
+                if "harmonisation" in g.columns else np.full(len(g), "gepubliceerd"))
+        estimated = harm == "geschat"
+        any_estimated = any_estimated or bool(estimated.any())
         text = [f"{fmt.value(v, unit, dec)}{'' if s == 'Definitief' else f' ({fmt.status(s)})'}"
-                for v, s in zip(g["value"], g["status"], strict=True)]
+                + HARM_HOVER.get(h, "")
+                for v, s, h in zip(g["value"], g["status"], harm, strict=True)]
         fig.add_trace(go.Scatter(
             x=[_x(p) for p in g["period"]], y=g["value"], name=_esc(label),
             mode="lines+markers",
             line={"color": color, "width": width, "dash": dash},
-            marker={"size": [9 if p else (7 if markers else 4) for p in provisional],
-                    "symbol": ["circle-open" if p else "circle" for p in provisional],
+            marker={"size": [11 if e else (9 if p else (7 if markers else 4))
+                             for p, e in zip(provisional, estimated, strict=True)],
+                    "symbol": ["diamond-open" if e else ("circle-open" if p else "circle")
+                               for p, e in zip(provisional, estimated, strict=True)],
+                    "line": {"width": 2, "color": color},
                     "color": color},
             customdata=text,
             hovertemplate=f"<b>{_esc(label)}</b><br>%{{x}}: %{{customdata}}<extra></extra>"))
+    if any_estimated:  # a legend entry that explains the open diamonds
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=ESTIMATED_LEGEND,
+                                 marker={"symbol": "diamond-open", "size": 11, "color": "#333333",
+                                         "line": {"width": 2}}, hoverinfo="skip"))
     nonneg = df.empty or bool((df["value"] >= 0).all())
     fig.update_xaxes(type="category", categoryorder="category ascending", showgrid=False)
     fig.update_yaxes(title=fmt.unit_label(unit), rangemode="tozero" if nonneg else "normal",
@@ -184,4 +200,53 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
         fig.update_xaxes(range=[min(0.0, float(df["value"].min())), float(top) * 1.18])
     fig.update_yaxes(automargin=True)
     base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
+    return fig
+
+
+GROUP_COLORS = COMPARE_COLORS + ("#01689b", "#e17000", "#39870c", "#5d5d5d")
+
+
+def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source: str,
+            color_by: str | None = None, height: int = 560) -> go.Figure:
+    """All gemeenten as points (columns code, name, x, y, role, group): role 'gemeente' (large,
+    labelled), 'peers' (highlighted) or 'overig'. ``color_by``: colour the 'overig' points by
+    the ``group`` column (provincie or gemeentegrootte)."""
+    xu, xd = x_meta.get("unit"), int(x_meta.get("decimals") or 0)
+    yu, yd = y_meta.get("unit"), int(y_meta.get("decimals") or 0)
+    fig = go.Figure()
+
+    def add(part: pd.DataFrame, name: str, marker: dict, text: bool = False) -> None:
+        if part.empty:
+            return
+        hover = [f"<b>{_esc(n)}</b><br>{_esc(x_meta['title'])}: {fmt.value(a, xu, xd)}"
+                 f"<br>{_esc(y_meta['title'])}: {fmt.value(b, yu, yd)}"
+                 for n, a, b in zip(part["name"], part["x"], part["y"], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=part["x"], y=part["y"], mode="markers+text" if text else "markers",
+            name=_esc(name), marker=marker, customdata=hover,
+            text=[_esc(n) for n in part["name"]] if text else None, textposition="top center",
+            textfont={"size": 13, "color": "#e4002b"},
+            hovertemplate="%{customdata}<extra></extra>"))
+
+    rest = df[df["role"] == "overig"]
+    if color_by and "group" in df.columns:
+        groups = sorted(rest["group"].fillna("onbekend").unique())
+        for i, g in enumerate(groups):
+            add(rest[rest["group"].fillna("onbekend") == g], str(g),
+                {"size": 7, "color": GROUP_COLORS[i % len(GROUP_COLORS)], "opacity": 0.75})
+    else:
+        add(rest, "Overige gemeenten", {"size": 7, "color": "#8fcae7", "opacity": 0.7})
+    add(df[df["role"] == "peers"], "Vergelijkbare gemeenten",
+        {"size": 10, "color": "#39870c", "line": {"width": 1, "color": "white"}})
+    add(df[df["role"] == "gemeente"], "Gekozen gemeente",
+        {"size": 15, "color": "#e4002b", "symbol": "diamond", "line": {"width": 1.5,
+                                                                      "color": "white"}},
+        text=True)
+    fig.update_xaxes(title=f"{x_meta['title']} ({fmt.unit_label(xu)})", gridcolor="#e5e5e5",
+                     exponentformat="none", separatethousands=True, zeroline=False)
+    fig.update_yaxes(title=f"{y_meta['title']} ({fmt.unit_label(yu)})", gridcolor="#e5e5e5",
+                     exponentformat="none", separatethousands=True, zeroline=False)
+    base_layout(fig, title, source, height)
+    fig.update_layout(legend={"orientation": "h", "y": -0.15, "yanchor": "top", "x": 0},
+                      margin={"b": 110}, hovermode="closest")
     return fig

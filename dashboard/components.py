@@ -10,13 +10,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import exports, state
+from . import compute, exports, state
 from . import format as fmt
+from .compute import Peers
 from .data import DashData
 
 CTX_KEY = "_dashboard_ctx"
 LAST_GEMEENTE = "_last_gemeente"
 LAST_COMPARE = "_last_vergelijk"
+STICKY = ("grenzen", "peers")  # view choices that survive a page switch like the gemeente
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,13 @@ class Ctx:
 
     data: DashData
     sel: state.Selection
-    page: str  # "overzicht" | a thema id | "vergelijken" | "over"
+    page: str  # "overzicht" | a thema id | "vergelijken" | "brede_welvaart" | ... | "over"
+    obs: dict[str, pd.DataFrame]  # observations per indicator for the chosen boundaries
+    peer: Peers  # the chosen comparable gemeenten of sel.gemeente
+
+    @property
+    def current_boundaries(self) -> bool:
+        return self.sel.grenzen == "huidig" and self.data.has_current
 
 
 def context() -> Ctx:
@@ -45,6 +53,9 @@ def read_url_state(data: DashData, page_thema: str | None) -> tuple[state.Select
         params["gemeente"] = [ss[LAST_GEMEENTE]]
     if "vergelijk" not in params and ss.get(LAST_COMPARE):
         params["vergelijk"] = [ss[LAST_COMPARE]]
+    for key in STICKY:
+        if key not in params and ss.get(f"_last_{key}"):
+            params[key] = [ss[f"_last_{key}"]]
     sel, warnings = state.parse(params, data.known, page_thema=page_thema)
     return sel, warnings, "thema" in params
 
@@ -56,6 +67,8 @@ def write_url(params: dict[str, str]) -> None:
         st.query_params.from_dict(params)
     st.session_state[LAST_GEMEENTE] = params.get("gemeente")
     st.session_state[LAST_COMPARE] = params.get("vergelijk", "")
+    for key in STICKY:
+        st.session_state[f"_last_{key}"] = params.get(key, "")
 
 
 def set_url(**updates: str | None) -> None:
@@ -157,3 +170,66 @@ def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
                        key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
     c3.caption("Excel bevat ook een tabblad ‘Bronnen’. Een grafiek bewaart u als PNG met het "
                "camera-icoon rechtsboven in de grafiek.")
+
+
+# --------------------------------------------------------------------------- boundaries, peers
+
+GESCHAT_TEXT = "geschat: deel van een gesplitste gemeente"
+
+
+def boundary_caption(ctx: Ctx, code: str, ind_obs: pd.DataFrame | None = None) -> None:
+    """Under a chart or series of ``code``: its herindeling note (current boundaries) and what
+    the open diamond markers mean when the series has estimated points."""
+    if not code.startswith("GM"):
+        return
+    parts = []
+    if ctx.current_boundaries:
+        note = ctx.data.boundary_note(code)
+        if note:
+            parts.append(note)
+        if ind_obs is not None and compute.harmonised_periods(ind_obs, code, "geschat"):
+            parts.append(f"Open ruit = {GESCHAT_TEXT}.")
+    elif ctx.data.boundary_note(code):
+        parts.append("Grenzen van dat jaar: cijfers van vóór de herindeling gelden voor de "
+                     "toenmalige gemeente(n) en ontbreken hier. Kies ‘huidige gemeentegrenzen’ "
+                     "voor een doorlopende reeks.")
+    if parts:
+        st.caption(" ".join(parts))
+
+
+def peers_expander(ctx: Ctx) -> None:
+    """'Waarom deze gemeenten?': each peer with what makes it comparable."""
+    peer, data = ctx.peer, ctx.data
+    if peer.note:
+        st.caption(peer.note)
+    if not peer.codes:
+        return
+    with st.expander(f"Waarom deze gemeenten? ({len(peer.codes)} {peer.label.split(' (')[0].lower()})"):
+        rows = [{"Gemeente": data.names.get(c, c), "Lijkt op": why,
+                 **({"Afstand": dist} if peer.method == "statistisch" else {})}
+                for c, why, dist in peer.why]
+        df = pd.DataFrame(rows)
+        st.dataframe(df, hide_index=True, column_config={
+            "Afstand": st.column_config.NumberColumn(format="%.2f", help=(
+                "Afstand op de gestandaardiseerde structuurkenmerken; kleiner = meer gelijkend."))})
+        if peer.method == "statistisch":
+            feats = (data.manifest.get("peers") or {}).get("features") or []
+            st.caption("Statistisch vergelijkbaar: de gemeenten die het dichtst bij liggen op "
+                       + ", ".join(f["label"].lower() for f in feats)
+                       + " (gestandaardiseerd). ‘Lijkt op’ noemt de drie kenmerken waarop de "
+                       "gemeente het meest lijkt.")
+        else:
+            st.caption("Gemeenten in dezelfde gemeentegrootteklasse en stedelijkheidsklasse (CBS).")
+
+
+def briefing_button(ctx: Ctx, key: str) -> None:
+    """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers."""
+    from . import data as dataio  # noqa: PLC0415 - keeps components importable without a loader
+
+    gm = ctx.sel.gemeente
+    name = ctx.data.names.get(gm, gm)
+    st.download_button(
+        "Briefing (PDF)", functools.partial(dataio.briefing_pdf, ctx.data, gm, ctx.sel.peers),
+        f"briefing-{slug(name)}.pdf", "application/pdf", key=f"{key}-briefing",
+        on_click="ignore", icon=":material/picture_as_pdf:",
+        help="Eén A4 met de kerncijfers, opvallende ontwikkelingen en drie kleine grafieken.")

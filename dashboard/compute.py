@@ -44,6 +44,49 @@ class Peers:
     codes: tuple[str, ...]
     label: str       # short legend label
     description: str  # one sentence for captions
+    method: str = "grootte"  # "grootte" | "statistisch"
+    # why each peer is comparable: (code, similar_on, distance or None), in rank order
+    why: tuple[tuple[str, str, float | None], ...] = ()
+    note: str | None = None  # Dutch: the asked set was unavailable and what is shown instead
+
+
+PEER_METHODS = {"grootte": "grootte_stedelijkheid", "statistisch": "statistisch"}
+
+
+def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: str,
+             method: str = "grootte") -> Peers:
+    """The chosen comparable gemeenten. From the pipeline's ``peers`` table when the snapshot
+    has it (with the reason per peer); otherwise the size-class + urbanity logic of
+    :func:`peers`. Statistical peers without a peers table fall back to that too (with a note)."""
+    fallback = peers(regions, gemeente)
+    rows = None
+    if peers_frame is not None and not peers_frame.empty:
+        rows = peers_frame[(peers_frame["gemeente"] == gemeente)
+                           & (peers_frame["method"] == PEER_METHODS.get(method, method))]
+        rows = rows.sort_values("rank")
+    if rows is None or rows.empty:
+        note = None
+        if method == "statistisch":
+            note = ("Statistisch vergelijkbare gemeenten zijn voor deze gemeente niet beschikbaar; "
+                    "getoond worden gemeenten van dezelfde grootte en stedelijkheid.")
+        why = tuple((c, _class_text(regions, c), None) for c in fallback.codes)
+        return Peers(fallback.codes, fallback.label, fallback.description, "grootte", why, note)
+    why = tuple((str(r.peer), str(r.similar_on or ""),
+                 None if pd.isna(r.distance) else float(r.distance))
+                for r in rows.itertuples(index=False))
+    codes = tuple(c for c, _, _ in why)
+    if method == "statistisch":
+        return Peers(codes, "Statistisch vergelijkbare gemeenten (mediaan)",
+                     f"de {len(codes)} gemeenten die statistisch het meest op deze gemeente "
+                     "lijken", "statistisch", why)
+    text = why[0][1].lower() if why and why[0][1] else "dezelfde grootte en stedelijkheid"
+    return Peers(codes, "Vergelijkbare gemeenten (mediaan)", f"{len(codes)} gemeenten met {text}",
+                 "grootte", why)
+
+
+def _class_text(regions: pd.DataFrame, code: str) -> str:
+    row = region_row(regions, code)
+    return "; ".join(v for v in (_val(row, "size_class"), _val(row, "urbanity")) if v)
 
 
 def peers(regions: pd.DataFrame, gemeente: str) -> Peers:
@@ -117,8 +160,29 @@ def fallback_note(level: str, name: str) -> str | None:
 # --------------------------------------------------------------------------- values
 
 def series(ind_obs: pd.DataFrame, code: str) -> pd.DataFrame:
+    """One region's series; with a ``harmonisation`` column when the frame has one (current
+    boundaries)."""
     s = ind_obs[ind_obs["region_code"] == code]
-    return s[["period", "year", "value", "status"]].sort_values("period").reset_index(drop=True)
+    cols = ["period", "year", "value", "status"]
+    if "harmonisation" in s.columns:
+        cols.append("harmonisation")
+    return s[cols].sort_values("period").reset_index(drop=True)
+
+
+def harmonised_periods(ind_obs: pd.DataFrame, code: str, kind: str) -> list[str]:
+    """Periods of ``code`` whose value is ``kind`` ("opgeteld" / "geschat"); [] without the column."""
+    if "harmonisation" not in ind_obs.columns:
+        return []
+    hit = ind_obs[(ind_obs["region_code"] == code) & (ind_obs["harmonisation"] == kind)]
+    return sorted(str(p) for p in hit["period"])
+
+
+def off_map(ind_obs: pd.DataFrame, period: str | None, map_codes) -> list[str]:
+    """Gemeente codes with a value in ``period`` that the (reference-year) map does not have."""
+    if period is None or not map_codes:
+        return []
+    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == "GM")]
+    return sorted(set(cur["region_code"]) - set(map_codes))
 
 
 def value_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | None:
@@ -178,7 +242,7 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
            "note": fallback_note(level, row.get("name", code)),
            "period": None, "value": None, "status": None, "prev_period": None,
            "prev_value": None, "change": None, "nl": None, "provincie": None, "peers": None,
-           "rank": None, "rank_n": 0, "trend": [], "cbs_table": None}
+           "rank": None, "rank_n": 0, "trend": [], "cbs_table": None, "harmonisation": None}
     if s.empty:
         return out
     last = s.iloc[-1]
@@ -197,14 +261,16 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
         provincie=value_at(ind_obs, pv, period) if pv and level == "GM" else None,
         peers=peer_median(ind_obs, peer.codes, period) if level == "GM" else None,
         rank=rank, rank_n=n, trend=[float(v) for v in s["value"].tail(TREND_POINTS)],
-        cbs_table=str(cbs.iloc[-1]) if not cbs.empty else None)
+        cbs_table=str(cbs.iloc[-1]) if not cbs.empty else None,
+        harmonisation=str(last["harmonisation"]) if "harmonisation" in s.columns else None)
     return out
 
 
 def profile(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-            indicators: dict[str, dict], gemeente: str) -> list[dict]:
-    """One key-figure dict per indicator (catalogue order) for ``gemeente``; missing = None."""
-    peer = peers(regions, gemeente)
+            indicators: dict[str, dict], gemeente: str, peer: Peers | None = None) -> list[dict]:
+    """One key-figure dict per indicator (catalogue order) for ``gemeente``; missing = None.
+    ``peer`` defaults to :func:`peers` (same size class and urbanity)."""
+    peer = peer if peer is not None else peers(regions, gemeente)
     return [key_figure(obs_by_indicator[iid], regions, meta, gemeente, peer)
             for iid, meta in indicators.items() if iid in obs_by_indicator]
 
@@ -224,6 +290,8 @@ def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: st
         "waarde": cur["value"].to_numpy(),
         "status": cur["status"].to_numpy(),
     })
+    if "harmonisation" in cur.columns:
+        out["harmonisatie"] = cur["harmonisation"].to_numpy()
     out.insert(0, "positie", ranks(out["waarde"], higher_is_better).astype("Int64"))
     return out.sort_values(["positie", "naam"]).reset_index(drop=True)
 
@@ -250,6 +318,8 @@ def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],
         if not p.empty:
             med = p.groupby(["period", "year"], as_index=False).agg(
                 value=("value", "median"), status=("status", "first"))
+            if "harmonisation" in p.columns:
+                med["harmonisation"] = "gepubliceerd"
             parts.append(med.assign(code="peers", label=peer.label, role="peers"))
     if not parts:
         return pd.DataFrame(columns=["period", "year", "value", "status", "code", "label", "role"])
@@ -316,4 +386,36 @@ def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[
         if age >= STALE_AFTER_DAYS:
             out.append(f"De cijfers zijn {age} dagen niet ververst (laatste snapshot: "
                        f"{fmt.date(published)}).")
+    return out
+
+
+# --------------------------------------------------------------------------- changes
+
+def change_lines(manifest: dict, indicators: dict[str, dict]) -> list[str] | None:
+    """Plain Dutch lines for 'Sinds de vorige verversing' from manifest ``changes``; None when
+    there is no previous snapshot to compare with (the section is hidden), [] when nothing
+    changed."""
+    changes = manifest.get("changes") or {}
+    if not changes.get("previous_snapshot"):
+        return None
+    out = []
+    for iid, c in (changes.get("indicators") or {}).items():
+        title = (indicators.get(iid) or {}).get("title") or iid
+        parts = []
+        new = [fmt.period(p) for p in c.get("new_periods") or []]
+        if new:
+            parts.append(("nieuwe periode " if len(new) == 1 else "nieuwe perioden ")
+                         + ", ".join(new))
+        elif c.get("new_values"):
+            parts.append(f"{c['new_values']} nieuwe cijfers")
+        if c.get("revised"):
+            per = [fmt.period(p) for p in c.get("revised_periods") or []]
+            parts.append(f"{c['revised']} cijfers herzien"
+                         + (f" ({', '.join(per[:4])}{' …' if len(per) > 4 else ''})" if per else ""))
+        if c.get("status_changed"):
+            kinds = [s.lower().replace(" -> ", " → ") for s in c.get("status_changes") or []]
+            parts.append(f"{c['status_changed']} cijfers van status veranderd"
+                         + (f" ({', '.join(kinds)})" if kinds else ""))
+        if parts:
+            out.append(f"**{title}**: " + "; ".join(parts) + ".")
     return out

@@ -18,7 +18,7 @@ import streamlit as st
 
 from pipelines import store
 
-from . import compute, state
+from . import briefing, compute, state
 
 log = logging.getLogger(__name__)
 GEOJSON_NAME = "gemeenten.geojson"
@@ -40,9 +40,28 @@ class DashData:
     geo: dict[str, dict] | None             # GM code -> GeoJSON feature (None: no map)
     geo_bounds: tuple[float, float, float, float] | None  # lon0, lat0, lon1, lat1
     known: state.Known
+    # optional tables of newer snapshots (None in older ones)
+    by_indicator_current: dict[str, pd.DataFrame] | None = None  # on current boundaries
+    peers: pd.DataFrame | None = None
+    region_history: pd.DataFrame | None = None
 
     def indicators_of(self, theme: str) -> dict[str, dict]:
         return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
+
+    @property
+    def has_current(self) -> bool:
+        return self.by_indicator_current is not None
+
+    def view(self, grenzen: str) -> dict[str, pd.DataFrame]:
+        """Observations per indicator for the chosen boundaries: 'huidig' (current gemeente
+        boundaries, when the snapshot has them) or 'historisch' (as CBS published them)."""
+        if grenzen == "huidig" and self.by_indicator_current is not None:
+            return self.by_indicator_current
+        return self.by_indicator
+
+    def boundary_note(self, code: str) -> str | None:
+        notes = (self.manifest.get("harmonisation") or {}).get("boundary_notes") or {}
+        return notes.get(code)
 
 
 def data_root() -> Path:
@@ -121,8 +140,25 @@ def build(snap: store.Snapshot) -> DashData:
         default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
     )
     geo = read_geojson(snap.path / GEOJSON_NAME)
+    cur = _optional(snap, "observations_current")
+    by_cur = None
+    if cur is not None:
+        by_cur = {iid: g.sort_values(["region_code", "period"]).reset_index(drop=True)
+                  for iid, g in cur.groupby("indicator", sort=False)}
+        # an indicator without rows on current boundaries keeps its published series
+        by_cur = {iid: by_cur.get(iid, by_ind[iid]) for iid in by_ind}
     return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
-                    gemeenten, names, levels, geo, bounds(geo), known)
+                    gemeenten, names, levels, geo, bounds(geo), known, by_cur,
+                    _optional(snap, "peers"), _optional(snap, "region_history"))
+
+
+def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:
+    """An optional snapshot table; None when absent or unreadable (logged, never raised)."""
+    try:
+        return snap.frame(name)
+    except Exception as exc:  # noqa: BLE001 - a damaged optional table must not stop the app
+        log.warning("optional table %s unreadable: %s", name, exc)
+        return None
 
 
 @st.cache_resource(max_entries=2, show_spinner="Cijfers laden…")
@@ -142,6 +178,27 @@ def load_current() -> tuple[DashData | None, str | None]:
     except store.NoSnapshot as exc:
         log.error("snapshot unreadable: %s", exc)
         return None, "De gepubliceerde snapshot kon niet gelezen worden."
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _briefing_source(root: str, snapshot_id: str) -> briefing.Source:
+    d = _load(root, snapshot_id)
+    by_ind = d.view("huidig")
+    return briefing.Source(d.snapshot_id, d.manifest, d.regions, by_ind, d.indicators,
+                           "current" if d.has_current else "historical")
+
+
+@st.cache_data(max_entries=32, show_spinner="Briefing maken…")
+def _briefing_pdf(root: str, snapshot_id: str, gemeente: str, peers_method: str) -> bytes:
+    d = _load(root, snapshot_id)
+    peer = compute.peer_set(d.peers, d.regions, gemeente, peers_method)
+    return briefing.render(_briefing_source(root, snapshot_id), gemeente, peer)
+
+
+def briefing_pdf(data: DashData, gemeente: str, peers_method: str) -> bytes:
+    """The one-page PDF briefing of ``gemeente`` (built from the cached snapshot, once per
+    snapshot, gemeente and peer choice)."""
+    return _briefing_pdf(str(data_root().resolve()), data.snapshot_id, gemeente, peers_method)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -12,6 +12,10 @@ Parameters (all optional)::
     vergelijk=GM0344,PV27      comparison regions: gemeenten and/or provincie/COROP/
                                arbeidsmarktregio codes (a group code stands for its gemeenten
                                on the Vergelijken page)
+    grenzen=huidig|historisch  series on current gemeente boundaries (default) or as published
+    peers=grootte|statistisch  comparable gemeenten: same size class + urbanity (default) or the
+                               statistically nearest neighbours
+    x=..., y=...               indicator ids of the Dwarsverbanden scatter
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from dataclasses import dataclass, field
 
 from pipelines.catalog import THEMES
 
-PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk")
+PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk", "grenzen", "peers", "x", "y")
+GRENZEN = {"huidig": "huidige gemeentegrenzen", "historisch": "grenzen van dat jaar"}
+PEERS = {"grootte": "zelfde grootte en stedelijkheid",
+         "statistisch": "statistisch vergelijkbaar (10 meest gelijkende)"}
 MAX_PARAM_LEN = 200  # longer values are rejected before any parsing
 MAX_COMPARE = 12
 GM_CODE = re.compile(r"^GM\d{4}$")
@@ -49,6 +56,10 @@ class Selection:
     indicator: str | None = None
     jaar: int | None = None
     vergelijk: tuple[str, ...] = field(default_factory=tuple)
+    grenzen: str = "huidig"
+    peers: str = "grootte"
+    x: str | None = None
+    y: str | None = None
 
     def to_params(self, *, with_thema: bool = False) -> dict[str, str]:
         """The canonical URL parameters for this selection (empty values left out)."""
@@ -61,6 +72,14 @@ class Selection:
             out["jaar"] = str(self.jaar)
         if self.vergelijk:
             out["vergelijk"] = ",".join(self.vergelijk)
+        if self.grenzen != "huidig":
+            out["grenzen"] = self.grenzen
+        if self.peers != "grootte":
+            out["peers"] = self.peers
+        if self.x:
+            out["x"] = self.x
+        if self.y:
+            out["y"] = self.y
         return out
 
 
@@ -141,7 +160,34 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
                             "het meest recente jaar wordt getoond.")
 
     vergelijk = _parse_compare(values.get("vergelijk"), known, gemeente, warnings)
-    return Selection(gemeente, thema, indicator, jaar, vergelijk), warnings
+    grenzen = _choice(values, "grenzen", GRENZEN, warnings)
+    peers = _choice(values, "peers", PEERS, warnings)
+    xy = {}
+    for key in ("x", "y"):
+        iid = values.get(key, "").lower()
+        if not iid:
+            continue
+        if INDICATOR_ID.match(iid) and iid in known.indicators:
+            xy[key] = iid
+        else:
+            warnings.append(f"Onbekende indicator {shown(values[key])} voor ‘{key}’ in de link; "
+                            "een standaardindicator wordt getoond.")
+    return Selection(gemeente, thema, indicator, jaar, vergelijk, grenzen, peers,
+                     xy.get("x"), xy.get("y")), warnings
+
+
+def _choice(values: dict[str, str], key: str, options: Mapping[str, str],
+            warnings: list[str]) -> str:
+    """One of ``options`` (the first is the default); an unknown value gives a warning."""
+    default = next(iter(options))
+    raw = values.get(key)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in options:
+        return raw.lower()
+    warnings.append(f"Onbekende waarde {shown(raw)} voor ‘{key}’ in de link; kies "
+                    + " of ".join(f"‘{k}’" for k in options) + f". ‘{default}’ wordt gebruikt.")
+    return default
 
 
 def _parse_compare(raw: str | None, known: Known, gemeente: str,

@@ -35,7 +35,7 @@ def render(theme: str) -> None:
 
     iid = sel.indicator if sel.indicator in inds else compute.default_indicator(inds)
     meta = inds[iid]
-    ind_obs = data.by_indicator[iid]
+    ind_obs = ctx.obs[iid]
     code, level = compute.display_region(ind_obs, data.regions, gm)
     years = compute.years(ind_obs, level)
     jaar, year_warning = state.resolve_year(sel.jaar, years)
@@ -106,6 +106,15 @@ def render(theme: str) -> None:
                 legend.append(f"Grijs = geen gegevens ({n_missing} gemeenten).")
             legend.append(f"Rood omlijnd: {data.names[gm]}.")
             st.caption(" ".join(legend))
+            if not ctx.current_boundaries:
+                gone = compute.off_map(ind_obs, period, data.geo.keys())
+                if gone:
+                    map_year = (data.manifest.get("boundaries") or {}).get("year") or "nu"
+                    st.caption(f"De kaart toont de grenzen van {map_year}; {len(gone)} gemeenten "
+                               f"van {jaar} staan er niet op: "
+                               + ", ".join(data.names.get(c, c) for c in gone[:12])
+                               + (" …" if len(gone) > 12 else "")
+                               + ". Ze staan wel in de ranglijst.")
     with right:
         # counts of a gemeente and of Nederland differ by orders of magnitude: no reference lines
         counts = unit == "aantal"
@@ -116,7 +125,7 @@ def render(theme: str) -> None:
             lines.append((compute.NL, "Nederland", "nl"))
         lines += [(c, fmt.region_label(data.names[c], data.levels[c]), "vergelijk")
                   for c in sel.vergelijk]
-        peer = compute.peers(data.regions, gm) if level == "GM" and not counts else None
+        peer = ctx.peer if level == "GM" and not counts else None
         sdf = compute.series_frame(ind_obs, lines, peer)
         if not (sdf["role"] == "gemeente").any():
             st.info(f"Het CBS publiceert deze indicator niet voor {data.names.get(code, code)}; "
@@ -126,6 +135,7 @@ def render(theme: str) -> None:
         components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
+        components.boundary_caption(ctx, code, ind_obs)
         if counts:
             st.caption("Bij aantallen staan Nederland en de provincie niet in de grafiek (andere "
                        "orde van grootte). Vergelijk met ‘Vergelijken met’ of kies een indicator "
@@ -134,7 +144,8 @@ def render(theme: str) -> None:
 
     st.subheader(f"Ranglijst {fmt.period(period)}")
     rk = compute.ranking(ind_obs, data.regions, period, level, hib)
-    shown = rk.drop(columns=["code"]).assign(status=rk["status"].map(fmt.status))
+    shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
+        status=rk["status"].map(fmt.status))
     value_col = f"waarde ({fmt.unit_label(unit)})"
     shown = shown.rename(columns={"waarde": value_col})
     if level != "GM":
@@ -151,6 +162,9 @@ def render(theme: str) -> None:
 
     wide = (sdf.pivot_table(index="period", columns="label", values="value", aggfunc="first")
             .reset_index().rename(columns={"period": "periode"})) if not sdf.empty else pd.DataFrame()
+    if ctx.current_boundaries and "harmonisation" in sdf.columns and not wide.empty:
+        own_h = sdf[sdf["role"] == "gemeente"].set_index("period")["harmonisation"]
+        wide["harmonisatie"] = wide["periode"].map(own_h)
     components.downloads(
         f"{meta['title']} {data.names[gm]} {period}",
         {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}), "Tijdreeks": wide},

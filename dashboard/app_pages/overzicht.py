@@ -10,8 +10,8 @@ from pipelines.catalog import THEMES
 ctx = components.context()
 data, gm = ctx.data, ctx.sel.gemeente
 row = compute.region_row(data.regions, gm)
-peer = compute.peers(data.regions, gm)
-records = compute.profile(data.by_indicator, data.regions, data.indicators, gm)
+peer = ctx.peer
+records = compute.profile(ctx.obs, data.regions, data.indicators, gm, peer)
 
 st.title(data.names[gm])
 st.markdown(
@@ -22,6 +22,8 @@ st.caption(
     "(groen = gunstige ontwikkeling, rood = ongunstig, grijs = geen richting), en de vergelijking "
     f"met Nederland, de provincie en vergelijkbare gemeenten ({peer.description}). "
     "Positie 1 is de gunstigste van alle gemeenten.")
+components.boundary_caption(ctx, gm)
+components.peers_expander(ctx)
 
 DELTA_COLOR = {True: "normal", False: "inverse"}
 
@@ -74,7 +76,18 @@ for theme, title in THEMES.items():
     tables = sorted({t for r in rows if r["cbs_table"] for t in r["cbs_table"].split("+")})
     components.source_caption(data, "+".join(tables))
 
+changes = compute.change_lines(data.manifest, data.indicators)
+if changes is not None:
+    st.subheader("Sinds de vorige verversing")
+    if changes:
+        st.markdown("\n".join(f"- {line}" for line in changes))
+        st.caption("Nieuwe perioden, door het CBS herziene cijfers en cijfers die van voorlopig "
+                   "naar definitief gingen, vergeleken met de vorige snapshot.")
+    else:
+        st.caption("Geen wijzigingen in de cijfers sinds de vorige verversing.")
+
 st.subheader("Download")
+components.briefing_button(ctx, key="profiel")
 prof = pd.DataFrame(records)
 export = pd.DataFrame({
     "thema": prof["theme"].map(THEMES), "indicator": prof["title"], "eenheid": prof["unit"],

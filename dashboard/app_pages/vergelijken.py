@@ -25,7 +25,7 @@ mode = groups[0][:2] if len(sel.vergelijk) == 1 and groups else ("GM" if sel.ver
 def _on_mode() -> None:
     m = st.session_state["w_mode"]
     if m == "GM":
-        default = compute.peers(data.regions, gm).codes[:4]
+        default = ctx.peer.codes[:4]
         components.set_url(vergelijk=",".join(default))
     else:
         components.set_url(vergelijk=row.get(GROUP_KEY[m]) or "")
@@ -41,6 +41,12 @@ if mode == "GM":
                    format_func=data.names.get, max_selections=state.MAX_COMPARE,
                    placeholder="Kies gemeenten",
                    on_change=components.bind_to_url("w_set", "vergelijk", ",".join))
+    if ctx.peer.codes:
+        st.button(f"Vergelijkbare gemeenten ({state.PEERS[ctx.peer.method]})",
+                  icon=":material/group_add:", key="w_peer_preset",
+                  on_click=lambda: components.set_url(
+                      vergelijk=",".join(ctx.peer.codes[:state.MAX_COMPARE])),
+                  help="Vult de selectie met de vergelijkbare gemeenten uit de zijbalk.")
     members = [gm] + [c for c in sel.vergelijk if c[:2] == "GM"]
     codes = members
     title = f"{data.names[gm]} en {len(members) - 1} gekozen gemeenten"
@@ -60,7 +66,7 @@ else:
     codes = [group] + members
     title = f"Gemeenten in {fmt.region_label(data.names[group], mode)}"
 
-table, columns = compute.compare_table(data.by_indicator, data.regions, data.indicators, codes)
+table, columns = compute.compare_table(ctx.obs, data.regions, data.indicators, codes)
 st.subheader(title)
 if not columns:
     st.info("Voor deze regio's zijn geen gegevens.")
@@ -89,8 +95,10 @@ bars = pd.DataFrame({"code": table["code"], "label": table["regio"], "value": ta
 if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemeenten
     bars = bars[bars["code"].str.startswith("GM")]
     st.caption("Bij aantallen staan alleen de gemeenten in de grafiek, niet Nederland of de regio.")
-cbs_table = str(data.by_indicator[iid]["cbs_table"].iloc[-1])
+cbs_table = str(ctx.obs[iid]["cbs_table"].iloc[-1])
 fig = charts.bar_compare(bars, meta, highlight={gm}, title=col["column"],
                          source=components.source_text(cbs_table, col["period"]))
 components.plotly(fig, key="bars", filename=col["column"])
 components.source_caption(data, cbs_table, col["period"])
+if mode == "GM":
+    components.peers_expander(ctx)

@@ -1,0 +1,99 @@
+"""Brede welvaart: every indicator of the selected gemeente in one grid — where it stands among
+all gemeenten (quartile), how it developed over five years, and how far it is from Nederland
+and the comparable gemeenten. Logic in ``dashboard.welvaart``."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components, welvaart
+from dashboard import format as fmt
+from pipelines.catalog import THEMES
+
+ctx = components.context()
+data, gm = ctx.data, ctx.sel.gemeente
+peer = ctx.peer
+
+st.title("Brede welvaart")
+st.markdown(f"**{data.names[gm]}** op alle indicatoren die het CBS per gemeente publiceert, "
+            "ingedeeld naar kernthema en naar de dimensies van de Monitor Brede Welvaart "
+            "(hier en nu, later, elders).")
+
+ov = welvaart.overview(ctx.obs, data.indicators, gm, peer.codes)
+if ov.empty:
+    st.info(f"Voor {data.names[gm]} zijn er geen cijfers per gemeente in deze snapshot.")
+    st.stop()
+
+for sentence in welvaart.summary(ov):
+    st.markdown(f"- {sentence}")
+
+STANDING_COLOR = {"beste 25%": welvaart.TREND_COLOR["beter"],
+                  "slechtste 25%": welvaart.TREND_COLOR["slechter"]}
+
+
+def _diff(v, unit, dec) -> str:
+    return fmt.MISSING if v is None or pd.isna(v) else fmt.change(v, unit, dec)
+
+
+def _trend_text(r) -> str:
+    if r["trend"] is None or pd.isna(r["trend"]):
+        return fmt.MISSING
+    return f"{r['trend']} (sinds {fmt.period(r['trend_from'])})"
+
+
+table = pd.DataFrame({
+    "Kernthema": ov["theme"].map(THEMES),
+    "Brede welvaart": [" · ".join(str(x) for x in (d, t) if x and not pd.isna(x)) or fmt.MISSING
+                       for d, t in zip(ov["dimensie"], ov["bw_thema"], strict=True)],
+    "Indicator": ov["title"],
+    "Periode": [fmt.period_status(p, s) for p, s in zip(ov["period"], ov["status"], strict=True)],
+    "Waarde": [fmt.value(v, u, d) for v, u, d in zip(ov["value"], ov["unit"], ov["decimals"],
+                                                     strict=True)],
+    "Percentiel": ov["percentile"].round(0),
+    "Positie": ov["standing"].fillna(fmt.MISSING),
+    "Trend 5 jaar": [_trend_text(r) for _, r in ov.iterrows()],
+    "t.o.v. Nederland": [_diff(v, u, d) for v, u, d in zip(ov["diff_nl"], ov["unit"],
+                                                          ov["decimals"], strict=True)],
+    "t.o.v. vergelijkbare gemeenten": [_diff(v, u, d) for v, u, d in zip(
+        ov["diff_peers"], ov["unit"], ov["decimals"], strict=True)],
+})
+counts = ov["unit"].eq("aantal")
+table.loc[counts, ["t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten"]] = "n.v.t. (aantal)"
+
+
+def _trend_style(text: str) -> str:
+    word = str(text).split(" ")[0]
+    color = welvaart.TREND_COLOR.get(word)
+    return f"color: {color}; font-weight: 600" if color and word != "gelijk" else (
+        f"color: {color}" if color else "")
+
+
+def _standing_style(text: str) -> str:
+    color = STANDING_COLOR.get(str(text))
+    return f"color: {color}; font-weight: 600" if color else ""
+
+
+styled = (table.style.map(_trend_style, subset=["Trend 5 jaar"])
+          .map(_standing_style, subset=["Positie"])
+          .format({"Percentiel": lambda v: fmt.MISSING if pd.isna(v) else f"{v:.0f}"}))
+st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
+             column_config={
+                 "Indicator": st.column_config.TextColumn(pinned=True),
+                 "Percentiel": st.column_config.NumberColumn(
+                     help="0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde "
+                          "als er geen voorkeursrichting is)."),
+             })
+st.caption(
+    "Positie: beste/slechtste 25% van alle gemeenten met een cijfer in dezelfde periode, "
+    "rekening houdend met de richting (bij werkloosheid is laag gunstig). Bij indicatoren zonder "
+    "voorkeursrichting staat ‘hoogste/laagste 25%’. Trend: het laatste cijfer vergeleken met vijf "
+    "jaar eerder (of het eerste cijfer binnen die vijf jaar); groen = beter, rood = slechter, "
+    "grijs = gelijk (verandering kleiner dan 1% van de beginwaarde) of ‘veranderd’ zonder "
+    f"voorkeursrichting. Vergelijkbare gemeenten: mediaan van {peer.description}."
+    + (" Reeksen op de huidige gemeentegrenzen." if ctx.current_boundaries else
+       " Reeksen op de grenzen van elk jaar (zoals gepubliceerd)."))
+components.boundary_caption(ctx, gm)
+components.peers_expander(ctx)
+components.briefing_button(ctx, key="bw")
+
+components.downloads(f"brede welvaart {data.names[gm]}", {"Brede welvaart": ov.drop(
+    columns=["higher_is_better"])}, data, ov["indicator"].tolist(), key="bw")

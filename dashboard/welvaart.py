@@ -1,0 +1,208 @@
+"""Brede welvaart and dwarsverbanden: pure pandas (no streamlit).
+
+* :func:`standing` — percentile and quartile of one gemeente among all gemeenten, direction
+  aware (percentile 100 = most favourable; without a direction: 100 = highest).
+* :func:`trend` — five-year development of a series, direction aware: ``beter`` / ``slechter``
+  / ``gelijk``, or ``veranderd`` (neutral) when the indicator has no preferred direction.
+  A change is ``gelijk`` when it is smaller than :data:`TREND_THRESHOLD` (1%) of the start
+  value (or than 1e-9 when that is 0): rounding noise is not a development.
+* :func:`overview` — one row per indicator with gemeente data for the Brede welvaart page.
+* :func:`correlation` — Pearson r and Spearman rho with n, for the Dwarsverbanden scatter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import compute
+
+TREND_YEARS = 5
+TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"
+MIN_CORRELATION_N = 3
+DIMENSIES = {"hier_en_nu": "Hier en nu", "later": "Later", "elders": "Elders"}
+TREND_COLOR = {"beter": "#1a7f37", "slechter": "#c62828", "gelijk": "#6b6b6b",
+               "veranderd": "#6b6b6b"}
+
+
+# --------------------------------------------------------------------------- standing
+
+def standing(values: pd.Series, code: str, higher_is_better: bool | None) -> dict:
+    """Percentile (0-100, mid-rank for ties) and quartile of ``code`` among ``values`` (index =
+    region code; missing values are left out). Orientation: favourable = high percentile when
+    a direction exists, else highest = high percentile. Quartile 1 = top 25%.
+
+    Returns {percentile, quartile, label, n}; percentile/quartile/label None when ``code`` has
+    no value. Labels: 'beste 25%' / 'slechtste 25%' (direction) or 'hoogste 25%' / 'laagste
+    25%' (no direction); the middle half is 'middengroep'."""
+    vals = pd.to_numeric(values, errors="coerce").dropna()
+    n = len(vals)
+    out = {"percentile": None, "quartile": None, "label": None, "n": n}
+    if code not in vals.index or n == 0:
+        return out
+    v = float(vals[code])
+    sign = -1.0 if higher_is_better is False else 1.0
+    oriented = vals * sign
+    own = v * sign
+    below = int((oriented < own).sum())
+    equal = int((oriented == own).sum()) - 1  # ties other than itself
+    pct = 50.0 if n == 1 else 100.0 * (below + 0.5 * equal) / (n - 1)
+    quartile = 1 if pct >= 75 else 2 if pct >= 50 else 3 if pct > 25 else 4
+    if higher_is_better is None:
+        top, bottom = "hoogste 25%", "laagste 25%"
+    else:
+        top, bottom = "beste 25%", "slechtste 25%"
+    label = top if quartile == 1 else bottom if quartile == 4 else "middengroep"
+    out.update(percentile=pct, quartile=quartile, label=label)
+    return out
+
+
+# --------------------------------------------------------------------------- trend
+
+def trend(series: pd.DataFrame, higher_is_better: bool | None, years: int = TREND_YEARS,
+          threshold: float = TREND_THRESHOLD) -> dict | None:
+    """Compare the latest value with the one ``years`` earlier, or the earliest within that
+    window. ``series``: columns period, year, value (one region, yearly or quarterly; for
+    quarters the same quarter is preferred). None without two points in the window."""
+    s = series.dropna(subset=["value"]).sort_values("period")
+    if len(s) < 2:
+        return None
+    last = s.iloc[-1]
+    end_year = int(last["year"])
+    window = s[(s["year"] >= end_year - years) & (s["period"] < last["period"])]
+    if window.empty:
+        return None
+    target = str(last["period"]).replace(str(end_year), str(end_year - years), 1)
+    hit = window[window["period"] == target]
+    first = hit.iloc[0] if not hit.empty else window.iloc[0]
+    start, end = float(first["value"]), float(last["value"])
+    change = end - start
+    scale = abs(start) if start != 0 else 0.0
+    if (scale and abs(change) < threshold * scale) or (not scale and abs(change) < 1e-9):
+        label = "gelijk"
+    elif higher_is_better is None:
+        label = "veranderd"
+    else:
+        label = "beter" if (change > 0) == bool(higher_is_better) else "slechter"
+    return {"start_period": str(first["period"]), "start": start,
+            "end_period": str(last["period"]), "end": end, "change": change,
+            "relative": change / scale if scale else None, "label": label}
+
+
+# --------------------------------------------------------------------------- overview
+
+def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict], gemeente: str,
+             peer_codes: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per indicator that has a value for ``gemeente`` (catalogue order): theme,
+    brede-welvaart tags, latest period/value, standing among all gemeenten in that period,
+    five-year trend, Nederland and the peer median (with differences)."""
+    rows = []
+    for iid, meta in indicators.items():
+        obs = by_indicator.get(iid)
+        if obs is None:
+            continue
+        gm = obs[obs["region_level"] == "GM"]
+        own = compute.series(gm, gemeente).dropna(subset=["value"])
+        if own.empty:
+            continue
+        last = own.iloc[-1]
+        period = str(last["period"])
+        value = float(last["value"])
+        hib = meta.get("higher_is_better")
+        cur = gm[gm["period"] == period].set_index("region_code")["value"]
+        st = standing(cur, gemeente, hib)
+        tr = trend(own, hib)
+        nl = compute.value_at(obs, compute.NL, period)
+        peers = compute.peer_median(gm, peer_codes, period)
+        bw = meta.get("brede_welvaart") or {}
+        rows.append({
+            "indicator": iid, "theme": meta.get("theme"), "title": meta.get("title"),
+            "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
+            "higher_is_better": hib,
+            "dimensie": DIMENSIES.get(bw.get("dimensie"), bw.get("dimensie")),
+            "bw_thema": bw.get("thema"), "period": period, "status": last.get("status"),
+            "value": value, "percentile": st["percentile"], "quartile": st["quartile"],
+            "standing": st["label"], "n": st["n"],
+            "trend": tr["label"] if tr else None,
+            "trend_from": tr["start_period"] if tr else None,
+            "trend_change": tr["change"] if tr else None,
+            "nl": nl, "diff_nl": None if nl is None else value - nl,
+            "peers": peers, "diff_peers": None if peers is None else value - peers,
+        })
+    return pd.DataFrame(rows)
+
+
+def summary(ov: pd.DataFrame) -> list[str]:
+    """Plain Dutch sentences over :func:`overview`."""
+    if ov.empty:
+        return []
+    directed = ov[ov["higher_is_better"].notna()]
+    n_dir = len(directed)
+    best = int((directed["standing"] == "beste 25%").sum())
+    worst = int((directed["standing"] == "slechtste 25%").sum())
+    out = [f"In de beste 25% op {best} van {n_dir} indicatoren met een voorkeursrichting"
+           + (f", in de slechtste 25% op {worst}." if worst else ".")]
+    with_trend = directed[directed["trend"].notna()]
+    better = int((with_trend["trend"] == "beter").sum())
+    worse = int((with_trend["trend"] == "slechter").sum())
+    out.append(f"Verbeterd op {better}, verslechterd op {worse} van {len(with_trend)} "
+               f"indicatoren in de afgelopen {TREND_YEARS} jaar.")
+    return out
+
+
+# --------------------------------------------------------------------------- correlation
+
+def correlation(x: pd.Series, y: pd.Series) -> dict:
+    """Pearson r and Spearman rho over the pairs where both are present (aligned on index).
+    Returns {n, pearson, spearman, message}; with fewer than 3 pairs (or no spread) the
+    coefficients are None and ``message`` says why in Dutch."""
+    df = pd.concat([pd.to_numeric(x, errors="coerce").rename("x"),
+                    pd.to_numeric(y, errors="coerce").rename("y")], axis=1).dropna()
+    n = len(df)
+    out = {"n": n, "pearson": None, "spearman": None, "message": None}
+    if n < MIN_CORRELATION_N:
+        out["message"] = f"te weinig gegevens (n = {n})"
+        return out
+    if df["x"].nunique() < 2 or df["y"].nunique() < 2:
+        out["message"] = "geen spreiding in een van beide indicatoren"
+        return out
+    r = df["x"].corr(df["y"], method="pearson")
+    rho = df["x"].rank().corr(df["y"].rank(), method="pearson")
+    out["pearson"] = None if math.isnan(r) else float(r)
+    out["spearman"] = None if math.isnan(rho) else float(rho)
+    return out
+
+
+def strength(r: float | None) -> str:
+    """A rough Dutch word for |r| (for captions only)."""
+    if r is None:
+        return ""
+    a = abs(r)
+    word = ("nauwelijks" if a < 0.1 else "zwak" if a < 0.3 else "matig" if a < 0.5
+            else "sterk")
+    if a < 0.1:
+        return "nauwelijks samenhang"
+    return f"{word} {'positief' if r > 0 else 'negatief'} verband"
+
+
+# --------------------------------------------------------------------------- scatter data
+
+def latest_common_year(a: pd.DataFrame, b: pd.DataFrame) -> int | None:
+    """The latest year in which both indicators have gemeente values (None: no overlap)."""
+    ya = set(a.loc[a["region_level"] == "GM", "year"].astype(int))
+    yb = set(b.loc[b["region_level"] == "GM", "year"].astype(int))
+    common = ya & yb
+    return max(common) if common else None
+
+
+def gemeente_values(obs: pd.DataFrame, codes, year: int | None) -> tuple[pd.Series, dict]:
+    """Value per gemeente (index code) in ``year`` (its last period), or — year None — each
+    gemeente's latest value. Also returns {period: count} of the periods used."""
+    gm = obs[(obs["region_level"] == "GM") & obs["region_code"].isin(codes)]
+    gm = gm.dropna(subset=["value"])
+    if year is not None:
+        gm = gm[gm["year"] == year]
+    last = gm.sort_values("period").groupby("region_code").tail(1)
+    used = last["period"].astype(str).value_counts().to_dict()
+    return last.set_index("region_code")["value"].astype(float), used
