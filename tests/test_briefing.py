@@ -6,14 +6,24 @@ import io
 
 import pypdf
 import pytest
-from snapshot_factory import GEMEENTEN
 
 from dashboard import briefing
 from pipelines import store
 
 pytest_plugins = ["snapshot_factory"]
-CODE = next(iter(GEMEENTEN))
-NAME = GEMEENTEN[CODE][0]
+
+
+@pytest.fixture
+def gemeenten() -> dict:
+    from snapshot_factory import GEMEENTEN  # loaded as a plugin above; import after that
+
+    return GEMEENTEN
+
+
+@pytest.fixture
+def gem(gemeenten) -> tuple[str, str]:
+    code = next(iter(gemeenten))
+    return code, gemeenten[code][0]
 
 
 def pdf_text(data: bytes) -> tuple[int, str]:
@@ -21,7 +31,8 @@ def pdf_text(data: bytes) -> tuple[int, str]:
     return len(reader.pages), " ".join(p.extract_text() for p in reader.pages)
 
 
-def test_render_is_one_page_with_name_figures_and_sources(dash_snapshot):
+def test_render_is_one_page_with_name_figures_and_sources(dash_snapshot, gem):
+    CODE, NAME = gem
     src = briefing.Source.load(dash_snapshot)
     pages, text = pdf_text(briefing.render(src, CODE))
     assert pages == 1
@@ -33,9 +44,9 @@ def test_render_is_one_page_with_name_figures_and_sources(dash_snapshot):
     assert "Grootste bewegingen sinds vorig jaar" in text
 
 
-def test_every_gemeente_fits_on_one_page(dash_snapshot):
+def test_every_gemeente_fits_on_one_page(dash_snapshot, gemeenten):
     src = briefing.Source.load(dash_snapshot)
-    for code in GEMEENTEN:
+    for code in gemeenten:
         assert pdf_text(briefing.render(src, code))[0] == 1, code
 
 
@@ -47,7 +58,8 @@ def test_unknown_or_non_gemeente_code_is_refused(dash_snapshot):
         briefing.render(src, "NL01")
 
 
-def test_movements_are_ranked_by_how_unusual_they_are(dash_snapshot):
+def test_movements_are_ranked_by_how_unusual_they_are(dash_snapshot, gem):
+    CODE = gem[0]
     src = briefing.Source.load(dash_snapshot)
     moves = briefing.movements(src, CODE, n=10)
     assert moves and [m["score"] for m in moves] == sorted((m["score"] for m in moves), reverse=True)
@@ -55,13 +67,15 @@ def test_movements_are_ranked_by_how_unusual_they_are(dash_snapshot):
     assert ("steeg met" in s or "daalde met" in s) and moves[0]["title"] in s
 
 
-def test_cli_one_file_all_to_folder_and_errors(dash_snapshot, tmp_path, empty_data_dir, capsys):
+def test_cli_one_file_all_to_folder_and_errors(dash_snapshot, tmp_path, empty_data_dir, capsys,
+                                               gemeenten, gem):
+    CODE = gem[0]
     out = tmp_path / "b.pdf"
     assert briefing.main([CODE.lower(), "--out", str(out), "--data-dir", str(dash_snapshot)]) == 0
     assert pdf_text(out.read_bytes())[0] == 1
     folder = tmp_path / "all"
     assert briefing.main(["--all", "--out", str(folder), "--data-dir", str(dash_snapshot)]) == 0
-    current = [c for c in GEMEENTEN]
+    current = list(gemeenten)
     assert sorted(p.name.split("-")[1] for p in folder.glob("*.pdf")) == sorted(current)
     assert not list(folder.glob(".*tmp"))
     assert briefing.main(["GM9999", "--out", str(out), "--data-dir", str(dash_snapshot)]) == 2
@@ -70,7 +84,8 @@ def test_cli_one_file_all_to_folder_and_errors(dash_snapshot, tmp_path, empty_da
     assert "python -m pipelines refresh" in capsys.readouterr().err
 
 
-def test_uses_current_boundaries_when_the_snapshot_has_them(dash_snapshot, tmp_path):
+def test_uses_current_boundaries_when_the_snapshot_has_them(dash_snapshot, tmp_path, gem):
+    CODE = gem[0]
     snap = store.load_snapshot(dash_snapshot)
     cur = snap.observations.assign(harmonisation="gepubliceerd")
     root = tmp_path / "d"
