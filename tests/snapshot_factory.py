@@ -48,6 +48,26 @@ GEMEENTEN = {
 }
 FORMER = {"GM0370": ("Beemster", "CR17")}  # merged in 2022; data only before that
 NO_DATA_2023 = "GM0352"  # werkloosheid 2023 missing: shown as "geen gegevens"
+# herindelingen on current boundaries (fictional, small): Beemster absorbed by Huizen in 2022
+# (its earlier figures are "opgeteld" for Huizen) and one "geschat" point for Wijk bij Duurstede
+MERGED_INTO = {"GM0370": ("GM0406", 2022)}
+ESTIMATED = ("GM0352", "aandeel_koopwoningen", "2019")
+BOUNDARY_NOTES = {
+    "GM0406": "Beemster is op 1 januari 2022 opgegaan in Huizen; cijfers vóór 2022 zijn opgeteld.",
+    "GM0352": "Wijk bij Duurstede kreeg op 1 januari 2020 een deel van een buurgemeente; cijfers "
+              "vóór 2020 zijn voor dat deel geschat.",
+}
+BREDE_WELVAART = {
+    "vestigingen_per_1000_inwoners": ("later", "Economisch kapitaal"),
+    "vestigingen": ("later", "Economisch kapitaal"),
+    "bbp_groei": ("hier_en_nu", "Materiële welvaart"),
+    "werkloosheid_pct": ("hier_en_nu", "Arbeid en vrije tijd"),
+    "aandeel_koopwoningen": ("hier_en_nu", "Wonen"),
+}
+PAIRS = [{"theme": "human_capital", "x": "vestigingen_per_1000_inwoners", "y": "werkloosheid_pct",
+          "vraag": "Is de werkloosheid lager waar meer bedrijven zijn?"},
+         {"theme": "ruimtelijke_economie", "x": "aandeel_koopwoningen", "y": "werkloosheid_pct",
+          "vraag": "Hangt het aandeel koopwoningen samen met de werkloosheid?"}]
 
 INDICATORS = [
     # id, theme, title, unit, decimals, higher_is_better, levels, tables, formula, base
@@ -191,6 +211,80 @@ def manifest(obs: pd.DataFrame, *, stale: tuple[str, ...] = ()) -> dict:
             "indicators": indicators, "coverage": coverage}
 
 
+def extended_manifest(man: dict) -> dict:
+    """The manifest additions of newer snapshots: herindeling notes, changes, peers, pairs."""
+    man = dict(man)
+    man["indicators"] = [dict(ind) for ind in man["indicators"]]
+    for ind in man["indicators"]:
+        if ind["id"] in BREDE_WELVAART:
+            dim, thema = BREDE_WELVAART[ind["id"]]
+            ind["brede_welvaart"] = {"dimensie": dim, "thema": thema}
+    man["harmonisation"] = {"history_from": 2019, "boundary_notes": dict(BOUNDARY_NOTES),
+                            "flags": []}
+    man["changes"] = {"previous_snapshot": "20261119T020000000000Z-abcdef12", "indicators": {
+        "werkloosheid_pct": {"new_periods": ["2023"], "new_values": 6, "revised": 2,
+                             "revised_periods": ["2022"],
+                             "revised_examples": [{"region_code": "GM0363", "period": "2022",
+                                                   "old": 4.1, "new": 4.2}],
+                             "status_changed": 0, "status_changes": []},
+        "vestigingen": {"new_periods": [], "new_values": 0, "revised": 0, "revised_periods": [],
+                        "revised_examples": [], "status_changed": 7,
+                        "status_changes": ["Voorlopig -> Definitief"]}}}
+    man["peers"] = {"k": 3, "features": [{"id": "inwoners_log", "label": "Inwonertal (log)"},
+                                         {"id": "aandeel_koopwoningen",
+                                          "label": "Aandeel koopwoningen"}]}
+    man["dwarsverbanden"] = [dict(p) for p in PAIRS]
+    return man
+
+
+def current_observations(obs: pd.DataFrame) -> pd.DataFrame:
+    """The series on current boundaries: former gemeenten folded into their successor (their
+    earlier values marked "opgeteld"; counts summed) and one "geschat" point."""
+    cur = obs.assign(harmonisation="gepubliceerd")
+    for former, (succ, year) in MERGED_INTO.items():
+        before = cur["region_code"].eq(succ) & cur["year"].lt(year)
+        cur.loc[before, "harmonisation"] = "opgeteld"
+        counts = cur["indicator"].isin([i[0] for i in INDICATORS if i[9] is None])
+        add = cur[cur["region_code"].eq(former) & counts].set_index(["indicator", "period"])["value"]
+        key = pd.MultiIndex.from_frame(cur.loc[before & counts, ["indicator", "period"]])
+        cur.loc[before & counts, "value"] += add.reindex(key).fillna(0).to_numpy()
+        cur = cur[cur["region_code"] != former]
+    code, iid, period = ESTIMATED
+    cur.loc[cur["region_code"].eq(code) & cur["indicator"].eq(iid) & cur["period"].eq(period),
+            "harmonisation"] = "geschat"
+    cur["harmonisation"] = cur["harmonisation"].astype("string")
+    return cur.reset_index(drop=True)
+
+
+def peers_frame() -> pd.DataFrame:
+    """Both peer sets for every current gemeente: the size class + urbanity groups and three
+    made-up 'statistical' neighbours (by population)."""
+    rows = []
+    for code, (_, _, _, size, urb, inw, _) in GEMEENTEN.items():
+        same = [c for c, g in GEMEENTEN.items() if c != code and g[3] == size and g[4] == urb]
+        for rank, peer in enumerate(same, start=1):
+            rows.append({"gemeente": code, "method": "grootte_stedelijkheid", "rank": rank,
+                         "peer": peer, "distance": float("nan"),
+                         "similar_on": f"{SIZE[size]}; {URB[urb]}"})
+        near = sorted((c for c in GEMEENTEN if c != code),
+                      key=lambda c: (abs(GEMEENTEN[c][5] - inw), c))[:3]
+        for rank, peer in enumerate(near, start=1):
+            rows.append({"gemeente": code, "method": "statistisch", "rank": rank, "peer": peer,
+                         "distance": round(abs(GEMEENTEN[peer][5] - inw) / 1e5, 3),
+                         "similar_on": "Inwonertal (log); Aandeel koopwoningen"})
+    df = pd.DataFrame(rows)
+    for c in ("gemeente", "method", "peer", "similar_on"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+def region_history_frame() -> pd.DataFrame:
+    return pd.DataFrame([{"year": year, "kind": "absorb", "predecessor": former,
+                          "predecessor_name": FORMER[former][0], "successor": succ,
+                          "successor_name": GEMEENTEN[succ][0], "share": 1.0, "verified": True,
+                          "note": ""} for former, (succ, year) in MERGED_INTO.items()])
+
+
 def tiny_geojson() -> dict:
     """A small square per current gemeente around its rough position (clockwise rings)."""
     feats = []
@@ -213,11 +307,20 @@ def real_geojson() -> dict | None:
 
 
 def build_snapshot(root: Path, *, geo: str | None = "tiny", stale: tuple[str, ...] = (),
-                   runs: list[dict] | None = None) -> Path:
+                   runs: list[dict] | None = None, extended: bool = True) -> Path:
     """Publish the test snapshot under ``root``; ``geo`` is "tiny", "real" (falls back to tiny
-    when ../shared is absent) or None (no map). Returns ``root``."""
+    when ../shared is absent) or None (no map). ``extended=False`` makes an older-style
+    snapshot without current-boundary series, peers, history and the manifest additions.
+    Returns ``root``."""
     obs = observations_frame()
-    sid = store.publish(root, obs, regions_frame(), manifest(obs, stale=stale))
+    man = manifest(obs, stale=stale)
+    frames = None
+    if extended:
+        man = extended_manifest(man)
+        frames = {"observations_current.parquet": current_observations(obs),
+                  "peers.parquet": peers_frame(),
+                  "region_history.parquet": region_history_frame()}
+    sid = store.publish(root, obs, regions_frame(), man, extra_frames=frames)
     geojson = None
     if geo == "real":
         geojson = real_geojson()

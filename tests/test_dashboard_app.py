@@ -21,6 +21,8 @@ PAGES = {
     "ruimtelijke_economie": ("app_pages/ruimtelijke_economie.py",
                              "Ruimtelijke economie en vitale kernen"),
     "vergelijken": ("app_pages/vergelijken.py", "Vergelijken"),
+    "brede_welvaart": ("app_pages/brede_welvaart.py", "Brede welvaart"),
+    "dwarsverbanden": ("app_pages/dwarsverbanden.py", "Dwarsverbanden"),
     "over": ("app_pages/over_de_data.py", "Over de data"),
 }
 
