@@ -297,8 +297,10 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
                          "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
     geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
+    old_maps, manifest["boundaries_by_year"] = historical_boundaries(
+        catalog, regions, History.load(), cur_manifest, root, geo_url, force)
     run["boundaries"] = manifest["boundaries"]
-    extra = {store.BOUNDARIES: geojson} if geojson else {}
+    extra = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
     frames = {"observations_current.parquet": built.observations_current,
               "region_history.parquet": built.region_history,
               "harmonisation_gaps.parquet": built.gaps,
@@ -316,9 +318,45 @@ def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | Non
     otherwise fetch. A failure keeps the previous map (or none) and is reported, not fatal."""
     codes = set(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
     prev_meta = (cur_manifest or {}).get("boundaries") or {}
-    prev = None
+    return _map_for(catalog.reference_year, codes, store.BOUNDARIES, prev_meta, cur_manifest,
+                    root, geo_url, force)
+
+
+def historical_boundaries(catalog: Catalog, regions: pd.DataFrame, history: History,
+                          cur_manifest: dict | None, root: Path, geo_url: str | None,
+                          force: bool) -> tuple[dict[str, bytes], dict]:
+    """Maps for earlier years whose gemeenten differ from today's (for series shown on the
+    boundaries of their year): one per distinct gemeente set, named gemeenten_<year>.geojson.
+    Missing maps are reported in the manifest; the dashboard then says it has no map."""
+    current = set(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
+    files, metas = {}, {}
+    seen: dict[frozenset, str | None] = {frozenset(current): None}  # set -> key of its map entry
+    prev_all = (cur_manifest or {}).get("boundaries_by_year") or {}
+    for year in range(catalog.reference_year - 1, history.history_from - 2, -1):
+        codes = frozenset(history.codes_in_year(year, current, catalog.reference_year))
+        if codes in seen:
+            if seen[codes] is not None:  # same gemeenten as a later year: that map serves
+                metas[seen[codes]]["years"].append(year)
+            continue
+        seen[codes] = key = str(year)
+        name = f"gemeenten_{year}.geojson"
+        prev = prev_all.get(key) or {}
+        body, meta = _map_for(year, set(codes), name, prev, cur_manifest, root, geo_url, force)
+        metas[key] = {**meta, "file": name if body else None, "gemeenten": len(codes),
+                      "years": [year]}
+        if body:
+            files[name] = body
+    return files, metas
+
+
+def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifest: dict | None,
+             root: Path, geo_url: str | None, force: bool) -> tuple[bytes | None, dict]:
+    sha = hashlib.sha256(",".join(sorted(codes)).encode()).hexdigest()[:16]
+    if prev_meta.get("error") and prev_meta.get("codes_sha") == sha and not force:
+        return None, prev_meta  # known to be unavailable: do not ask again every night
+    prev, prev_codes = None, set()
     if cur_manifest and prev_meta.get("year"):
-        path = root / "snapshots" / cur_manifest["snapshot_id"] / store.BOUNDARIES
+        path = root / "snapshots" / cur_manifest["snapshot_id"] / name
         try:
             prev = path.read_bytes()
             prev_codes = {f["properties"]["statcode"] for f in json.loads(prev)["features"]}
@@ -327,15 +365,16 @@ def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | Non
         if prev is not None and prev_codes == codes and not force:
             return prev, prev_meta
     try:
-        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), catalog.reference_year, codes)
-        meta["fetched_at"] = store.utcnow()
+        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), year, codes)
+        meta.update(fetched_at=store.utcnow(), codes_sha=sha)
         log.info("boundaries fetched", extra=meta)
         return body, meta
     except geo.GeoError as exc:
-        log.error("boundaries not updated", extra={"error": str(exc)})
+        log.warning("boundaries not updated", extra={"year": year, "error": str(exc)})
         if prev is not None and prev_codes == codes:
             return prev, {**prev_meta, "stale": True, "error": str(exc)}
-        return None, {"error": str(exc)}
+        return None, {"data_year": year, "error": str(exc), "codes_sha": sha,
+                      "checked_at": store.utcnow()}
 
 
 def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataFrame, cov: dict,

@@ -185,3 +185,35 @@ def test_shipped_history_matches_the_real_gebieden_editions_2020_2025():
     for ch in h.changes:
         if ch.year == 2019:
             assert {c for c, _ in ch.targets} <= editions[2020]
+
+
+def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
+    import json
+    from types import SimpleNamespace
+
+    from pipelines import refresh
+
+    geo_dir = tmp_path / "geo"
+    geo_dir.mkdir()
+    codes_2021 = history.codes_in_year(2021, CURRENT, REF)
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"statcode": c, "statnaam": c},
+         "geometry": {"type": "Polygon", "coordinates": [[[5, 52], [5.1, 52], [5.1, 52.1], [5, 52]]]}}
+        for c in sorted(codes_2021)]}
+    (geo_dir / "gemeente_2021.geojson").write_text(json.dumps(fc))
+    server = standin(tmp_path, geo_dir=geo_dir)
+    url = f"{server.url}/geo/gemeente_{{year}}.geojson"
+    regions = pd.DataFrame({"code": sorted(CURRENT), "level": "GM", "is_current": True})
+    cat = SimpleNamespace(reference_year=REF)
+    files, metas = refresh.historical_boundaries(cat, regions, history, None, tmp_path, url, False)
+    # 2022 and 2023 have today's gemeenten: no extra map; 2021, 2020 and 2019 differ, and 2018
+    # had the same gemeenten as 2019, so the 2019 entry serves both
+    assert set(metas) == {"2021", "2020", "2019"} and metas["2019"]["years"] == [2019, 2018]
+    assert metas["2021"]["file"] == "gemeenten_2021.geojson" and metas["2021"]["year"] == 2021
+    assert set(files) == {"gemeenten_2021.geojson"}
+    assert metas["2019"]["file"] is None and "codes differ" in metas["2019"]["error"]
+    # a year known to be unavailable is not asked again on the next run
+    server.reset_stats()
+    manifest = {"snapshot_id": "none", "boundaries_by_year": metas}
+    refresh.historical_boundaries(cat, regions, history, manifest, tmp_path, url, False)
+    assert not [p for _m, p, _s in server.stats.log if "2019" in p or "2018" in p]
