@@ -155,9 +155,13 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
 
     for name, path in [("1-overzicht", "/"), ("4-mkb-innovatie", "/mkb_innovatie"),
                        ("5-ruimtelijke-economie", "/ruimtelijke_economie"),
-                       ("6-vergelijken", "/vergelijken"), ("7-over-de-data", "/over_de_data")]:
+                       ("6-vergelijken", "/vergelijken"), ("7-over-de-data", "/over_de_data"),
+                       ("9-brede-welvaart", "/brede_welvaart"),
+                       ("10-dwarsverbanden", "/dwarsverbanden")]:
         open_page(page, f"{app_url}{path}?gemeente=GM0355")
         assert page.get_by_text("Traceback").count() == 0, name
+        if path == "/dwarsverbanden":
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 1")
         if path in ("/mkb_innovatie", "/ruimtelijke_economie"):
             page.wait_for_function(
                 "() => document.querySelectorAll('.js-plotly-plot').length >= 2")
@@ -168,7 +172,7 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     assert page.get_by_text("geen geldige gemeentecode").count() == 1
     full_screenshot(page, shots / "8-foute-link.png")
     assert not errors, errors
-    assert len(list(shots.glob("*.png"))) == 8
+    assert len(list(shots.glob("*.png"))) == 10
     page.close()
 
 
