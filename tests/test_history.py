@@ -181,10 +181,11 @@ def test_shipped_history_matches_the_real_gebieden_editions_2020_2025():
             editions[year] = {r["Code_1"].strip() for r in csv.DictReader(fh, delimiter=";")}
     h = History.load()
     assert h.validate(editions) == []
-    # and every successor of a 2019 change exists in the 2020 edition
+    # and every successor of a 2018/2019 change exists in the 2020 edition, no predecessor does
     for ch in h.changes:
-        if ch.year == 2019:
-            assert {c for c, _ in ch.targets} <= editions[2020]
+        if ch.year in (2018, 2019):
+            assert {c for c, _ in ch.targets} <= editions[2020], ch
+            assert not {c for c, _ in ch.sources} & editions[2020], ch
 
 
 def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
