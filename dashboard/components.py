@@ -177,7 +177,8 @@ def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
 GESCHAT_TEXT = "geschat: deel van een gesplitste gemeente"
 
 
-def boundary_caption(ctx: Ctx, code: str, ind_obs: pd.DataFrame | None = None) -> None:
+def boundary_caption(ctx: Ctx, code: str, ind_obs: pd.DataFrame | None = None,
+                     indicator: str | None = None) -> None:
     """Under a chart or series of ``code``: its herindeling note (current boundaries) and what
     the open diamond markers mean when the series has estimated points."""
     if not code.startswith("GM"):
@@ -189,6 +190,11 @@ def boundary_caption(ctx: Ctx, code: str, ind_obs: pd.DataFrame | None = None) -
             parts.append(note)
         if ind_obs is not None and compute.harmonised_periods(ind_obs, code, "geschat"):
             parts.append(f"Open ruit = {GESCHAT_TEXT}.")
+        gaps = compute.gap_summary(ctx.data.gaps, indicator, code) if indicator else []
+        if gaps:
+            parts.append("Niet om te rekenen naar de huidige grenzen (daarom geen cijfer): "
+                         + "; ".join(gaps) + ". Kies ‘grenzen van dat jaar’ voor de cijfers "
+                         "zoals het CBS ze toen publiceerde.")
     elif ctx.data.boundary_note(code):
         parts.append("Grenzen van dat jaar: cijfers van vóór de herindeling gelden voor de "
                      "toenmalige gemeente(n) en ontbreken hier. Kies ‘huidige gemeentegrenzen’ "

@@ -177,6 +177,22 @@ def harmonised_periods(ind_obs: pd.DataFrame, code: str, kind: str) -> list[str]
     return sorted(str(p) for p in hit["period"])
 
 
+def gap_summary(gaps: pd.DataFrame | None, indicator: str, code: str) -> list[str]:
+    """Dutch fragments for the years of ``code`` whose ``indicator`` value could not be put on
+    current boundaries, grouped by reason: ['2012–2017: vóór 2018 geen herindelingsgegevens']."""
+    if gaps is None or gaps.empty:
+        return []
+    hit = gaps[(gaps["indicator"] == indicator) & (gaps["region_code"] == code)]
+    out = []
+    for reason, g in hit.groupby("reason", sort=False):
+        yrs = sorted({int(str(k)[:4]) for k in g["period_key"] if str(k)[:4].isdigit()})
+        if not yrs:
+            continue
+        span = str(yrs[0]) if yrs[0] == yrs[-1] else f"{yrs[0]}–{yrs[-1]}"
+        out.append((yrs[0], f"{span}: {reason}"))
+    return [text for _, text in sorted(out)]
+
+
 def off_map(ind_obs: pd.DataFrame, period: str | None, map_codes) -> list[str]:
     """Gemeente codes with a value in ``period`` that the (reference-year) map does not have."""
     if period is None or not map_codes:

@@ -44,6 +44,7 @@ class DashData:
     by_indicator_current: dict[str, pd.DataFrame] | None = None  # on current boundaries
     peers: pd.DataFrame | None = None
     region_history: pd.DataFrame | None = None
+    gaps: pd.DataFrame | None = None  # values that could not be put on current boundaries
 
     def indicators_of(self, theme: str) -> dict[str, dict]:
         return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
@@ -149,7 +150,8 @@ def build(snap: store.Snapshot) -> DashData:
         by_cur = {iid: by_cur.get(iid, by_ind[iid]) for iid in by_ind}
     return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
                     gemeenten, names, levels, geo, bounds(geo), known, by_cur,
-                    _optional(snap, "peers"), _optional(snap, "region_history"))
+                    _optional(snap, "peers"), _optional(snap, "region_history"),
+                    _optional(snap, "harmonisation_gaps"))
 
 
 def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:

@@ -113,8 +113,8 @@ def render(theme: str) -> None:
                     st.caption(f"De kaart toont de grenzen van {map_year}; {len(gone)} gemeenten "
                                f"van {jaar} staan er niet op: "
                                + ", ".join(data.names.get(c, c) for c in gone[:12])
-                               + (" …" if len(gone) > 12 else "")
-                               + ". Ze staan wel in de ranglijst.")
+                               + (" …" if len(gone) > 12 else ".")
+                               + " Ze staan wel in de ranglijst.")
     with right:
         # counts of a gemeente and of Nederland differ by orders of magnitude: no reference lines
         counts = unit == "aantal"
@@ -135,7 +135,7 @@ def render(theme: str) -> None:
         components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
-        components.boundary_caption(ctx, code, ind_obs)
+        components.boundary_caption(ctx, code, ind_obs, iid)
         if counts:
             st.caption("Bij aantallen staan Nederland en de provincie niet in de grafiek (andere "
                        "orde van grootte). Vergelijk met ‘Vergelijken met’ of kies een indicator "

@@ -52,6 +52,7 @@ NO_DATA_2023 = "GM0352"  # werkloosheid 2023 missing: shown as "geen gegevens"
 # (its earlier figures are "opgeteld" for Huizen) and one "geschat" point for Wijk bij Duurstede
 MERGED_INTO = {"GM0370": ("GM0406", 2022)}
 ESTIMATED = ("GM0352", "aandeel_koopwoningen", "2019")
+GAP = ("GM0406", "werkloosheid_pct", "2019", "verdeling van Beemster onbekend")  # not on current
 BOUNDARY_NOTES = {
     "GM0406": "Beemster is op 1 januari 2022 opgegaan in Huizen; cijfers vóór 2022 zijn opgeteld.",
     "GM0352": "Wijk bij Duurstede kreeg op 1 januari 2020 een deel van een buurgemeente; cijfers "
@@ -249,6 +250,9 @@ def current_observations(obs: pd.DataFrame) -> pd.DataFrame:
         key = pd.MultiIndex.from_frame(cur.loc[before & counts, ["indicator", "period"]])
         cur.loc[before & counts, "value"] += add.reindex(key).fillna(0).to_numpy()
         cur = cur[cur["region_code"] != former]
+    gcode, giid, gperiod, _ = GAP
+    cur = cur[~(cur["region_code"].eq(gcode) & cur["indicator"].eq(giid)
+                & cur["period"].eq(gperiod))]
     code, iid, period = ESTIMATED
     cur.loc[cur["region_code"].eq(code) & cur["indicator"].eq(iid) & cur["period"].eq(period),
             "harmonisation"] = "geschat"
@@ -276,6 +280,12 @@ def peers_frame() -> pd.DataFrame:
     for c in ("gemeente", "method", "peer", "similar_on"):
         df[c] = df[c].astype("string")
     return df
+
+
+def gaps_frame() -> pd.DataFrame:
+    code, iid, period, reason = GAP
+    return pd.DataFrame([{"indicator": iid, "table": "86088NED", "region_code": code,
+                          "period_key": f"{period}JJ00", "reason": reason}]).astype("string")
 
 
 def region_history_frame() -> pd.DataFrame:
@@ -319,7 +329,8 @@ def build_snapshot(root: Path, *, geo: str | None = "tiny", stale: tuple[str, ..
         man = extended_manifest(man)
         frames = {"observations_current.parquet": current_observations(obs),
                   "peers.parquet": peers_frame(),
-                  "region_history.parquet": region_history_frame()}
+                  "region_history.parquet": region_history_frame(),
+                  "harmonisation_gaps.parquet": gaps_frame()}
     sid = store.publish(root, obs, regions_frame(), man, extra_frames=frames)
     geojson = None
     if geo == "real":

@@ -159,3 +159,14 @@ def test_changes_section_and_briefing(dash_snapshot, monkeypatch):
 
 def metric_value(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def test_gap_on_current_boundaries_is_explained(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0406",
+                 indicator="werkloosheid_pct", jaar="2019")
+    assert metric_value(at, "Huizen, 2019") == "geen gegevens"
+    assert ("Niet om te rekenen naar de huidige grenzen (daarom geen cijfer): 2019: verdeling "
+            "van Beemster onbekend.") in texts(at)
+    at = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0406",
+                 indicator="werkloosheid_pct", jaar="2019", grenzen="historisch")
+    assert metric_value(at, "Huizen, 2019") != "geen gegevens"

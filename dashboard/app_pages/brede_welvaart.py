@@ -75,12 +75,16 @@ def _standing_style(text: str) -> str:
 styled = (table.style.map(_trend_style, subset=["Trend 5 jaar"])
           .map(_standing_style, subset=["Positie"])
           .format({"Percentiel": lambda v: fmt.MISSING if pd.isna(v) else f"{v:.0f}"}))
+ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaar",
+         "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
 st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
+             column_order=ORDER,
              column_config={
+                 "Periode": st.column_config.TextColumn(width="small"),
+                 "Percentiel": st.column_config.NumberColumn(width="small", help=(
+                     "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde als er "
+                     "geen voorkeursrichting is).")),
                  "Indicator": st.column_config.TextColumn(pinned=True),
-                 "Percentiel": st.column_config.NumberColumn(
-                     help="0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde "
-                          "als er geen voorkeursrichting is)."),
              })
 st.caption(
     "Positie: beste/slechtste 25% van alle gemeenten met een cijfer in dezelfde periode, "

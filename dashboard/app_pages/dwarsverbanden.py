@@ -142,7 +142,8 @@ st.caption(
     "Correlatie is geen oorzaak: een samenhang tussen twee indicatoren zegt niet dat de ene de "
     "andere veroorzaakt. Vaak spelen derde factoren mee (zoals grootte, stedelijkheid of ligging), "
     "en wat voor alle gemeenten samen geldt, hoeft niet voor één gemeente te gelden."
-    + (f" {missing} gemeenten zonder cijfer voor beide indicatoren staan niet in de grafiek."
+    + (f" {missing} gemeenten zonder cijfer voor een van beide indicatoren (of voor beide) staan "
+       "niet in de grafiek."
        if missing else ""))
 if not df.loc[df["code"] == gm, ["x", "y"]].notna().all(axis=1).any():
     st.caption(f"{data.names[gm]} heeft geen cijfer voor beide indicatoren in deze periode.")
