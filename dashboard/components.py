@@ -139,15 +139,18 @@ def plotly(fig: go.Figure, key: str, filename: str) -> None:
 
 
 def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
-                 highlight: pd.Series | None = None):
+                 highlight: pd.Series | None = None, secondary: pd.Series | None = None):
     """A Styler that shows Dutch numbers ('geen gegevens' for missing) while the dataframe
     still sorts on the numbers. ``formats``: column -> (unit, decimals)."""
     sty = df.style.format({c: functools.partial(_fmt_cell, unit=u, dec=d)
                            for c, (u, d) in formats.items() if c in df.columns})
-    if highlight is not None:
-        mask = highlight.to_numpy()
-        sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m else ""
-                                     for m in mask], axis=0)
+    if highlight is not None or secondary is not None:
+        n = len(df)
+        mask = highlight.to_numpy() if highlight is not None else [False] * n
+        second = secondary.to_numpy() if secondary is not None else [False] * n
+        sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m
+                                     else ("background-color: #e3f1dc" if p else "")
+                                     for m, p in zip(mask, second, strict=True)], axis=0)
     return sty
 
 

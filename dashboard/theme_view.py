@@ -152,13 +152,17 @@ def render(theme: str) -> None:
         shown = shown.drop(columns=["provincie"])
     st.dataframe(
         components.dutch_styler(shown, {value_col: (None, dec)},
-                                highlight=rk["code"].eq(code)),
+                                highlight=rk["code"].eq(code),
+                                secondary=rk["code"].isin(ctx.peer.codes) if level == "GM"
+                                else None),
         hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
         column_config={"positie": st.column_config.NumberColumn("Positie", width="small"),
                        "naam": "Naam", "provincie": "Provincie", "status": "Status"})
     st.caption(("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
                 "laag (geen voorkeursrichting). ") + "Geel gemarkeerd: "
-               f"{data.names.get(code, code)}. Regio's zonder cijfer staan niet in de lijst.")
+               f"{data.names.get(code, code)}."
+               + (" Lichtgroen: vergelijkbare gemeenten." if level == "GM" and ctx.peer.codes
+                  else "") + " Regio's zonder cijfer staan niet in de lijst.")
 
     wide = (sdf.pivot_table(index="period", columns="label", values="value", aggfunc="first")
             .reset_index().rename(columns={"period": "periode"})) if not sdf.empty else pd.DataFrame()

@@ -170,3 +170,12 @@ def test_gap_on_current_boundaries_is_explained(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0406",
                  indicator="werkloosheid_pct", jaar="2019", grenzen="historisch")
     assert metric_value(at, "Huizen, 2019") != "geen gegevens"
+
+
+def test_vergelijken_shows_boundary_notes_in_current_mode(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
+                 vergelijk="GM0406,GM0363")
+    assert "Herindelingen (cijfers op de huidige gemeentegrenzen): Beemster" in texts(at)
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
+                 vergelijk="GM0406,GM0363", grenzen="historisch")
+    assert "Herindelingen" not in texts(at)

@@ -210,3 +210,14 @@ def test_scatter_helpers(dd):
     assert len(v) == 6 and used == {"2023": 6}
     v, used = welvaart.gemeente_values(y, codes, None)
     assert len(v) == 7 and used == {"2023": 6, "2022": 1}
+
+
+def test_exports_follow_the_view(dd):
+    cur = compute.ranking(dd.view("huidig")["vestigingen"], dd.regions, "2019", "GM", True)
+    assert cur.set_index("code").at["GM0406", "harmonisatie"] == "opgeteld"
+    assert "GM0370" not in set(cur["code"])
+    hist = compute.ranking(dd.view("historisch")["vestigingen"], dd.regions, "2019", "GM", True)
+    assert "harmonisatie" not in hist.columns and "GM0370" in set(hist["code"])
+    assert compute.gap_summary(dd.gaps, "werkloosheid_pct", "GM0406") == [
+        "2019: verdeling van Beemster onbekend"]
+    assert compute.gap_summary(None, "werkloosheid_pct", "GM0406") == []

@@ -97,5 +97,7 @@ export = pd.DataFrame({
     "vergelijkbare gemeenten (mediaan)": prof["peers"], "positie": prof["rank"],
     "aantal gemeenten": prof["rank_n"], "CBS-tabel": prof["cbs_table"],
 })
+if ctx.current_boundaries:
+    export["harmonisatie"] = prof["harmonisation"]
 components.downloads(f"gemeenteprofiel {data.names[gm]}", {"Gemeenteprofiel": export}, data,
                      prof["indicator"].tolist(), key="profiel")

@@ -79,6 +79,10 @@ st.dataframe(components.dutch_styler(table.drop(columns=["code"]), formats,
 st.caption("Geel gemarkeerd: " + data.names[gm] + ". Leeg = geen gegevens. Indicatoren die "
            "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
            "Bron: CBS, tabellen volgens ‘Over de data’; licentie CC BY 4.0.")
+if ctx.current_boundaries:
+    notes = [n for c in table["code"] if (n := data.boundary_note(c))]
+    if notes:
+        st.caption("Herindelingen (cijfers op de huidige gemeentegrenzen): " + " ".join(notes))
 components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
                      [c["id"] for c in columns], key="vergelijk")
 
