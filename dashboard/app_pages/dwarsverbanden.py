@@ -118,7 +118,8 @@ def _periods(used: dict) -> str:
 
 when = (str(yr) if yr is not None else
         f"laatste cijfer per indicator (x: {_periods(x_used)}; y: {_periods(y_used)})")
-tables = sorted({str(t) for o in (xo, yo) for t in o["cbs_table"].dropna().unique()})
+tables = sorted({t for o in (xo, yo) for ct in o["cbs_table"].dropna().unique()
+                 for t in str(ct).split("+") if t})
 source = components.source_text("+".join(tables), str(yr) if yr is not None else None)
 fig = charts.scatter(plot, xm, ym, title=f"{xm['title']} en {ym['title']}, {when}",
                      source=source, color_by=None if color_by == "geen" else color_by)
