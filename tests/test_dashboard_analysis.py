@@ -153,6 +153,7 @@ def test_changes_section_and_briefing(dash_snapshot, monkeypatch):
     t = texts(at)
     assert "**Werkloosheid**: nieuwe periode 2023; 2 cijfers herzien (2022)." in t
     assert "voorlopig → definitief" in t
+    assert "vergeleken met de vorige snapshot van 19 november 2026." in t
     pdf = dataio.briefing_pdf(dataio.load_current()[0], "GM0355", "statistisch")
     assert pdf.startswith(b"%PDF")
 

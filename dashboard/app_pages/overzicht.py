@@ -81,8 +81,11 @@ if changes is not None:
     st.subheader("Sinds de vorige verversing")
     if changes:
         st.markdown("\n".join(f"- {line}" for line in changes))
+        prev = str(data.manifest["changes"]["previous_snapshot"])
+        when = (f" van {int(prev[6:8])} {fmt.MONTHS[int(prev[4:6]) - 1]} {prev[:4]}"
+                if prev[:8].isdigit() and 1 <= int(prev[4:6]) <= 12 else "")
         st.caption("Nieuwe perioden, door het CBS herziene cijfers en cijfers die van voorlopig "
-                   "naar definitief gingen, vergeleken met de vorige snapshot.")
+                   f"naar definitief gingen, vergeleken met de vorige snapshot{when}.")
     else:
         st.caption("Geen wijzigingen in de cijfers sinds de vorige verversing.")
 
