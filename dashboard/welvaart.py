@@ -122,7 +122,8 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict],
             "higher_is_better": hib,
             "dimensie": DIMENSIES.get(bw.get("dimensie"), bw.get("dimensie")),
             "bw_thema": bw.get("thema"), "period": period, "status": last.get("status"),
-            "value": value, "percentile": st["percentile"], "quartile": st["quartile"],
+            "value": value, "harmonisation": last.get("harmonisation"),
+            "percentile": st["percentile"], "quartile": st["quartile"],
             "standing": st["label"], "n": st["n"],
             "trend": tr["label"] if tr else None,
             "trend_from": tr["start_period"] if tr else None,
@@ -199,10 +200,16 @@ def latest_common_year(a: pd.DataFrame, b: pd.DataFrame) -> int | None:
 def gemeente_values(obs: pd.DataFrame, codes, year: int | None) -> tuple[pd.Series, dict]:
     """Value per gemeente (index code) in ``year`` (its last period), or — year None — each
     gemeente's latest value. Also returns {period: count} of the periods used."""
+    last = latest_rows(obs, codes, year)
+    used = last["period"].astype(str).value_counts().to_dict()
+    return last["value"].astype(float), used
+
+
+def latest_rows(obs: pd.DataFrame, codes, year: int | None) -> pd.DataFrame:
+    """The rows behind :func:`gemeente_values`, indexed by region code (with the period and,
+    on current boundaries, the harmonisation of each value)."""
     gm = obs[(obs["region_level"] == "GM") & obs["region_code"].isin(codes)]
     gm = gm.dropna(subset=["value"])
     if year is not None:
         gm = gm[gm["year"] == year]
-    last = gm.sort_values("period").groupby("region_code").tail(1)
-    used = last["period"].astype(str).value_counts().to_dict()
-    return last.set_index("region_code")["value"].astype(float), used
+    return gm.sort_values("period").groupby("region_code").tail(1).set_index("region_code")

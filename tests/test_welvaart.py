@@ -221,3 +221,12 @@ def test_exports_follow_the_view(dd):
     assert compute.gap_summary(dd.gaps, "werkloosheid_pct", "GM0406") == [
         "2019: verdeling van Beemster onbekend"]
     assert compute.gap_summary(None, "werkloosheid_pct", "GM0406") == []
+
+
+def test_latest_rows_and_overview_carry_harmonisation(dd):
+    rows = welvaart.latest_rows(dd.view("huidig")["aandeel_koopwoningen"], ["GM0352"], 2019)
+    assert rows.at["GM0352", "harmonisation"] == "geschat"
+    assert "harmonisation" not in welvaart.latest_rows(dd.view("historisch")["vestigingen"],
+                                                       ["GM0352"], 2019).columns
+    ov = welvaart.overview(dd.view("huidig"), dd.indicators, "GM0406")
+    assert set(ov["harmonisation"]) == {"gepubliceerd"}

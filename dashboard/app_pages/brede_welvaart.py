@@ -99,5 +99,8 @@ components.boundary_caption(ctx, gm)
 components.peers_expander(ctx)
 components.briefing_button(ctx, key="bw")
 
-components.downloads(f"brede welvaart {data.names[gm]}", {"Brede welvaart": ov.drop(
-    columns=["higher_is_better"])}, data, ov["indicator"].tolist(), key="bw")
+export = ov.drop(columns=["higher_is_better"])
+if not ctx.current_boundaries:
+    export = export.drop(columns=["harmonisation"])
+components.downloads(f"brede welvaart {data.names[gm]}", {"Brede welvaart": export}, data,
+                     ov["indicator"].tolist(), key="bw")

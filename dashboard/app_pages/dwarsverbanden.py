@@ -152,7 +152,12 @@ components.boundary_caption(ctx, gm)
 components.source_caption(data, "+".join(tables), str(yr) if yr is not None else None)
 components.peers_expander(ctx)
 
-export = df.rename(columns={"code": "code", "name": "gemeente", "x": xm["title"],
-                            "y": ym["title"], "role": "rol"})
+export = df.rename(columns={"name": "gemeente", "x": xm["title"], "y": ym["title"],
+                            "role": "rol"})
+for axis, o in (("x", xo), ("y", yo)):
+    rows = welvaart.latest_rows(o, codes, yr)
+    export[f"periode {axis}"] = export["code"].map(rows["period"])
+    if ctx.current_boundaries and "harmonisation" in rows.columns:
+        export[f"harmonisatie {axis}"] = export["code"].map(rows["harmonisation"])
 components.downloads(f"dwarsverband {xm['title']} {ym['title']}", {"Dwarsverband": export},
                      data, [x, y], key="dw")
