@@ -76,7 +76,10 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
     hib = meta.get("higher_is_better")
     fig = go.Figure()
     if not have.empty:
-        text = [fmt.value(v, unit, dec) for v in have["value"]]
+        harm = (have["harmonisation"].fillna("").astype(str) if "harmonisation" in have.columns
+                else pd.Series("", index=have.index))
+        text = [fmt.value(v, unit, dec) + HARM_HOVER.get(h, "")
+                for v, h in zip(have["value"], harm, strict=True)]
         fig.add_trace(go.Choroplethmap(
             geojson=_fc(features, have["code"]), featureidkey="properties.statcode",
             locations=have["code"], z=have["value"],

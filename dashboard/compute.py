@@ -317,7 +317,10 @@ def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None) 
     gm = current_gemeenten(regions)[["code", "name"]]
     cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == "GM")]
     vals = cur.set_index("region_code")["value"]
-    return gm.assign(value=gm["code"].map(vals).astype(float)).reset_index(drop=True)
+    out = gm.assign(value=gm["code"].map(vals).astype(float))
+    if "harmonisation" in cur.columns:
+        out["harmonisation"] = out["code"].map(cur.set_index("region_code")["harmonisation"])
+    return out.reset_index(drop=True)
 
 
 def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],

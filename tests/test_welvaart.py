@@ -230,3 +230,16 @@ def test_latest_rows_and_overview_carry_harmonisation(dd):
                                                        ["GM0352"], 2019).columns
     ov = welvaart.overview(dd.view("huidig"), dd.indicators, "GM0406")
     assert set(ov["harmonisation"]) == {"gepubliceerd"}
+
+
+def test_map_hover_mentions_opgeteld(dd):
+    from dashboard import charts
+
+    meta = dd.indicators["vestigingen"]
+    mdf = compute.map_frame(dd.view("huidig")["vestigingen"], dd.regions, "2019")
+    assert mdf.set_index("code").at["GM0406", "harmonisation"] == "opgeteld"
+    fig = charts.choropleth(mdf, dd.geo, meta, selected="GM0406", title="t", source="s",
+                            bounds=dd.geo_bounds)
+    assert any("opgeteld over de gemeenten" in str(c) for c in fig.data[0].customdata[:, 1])
+    hist = compute.map_frame(dd.view("historisch")["vestigingen"], dd.regions, "2019")
+    assert "harmonisation" not in hist.columns
