@@ -200,8 +200,9 @@ def boundary_caption(ctx: Ctx, code: str, ind_obs: pd.DataFrame | None = None,
                          "zoals het CBS ze toen publiceerde.")
     elif ctx.data.boundary_note(code):
         parts.append("Grenzen van dat jaar: cijfers van vóór de herindeling gelden voor de "
-                     "toenmalige gemeente(n) en ontbreken hier. Kies ‘huidige gemeentegrenzen’ "
-                     "voor een doorlopende reeks.")
+                     "gemeente(n) zoals die toen bestonden; de reeks kan daardoor een sprong maken "
+                     "of pas later beginnen. Kies ‘huidige gemeentegrenzen’ voor een doorlopende "
+                     "reeks.")
     if parts:
         st.caption(" ".join(parts))
 

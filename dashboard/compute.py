@@ -312,9 +312,16 @@ def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: st
     return out.sort_values(["positie", "naam"]).reset_index(drop=True)
 
 
-def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None) -> pd.DataFrame:
-    """Every current gemeente with its value in ``period`` (NaN = geen gegevens)."""
-    gm = current_gemeenten(regions)[["code", "name"]]
+def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None,
+              codes=None) -> pd.DataFrame:
+    """Every current gemeente (or every gemeente in ``codes``, e.g. those on an earlier year's
+    map) with its value in ``period`` (NaN = geen gegevens)."""
+    if codes is None:
+        gm = current_gemeenten(regions)[["code", "name"]]
+    else:
+        names = regions.drop_duplicates("code").set_index("code")["name"]
+        gm = pd.DataFrame({"code": sorted(codes)})
+        gm["name"] = gm["code"].map(names).fillna(gm["code"])
     cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == "GM")]
     vals = cur.set_index("region_code")["value"]
     out = gm.assign(value=gm["code"].map(vals).astype(float))

@@ -182,6 +182,40 @@ def load_current() -> tuple[DashData | None, str | None]:
         return None, "De gepubliceerde snapshot kon niet gelezen worden."
 
 
+def map_entry(manifest: dict, year: int | None) -> tuple[str, dict] | None:
+    """The manifest ``boundaries_by_year`` entry (key, meta) whose years include ``year``; None
+    when that year's gemeenten are today's (the reference map serves) or the snapshot predates
+    per-year maps. A meta without ``file`` means the map of that year could not be fetched."""
+    if year is None:
+        return None
+    for key, meta in (manifest.get("boundaries_by_year") or {}).items():
+        if year in (meta.get("years") or []):
+            return key, meta
+    return None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _year_geo(path: str) -> tuple[dict[str, dict] | None, tuple | None]:
+    features = read_geojson(Path(path))
+    return features, bounds(features)
+
+
+def year_geo(data: DashData, year: int | None) -> tuple[dict[str, dict] | None, tuple | None,
+                                                        str | None]:
+    """(features, bounds, map year) of the map for the gemeenten of ``year``: an earlier-year
+    map when the snapshot has one, else (None, None, reason) when it should exist but is
+    missing, else the reference map."""
+    hit = map_entry(data.manifest, year)
+    if hit is None:
+        return data.geo, data.geo_bounds, str((data.manifest.get("boundaries") or {}).get("year")
+                                              or "nu")
+    key, meta = hit
+    if not meta.get("file"):
+        return None, None, key
+    features, bnds = _year_geo(str(data.path / meta["file"]))
+    return features, bnds, key
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _briefing_source(root: str, snapshot_id: str) -> briefing.Source:
     d = _load(root, snapshot_id)

@@ -10,6 +10,7 @@ import streamlit as st
 from pipelines.catalog import THEMES
 
 from . import charts, components, compute, state
+from . import data as dataio
 from . import format as fmt
 
 
@@ -89,27 +90,42 @@ def render(theme: str) -> None:
 
     left, right = st.columns(2)
     with left:
-        if data.geo is None:
+        geo, geo_bounds, map_year = data.geo, data.geo_bounds, None
+        if not ctx.current_boundaries and level == "GM" and data.geo is not None:
+            geo, geo_bounds, map_year = dataio.year_geo(data, jaar)
+        if geo is None and data.geo is not None and level == "GM":
+            st.info(f"Geen kaart van de gemeentegrenzen van {jaar} beschikbaar (niet op te halen "
+                    "bij de bron). Kies ‘huidige gemeentegrenzen’ voor een kaart; de cijfers van "
+                    f"{jaar} staan in de ranglijst hieronder.", icon=":material/map:")
+        elif data.geo is None:
             st.info("Geen kaart beschikbaar in deze snapshot.", icon=":material/map:")
         elif level != "GM":
             st.info("Geen kaart: deze indicator is niet per gemeente beschikbaar.",
                     icon=":material/map:")
         else:
-            mdf = compute.map_frame(ind_obs, data.regions, period)
+            own_map = geo is data.geo
+            mdf = compute.map_frame(ind_obs, data.regions, period,
+                                    None if own_map else list(geo))
             title = f"{meta['title']}, {fmt.period_status(period, status)}"
-            fig = charts.choropleth(mdf, data.geo, meta, selected=gm, title=title, source=source,
-                                    bounds=data.geo_bounds)
+            if not own_map:
+                title += f" (grenzen van {map_year})"
+            fig = charts.choropleth(mdf, geo, meta, selected=gm, title=title, source=source,
+                                    bounds=geo_bounds)
             components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
             if n_missing:
                 legend.append(f"Grijs = geen gegevens ({n_missing} gemeenten).")
-            legend.append(f"Rood omlijnd: {data.names[gm]}.")
+            if gm in geo:
+                legend.append(f"Rood omlijnd: {data.names[gm]}.")
             st.caption(" ".join(legend))
+            if not own_map:
+                st.caption(f"De kaart toont de gemeenten zoals ze in {jaar} bestonden.")
+                if gm not in geo:
+                    st.caption(f"{data.names[gm]} bestond in {jaar} nog niet in de huidige vorm.")
             if not ctx.current_boundaries:
-                gone = compute.off_map(ind_obs, period, data.geo.keys())
+                gone = compute.off_map(ind_obs, period, geo.keys())
                 if gone:
-                    map_year = (data.manifest.get("boundaries") or {}).get("year") or "nu"
                     st.caption(f"De kaart toont de grenzen van {map_year}; {len(gone)} gemeenten "
                                f"van {jaar} staan er niet op: "
                                + ", ".join(data.names.get(c, c) for c in gone[:12])
@@ -145,7 +161,7 @@ def render(theme: str) -> None:
     st.subheader(f"Ranglijst {fmt.period(period)}")
     rk = compute.ranking(ind_obs, data.regions, period, level, hib)
     shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
-        status=rk["status"].map(fmt.status))
+        status=rk["status"].map(fmt.status), provincie=rk["provincie"].fillna(""))
     value_col = f"waarde ({fmt.unit_label(unit)})"
     shown = shown.rename(columns={"waarde": value_col})
     if level != "GM":

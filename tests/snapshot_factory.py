@@ -235,6 +235,9 @@ def extended_manifest(man: dict) -> dict:
                                          {"id": "aandeel_koopwoningen",
                                           "label": "Aandeel koopwoningen"}]}
     man["dwarsverbanden"] = [dict(p) for p in PAIRS]
+    # an earlier-year map: the gemeenten of 2019-2021 (with Beemster) differ from today's
+    man["boundaries_by_year"] = {"2021": {"file": "gemeenten_2021.geojson", "gemeenten": 8,
+                                          "years": [2021, 2020, 2019]}}
     return man
 
 
@@ -295,10 +298,14 @@ def region_history_frame() -> pd.DataFrame:
                           "note": ""} for former, (succ, year) in MERGED_INTO.items()])
 
 
-def tiny_geojson() -> dict:
-    """A small square per current gemeente around its rough position (clockwise rings)."""
+def tiny_geojson(year: int | None = None) -> dict:
+    """A small square per current gemeente around its rough position (clockwise rings); with
+    ``year`` before 2022 also Beemster (absorbed by Huizen in 2022)."""
     feats = []
-    for code, (name, *_, (lon, lat)) in GEMEENTEN.items():
+    places = {code: (g[0], g[-1]) for code, g in GEMEENTEN.items()}
+    if year is not None and year < 2022:
+        places["GM0370"] = ("Beemster", (4.94, 52.55))
+    for code, (name, (lon, lat)) in places.items():
         d = 0.035
         ring = [[lon - d, lat - d], [lon - d, lat + d], [lon + d, lat + d], [lon + d, lat - d],
                 [lon - d, lat - d]]
@@ -339,6 +346,9 @@ def build_snapshot(root: Path, *, geo: str | None = "tiny", stale: tuple[str, ..
         geojson = tiny_geojson()
     if geojson is not None:
         (root / "snapshots" / sid / "gemeenten.geojson").write_text(json.dumps(geojson))
+        if extended:
+            (root / "snapshots" / sid / "gemeenten_2021.geojson").write_text(
+                json.dumps(tiny_geojson(2021)))
     published = store.read_manifest(root)["published_at"]
     records = runs if runs is not None else [
         {"started": published, "ended": published, "outcome": "ok", "exit_code": 0,

@@ -46,7 +46,10 @@ def test_historical_boundaries_deep_link(dash_snapshot, monkeypatch):
     assert at.sidebar.radio(key="w_grenzen").value == "historisch"
     assert qp(at, "grenzen") == "historisch"
     t = texts(at)
-    assert "1 gemeenten van 2020 staan er niet op: Beemster" in t
+    assert "De kaart toont de gemeenten zoals ze in 2020 bestonden." in t  # the 2019-2021 map
+    assert "staan er niet op" not in t
+    map_spec = next(c for c in at.get("plotly_chart") if "choroplethmap" in c.proto.spec)
+    assert "GM0370" in map_spec.proto.spec and "(grenzen van 2021)" in map_spec.proto.spec
     assert "opgeteld over de gemeenten" not in series_fig(at).proto.spec
     assert "Beemster" in set(at.dataframe[0].value["naam"])  # ranking on that year's boundaries
     # the choice survives a page switch and can be switched back

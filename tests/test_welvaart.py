@@ -243,3 +243,17 @@ def test_map_hover_mentions_opgeteld(dd):
     assert any("opgeteld over de gemeenten" in str(c) for c in fig.data[0].customdata[:, 1])
     hist = compute.map_frame(dd.view("historisch")["vestigingen"], dd.regions, "2019")
     assert "harmonisation" not in hist.columns
+
+
+def test_year_maps(dd):
+    import dataclasses
+
+    geo, _, year = dataio.year_geo(dd, 2020)
+    assert year == "2021" and "GM0370" in geo and len(geo) == 8
+    assert dataio.year_geo(dd, 2023)[0] is dd.geo  # today's gemeenten: the reference map
+    broken = dataclasses.replace(dd, manifest={**dd.manifest, "boundaries_by_year": {
+        "2021": {"file": None, "error": "404", "years": [2021, 2020]}}})
+    assert dataio.year_geo(broken, 2020) == (None, None, "2021")
+    mdf = compute.map_frame(dd.view("historisch")["vestigingen"], dd.regions, "2020", list(geo))
+    assert mdf.set_index("code").at["GM0370", "name"] == "Beemster"
+    assert mdf["value"].notna().all()
