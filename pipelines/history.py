@@ -158,10 +158,11 @@ class History:
         df = pd.DataFrame(rows, columns=HIST_COLUMNS)
         return df.astype({"year": "int64", "share": "float64", "verified": bool})
 
-    def note_for(self, code: str, ref_year: int) -> str | None:
-        """A Dutch sentence for charts of an affected current gemeente."""
+    def note_for(self, code: str, ref_year: int, names: dict[str, str] | None = None) -> str | None:
+        """A Dutch sentence for charts of an affected current gemeente. ``names`` (e.g. from the
+        region table) supplies names the change list lacks, such as the receivers of a split."""
         parts = []
-        names = self.names
+        names = {**(names or {}), **self.names}
         for ch in self.changes:
             if ch.year > ref_year or code not in dict(ch.targets):
                 continue

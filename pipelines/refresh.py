@@ -167,7 +167,9 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
                    if v.rule != "non_empty"]
     gaps_df = pd.DataFrame(gaps, columns=["indicator", "table", "region_code", "period_key",
                                           "reason"]).astype("string")
-    notes = {c: n for c in sorted(current) if (n := history.note_for(c, catalog.reference_year))}
+    region_names = dict(zip(regions["code"], regions["name"], strict=False))
+    notes = {c: n for c in sorted(current)
+             if (n := history.note_for(c, catalog.reference_year, region_names))}
     return Built(obs, obs_current, regions, history.table(), gaps_df, notes,
                  checks.coverage(obs, regions, catalog), violations)
 

@@ -159,6 +159,8 @@ def test_note_for_affected_gemeente(history):
         "Nieuwstad is op 1 januari 2020 ontstaan uit Aa en Bee")
     assert "opgegaan in Groot" in history.note_for("GM0007", REF)
     assert history.note_for("GM0009", REF).startswith("GM0009 kreeg op 1 januari 2022 een deel")
+    assert history.note_for("GM0009", REF, {"GM0009": "Negendorp"}).startswith(
+        "Negendorp kreeg op 1 januari 2022 een deel van Onbekend")
 
 
 def test_malformed_history_is_named(tmp_path):

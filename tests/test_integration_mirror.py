@@ -199,3 +199,10 @@ def test_peers_for_every_current_gemeente(snap):
         snap.regions[["code", "size_class", "urbanity"]], left_on="peer", right_on="code")
     mine = snap.regions.set_index("code").loc[cls.gemeente]
     assert (cls.size_class.to_numpy() == mine.size_class.to_numpy()).all()
+
+
+def test_boundary_notes_name_the_gemeenten(snap):
+    notes = snap.manifest["harmonisation"]["boundary_notes"]
+    assert notes["GM1992"].startswith("Voorne aan Zee is op 1 januari 2023 ontstaan uit Brielle, "
+                                      "Hellevoetsluis en Westvoorne")
+    assert notes["GM0757"].startswith("Boxtel kreeg op 1 januari 2021 een deel van Haaren")
