@@ -220,3 +220,33 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
     manifest = {"snapshot_id": "none", "boundaries_by_year": metas}
     refresh.historical_boundaries(cat, regions, history, manifest, tmp_path, url, False)
     assert not [p for _m, p, _s in server.stats.log if "2019" in p or "2018" in p]
+
+
+BANEN_CSV = CSV / "83582NED.csv"
+
+
+@pytest.mark.skipif(not BANEN_CSV.is_file(), reason=f"real CBS banen CSV not found at {BANEN_CSV}")
+def test_shipped_history_explains_every_gemeente_that_stops_or_starts_in_real_data():
+    """The CSV names every gemeente, former ones included, with its banen per year 2010-2023:
+    a gemeente whose data stop after year L must be a recorded predecessor in year L + 1, and one
+    whose data start in year F > 2010 a recorded new gemeente of year F."""
+    last: dict[str, int] = {}
+    first: dict[str, int] = {}
+    with open(BANEN_CSV, encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh, delimiter=";"):
+            if not r["BedrijfstakkenBranchesSBI2008"].startswith("A-U") or not r[
+                    "BanenVanWerknemersInDecember_1"]:
+                continue
+            name, year = r["RegioS"], int(r["Perioden"][:4])
+            if name.endswith(")") or "Nederland" in name or "niet in te delen" in name:
+                continue
+            last[name] = max(last.get(name, 0), year)
+            first[name] = min(first.get(name, 9999), year)
+    h = History.load()
+    ended = {(n, c.year) for c in h.changes for _code, n in c.sources}
+    created = {(dict(c.target_names)[t], c.year) for c in h.changes for t in c.creates}
+    stopped = {(n, y + 1) for n, y in last.items() if y < 2023}
+    started = {(n, y) for n, y in first.items() if y > 2010}
+    assert stopped - ended == set(), "gemeenten that stop without a recorded change"
+    assert started - created == set(), "gemeenten that start without a recorded change"
+    assert {(n, y) for n, y in ended if y <= 2023} - stopped == set(), "recorded but not in data"
