@@ -123,7 +123,7 @@ def build_regions(rows: list[dict], properties: list[dict], table: str) -> pd.Da
                     rec[pcol] = grp[pcol].iloc[0]
             higher.append(rec)
     out = pd.concat([pd.DataFrame(higher), gdf], ignore_index=True)
-    return _typed(out)
+    return typed_regions(out)
 
 
 def add_dimension_regions(regions: pd.DataFrame, dims: dict[str, list[dict]]) -> pd.DataFrame:
@@ -141,10 +141,11 @@ def add_dimension_regions(regions: pd.DataFrame, dims: dict[str, list[dict]]) ->
                 extra[code] = {"code": code, "name": title, "level": level, "is_current": False}
     if not extra:
         return regions
-    return _typed(pd.concat([regions, pd.DataFrame(extra.values())], ignore_index=True))
+    return typed_regions(pd.concat([regions, pd.DataFrame(extra.values())], ignore_index=True))
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
+def typed_regions(df: pd.DataFrame) -> pd.DataFrame:
+    """The region contract: COLUMNS in order, typed, sorted by level then code."""
     for c in COLUMNS:
         if c not in df:
             df[c] = None

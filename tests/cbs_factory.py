@@ -185,45 +185,20 @@ def write_gebieden(
         props.append(_prop("TopicGroup", len(props), "", group_title, Position=None))
         return props[-1]["ID"]
 
-    def text(name: str, parent: int | None, width: int, value: Any) -> None:
+    def topic(name: str, value: Any, **extra: Any) -> None:
         nonlocal position
         position += 1
         key = f"{name}_{position}"
-        props.append(
-            _prop(
-                "Topic",
-                len(props),
-                key,
-                name,
-                Position=position,
-                ParentID=parent,
-                Datatype="String",
-                Unit="",
-                Decimals=0,
-                Default="Missing",
-                MaxLength=width,
-            )
-        )
-        columns.append((key, lambda g: value(g).ljust(width)))
+        props.append(_prop("Topic", len(props), key, name, Position=position, Decimals=0,
+                           Default="Missing", **extra))
+        columns.append((key, value))
+
+    def text(name: str, parent: int | None, width: int, value: Any) -> None:
+        topic(name, lambda g: value(g).ljust(width), ParentID=parent, Datatype="String", Unit="",
+              MaxLength=width)
 
     def number(name: str, unit: str, value: Any) -> None:
-        nonlocal position
-        position += 1
-        key = f"{name}_{position}"
-        props.append(
-            _prop(
-                "Topic",
-                len(props),
-                key,
-                name,
-                Position=position,
-                Datatype="Long",
-                Unit=unit,
-                Decimals=0,
-                Default="Missing",
-            )
-        )
-        columns.append((key, value))
+        topic(name, value, Datatype="Long", Unit=unit)
 
     parent = group("Gemeenten")
     text("Code", parent, 10, lambda g: g["code"])

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from pipelines import store
-from pipelines.regions import COLUMNS as REGION_COLUMNS
+from pipelines.regions import typed_regions
 from pipelines.transform import typed_observations
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,19 +114,7 @@ def regions_frame() -> pd.DataFrame:
                      "is_current": True})
     for code, (name, _cr) in FORMER.items():
         rows.append({"code": code, "name": name, "level": "GM", "is_current": False})
-    df = pd.DataFrame(rows)
-    for c in REGION_COLUMNS:
-        if c not in df:
-            df[c] = None
-    df = df[REGION_COLUMNS]
-    for c in REGION_COLUMNS:
-        if c in ("inwoners", "density"):
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64")
-        elif c == "is_current":
-            df[c] = df[c].astype(bool)
-        else:
-            df[c] = df[c].astype("string")
-    return df
+    return typed_regions(pd.DataFrame(rows))
 
 
 def _gm_parents(code: str) -> list[str]:
