@@ -1,7 +1,8 @@
-"""Refresh benchmark against the local CBS stand-in (never the real CBS).
+"""Refresh benchmark against the local CBS stand-in (never the real CBS or PDOK).
 
 Prints, for the real tables in ../shared/cbs/mirror (or --mirror):
-  - full refresh: wall time, HTTP requests, bytes sent by the stand-in
+  - full refresh: wall time, HTTP requests, bytes sent by the stand-in (this includes the
+    gemeente boundary maps, which the naive baseline does not fetch)
   - naive baseline: cbsodata.get_data of the same whole tables (what a simple script does)
   - no-op refresh (nothing changed at CBS): time and requests, as a ratio of the full refresh
 
@@ -38,7 +39,8 @@ class ExternalStandIn:
             port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.standin", "--mirror",
-                                      str(mirror), "--port", str(port), "--latency", str(latency),
+                                      str(mirror), "--geo", str(mirror.parent / "geo"),
+                                      "--port", str(port), "--latency", str(latency),
                                       *(["--bandwidth", str(bandwidth)] if bandwidth else [])],
                                      cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,7 +83,8 @@ def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: 
                 code = [None]
 
                 def run(root=root, code=code):
-                    code[0] = refresh.refresh(cat, root, client)
+                    code[0] = refresh.refresh(cat, root, client,
+                                              geo_url=f"{server.url}/geo/gemeente_{{year}}.geojson")
 
                 full.append(measure(server, run))
                 assert code[0] == 0, f"full refresh failed with exit {code[0]}"

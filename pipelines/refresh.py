@@ -343,7 +343,8 @@ def historical_boundaries(catalog: Catalog, regions: pd.DataFrame, history: Hist
         seen[codes] = key = str(year)
         name = f"gemeenten_{year}.geojson"
         prev = prev_all.get(key) or {}
-        body, meta = _map_for(year, set(codes), name, prev, cur_manifest, root, geo_url, force)
+        body, meta = _map_for(year, set(codes), name, prev, cur_manifest, root, geo_url, force,
+                              years_around=0)
         metas[key] = {**meta, "file": name if body else None, "gemeenten": len(codes),
                       "years": [year]}
         if body:
@@ -352,7 +353,8 @@ def historical_boundaries(catalog: Catalog, regions: pd.DataFrame, history: Hist
 
 
 def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifest: dict | None,
-             root: Path, geo_url: str | None, force: bool) -> tuple[bytes | None, dict]:
+             root: Path, geo_url: str | None, force: bool, years_around: int = 2
+             ) -> tuple[bytes | None, dict]:
     sha = hashlib.sha256(",".join(sorted(codes)).encode()).hexdigest()[:16]
     if prev_meta.get("error") and prev_meta.get("codes_sha") == sha and not force:
         return None, prev_meta  # known to be unavailable: do not ask again every night
@@ -367,7 +369,8 @@ def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifes
         if prev is not None and prev_codes == codes and not force:
             return prev, prev_meta
     try:
-        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), year, codes)
+        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), year, codes,
+                                          years_around=years_around)
         meta.update(fetched_at=store.utcnow(), codes_sha=sha)
         log.info("boundaries fetched", extra=meta)
         return body, meta

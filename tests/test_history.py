@@ -214,7 +214,7 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
     assert set(metas) == {"2021", "2020", "2019"} and metas["2019"]["years"] == [2019, 2018]
     assert metas["2021"]["file"] == "gemeenten_2021.geojson" and metas["2021"]["year"] == 2021
     assert set(files) == {"gemeenten_2021.geojson"}
-    assert metas["2019"]["file"] is None and "codes differ" in metas["2019"]["error"]
+    assert metas["2019"]["file"] is None and "2019: 404" in metas["2019"]["error"]
     # a year known to be unavailable is not asked again on the next run
     server.reset_stats()
     manifest = {"snapshot_id": "none", "boundaries_by_year": metas}
