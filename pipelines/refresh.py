@@ -170,7 +170,7 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     region_names = dict(zip(regions["code"], regions["name"], strict=False))
     notes = {c: n for c in sorted(current)
              if (n := history.note_for(c, catalog.reference_year, region_names))}
-    return Built(obs, obs_current, regions, history.table(), gaps_df, notes,
+    return Built(obs, obs_current, regions, history, gaps_df, notes,
                  checks.coverage(obs, regions, catalog), violations)
 
 
@@ -179,7 +179,7 @@ class Built:
     observations: pd.DataFrame
     observations_current: pd.DataFrame
     regions: pd.DataFrame
-    region_history: pd.DataFrame
+    history: History
     gaps: pd.DataFrame
     boundary_notes: dict[str, str]
     coverage: dict
@@ -283,7 +283,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
     manifest["cbs_url"] = client.config.base_url
     manifest["harmonisation"] = {
-        "history_from": History.load().history_from, "rows": len(built.observations_current),
+        "history_from": built.history.history_from, "rows": len(built.observations_current),
         "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
         "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
     }
@@ -300,11 +300,11 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                          "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
     geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
     old_maps, manifest["boundaries_by_year"] = historical_boundaries(
-        catalog, regions, History.load(), cur_manifest, root, geo_url, force)
+        catalog, regions, built.history, cur_manifest, root, geo_url, force)
     run["boundaries"] = manifest["boundaries"]
     extra = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
     frames = {"observations_current.parquet": built.observations_current,
-              "region_history.parquet": built.region_history,
+              "region_history.parquet": built.history.table(),
               "harmonisation_gaps.parquet": built.gaps,
               "peers.parquet": peer_table, "peer_features.parquet": peer_features}
     sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra,
