@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     cbs = argparse.ArgumentParser(add_help=False)
     cbs.add_argument("--cbs-url", help="CBS OData base URL (env CBS_ODATA_URL, "
                                        "default https://opendata.cbs.nl)")
+    cbs.add_argument("--cbs4-url", help="CBS OData v4 base URL for tables with 'api: v4' (env "
+                                        "CBS_ODATA4_URL, default https://datasets.cbs.nl/odata/v1)")
     cbs.add_argument("--timeout", type=float, default=120.0, help="read timeout per request, s")
     cbs.add_argument("--retries", type=int, default=4, help="retries per request")
     cbs.add_argument("--backoff", type=float, default=1.0,
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _client(args) -> CbsClient:
-    return CbsClient(CbsConfig.from_env(args.cbs_url, read_timeout=args.timeout,
+    return CbsClient(CbsConfig.from_env(args.cbs_url, v4_url=args.cbs4_url, read_timeout=args.timeout,
                                         retries=args.retries, backoff=args.backoff))
 
 
@@ -150,7 +152,8 @@ def cmd_catalog(args, cat, root: Path) -> int:
                               "enabled": True})
     problems = 0
     for table, w in wanted.items():
-        line = _check_table(client, table, w)
+        api = cat.tables[table].api if table in cat.tables else "v3"
+        line = _check_table(client.for_api(api), table, w)
         print(line)
         if not line.startswith("ok") and w["enabled"]:
             problems += 1

@@ -96,6 +96,7 @@ class Table:
     evidence: str
     boundaries: str
     line: int
+    api: str = "v3"  # v3 (opendata.cbs.nl ODataFeed) | v4 (datasets.cbs.nl/odata/v1)
 
 
 @dataclass(frozen=True)
@@ -243,8 +244,11 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         bnd = str(spec.get("boundaries", "yearly"))
         if bnd != "yearly" and not re.match(r"^fixed:\d{4}$", bnd):
             fail(where, f"table {tid}: boundaries must be 'yearly' or 'fixed:<year>', not {bnd!r}")
+        api = str(spec.get("api", "v3"))
+        if api not in ("v3", "v4"):
+            fail(where, f"table {tid}: api must be v3 or v4, not {api!r}")
         tables[tid] = Table(tid, str(spec["title"]), bool(spec.get("verified", False)),
-                            str(spec.get("evidence", "")), bnd, lines.get(where, 0))
+                            str(spec.get("evidence", "")), bnd, lines.get(where, 0), api)
 
     raw_inds = doc["indicators"]
     if not isinstance(raw_inds, list) or not raw_inds:

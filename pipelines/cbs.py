@@ -1,4 +1,10 @@
-"""CBS OData v3 access: the only module that imports ``cbsodata``.
+"""CBS access, OData v3 and v4: the only module that talks to CBS.
+
+v3 (``opendata.cbs.nl/ODataFeed``) goes through ``cbsodata``; v4 (``datasets.cbs.nl/odata/v1``,
+one row per cell, measures as codes such as ``M000352``) through :class:`CbsV4Client`, plain
+``requests`` with the same timeouts, per-request retries and error kinds. Both answer the same
+interface (``table_info``, ``meta``, ``download``, ``url_for``, ``catalogue``), picked per table
+with :meth:`CbsClient.for_api`.
 
 - The base URL is configurable (``CBS_ODATA_URL`` / ``--cbs-url``) so tests and development can
   point at the local stand-in (``python -m pipelines.standin``); default is the real CBS over https.
@@ -25,6 +31,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://opendata.cbs.nl"
 ENV_URL = "CBS_ODATA_URL"
+DEFAULT_V4_URL = "https://datasets.cbs.nl/odata/v1"
+ENV_V4_URL = "CBS_ODATA4_URL"
+APIS = ("v3", "v4")
 
 
 class CbsError(RuntimeError):
@@ -43,10 +52,12 @@ class CbsConfig:
     read_timeout: float = 120.0
     retries: int = 4
     backoff: float = 1.0  # seconds; doubles every attempt
+    v4_url: str = DEFAULT_V4_URL
 
     @classmethod
-    def from_env(cls, url: str | None = None, **kw) -> CbsConfig:
-        return cls(base_url=url or os.environ.get(ENV_URL) or DEFAULT_URL, **kw)
+    def from_env(cls, url: str | None = None, v4_url: str | None = None, **kw) -> CbsConfig:
+        return cls(base_url=url or os.environ.get(ENV_URL) or DEFAULT_URL,
+                   v4_url=v4_url or os.environ.get(ENV_V4_URL) or DEFAULT_V4_URL, **kw)
 
     @property
     def use_https(self) -> bool:
@@ -69,9 +80,10 @@ class CbsConfig:
         return url if "://" in url else "https://" + url
 
     def validate(self) -> None:
-        parts = urlsplit(self._normalised)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"CBS URL {self.base_url!r} is not an http(s) URL")
+        for url in (self._normalised, self.v4_url.strip()):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"CBS URL {url!r} is not an http(s) URL")
 
 
 def _status(exc: BaseException) -> int | None:
@@ -84,11 +96,21 @@ def _status(exc: BaseException) -> int | None:
 
 
 class CbsClient:
+    """OData v3 (through cbsodata); ``for_api("v4")`` gives the v4 client with the same config."""
+
+    api = "v3"
+
     def __init__(self, config: CbsConfig, sleep: Callable[[float], None] = time.sleep):
         config.validate()
         self.config = config
         self._sleep = sleep
         self.requests_made = 0
+        self.v4 = CbsV4Client(config, sleep)
+
+    def for_api(self, api: str) -> CbsClient | CbsV4Client:
+        if api not in APIS:
+            raise ValueError(f"unknown CBS api {api!r}; use one of {', '.join(APIS)}")
+        return self.v4 if api == "v4" else self
 
     # -- low level -------------------------------------------------------------------------
     def _kwargs(self) -> dict:
@@ -154,8 +176,259 @@ class CbsClient:
         scheme = "https" if self.config.use_https else "http"
         return f"{scheme}://{self.config.catalog_url}/ODataFeed/odata/{table}/{entity}"
 
+    def catalogue(self, title_contains: str) -> list[dict]:
+        """Tables of the CBS v3 catalogue (``ODataCatalog/Tables``) whose title contains the text:
+        Identifier, Title, Modified, OutputStatus. One request, filtered at CBS."""
+        scheme = "https" if self.config.use_https else "http"
+        url = f"{scheme}://{self.config.catalog_url}/ODataCatalog/Tables"
+        text = title_contains.replace("'", "''")
+        params = {"$format": "json", "$filter": f"substringof('{text}',Title)",
+                  "$select": "Identifier,Title,Modified,OutputStatus"}
+
+        def get():
+            resp = requests.get(url, params=params, **self._kwargs())
+            resp.raise_for_status()
+            return resp.json()["value"]
+        return self._call("ODataCatalog", "Tables", get)
+
     def naive_get_data(self, table: str) -> list[dict]:
         """What a naive script does: ``cbsodata.get_data`` of the whole table (all rows, columns,
         titles instead of codes). Only the benchmark uses it, as the baseline to beat."""
         return self._call(table, "get_data", lambda: cbsodata.get_data(
             table, catalog_url=self.config.catalog_url, **self._kwargs()))
+
+
+# --------------------------------------------------------------------------- OData v4
+
+# CBS v4 ValueAttribute -> why a cell has no value, in the dashboard's words (Dutch).
+# "None" means the value is there. CBS's symbol legend: blank = cannot occur, x = secret,
+# . = unknown or not reliable enough.
+V4_REASONS = {
+    "Impossible": "kan niet voorkomen (bijvoorbeeld: de gemeente bestond toen niet)",
+    "Confidential": "geheim: CBS publiceert dit cijfer niet",
+    "Missing": "onbekend of onvoldoende betrouwbaar",
+    "Unknown": "onbekend of onvoldoende betrouwbaar",
+}
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+def v4_reason(attribute: str | None) -> str | None:
+    """The Dutch reason for a ValueAttribute, None when the cell has a value ("None")."""
+    attr = (attribute or "None").strip()
+    if attr == "None":
+        return None
+    return V4_REASONS.get(attr, f"ontbreekt bij CBS ({attr})")
+
+
+def http_session(pool: int = 8, loopback: bool = False) -> requests.Session:
+    """A pooled session (keep-alive across pages). Retries are done per request by the caller,
+    so that truncated bodies and invalid JSON are retried the same way as 5xx and timeouts."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=pool, pool_maxsize=pool,
+                                            max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if loopback:
+        session.trust_env = False  # never send loopback traffic through an environment proxy
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+class CbsV4Client:
+    """CBS OData v4: ``<base>/CBS/<ID>/Observations`` with $filter/$select, following
+    ``@odata.nextLink``; ``MeasureCodes``, ``Dimensions``, ``<Dim>Codes`` and ``Properties``.
+
+    Same interface as :class:`CbsClient` (``table_info``, ``meta``, ``download``, ``url_for``,
+    ``catalogue``). Entities are returned as received (keys are not padded in v4)."""
+
+    api = "v4"
+
+    def __init__(self, config: CbsConfig, sleep: Callable[[float], None] = time.sleep,
+                 session: requests.Session | None = None):
+        config.validate()
+        self.config = config
+        self._sleep = sleep
+        host = urlsplit(config.v4_url).hostname or ""
+        self._loopback = host in ("localhost", "::1") or host.startswith("127.")
+        self._session = session or http_session(loopback=self._loopback)
+        self.requests_made = 0
+        self.bytes_received = 0
+
+    @property
+    def base(self) -> str:
+        return self.config.v4_url.strip().rstrip("/")
+
+    def url_for(self, table: str, entity: str = "") -> str:
+        return f"{self.base}/CBS/{table}/{entity}"
+
+    # -- low level -------------------------------------------------------------------------
+    def _get(self, table: str, what: str, url: str, params: dict | None = None) -> dict:
+        """One GET with its own retries (connection errors, timeouts, 5xx/429, truncated or
+        invalid JSON), exponential backoff; 404 -> CbsError(kind="not_found") at once."""
+        attempts = self.config.retries + 1
+        timeout = (self.config.connect_timeout, self.config.read_timeout)
+        for attempt in range(1, attempts + 1):
+            try:
+                self.requests_made += 1
+                resp = self._session.get(url, params=params, timeout=timeout)
+                self.bytes_received += len(resp.content)
+                if resp.status_code == 404:
+                    raise CbsError(table, "not_found",
+                                   f"{what}: CBS answers 404 - table or entity does not exist")
+                if resp.status_code >= 400:
+                    retry = resp.status_code in _RETRY_STATUS or resp.status_code >= 500
+                    err = CbsError(table, "http", f"{what}: HTTP {resp.status_code}")
+                else:
+                    body = resp.json()
+                    if not isinstance(body, dict):
+                        raise CbsError(table, "invalid", f"{what}: unexpected response shape")
+                    return body
+            except ValueError as exc:  # requests' JSONDecodeError included
+                retry, err = True, CbsError(table, "invalid",
+                                            f"{what}: truncated or invalid JSON ({exc})")
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
+            except requests.RequestException as exc:  # e.g. ChunkedEncodingError
+                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
+            if not retry or attempt == attempts:
+                raise CbsError(err.table, err.kind,
+                               f"{str(err).split(': ', 1)[1]} (after {attempt} attempt(s))")
+            delay = self.config.backoff * 2 ** (attempt - 1)
+            log.warning("cbs retry", extra={"table": table, "what": what, "attempt": attempt,
+                                             "error": str(err), "delay_s": delay, "api": "v4"})
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _values(self, table: str, entity: str, params: dict | None = None) -> list[dict]:
+        """An entity set, all pages: follows ``@odata.nextLink`` (an absolute URL that already
+        carries the query) until there is none."""
+        url, out, pages = self.url_for(table, entity), [], 0
+        while url:
+            body = self._get(table, entity, url, params)
+            value = body.get("value")
+            if not isinstance(value, list):
+                raise CbsError(table, "invalid", f"{entity}: response has no 'value' list")
+            out.extend(value)
+            pages += 1
+            url, params = body.get("@odata.nextLink"), None
+            if pages > 100_000:
+                raise CbsError(table, "invalid", f"{entity}: endless @odata.nextLink chain")
+        return out
+
+    # -- API -------------------------------------------------------------------------------
+    def properties(self, table: str) -> dict:
+        body = self._get(table, "Properties", self.url_for(table, "Properties"))
+        if not body.get("Identifier") and not body.get("Title"):
+            raise CbsError(table, "invalid", "Properties is empty")
+        return {k: v for k, v in body.items() if not k.startswith("@odata")}
+
+    def table_info(self, table: str) -> dict:
+        """The Properties record in TableInfos' words (Title, Modified, OutputStatus) plus
+        everything CBS sent."""
+        return v4_table_info(self.properties(table))
+
+    def meta(self, table: str, name: str) -> list[dict]:
+        """``DataProperties`` (made from Dimensions + MeasureCodes, v3-shaped: Key, Type, Title,
+        Unit, Decimals), ``MeasureCodes``, ``Dimensions`` or a dimension's codes as
+        ``{Key, Title, Status, ...}`` (``name`` = dimension identifier, e.g. ``RegioS``)."""
+        if name == "DataProperties":
+            return v4_data_properties(self._values(table, "Dimensions"),
+                                      self._values(table, "MeasureCodes"))
+        if name in ("MeasureCodes", "Dimensions"):
+            return self._values(table, name)
+        return v4_codes(self._values(table, f"{name}Codes"))
+
+    def download(self, table: str, select: list[str] | None, filters: str | None
+                 ) -> dict[str, list]:
+        """Properties, Dimensions, MeasureCodes, every ``<Dim>Codes`` and the Observations
+        restricted by $filter/$select, as received (Properties as a one-element list)."""
+        props = self.properties(table)
+        dims = self._values(table, "Dimensions")
+        entities: dict[str, list] = {"Properties": [props], "Dimensions": dims,
+                                     "MeasureCodes": self._values(table, "MeasureCodes")}
+        for d in dims:
+            ident = d.get("Identifier")
+            if ident and d.get("ContainsCodes", True) is not False:
+                entities[f"{ident}Codes"] = self._values(table, f"{ident}Codes")
+        params = {}
+        if filters:
+            params["$filter"] = filters
+        if select:
+            params["$select"] = ",".join(select)
+        entities["Observations"] = self._values(table, "Observations", params or None)
+        return entities
+
+    def catalogue(self, title_contains: str) -> list[dict]:
+        """Datasets of the v4 catalogue (``<base>/CBS/Datasets``) whose title contains the text."""
+        text = title_contains.replace("'", "''")
+        url = f"{self.base}/CBS/Datasets"
+        params = {"$filter": f"contains(Title,'{text}')",
+                  "$select": "Identifier,Title,Modified,Status"}
+        out: list[dict] = []
+        while url:
+            body = self._get("Datasets", "Datasets", url, params)
+            out.extend(body.get("value") or [])
+            url, params = body.get("@odata.nextLink"), None
+        return [{**r, "OutputStatus": r.get("Status")} for r in out]
+
+
+# -- v4 responses in the shapes the rest of the pipeline reads (pure functions) -------------
+
+def v4_table_info(props: dict) -> dict:
+    return {**props, "Title": props.get("Title"), "Modified": props.get("Modified"),
+            "OutputStatus": props.get("Status") or "", "Identifier": props.get("Identifier")}
+
+
+def v4_codes(codes: list[dict]) -> list[dict]:
+    """``<Dim>Codes`` -> ``{Key, Title, Description, Status, ...}`` (v4 keys carry no padding,
+    stripped anyway so a stray space can never split a region in two)."""
+    return [{**c, "Key": str(c.get("Identifier", "")).strip(), "Title": c.get("Title")}
+            for c in codes]
+
+
+def v4_data_properties(dimensions: list[dict], measures: list[dict]) -> list[dict]:
+    out = [{"Key": d.get("Identifier"), "Type": d.get("Kind") or "Dimension",
+            "Title": d.get("Title"), "MapYear": d.get("MapYear")} for d in dimensions]
+    out += [{"Key": m.get("Identifier"), "Type": "Topic", "Title": (m.get("Title") or "").strip(),
+             "Unit": m.get("Unit"), "Decimals": m.get("Decimals"), "Datatype": m.get("DataType")}
+            for m in measures]
+    return out
+
+
+REASON_SUFFIX = "@reason"
+
+
+def v4_wide(observations: list[dict], dimensions: list[str]) -> list[dict]:
+    """One row per cell -> one row per dimension combination with a column per measure code,
+    plus ``<measure>@reason`` where CBS gives a ValueAttribute instead of a value."""
+    rows: dict[tuple, dict] = {}
+    for obs in observations:
+        key = tuple(str(obs.get(d, "")).strip() for d in dimensions)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = dict(zip(dimensions, key, strict=True))
+        measure = str(obs.get("Measure", "")).strip()
+        value = obs.get("Value")
+        row[measure] = value
+        reason = v4_reason(obs.get("ValueAttribute"))
+        if reason and value is None:
+            row[measure + REASON_SUFFIX] = reason
+    return list(rows.values())
+
+
+def v4_as_v3(entities: dict[str, list]) -> dict[str, list]:
+    """Raw v4 entities -> the entity names the transform reads (TableInfos, DataProperties,
+    TypedDataSet, one list per dimension)."""
+    props = (entities.get("Properties") or [{}])[0]
+    dims = entities.get("Dimensions") or []
+    dim_ids = [d["Identifier"] for d in dims if d.get("Identifier")]
+    obs = entities.get("Observations") or []
+    present = [d for d in dim_ids if any(d in o for o in obs[:1])] if obs else dim_ids
+    out: dict[str, list] = {
+        "TableInfos": [v4_table_info(props)],
+        "DataProperties": v4_data_properties(dims, entities.get("MeasureCodes") or []),
+        "TypedDataSet": v4_wide(obs, present),
+    }
+    for d in dim_ids:
+        out[d] = v4_codes(entities.get(f"{d}Codes") or [])
+    return out

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
+from .transform import period_parts
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,11 @@ def check(obs: pd.DataFrame, regions: pd.DataFrame, catalog: Catalog,
     return out
 
 
-def coverage(obs: pd.DataFrame, regions: pd.DataFrame, catalog: Catalog) -> dict:
-    """Per indicator with gemeente data: latest period, gemeenten covered, which are missing."""
+def coverage(obs: pd.DataFrame, regions: pd.DataFrame, catalog: Catalog,
+             missing: pd.DataFrame | None = None) -> dict:
+    """Per indicator with gemeente data: latest period, gemeenten covered, which are missing and,
+    where CBS says why (v4 ValueAttribute), ``missing_reasons`` {code: reason}."""
+    cbs_missing = missing
     current = regions[(regions["level"] == "GM") & regions["is_current"]]
     names = dict(zip(current["code"], current["name"], strict=True))
     report = {}
@@ -101,4 +105,11 @@ def coverage(obs: pd.DataFrame, regions: pd.DataFrame, catalog: Catalog) -> dict
             "expected": len(names),
             "missing": [f"{c} {names[c]}" for c in missing],
         }
+        if missing and cbs_missing is not None and not cbs_missing.empty:
+            why = cbs_missing[(cbs_missing["indicator"] == ind.id)
+                              & cbs_missing["region_code"].isin(missing)]
+            why = why[why["period_key"].map(lambda k: period_parts(k)[0]) == str(latest)]
+            if not why.empty:
+                report[ind.id]["missing_reasons"] = dict(zip(why["region_code"], why["reason"],
+                                                             strict=True))
     return report

@@ -24,7 +24,7 @@ from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .history import History, HistoryError
 from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
-from .transform import Boundaries, RawTable, TransformError, tidy
+from .transform import MISSING_COLUMNS, Boundaries, RawTable, TransformError, tidy
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,20 @@ class Request:
     select: list[str] | None
     filter_dims: dict[str, list[str]]  # dimension -> stripped keys wanted
     levels: tuple[str, ...]
+    api: str = "v3"  # v4: select holds measure codes and dimensions, see fetch_table
 
     @property
     def signature(self) -> str:
-        body = json.dumps([self.select, self.filter_dims, self.levels], sort_keys=True)
+        parts = [self.select, self.filter_dims, self.levels] + ([self.api] if self.api != "v3"
+                                                                else [])
+        body = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def plan(catalog: Catalog, table: str) -> Request:
+    api = catalog.tables[table].api if table in catalog.tables else "v3"
     if table in catalog.gebieden.values():
-        return Request(table, None, {}, ())
+        return Request(table, None, {}, (), api)
     inputs = catalog.inputs_for(table)
     dims: dict[str, set[str]] = {}
     for inp in inputs:
@@ -64,12 +68,16 @@ def plan(catalog: Catalog, table: str) -> Request:
     measures = sorted({i.measure for i in inputs})
     select = ["RegioS", "Perioden", *sorted(dims), *measures]
     return Request(table, select, {d: sorted(k) for d, k in sorted(dims.items())},
-                   catalog.levels_for(table))
+                   catalog.levels_for(table), api)
 
 
-def odata_filter(req: Request, padded: dict[str, dict[str, str]]) -> str | None:
-    """$filter for the wanted categories and region levels; keys compared in CBS's padded form."""
+def odata_filter(req: Request, padded: dict[str, dict[str, str]],
+                 measures: list[str] | None = None) -> str | None:
+    """$filter for the wanted categories and region levels; keys compared in CBS's padded form
+    (v3; v4 keys are not padded). ``measures``: v4 measure codes (one row per cell there)."""
     parts = []
+    if measures:
+        parts.append("(" + " or ".join(f"Measure eq '{m}'" for m in measures) + ")")
     for dim, keys in req.filter_dims.items():
         ors = " or ".join(f"{dim} eq '{padded[dim][k]}'" for k in keys)
         parts.append(f"({ors})")
@@ -96,6 +104,7 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
     info = client.table_info(table)
     modified = info.get("Modified")
     res = TableResult("unchanged", modified=modified)
+    v4 = getattr(client, "api", "v3") == "v4"
     status = (info.get("OutputStatus") or "").strip()
     if status and status.lower() not in ("regulier", "regular"):
         msg = (f"{table}: CBS marks this table as {status!r} (e.g. discontinued): look for its "
@@ -105,12 +114,13 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
     prev = raw.latest_manifest(table)
     if (not force and prev and prev.get("modified") == modified
             and prev.get("signature") == req.signature):
-        res.rows = prev.get("files", {}).get("TypedDataSet", {}).get("rows")
+        res.rows = data_file(prev).get("rows")
         res.seconds = time.monotonic() - t0
         log.info("table unchanged, not downloaded", extra={"table": table, "modified": modified})
         return res
 
     padded: dict[str, dict[str, str]] = {}
+    select, measures = req.select, None
     if req.select:
         props = client.meta(table, "DataProperties")
         topics = {p.get("Key") for p in props if p.get("Type") == "Topic"}
@@ -120,6 +130,10 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
         if missing_m:
             raise TableProblem(table, f"measure(s) {', '.join(missing_m)} do not exist in this "
                                       "table (anymore): check the catalogue", "missing_measure")
+        if v4:  # one row per cell: ask for the measures, keep every dimension column
+            measures = [m for m in wanted if m in topics]
+            select = ["Measure", "ValueAttribute", "Value",
+                      *[p.get("Key") for p in props if "Dimension" in str(p.get("Type"))]]
         for dim, keys in req.filter_dims.items():
             items = client.meta(table, dim)
             padded[dim] = {str(i["Key"]).strip(): i["Key"] for i in items}
@@ -127,19 +141,27 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
             if unknown:
                 raise TableProblem(table, f"{dim} has no category {', '.join(unknown)}",
                                    "missing_category")
-    flt = odata_filter(req, padded)
-    log.info("downloading", extra={"table": table, "filter": flt, "select": req.select})
-    entities = client.download(table, req.select, flt)
-    rows = len(entities.get("TypedDataSet", []))
+    flt = odata_filter(req, padded, measures)
+    log.info("downloading", extra={"table": table, "filter": flt, "select": select,
+                                   "api": req.api})
+    entities = client.download(table, select, flt)
+    entity = "Observations" if v4 else "TypedDataSet"
+    rows = len(entities.get(entity, []))
     manifest = {
         "table": table, "title": info.get("Title"), "modified": modified,
-        "fetched_at": store.utcnow(), "url": client.url_for(table, "TypedDataSet"),
-        "select": req.select, "filter": flt, "signature": req.signature,
+        "fetched_at": store.utcnow(), "url": client.url_for(table, entity),
+        "select": select, "filter": flt, "signature": req.signature, "api": req.api,
     }
     raw.save(table, entities, manifest)
     res.action, res.rows, res.seconds = "fetched", rows, time.monotonic() - t0
     log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2)})
     return res
+
+
+def data_file(manifest: dict) -> dict:
+    """The manifest entry of the data entity: TypedDataSet (v3) or Observations (v4)."""
+    files = manifest.get("files", {})
+    return files.get("TypedDataSet") or files.get("Observations") or {}
 
 
 def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: History | None = None):
@@ -149,7 +171,9 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     regions = build_regions(g.data, g.dimension("DataProperties"), ref)
     dims = {t: r.dimension("RegioS") for t, r in raws.items() if t not in catalog.gebieden.values()}
     regions = add_dimension_regions(regions, dims)
-    obs = tidy(catalog, raws, indicators)
+    missing: list[dict] = []
+    obs = tidy(catalog, raws, indicators, missing=missing)
+    missing_df = pd.DataFrame(missing, columns=MISSING_COLUMNS).astype("string")
     violations = checks.check(obs, regions, catalog, indicators)
 
     history = history or History.load()
@@ -171,7 +195,7 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     notes = {c: n for c in sorted(current)
              if (n := history.note_for(c, catalog.reference_year, region_names))}
     return Built(obs, obs_current, regions, history, gaps_df, notes,
-                 checks.coverage(obs, regions, catalog), violations)
+                 checks.coverage(obs, regions, catalog, missing_df), violations, missing_df)
 
 
 @dataclass
@@ -184,6 +208,7 @@ class Built:
     boundary_notes: dict[str, str]
     coverage: dict
     violations: list
+    missing: pd.DataFrame | None = None  # cells CBS left empty, with its reason (v4)
 
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
@@ -213,7 +238,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
 
     def one(table: str) -> TableResult:
         try:
-            return fetch_table(client, raw, plan(catalog, table), force)
+            req = plan(catalog, table)
+            return fetch_table(client.for_api(req.api), raw, req, force)
         except (CbsError, TableProblem) as exc:
             kind = getattr(exc, "kind", "error")
             loud = kind in ("not_found", "missing_measure", "missing_category")
@@ -306,7 +332,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     frames = {"observations_current.parquet": built.observations_current,
               "region_history.parquet": built.history.table(),
               "harmonisation_gaps.parquet": built.gaps,
-              "peers.parquet": peer_table, "peer_features.parquet": peer_features}
+              "peers.parquet": peer_table, "peer_features.parquet": peer_features,
+              "missing_values.parquet": built.missing}
     sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra,
                         extra_frames=frames)
     log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
@@ -393,8 +420,8 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             "catalogue_title": catalog.tables[t].title if t in catalog.tables else None,
             "modified": m.get("modified"), "fetched_at": m.get("fetched_at"), "url": m.get("url"),
             "filter": m.get("filter"), "select": m.get("select"),
-            "rows": m.get("files", {}).get("TypedDataSet", {}).get("rows"),
-            "sha256": m.get("files", {}).get("TypedDataSet", {}).get("sha256"),
+            "rows": data_file(m).get("rows"), "sha256": data_file(m).get("sha256"),
+            "api": m.get("api", "v3"),
             "raw_folder": f"raw/{t}/{m.get('folder')}",
             "stale": t in stale, "error": failed[t].error if t in failed else None,
             "boundaries": catalog.tables[t].boundaries if t in catalog.tables else None,

@@ -164,10 +164,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
 
 
 class _FilterParser:
-    def __init__(self, text: str, columns: list[str] | None):
+    def __init__(self, text: str, columns: list[str] | None,
+                 functions: dict[str, tuple[int, str, Callable[..., Any]]] | None = None,
+                 allow_in: bool = False):
         self.tokens = _tokenize(text)
         self.i = 0
         self.columns = None if columns is None else set(columns)
+        self.functions = _FUNCTIONS if functions is None else functions
+        self.allow_in = allow_in  # OData 4.01: Field in ('a','b')
 
     def parse(self) -> Predicate:
         kind, fn = self._or()
@@ -231,7 +235,23 @@ class _FilterParser:
             right = self._unary()
             op, a, b = tok.value, left[1], right[1]
             return ("bool", lambda row: _compare(op, a(row), b(row)))
+        if self.allow_in and self._is_word("in"):
+            self._next()
+            self._expect("(")
+            items = [self._expect_literal()]
+            while self._peek().kind == ",":
+                self._next()
+                items.append(self._expect_literal())
+            self._expect(")")
+            a, allowed = left[1], frozenset(items)
+            return ("bool", lambda row: a(row) in allowed)
         return left
+
+    def _expect_literal(self) -> Any:
+        tok = self._next()
+        if tok.kind not in ("str", "num"):
+            raise self._error(f"'in' takes a list of literals, found {tok.describe()}")
+        return tok.value
 
     def _unary(self) -> _Node:
         if self._is_word("not"):
@@ -266,9 +286,9 @@ class _FilterParser:
 
     def _function(self, tok: _Token) -> _Node:
         name = tok.value
-        if name not in _FUNCTIONS:
+        if name not in self.functions:
             raise self._error(f"unknown function '{name}' at position {tok.pos}")
-        arity, kind, impl = _FUNCTIONS[name]
+        arity, kind, impl = self.functions[name]
         self._expect("(")
         args: list[Callable[[Row], Any]] = []
         while True:
@@ -295,11 +315,19 @@ class _FilterParser:
         return (kind, call)
 
 
-def parse_filter(text: str, columns: list[str] | None = None) -> Predicate:
+# OData v4 (datasets.cbs.nl): contains() instead of substringof(), and the 'in' operator
+V4_FUNCTIONS = {**{k: v for k, v in _FUNCTIONS.items() if k != "substringof"},
+                "contains": (2, "bool", lambda haystack, needle: needle in haystack)}
+
+
+def parse_filter(text: str, columns: list[str] | None = None, dialect: str = "v3") -> Predicate:
     """Parse an OData ``$filter`` into a predicate; ``columns`` (when known) are the valid fields.
+    ``dialect`` "v4" takes ``contains(F,'x')`` and ``F in ('a','b')`` (not ``substringof``).
 
     Raises :class:`ODataError` (status 400) naming the problem.
     """
+    if dialect == "v4":
+        return _FilterParser(text, columns, V4_FUNCTIONS, allow_in=True).parse()
     return _FilterParser(text, columns).parse()
 
 
@@ -497,6 +525,8 @@ class StandIn:
         latency: float = 0.0,
         bandwidth: float | None = None,
         geo_dir: str | Path | None = None,
+        v4_dir: str | Path | None = None,
+        v4_page_size: int | None = None,
     ):
         if not is_loopback(host):
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
@@ -522,6 +552,12 @@ class StandIn:
         self._stats_lock = threading.Lock()
         self._faults: list[Fault] = []
         self._fault_lock = threading.Lock()
+        self.v4 = None  # OData v4 under /odata/v1 (see pipelines/standin_v4.py)
+        if v4_dir is not None:
+            from .standin_v4 import V4Server
+
+            self.v4 = V4Server(Path(v4_dir), lambda: self.url, self._load,
+                               v4_page_size or page_size)
 
     # lifecycle ---------------------------------------------------------------------------------
 
@@ -650,7 +686,8 @@ class StandIn:
             handler.end_headers()
             handler.wfile.write(body)
             return
-        fault = self._take_fault(*_target(path))
+        v4 = self.v4 is not None and _is_v4(path)
+        fault = self._take_fault(*(_v4_target(path) if v4 else _target(path)))
         if fault is not None and fault.kind == "status":
             code = int(fault.opts.get("code", 500))
             self._send(handler, code, _dump(error_body(f"injected fault: HTTP {code}")))
@@ -661,9 +698,10 @@ class StandIn:
         if fault is not None and fault.kind == "slow":
             self._stopping.wait(float(fault.opts.get("seconds", 5)))
         try:
-            status, body = 200, _dump(self._answer(path, parts.query))
+            answer = self.v4.answer if v4 else self._answer
+            status, body = 200, _dump(answer(path, parts.query))
         except ODataError as exc:
-            status, body = exc.status, _dump(error_body(exc.message))
+            status, body = exc.status, _dump(_v4_error(exc.message) if v4 else error_body(exc.message))
         except Exception:  # a bug in the stand-in: say so loudly, answer 500
             traceback.print_exc()
             status, body = 500, _dump(error_body("internal error in the CBS stand-in"))
@@ -846,6 +884,24 @@ def _target(path: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _is_v4(path: str) -> bool:
+    from .standin_v4 import is_v4
+
+    return is_v4(path)
+
+
+def _v4_target(path: str) -> tuple[str | None, str | None]:
+    from .standin_v4 import target
+
+    return target(path)
+
+
+def _v4_error(message: str) -> dict:
+    from .standin_v4 import error_body as v4_error_body
+
+    return v4_error_body(message)
+
+
 def _dump(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -867,6 +923,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print one line per request")
     parser.add_argument("--geo", type=Path, default=None,
                         help="folder of boundary files to serve at /geo/<file> (e.g. ../shared/cbs/geo)")
+    parser.add_argument("--v4", type=Path, default=None,
+                        help="folder of OData v4 tables to serve at /odata/v1/CBS/<id>/... "
+                             "(e.g. ../shared/cbs/odata_v4)")
+    parser.add_argument("--v4-page-size", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds added to every answer, to simulate a distant server")
     parser.add_argument("--bandwidth", type=float, default=None,
@@ -882,8 +942,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.page_size < 1:
         parser.error("--page-size must be at least 1")
     server = StandIn(args.mirror, args.host, args.port, args.page_size, args.verbose,
-                     latency=args.latency, bandwidth=args.bandwidth, geo_dir=args.geo).start()
+                     latency=args.latency, bandwidth=args.bandwidth, geo_dir=args.geo,
+                     v4_dir=args.v4, v4_page_size=args.v4_page_size).start()
     print(f"CBS stand-in serving {args.mirror} at {server.url}", flush=True)
+    if server.v4 is not None:
+        print(f"OData v4: CBS_ODATA4_URL={server.v4.url}", flush=True)
     print(f"cbsodata: options.use_https = False; catalog_url = {server.catalog_url!r}", flush=True)
     try:
         threading.Event().wait()

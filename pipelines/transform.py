@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog, Indicator, Input, parse_formula
+from .cbs import REASON_SUFFIX, v4_as_v3
 from .regions import level_of
 
 OBS_COLUMNS = ["indicator", "region_code", "region_level", "period", "year", "period_type",
@@ -38,6 +39,14 @@ class RawTable:
     table: str
     entities: dict[str, list]
     manifest: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "Observations" in self.entities:  # OData v4 as received -> the shapes read below
+            self.entities = v4_as_v3(self.entities)
+
+    @property
+    def rows(self) -> int:
+        return len(self.data)
 
     @property
     def data(self) -> list[dict]:
@@ -112,12 +121,16 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
         if dim not in df.columns:
             raise TransformError(f"{table}: dimension {dim!r} is not in the data received")
         mask &= df[dim] == key
-    sub = df.loc[mask, ["RegioS", "Perioden", inp.measure]]
+    reason_col = inp.measure + REASON_SUFFIX
+    cols = ["RegioS", "Perioden", inp.measure] + ([reason_col] if reason_col in df.columns else [])
+    sub = df.loc[mask, cols]
     out = pd.DataFrame({
         "region_code": sub["RegioS"],
         "period_key": sub["Perioden"],
         "value": pd.to_numeric(sub[inp.measure], errors="coerce"),
     })
+    if reason_col in sub.columns:  # v4: why CBS gives no value (ValueAttribute)
+        out["reason"] = sub[reason_col].astype("string")
     if inp.scale != 1:  # 526.4 (x 1 000) -> 526400.0, not 526400.00000000006
         out["value"] = (out["value"] * inp.scale).round(6)
     if out.duplicated(["region_code", "period_key"]).any():
@@ -180,10 +193,13 @@ def _harmonised_input(f: pd.DataFrame, inp: Input, b: Boundaries, problems: list
 
 
 def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Boundaries | None = None,
-                   problems: list | None = None) -> pd.DataFrame:
+                   problems: list | None = None, missing: list | None = None) -> pd.DataFrame:
     """One indicator as published (``boundaries`` None), or on current gemeente boundaries:
-    each input harmonised first, then the formula (so ratios are recomputed, not summed)."""
-    frames, flags, statuses = {}, {}, {}
+    each input harmonised first, then the formula (so ratios are recomputed, not summed).
+
+    ``missing`` (published view) collects the cells CBS left empty with a reason (OData v4
+    ValueAttribute): {indicator, table, region_code, period_key, reason}."""
+    frames, flags, statuses, reasons = {}, {}, {}, {}
     problems = problems if problems is not None else []
     for inp in ind.inputs:
         if inp.table not in raws:
@@ -193,6 +209,8 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
             f = _harmonised_input(f, inp, boundaries, problems, ind.id)
             flags[inp.name] = f.set_index(["region_code", "period_key"])["flag"]
         frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
+        if "reason" in f.columns:
+            reasons[inp.name] = f.set_index(["region_code", "period_key"])["reason"]
         statuses[inp.table] = raws[inp.table].period_status()
     joined = pd.concat(frames, axis=1, join="inner") if len(frames) > 1 else pd.DataFrame(frames)
     columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
@@ -205,6 +223,8 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
         ranks = pd.concat({n: f.map(_FLAG_RANK) for n, f in flags.items()}, axis=1)
         worst = ranks.reindex(joined.index).max(axis=1).fillna(0).astype(int)
         out["harmonisation"] = worst.map({v: k for k, v in _FLAG_RANK.items()}).to_numpy()
+    if missing is not None and reasons:
+        _collect_reasons(ind, out, reasons, missing)
     out = out.dropna(subset=["value"])
     out["region_level"] = out["region_code"].map(level_of)
     out = out[out["region_level"].isin(ind.levels)]
@@ -225,10 +245,30 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
     return out[columns]
 
 
+def _collect_reasons(ind: Indicator, out: pd.DataFrame, reasons: dict[str, pd.Series],
+                     missing: list) -> None:
+    """For each empty value of ``out``: the first reason CBS gives for one of its inputs."""
+    empty = out[out["value"].isna()]
+    if empty.empty:
+        return
+    idx = pd.MultiIndex.from_frame(empty[["region_code", "period_key"]])
+    why = pd.concat({n: r.reindex(idx) for n, r in reasons.items()}, axis=1).bfill(axis=1)
+    first = why.iloc[:, 0]
+    levels = empty["region_code"].map(level_of).isin(ind.levels).to_numpy()
+    for (code, pk), reason, keep in zip(idx, first, levels, strict=True):
+        if keep and not pd.isna(reason):
+            missing.append({"indicator": ind.id, "table": "+".join(ind.tables),
+                            "region_code": code, "period_key": pk, "reason": str(reason)})
+
+
+MISSING_COLUMNS = ["indicator", "table", "region_code", "period_key", "reason"]
+
+
 def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,
-         boundaries: Boundaries | None = None, problems: list | None = None) -> pd.DataFrame:
+         boundaries: Boundaries | None = None, problems: list | None = None,
+         missing: list | None = None) -> pd.DataFrame:
     inds = indicators if indicators is not None else catalog.enabled
-    frames = [tidy_indicator(ind, raws, boundaries, problems) for ind in inds]
+    frames = [tidy_indicator(ind, raws, boundaries, problems, missing) for ind in inds]
     frames = [f for f in frames if not f.empty]
     columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
     if not frames:

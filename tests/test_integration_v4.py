@@ -1,0 +1,123 @@
+"""End to end on real CBS data, v3 and v4 in one refresh: the v3 mirror (../shared/cbs/mirror)
+and the real v4 responses of 03759ned (../shared/cbs/odata_v4), served by the stand-in at a
+small v4 page size. Skipped (with the reason) where ../shared is absent; CI has it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines import store
+from pipelines.__main__ import main
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cbs"
+MIRROR, V4 = SHARED / "mirror", SHARED / "odata_v4"
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not ((MIRROR / "85755NED").is_dir() and (V4 / "03759ned").is_dir()),
+                       reason=f"real CBS data not found at {SHARED} (../shared is absent)"),
+]
+
+CATALOG = """
+version: 1
+regions:
+  reference_year: 2024
+  gebieden: {2024: 85755NED}
+tables:
+  81575NED: {title: "Vestigingen van bedrijven; bedrijfstak, gemeente", verified: true}
+  03759ned:
+    title: "Bevolking op 1 januari en gemiddeld; geslacht, leeftijd en regio"
+    verified: true
+    api: v4
+indicators:
+  - id: inwoners
+    theme: human_capital
+    title: "Inwoners op 1 januari"
+    description: "Bevolking op 1 januari."
+    unit: aantal
+    higher_is_better: null
+    levels: [NL, PV, GM]
+    source:
+      table: 03759ned
+      measure: M000352
+      filters: {Geslacht: T001038, Leeftijd: "10000", BurgerlijkeStaat: T001019}
+  - id: vestigingen_per_1000_inwoners
+    theme: mkb_innovatie
+    title: "Vestigingen per 1.000 inwoners"
+    description: "v3 (81575NED) gedeeld door v4 (03759ned)."
+    unit: "per 1.000 inwoners"
+    decimals: 1
+    higher_is_better: true
+    levels: [NL, GM]
+    inputs:
+      vest: {table: 81575NED, measure: Vestigingen_1, filters: {BedrijfstakkenBranchesSBI2008: T001081}}
+      inw:
+        table: 03759ned
+        measure: M000352
+        filters: {Geslacht: T001038, Leeftijd: "10000", BurgerlijkeStaat: T001019}
+    formula: "vest / inw * 1000"
+"""
+
+
+def v4_value(region: str, period: str, measure: str = "M000352"):
+    rows = json.loads((V4 / "03759ned" / "observations-page-1.json").read_text())["value"]
+    for r in rows:
+        if r["RegioS"] == region and r["Perioden"] == period and r["Measure"] == measure:
+            return r["Value"], r["ValueAttribute"]
+    raise LookupError((region, period))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from pipelines.standin import StandIn
+
+    tmp = tmp_path_factory.mktemp("v4real")
+    cat = tmp / "catalog.yaml"
+    cat.write_text(CATALOG, encoding="utf-8")
+    data = tmp / "data"
+    with StandIn(MIRROR, geo_dir=SHARED / "geo", v4_dir=V4, v4_page_size=1000) as server:
+        code = main(["refresh", "--data-dir", str(data), "--catalog", str(cat),
+                     "--cbs-url", server.url, "--cbs4-url", server.v4.url,
+                     "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
+                     "--log-format", "json"])
+        v4_requests = [p for _m, p, _s in server.stats.log if p.startswith("/odata/v1/")]
+    assert code == 0
+    return store.load_snapshot(data), v4_requests
+
+
+def test_v4_values_come_out_exact(run):
+    snap, _ = run
+    obs = snap.observations.set_index(["indicator", "region_code", "period"])["value"]
+    for region, period in [("GM0363", "2024JJ00"), ("NL01", "2026JJ00"), ("PV20", "2019JJ00"),
+                           ("GM1980", "2023JJ00")]:
+        expected, attr = v4_value(region, period)
+        assert attr == "None"
+        assert obs[("inwoners", region, period[:4])] == expected
+    vest = json.loads((MIRROR / "81575NED" / "TypedDataSet.json").read_text())["value"]
+    ams = next(r["Vestigingen_1"] for r in vest if r["RegioS"].strip() == "GM0363"
+               and r["Perioden"] == "2024JJ00" and r["BedrijfstakkenBranchesSBI2008"].strip()
+               == "T001081")
+    assert obs[("vestigingen_per_1000_inwoners", "GM0363", "2024")] == pytest.approx(
+        ams / v4_value("GM0363", "2024JJ00")[0] * 1000)
+
+
+def test_v4_is_paged_and_filtered_at_the_source(run):
+    _, v4_requests = run
+    pages = [p for p in v4_requests if "/Observations" in p]
+    assert len(pages) >= 4 and "skip" in pages[-1]  # 342 GM + NL + 12 PV x 8 years > 1000
+    assert all("M000352" in p for p in pages)
+
+
+def test_latest_period_covers_the_current_gemeenten_and_impossible_cells_say_why(run):
+    snap, _ = run
+    cov = snap.manifest["coverage"]["inwoners"]
+    assert cov["latest_period"] == "2026"
+    assert cov["expected"] == 342 and cov["covered"] >= 340
+    assert set(cov.get("missing_reasons", {})) == {m.split()[0] for m in cov["missing"]}
+    missing = snap.frame("missing_values")
+    gone = missing[(missing.indicator == "inwoners") & (missing.region_code == "GM0457")]
+    assert "2024JJ00" in set(gone.period_key)  # Weesp merged into Amsterdam in 2022
+    assert gone.reason.str.startswith("kan niet voorkomen").all()
+    assert snap.manifest["tables"]["03759ned"]["api"] == "v4"
