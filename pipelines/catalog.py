@@ -29,6 +29,15 @@ LEVEL_NAMES = {
     "AM": "arbeidsmarktregio",
     "GM": "gemeente",
 }
+# What kind of figure an indicator is (see presentation rules in dashboard/presentation.py):
+#   size  - a count or amount that grows with the size of the region (vestigingen, banen, woningen):
+#           comparing positions between gemeenten ranks town size, so never rankable;
+#   rate  - a rate, ratio, share or per-inwoner figure: comparable between regions of any size;
+#   index - an index number (e.g. 2015 = 100): by default relative to each region's own base, so
+#           positions are only meaningful when the catalogue says so (rankable: true).
+KINDS = {"size": "omvang (aantal of bedrag)", "rate": "verhouding, aandeel of percentage",
+         "index": "indexcijfer"}
+RANKABLE_DEFAULT = {"size": False, "rate": True, "index": False}
 TABLE_ID = re.compile(r"^[0-9]{5}[A-Za-z]{3}$")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -70,6 +79,8 @@ class Indicator:
     line: int
     bw_dimension: str | None = None  # brede welvaart: hier_en_nu | later | elders
     bw_theme: str | None = None
+    kind: str = "rate"  # size | rate | index (KINDS)
+    rankable: bool = True  # positions/quartiles/good-bad colours between regions mean something
 
     @property
     def derived(self) -> bool:
@@ -340,6 +351,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
     if bw and (not isinstance(bw, dict) or bw.get("dimensie") not in ("hier_en_nu", "later", "elders")
                or not bw.get("thema")):
         raise ValueError("brede_welvaart needs dimensie (hier_en_nu, later, elders) and thema")
+    kind, rankable = _kind(spec)
     enabled = spec.get("enabled", True)
     if not all(tables[i.table].verified for i in inputs) and spec.get("enabled") is not False:
         raise ValueError("uses an unverified table: set 'enabled: false' until it is verified")
@@ -348,8 +360,29 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
         unit=str(spec["unit"]), decimals=decimals, higher_is_better=hib,
         levels=tuple(lv for lv in LEVELS if lv in levels), inputs=inputs, formula=formula,
         value_range=rng, enabled=bool(enabled), line=line,
-        bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"),
+        bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"), kind=kind, rankable=rankable,
     )
+
+
+def _kind(spec: dict) -> tuple[str, bool]:
+    """(kind, rankable): ``kind`` is required; ``rankable`` defaults from the kind and may be
+    overridden, except that a size is never rankable (that would rank town size)."""
+    kind = spec.get("kind")
+    if kind is None:
+        raise ValueError("missing field: kind (size, rate or index)")
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    unit = str(spec.get("unit", "")).strip()
+    if kind == "size" and (unit == "%" or unit.startswith("per ")):
+        raise ValueError(f"kind size does not fit unit {unit!r}: a share or per-inwoner figure "
+                         "is a rate")
+    rankable = spec.get("rankable", RANKABLE_DEFAULT[kind])
+    if not isinstance(rankable, bool):
+        raise ValueError("rankable must be true or false")
+    if kind == "size" and rankable:
+        raise ValueError("a size (count or amount that grows with the gemeente) cannot be "
+                         "rankable: positions would rank town size; use a per-inwoner rate")
+    return kind, rankable
 
 
 def _input(name: str, spec, tables: dict[str, Table]) -> Input:

@@ -22,6 +22,28 @@ def test_shipped_catalogue_is_valid_and_covers_every_theme():
     assert cat.gebieden[cat.reference_year] == "85755NED"
 
 
+def test_every_indicator_says_what_kind_of_figure_it_is():
+    cat = catalog.load()
+    sizes = {i.id for i in cat.indicators if i.kind == "size"}
+    assert sizes == {"vestigingen", "oprichtingen", "opheffingen", "banen_werknemers",
+                     "openstaande_vacatures", "woningvoorraad"}
+    for ind in cat.indicators:
+        assert ind.rankable == (ind.kind == "rate"), ind.id
+        if ind.unit == "%" or ind.unit.startswith("per "):
+            assert ind.kind == "rate", ind.id
+
+
+def test_rankable_override(tmp_path):
+    text = CATALOG.replace('    unit: "%"\n    kind: rate\n', '    unit: "%"\n    kind: rate\n'
+                           '    rankable: false\n')
+    cat = catalog.load(_write(tmp_path, text))
+    assert cat.indicator("onbewoond_pct").rankable is False
+    text = CATALOG.replace('    unit: "%"\n    kind: rate\n', '    unit: "%"\n    kind: index\n')
+    assert catalog.load(_write(tmp_path, text)).indicator("onbewoond_pct").rankable is False
+    text = text.replace("kind: index\n", "kind: index\n    rankable: true\n")
+    assert catalog.load(_write(tmp_path, text)).indicator("onbewoond_pct").rankable is True
+
+
 def test_measure_label_for_export():
     cat = catalog.load()
     assert cat.indicator("werkloosheid_pct").measure_label == "Werkloosheidspercentage_13"
@@ -49,6 +71,12 @@ def _line_of(text: str, needle: str) -> int:
     ('formula: "vest / won * 1000"', 'formula: "vest / won *"', "is not valid arithmetic"),
     ("    unit: aantal\n", "", "missing field(s): unit"),
     ("levels: [NL, PV, CR, GM]", "levels: [NL, XX]", "levels must be a list"),
+    ("    kind: size\n", "", "missing field: kind (size, rate or index)"),
+    ("    kind: size\n", "    kind: count\n", "kind 'count' is not one of size, rate, index"),
+    ("    kind: size\n", "    kind: size\n    rankable: true\n", "cannot be rankable"),
+    ("    kind: size\n", "    kind: size\n    rankable: ja\n", "rankable must be true or false"),
+    ("    unit: aantal\n    kind: size\n", "    unit: \"%\"\n    kind: size\n",
+     "kind size does not fit unit '%'"),
     ("measure: Vestigingen_1, filters", "measure: 'Vestigingen 1', filters",
      "is not a CBS measure key"),
 ])

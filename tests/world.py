@@ -122,6 +122,7 @@ indicators:
     title: "Vestigingen"
     description: "Aantal vestigingen."
     unit: aantal
+    kind: size
     decimals: 0
     higher_is_better: true
     levels: [NL, PV, CR, GM]
@@ -131,6 +132,7 @@ indicators:
     title: "Onbewoonde woningen"
     description: "(totaal - bewoond) / totaal."
     unit: "%"
+    kind: rate
     decimals: 1
     higher_is_better: false
     levels: [NL, PV, GM]
@@ -143,6 +145,7 @@ indicators:
     title: "Vestigingen per 1.000 woningen"
     description: "Over twee tabellen."
     unit: "per 1.000 woningen"
+    kind: rate
     decimals: 1
     higher_is_better: true
     levels: [NL, GM]
