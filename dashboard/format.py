@@ -15,6 +15,7 @@ MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augus
           "september", "oktober", "november", "december")
 STATUS = {"Definitief": "definitief", "Voorlopig": "voorlopig", "Nader voorlopig": "nader voorlopig"}
 _QUARTER = re.compile(r"^(\d{4})KW0?([1-4])$")
+_MONTH = re.compile(r"^(\d{4})MM(0[1-9]|1[0-2])$")
 
 
 def is_missing(value) -> bool:
@@ -77,6 +78,9 @@ def period(p: str | None) -> str:
     m = _QUARTER.match(str(p))
     if m:
         return f"{m.group(1)} {m.group(2)}e kwartaal"
+    m = _MONTH.match(str(p))
+    if m:
+        return f"{MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
     return str(p)
 
 

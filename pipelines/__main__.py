@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="download even if CBS reports no change")
     r.add_argument("--keep", type=int, default=5, help="snapshots to keep (default 5)")
     r.add_argument("--workers", type=int, default=4, help="tables fetched at once (default 4)")
+    r.add_argument("--data-source", choices=["cbs", "mirror", "test"],
+                   help="record where the data comes from (default: cbs for a CBS host, else "
+                        "'onbekend'); 'mirror' = the local development copy (the dashboard "
+                        "shows a demo banner)")
     r.add_argument("--geo-url", help="gemeente boundaries URL template with {year} "
                                      "(env GEO_URL, default PDOK gebiedsindelingen WFS)")
     sub.add_parser("status", parents=[common], help="the published snapshot and recent runs")
@@ -85,7 +89,8 @@ def _client(args) -> CbsClient:
 
 def cmd_refresh(args, cat, root: Path) -> int:
     return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
-                   workers=args.workers, command=args.command_line, geo_url=args.geo_url)
+                   workers=args.workers, command=args.command_line, geo_url=args.geo_url,
+                   data_source=args.data_source)
 
 
 def cmd_status(args, cat, root: Path) -> int:

@@ -16,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -213,17 +214,21 @@ class Built:
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
             force: bool = False, keep: int = 5, command: str = "refresh", workers: int = 4,
-            geo_url: str | None = None) -> int:
+            geo_url: str | None = None, data_source: str | None = None) -> int:
+    """``data_source``: where the CBS data comes from, recorded in the manifest (see
+    :func:`data_source_of`): "cbs", "mirror" (the local development copy) or "test"."""
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
-                            command=command, workers=workers, geo_url=geo_url)
+                            command=command, workers=workers, geo_url=geo_url,
+                            data_source=data_source)
     except store.LockedError as exc:
         log.error(str(exc))
         return EXIT_LOCKED
 
 
-def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_url) -> int:
+def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_url,
+             data_source=None) -> int:
     run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
            "cbs_url": client.config.base_url, "only": only, "force": force,
            "catalogue_sha256": catalog.sha256, "tables": {}}
@@ -308,6 +313,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     obs, regions = built.observations, built.regions
     manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
     manifest["cbs_url"] = client.config.base_url
+    manifest["data_source"] = data_source_of(client.config.base_url, data_source)
     manifest["harmonisation"] = {
         "history_from": built.history.history_from, "rows": len(built.observations_current),
         "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
@@ -409,6 +415,18 @@ def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifes
                       "checked_at": store.utcnow()}
 
 
+DATA_SOURCES = ("cbs", "mirror", "test")
+
+
+def data_source_of(base_url: str, declared: str | None) -> str:
+    """The data source the manifest records: the declared one, else "cbs" for a CBS host and
+    "onbekend" for anything else (the dashboard then warns that it is not CBS's own feed)."""
+    if declared:
+        return declared
+    host = urlparse(base_url or "").hostname or ""
+    return "cbs" if host == "cbs.nl" or host.endswith(".cbs.nl") else "onbekend"
+
+
 def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataFrame, cov: dict,
                       stale: list[str], failed: dict, not_yet: list[str]) -> dict:
     counts = obs.groupby("indicator").size().to_dict()
@@ -425,6 +443,8 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             "raw_folder": f"raw/{t}/{m.get('folder')}",
             "stale": t in stale, "error": failed[t].error if t in failed else None,
             "boundaries": catalog.tables[t].boundaries if t in catalog.tables else None,
+            # CBS TableInfos: "Regulier" or e.g. "Stopgezet" (discontinued); "Perjaar", ...
+            "output_status": r.info.get("OutputStatus"), "frequency": r.info.get("Frequency"),
         }
     inds = []
     for i in catalog.indicators:
@@ -437,6 +457,7 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             "verified": all(catalog.tables[t].verified for t in i.tables),
             "brede_welvaart": ({"dimensie": i.bw_dimension, "thema": i.bw_theme}
                                if i.bw_dimension else None),
+            "kind": i.kind, "rankable": i.rankable,
         })
     return {
         "catalogue_sha256": catalog.sha256, "reference_year": catalog.reference_year,

@@ -15,4 +15,4 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 .venv/bin/python -m pipelines refresh --data-dir "$out" --cbs-url "http://127.0.0.1:$port" \
-  --geo-url "http://127.0.0.1:$port/geo/gemeente_{year}.geojson" --log-format "${LOG_FORMAT:-json}"
+  --geo-url "http://127.0.0.1:$port/geo/gemeente_{year}.geojson" --data-source mirror --log-format "${LOG_FORMAT:-json}"

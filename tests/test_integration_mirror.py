@@ -39,7 +39,7 @@ def snap(tmp_path_factory):
     with StandIn(MIRROR, geo_dir=MIRROR.parent / "geo") as server:
         code = main(["refresh", "--data-dir", str(data), "--cbs-url", server.url,
                      "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
-                     "--log-format", "json"])
+                     "--data-source", "mirror", "--log-format", "json"])
     assert code == 0
     return store.load_snapshot(data)
 
@@ -52,6 +52,16 @@ def value(snap, ind, region, period):
 
 
 GEBIEDEN_2024 = {r["RegioS"].strip() for r in mirror_rows("85755NED")}
+
+
+def test_manifest_records_the_mirror_source_and_the_kind_of_each_indicator(snap):
+    man = snap.manifest
+    assert man["data_source"] == "mirror"
+    kinds = {i["id"]: (i["kind"], i["rankable"]) for i in man["indicators"]}
+    assert kinds["woningvoorraad"] == ("size", False)
+    assert kinds["werkloosheid_pct"] == ("rate", True)
+    assert man["tables"]["83599NED"]["output_status"] == "Regulier"
+    assert man["tables"]["83599NED"]["frequency"] == "Perkwartaal"
 
 
 def test_regions_cover_all_342_gemeenten_with_their_parents(snap):

@@ -265,3 +265,12 @@ def test_boundaries_stored_reused_and_failure_keeps_the_old_map(world):
     meta = store.load_snapshot(world.data).manifest["boundaries"]
     assert meta["stale"] is True and "gemeente codes differ" in meta["error"]
     assert (store.load_snapshot(world.data).path / "gemeenten.geojson").exists()
+
+
+def test_data_source_recorded_in_the_manifest():
+    from pipelines.refresh import data_source_of
+
+    assert data_source_of("https://opendata.cbs.nl/ODataFeed/odata", None) == "cbs"
+    assert data_source_of("http://127.0.0.1:5000", None) == "onbekend"
+    assert data_source_of("http://evilcbs.nl.example", None) == "onbekend"
+    assert data_source_of("http://127.0.0.1:5000", "mirror") == "mirror"
