@@ -133,6 +133,7 @@ def test_ratio_is_recomputed_from_harmonised_inputs(history):
                                 "DataProperties": [{"Key": "Teller_1", "Type": "Topic"},
                                                    {"Key": "Noemer_2", "Type": "Topic"}]})
     spec = {"id": "r", "theme": "mkb_innovatie", "title": "r", "description": "r", "unit": "%",
+            "kind": "rate",
             "higher_is_better": None, "levels": ["GM"], "formula": "t / n * 100",
             "inputs": yaml.safe_load("{t: {table: 11111NED, measure: Teller_1, additive: true},"
                                      " n: {table: 11111NED, measure: Noemer_2, additive: true}}")}

@@ -37,6 +37,7 @@ indicators:
     title: "Inwoners op 1 januari"
     description: "Bevolking op 1 januari."
     unit: aantal
+    kind: size
     higher_is_better: null
     levels: [NL, PV, GM]
     source:
@@ -48,6 +49,7 @@ indicators:
     title: "Vestigingen per 1.000 inwoners"
     description: "v3 (81575NED) gedeeld door v4 (03759ned)."
     unit: "per 1.000 inwoners"
+    kind: rate
     decimals: 1
     higher_is_better: true
     levels: [NL, GM]

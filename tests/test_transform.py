@@ -85,7 +85,7 @@ def _ind(text_inputs: str, formula: str, levels=("GM",)):
     import yaml
 
     spec = {"id": "x", "theme": "mkb_innovatie", "title": "x", "description": "x",
-            "unit": "aantal", "higher_is_better": True, "levels": list(levels),
+            "unit": "aantal", "kind": "size", "higher_is_better": True, "levels": list(levels),
             "inputs": yaml.safe_load(text_inputs), "formula": formula}
     tables = {t: catalog.Table(t, t, True, "", "yearly", 0) for t in ("11111NED", "22222NED")}
     return catalog._indicator(spec, tables, 1)

@@ -208,6 +208,7 @@ indicators:
     title: "Inwoners"
     description: "Bevolking op 1 januari."
     unit: aantal
+    kind: size
     decimals: 0
     higher_is_better: null
     levels: [NL, PV, GM]
@@ -217,6 +218,7 @@ indicators:
     title: "Vestigingen per 1.000 inwoners"
     description: "v3 gedeeld door v4."
     unit: "per 1.000 inwoners"
+    kind: rate
     decimals: 1
     higher_is_better: true
     levels: [NL, GM]
