@@ -1,17 +1,23 @@
 """Refresh benchmark against the local CBS stand-in (never the real CBS or PDOK).
 
-Prints, for the real tables in ../shared/cbs/mirror (or --mirror):
+Prints, for the real tables in ../shared/cbs/mirror (or --mirror) and the real OData v4 tables
+in ../shared/cbs/odata_v4 (or --v4):
   - full refresh: wall time, HTTP requests, bytes sent by the stand-in (this includes the
-    gemeente boundary maps, which the naive baseline does not fetch)
-  - naive baseline: cbsodata.get_data of the same whole tables (what a simple script does)
+    gemeente boundary maps, which the naive baseline does not fetch), and of those the v4 part
+  - naive baseline: cbsodata.get_data of the same whole tables (what a simple script does); for
+    a v4 table every Observation of the table
   - no-op refresh (nothing changed at CBS): time and requests, as a ratio of the full refresh
 
-    python benchmarks/refresh.py [--mirror ../shared/cbs/mirror] [--repeat 3]
+When the catalogue has no `api: v4` table, the real 03759ned (bevolking, v4) is added to it for
+the benchmark, so the v4 path is always measured.
+
+    python benchmarks/refresh.py [--mirror ../shared/cbs/mirror] [--v4 ../shared/cbs/odata_v4]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import socket
@@ -33,15 +39,19 @@ from pipelines.cbs import CbsClient, CbsConfig  # noqa: E402
 class ExternalStandIn:
     """The stand-in in its own process, so its work does not share this process's GIL."""
 
-    def __init__(self, mirror: Path, latency: float = 0.0, bandwidth: float | None = None):
+    def __init__(self, mirror: Path, latency: float = 0.0, bandwidth: float | None = None,
+                 v4: Path | None = None):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
+        self.v4_url = f"{self.url}/odata/v1"
         self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.standin", "--mirror",
                                       str(mirror), "--geo", str(mirror.parent / "geo"),
                                       "--port", str(port), "--latency", str(latency),
-                                      *(["--bandwidth", str(bandwidth)] if bandwidth else [])],
+                                      *(["--bandwidth", str(bandwidth)] if bandwidth else []),
+                                      *(["--v4", str(v4), "--v4-page-size", "10000"] if v4
+                                        else [])],
                                      cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
@@ -64,19 +74,43 @@ class ExternalStandIn:
         self.proc.wait(10)
 
 
-def measure(server: ExternalStandIn, fn) -> tuple[float, int, int]:
+def measure(server: ExternalStandIn, fn) -> tuple[float, int, int, int, int]:
     server.stats(reset=True)
     t0 = time.perf_counter()
     fn()
     dt = time.perf_counter() - t0
     s = server.stats()
-    return dt, s["requests"], s["bytes_sent"]
+    return dt, s["requests"], s["bytes_sent"], s.get("v4_requests", 0), s.get("v4_bytes_sent", 0)
 
 
-def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: float | None):
+def with_v4_table(cat):
+    """The catalogue plus the real v4 table 03759ned (inwoners per gemeente) when it has none."""
+    if any(t.api == "v4" for t in cat.tables.values()):
+        return cat
+    table = catalog.Table("03759ned", "Bevolking op 1 januari en gemiddeld; geslacht, leeftijd "
+                          "en regio", True, "../shared/cbs/odata_v4/03759ned", "yearly", 0, "v4")
+    inp = catalog.Input("value", "03759ned", "M000352", (("Geslacht", "T001038"),
+                                                        ("Leeftijd", "10000"),
+                                                        ("BurgerlijkeStaat", "T001019")))
+    ind = catalog.Indicator("benchmark_inwoners_v4", "human_capital", "Inwoners (v4)", "-",
+                            "aantal", 0, None, ("NL", "PV", "GM"), (inp,), "value", None, True, 0)
+    return dataclasses.replace(cat, tables={**cat.tables, "03759ned": table},
+                               indicators=(*cat.indicators, ind), _by_id={})
+
+
+def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: float | None,
+             v4: Path | None = None):
     full, naive, noop = [], [], []
-    with ExternalStandIn(mirror, latency, bandwidth) as server:
-        client = CbsClient(CbsConfig(base_url=server.url, retries=0))
+    with ExternalStandIn(mirror, latency, bandwidth, v4) as server:
+        client = CbsClient(CbsConfig(base_url=server.url, v4_url=server.v4_url, retries=0))
+
+        def naive_all():
+            for t in tables:
+                if t in cat.tables and cat.tables[t].api == "v4":
+                    client.v4.meta(t, "DataProperties")
+                    client.v4._values(t, "Observations")  # the whole table, every cell
+                else:
+                    client.naive_get_data(t)
         for _ in range(repeat):
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
@@ -90,7 +124,7 @@ def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: 
                 assert code[0] == 0, f"full refresh failed with exit {code[0]}"
                 noop.append(measure(server, run))
                 assert code[0] == 0 and store.read_runs(root)[-1]["outcome"] == "noop"
-            naive.append(measure(server, lambda: [client.naive_get_data(t) for t in tables]))
+            naive.append(measure(server, naive_all))
     return full, naive, noop
 
 
@@ -102,7 +136,8 @@ def report(title: str, full, naive, noop) -> None:
     print(f"{'':<28}{'wall s':>9}{'requests':>10}{'MB sent':>10}")
     for name, rows in (("full refresh (pipeline)", full), ("naive get_data, whole tables", naive),
                        ("no-op refresh", noop)):
-        print(f"{name:<28}{med(rows, 0):>9.2f}{med(rows, 1):>10.0f}{med(rows, 2) / 1e6:>10.2f}")
+        print(f"{name:<28}{med(rows, 0):>9.2f}{med(rows, 1):>10.0f}{med(rows, 2) / 1e6:>10.2f}"
+              f"   of which v4: {med(rows, 3):.0f} requests, {med(rows, 4) / 1e6:.2f} MB")
     print(f"pipeline / naive:   time {med(full, 0) / med(naive, 0):.2f}x, "
           f"requests {med(full, 1) / med(naive, 1):.2f}x, bytes {med(full, 2) / med(naive, 2):.2f}x")
     pct_t, pct_r = 100 * med(noop, 0) / med(full, 0), 100 * med(noop, 1) / med(full, 1)
@@ -114,6 +149,8 @@ def report(title: str, full, naive, noop) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--mirror", default=str(ROOT.parent / "shared" / "cbs" / "mirror"))
+    ap.add_argument("--v4", default=str(ROOT.parent / "shared" / "cbs" / "odata_v4"),
+                    help="folder of real OData v4 tables (default ../shared/cbs/odata_v4)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--latency", type=float, default=0.05,
                     help="per-request delay of the simulated distant CBS (default 0.05 s)")
@@ -125,14 +162,20 @@ def main() -> int:
         print(f"mirror not found: {mirror}", file=sys.stderr)
         return 2
     logging.disable(logging.CRITICAL)
+    v4 = Path(args.v4) if Path(args.v4).is_dir() else None
     cat = catalog.load()
+    if v4 is not None:
+        cat = with_v4_table(cat)
+    else:
+        print(f"v4 folder not found ({args.v4}): v4 is not measured", file=sys.stderr)
     tables = [*dict.fromkeys(cat.gebieden.values()), *cat.data_tables()]
     print(f"tables: {len(tables)} ({', '.join(tables)}); median of {args.repeat} runs; "
           "stand-in on 127.0.0.1 in its own process")
-    report("loopback (no network cost)", *scenario(mirror, cat, tables, args.repeat, 0.0, None))
+    report("loopback (no network cost)", *scenario(mirror, cat, tables, args.repeat, 0.0, None,
+                                                    v4))
     report(f"simulated distant CBS: {args.latency * 1000:.0f} ms per request, "
            f"{args.bandwidth / 1e6:g} MB/s",
-           *scenario(mirror, cat, tables, args.repeat, args.latency, args.bandwidth))
+           *scenario(mirror, cat, tables, args.repeat, args.latency, args.bandwidth, v4))
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import catalog as catalog_mod
-from . import logs, store
+from . import editions, logs, store
 from .cbs import CbsClient, CbsConfig, CbsError
 from .refresh import EXIT_FAILED, EXIT_OK, refresh
 
@@ -116,6 +116,8 @@ def cmd_status(args, cat, root: Path) -> int:
             c = cov.get(ind["id"])
             cv = (f"{c['covered']}/{c['expected']} in {c['latest_period']}" if c else "n.v.t.")
             print(f"{ind['id']:<30} {ind['rows']:>7}  {cv}", file=out)
+        for n in m.get("new_editions") or []:
+            print(f"NEW EDITION at CBS: {editions.message(n)}", file=out)
         if m.get("indicators_not_yet_fetched"):
             print("not yet fetched: " + ", ".join(m["indicators_not_yet_fetched"]), file=out)
     runs = store.read_runs(root, last=5)
@@ -145,9 +147,9 @@ def cmd_catalog(args, cat, root: Path) -> int:
     client = _client(args)
     wanted: dict[str, dict] = {}
     for ind in cat.indicators:
-        for inp in ind.inputs:
-            w = wanted.setdefault(inp.table, {"measures": set(), "filters": set(), "by": set(),
-                                              "enabled": False})
+        for inp, table in ((i, t) for i in ind.inputs for t in cat.tables_of(i.table)):
+            w = wanted.setdefault(table, {"measures": set(), "filters": set(), "by": set(),
+                                          "enabled": False, "stems": table != inp.table})
             w["measures"].add(inp.measure)
             w["filters"].update(inp.filters)
             w["by"].add(ind.id if ind.enabled else f"{ind.id} (disabled)")
@@ -164,6 +166,17 @@ def cmd_catalog(args, cat, root: Path) -> int:
             problems += 1
     print(f"\n{problems} problem(s) in enabled indicators" if problems
           else "\nall tables, measures and keys of enabled indicators exist")
+    for ser in cat.series.values():
+        try:
+            new = editions.check_series(client, ser)
+        except CbsError as exc:
+            print(f"UNCHECKED {ser.name}: cannot read the CBS catalogue ({exc})")
+            continue
+        for n in new:
+            print(f"NEW EDITION {ser.name}: {editions.message(n)}")
+        if not new:
+            print(f"ok       {ser.name}: newest edition in use ({ser.latest}: "
+                  f"{ser.editions[ser.latest]})")
     return EXIT_FAILED if problems else EXIT_OK
 
 
@@ -177,6 +190,17 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
         return f"MISSING  {table}: {what} - used by {used_by}"
     keys = {p.get("Key") for p in props}
     bad = sorted(m for m in w["measures"] if m not in keys)
+    if w.get("stems"):  # an edition of a series: stems resolve to this edition's keys
+        resolved = []
+        for m in sorted(w["measures"]):
+            try:
+                resolved.append(f"{m}={editions.resolve_measure(m, props, table)}")
+            except editions.EditionError as exc:
+                resolved.append(str(exc).split(": ", 1)[1])
+        bad = [r for r in resolved if "=" not in r]
+        note_keys = "; keys " + ", ".join(resolved) if resolved and not bad else ""
+    else:
+        note_keys = ""
     for dim in sorted({d for d, _ in w["filters"]}):
         try:
             cats = {str(i["Key"]).strip() for i in client.meta(table, dim)}
@@ -189,7 +213,8 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
     if bad:
         return (f"MISSING  {table} ({info.get('Title')}): {', '.join(bad)} do not exist - "
                 f"used by {used_by}{note}")
-    return f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}"
+    return (f"ok       {table} ({info.get('Title')}), Modified {info.get('Modified')}{note}"
+            f"{note_keys}")
 
 
 def export_frame(snap: store.Snapshot, boundaries: str = "historical") -> pd.DataFrame:

@@ -108,6 +108,33 @@ class Table:
     boundaries: str
     line: int
     api: str = "v3"  # v3 (opendata.cbs.nl ODataFeed) | v4 (datasets.cbs.nl/odata/v1)
+    series: str | None = None  # the edition series this table is one year of
+    edition: int | None = None  # ... and which year
+
+
+@dataclass(frozen=True)
+class Series:
+    """Yearly editions of one CBS table, each with its own id (Gebieden in Nederland 2024 =
+    85755NED, 2025 = 86059NED, ...). ``title`` has ``{year}``: it names each edition and is how
+    a newer edition is recognised in the CBS catalogue listing."""
+
+    name: str
+    title: str
+    editions: dict[int, str]
+    verified: bool
+    evidence: str
+    boundaries: str
+    line: int
+    api: str = "v3"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Edition ids, oldest first."""
+        return tuple(self.editions[y] for y in sorted(self.editions))
+
+    @property
+    def latest(self) -> int:
+        return max(self.editions)
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,8 @@ class Catalog:
     tables: dict[str, Table]
     indicators: tuple[Indicator, ...]
     pairs: tuple[dict, ...] = ()  # dwarsverbanden: {theme, x, y, vraag}
+    series: dict[str, Series] = field(default_factory=dict)  # name -> yearly editions
+    gebieden_series: str | None = None  # the series behind `gebieden`, if given as one
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,15 +160,21 @@ class Catalog:
     def enabled(self) -> tuple[Indicator, ...]:
         return tuple(i for i in self.indicators if i.enabled)
 
+    def tables_of(self, name: str) -> tuple[str, ...]:
+        """A table id as itself; a series name as its edition ids (oldest first)."""
+        return self.series[name].tables if name in self.series else (name,)
+
     def data_tables(self) -> list[str]:
-        """Tables needed by enabled indicators, in catalogue order."""
-        return list(dict.fromkeys(t for i in self.enabled for t in i.tables))
+        """Tables needed by enabled indicators, in catalogue order (every edition of a series)."""
+        return list(dict.fromkeys(e for i in self.enabled for t in i.tables
+                                  for e in self.tables_of(t)))
 
     def inputs_for(self, table: str) -> list[Input]:
-        return [inp for i in self.enabled for inp in i.inputs if inp.table == table]
+        return [inp for i in self.enabled for inp in i.inputs if table in self.tables_of(inp.table)]
 
     def levels_for(self, table: str) -> tuple[str, ...]:
-        levels = {lv for i in self.enabled if table in i.tables for lv in i.levels}
+        levels = {lv for i in self.enabled for t in i.tables if table in self.tables_of(t)
+                  for lv in i.levels}
         return tuple(lv for lv in LEVELS if lv in levels)
 
     def select(self, only: str | None) -> tuple[list[str], list[Indicator]]:
@@ -151,9 +186,14 @@ class Catalog:
             if not ind.enabled:
                 raise CatalogError(f"indicator {only!r} is disabled in the catalogue (unverified)")
             return list(ind.tables), [ind]
+        if only in self.series:
+            inds = [i for i in self.enabled if only in i.tables]
+            if inds:
+                return list(self.series[only].tables), inds
         table = only.upper()
         if table in self.data_tables():
-            return [table], [i for i in self.enabled if table in i.tables]
+            return [table], [i for i in self.enabled
+                             if any(table in self.tables_of(t) for t in i.tables)]
         raise CatalogError(
             f"--only {only!r} is neither an indicator id nor a table used by an enabled indicator"
         )
@@ -233,12 +273,20 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         if section not in doc:
             raise CatalogError(f"{path}: missing section {section!r}")
 
+    series = _series(doc, fail, lines)
     reg = doc["regions"] or {}
+    geb_series = reg.get("gebieden") if isinstance(reg.get("gebieden"), str) else None
+    if geb_series is not None and geb_series not in series:
+        fail(("regions", "gebieden"), f"gebieden: {geb_series!r} is not a series under 'tables' "
+                                      "(a name with editions: {year: TABLE})")
     try:
-        ref_year = int(reg["reference_year"])
-        gebieden = {int(y): str(t) for y, t in (reg.get("gebieden") or {}).items()}
+        gebieden = (dict(series[geb_series].editions) if geb_series else
+                    {int(y): str(t) for y, t in (reg.get("gebieden") or {}).items()})
+        ref = reg["reference_year"]
+        ref_year = max(gebieden) if ref == "latest" and gebieden else int(ref)
     except (KeyError, TypeError, ValueError):
-        fail(("regions", "reference_year"), "regions needs reference_year and gebieden {year: TABLE}")
+        fail(("regions", "reference_year"), "regions needs reference_year (a year or 'latest') "
+                                            "and gebieden (a series name or {year: TABLE})")
     if ref_year not in gebieden:
         fail(("regions", "gebieden"), f"no 'Gebieden in Nederland' table for reference_year {ref_year}")
     for t in gebieden.values():
@@ -246,8 +294,14 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
             fail(("regions", "gebieden"), f"{t!r} is not a CBS table id (like 85755NED)")
 
     tables: dict[str, Table] = {}
+    for ser in series.values():
+        for year, tid in ser.editions.items():
+            tables[tid] = Table(tid, ser.title.replace("{year}", str(year)), ser.verified,
+                                ser.evidence, ser.boundaries, ser.line, ser.api, ser.name, year)
     for tid, spec in (doc["tables"] or {}).items():
         where = ("tables", tid)
+        if str(tid) in series:
+            continue
         if not TABLE_ID.match(str(tid)):
             fail(where, f"table {tid!r} is not a CBS table id (like 82900NED)")
         if not isinstance(spec, dict) or not spec.get("title"):
@@ -274,7 +328,7 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         iid = spec.get("id")
         label = f"indicator {iid!r}" if iid else f"indicator #{idx + 1}"
         try:
-            ind = _indicator(spec, tables, line)
+            ind = _indicator(spec, tables, line, series)
         except (ValueError, TypeError, KeyError) as exc:
             fail(where, f"{label}: {str(exc).strip(chr(39) + chr(34))}")
         if ind.id in seen:
@@ -292,13 +346,54 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
                 fail(where, f"dwarsverband #{idx + 1}: {axis} {pair.get(axis)!r} is not an indicator")
         pairs.append({"theme": pair["theme"], "x": pair["x"], "y": pair["y"],
                       "vraag": str(pair.get("vraag", ""))})
-    return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs))
+    return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs),
+                   series, geb_series)
+
+
+SERIES_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _series(doc: dict, fail, lines: dict) -> dict[str, Series]:
+    """Entries under ``tables`` named in lower_snake_case with ``editions: {year: TABLE}``."""
+    out: dict[str, Series] = {}
+    for name, spec in (doc.get("tables") or {}).items():
+        if not (isinstance(spec, dict) and "editions" in spec):
+            continue
+        where = ("tables", name)
+        name = str(name)
+        if not SERIES_NAME.match(name):
+            fail(where, f"series {name!r}: name it in lower_snake_case (it is not one table id)")
+        title = str(spec.get("title") or "")
+        if "{year}" not in title:
+            fail(where, f"series {name}: title needs {{year}}, e.g. 'Gebieden in Nederland {{year}}'")
+        eds = spec.get("editions")
+        try:
+            editions = {int(y): str(t) for y, t in eds.items()}
+        except (AttributeError, TypeError, ValueError):
+            fail(where, f"series {name}: editions must be a mapping year -> TABLE")
+        if not editions:
+            fail(where, f"series {name}: needs at least one edition")
+        for t in editions.values():
+            if not TABLE_ID.match(t):
+                fail(where, f"series {name}: {t!r} is not a CBS table id (like 85755NED)")
+        if len(set(editions.values())) != len(editions):
+            fail(where, f"series {name}: the same table id is given for two years")
+        api = str(spec.get("api", "v3"))
+        if api not in ("v3", "v4"):
+            fail(where, f"series {name}: api must be v3 or v4, not {api!r}")
+        bnd = str(spec.get("boundaries", "yearly"))
+        if bnd != "yearly" and not re.match(r"^fixed:\d{4}$", bnd):
+            fail(where, f"series {name}: boundaries must be 'yearly' or 'fixed:<year>'")
+        out[name] = Series(name, title, editions, bool(spec.get("verified", False)),
+                           str(spec.get("evidence", "")), bnd, lines.get(where, 0), api)
+    return out
 
 
 REQUIRED = ("id", "theme", "title", "description", "unit", "levels")
 
 
-def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
+def _indicator(spec: dict, tables: dict[str, Table], line: int,
+               series: dict[str, Series] | None = None) -> Indicator:
     missing = [k for k in REQUIRED if not spec.get(k)]
     if missing:
         raise ValueError(f"missing field(s): {', '.join(missing)}")
@@ -329,7 +424,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
         if not formula:
             raise ValueError("a derived indicator needs a formula")
     formula = str(formula)
-    inputs = tuple(_input(name, s, tables) for name, s in raw_inputs.items())
+    inputs = tuple(_input(name, s, tables, series or {}) for name, s in raw_inputs.items())
     used = formula_names(formula)
     names = {i.name for i in inputs}
     if used - names:
@@ -353,7 +448,9 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int) -> Indicator:
         raise ValueError("brede_welvaart needs dimensie (hier_en_nu, later, elders) and thema")
     kind, rankable = _kind(spec)
     enabled = spec.get("enabled", True)
-    if not all(tables[i.table].verified for i in inputs) and spec.get("enabled") is not False:
+    verified = all((series[i.table].verified if i.table in (series or {}) else
+                    tables[i.table].verified) for i in inputs)
+    if not verified and spec.get("enabled") is not False:
         raise ValueError("uses an unverified table: set 'enabled: false' until it is verified")
     return Indicator(
         id=iid, theme=spec["theme"], title=str(spec["title"]), description=str(spec["description"]),
@@ -385,7 +482,7 @@ def _kind(spec: dict) -> tuple[str, bool]:
     return kind, rankable
 
 
-def _input(name: str, spec, tables: dict[str, Table]) -> Input:
+def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series]) -> Input:
     if not KEY.match(str(name)):
         raise ValueError(f"input name {name!r} must be an identifier")
     if not isinstance(spec, dict):
@@ -394,9 +491,11 @@ def _input(name: str, spec, tables: dict[str, Table]) -> Input:
     if not table or not measure:
         raise ValueError(f"input {name!r} needs table and measure")
     table = str(table)
-    if not TABLE_ID.match(table):
-        raise ValueError(f"{table!r} is not a CBS table id (like 82900NED)")
-    if table not in tables:
+    if table in series:
+        pass  # measure is a stem (Bevolkingsdichtheid), resolved per edition
+    elif not TABLE_ID.match(table):
+        raise ValueError(f"{table!r} is not a CBS table id (like 82900NED) nor a series")
+    elif table not in tables:
         raise ValueError(f"table {table} is not described under 'tables'")
     if not KEY.match(str(measure)):
         raise ValueError(f"measure {measure!r} is not a CBS measure key")

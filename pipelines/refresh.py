@@ -20,12 +20,20 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, geo, peers, store
+from . import changes, checks, editions, geo, peers, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
+from .editions import EditionError, resolve_measure
 from .history import History, HistoryError
 from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
-from .transform import MISSING_COLUMNS, Boundaries, RawTable, TransformError, tidy
+from .transform import (
+    MISSING_COLUMNS,
+    REGION_DIMENSIONS,
+    Boundaries,
+    RawTable,
+    TransformError,
+    tidy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,7 @@ class Request:
     filter_dims: dict[str, list[str]]  # dimension -> stripped keys wanted
     levels: tuple[str, ...]
     api: str = "v3"  # v4: select holds measure codes and dimensions, see fetch_table
+    edition: bool = False  # one year of a series: measures are stems, resolved per edition
 
     @property
     def signature(self) -> str:
@@ -68,12 +77,13 @@ def plan(catalog: Catalog, table: str) -> Request:
             dims.setdefault(d, set()).add(k)
     measures = sorted({i.measure for i in inputs})
     select = ["RegioS", "Perioden", *sorted(dims), *measures]
+    edition = table in catalog.tables and catalog.tables[table].series is not None
     return Request(table, select, {d: sorted(k) for d, k in sorted(dims.items())},
-                   catalog.levels_for(table), api)
+                   catalog.levels_for(table), api, edition)
 
 
 def odata_filter(req: Request, padded: dict[str, dict[str, str]],
-                 measures: list[str] | None = None) -> str | None:
+                 measures: list[str] | None = None, region: str = "RegioS") -> str | None:
     """$filter for the wanted categories and region levels; keys compared in CBS's padded form
     (v3; v4 keys are not padded). ``measures``: v4 measure codes (one row per cell there)."""
     parts = []
@@ -83,7 +93,7 @@ def odata_filter(req: Request, padded: dict[str, dict[str, str]],
         ors = " or ".join(f"{dim} eq '{padded[dim][k]}'" for k in keys)
         parts.append(f"({ors})")
     if req.levels and set(req.levels) != set(LEVEL_PREFIXES):
-        ors = " or ".join(f"startswith(RegioS,'{lv}')" for lv in req.levels)
+        ors = " or ".join(f"startswith({region},'{lv}')" for lv in req.levels)
         parts.append(f"({ors})")
     return " and ".join(parts) or None
 
@@ -121,12 +131,19 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
         return res
 
     padded: dict[str, dict[str, str]] = {}
-    select, measures = req.select, None
+    select, measures, region = req.select, None, "RegioS"
     if req.select:
         props = client.meta(table, "DataProperties")
         topics = {p.get("Key") for p in props if p.get("Type") == "Topic"}
         dims = {p.get("Key") for p in props if "Dimension" in str(p.get("Type"))}
         wanted = [c for c in req.select if c not in ("RegioS", "Perioden")]
+        if req.edition:  # stems -> this edition's keys (suffixes shift between editions)
+            try:
+                wanted = [c if c in dims else resolve_measure(c, props, table) for c in wanted]
+            except EditionError as exc:
+                raise TableProblem(table, str(exc).split(": ", 1)[1], "missing_measure") from None
+            region = next((d for d in REGION_DIMENSIONS if d in dims), "RegioS")
+            select = [d for d in (region, "Perioden") if d in dims] + wanted
         missing_m = [m for m in wanted if m not in topics and m not in dims]
         if missing_m:
             raise TableProblem(table, f"measure(s) {', '.join(missing_m)} do not exist in this "
@@ -142,7 +159,7 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
             if unknown:
                 raise TableProblem(table, f"{dim} has no category {', '.join(unknown)}",
                                    "missing_category")
-    flt = odata_filter(req, padded, measures)
+    flt = odata_filter(req, padded, measures, region)
     log.info("downloading", extra={"table": table, "filter": flt, "select": select,
                                    "api": req.api})
     entities = client.download(table, select, flt)
@@ -159,6 +176,24 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
     return res
 
 
+def check_editions(catalog: Catalog, client: CbsClient) -> list[dict]:
+    """Newer editions of the catalogue's series in the CBS catalogue listing, logged loudly so
+    the nightly log says what to add. A listing that cannot be read is a warning, not a failure."""
+    found: list[dict] = []
+    for ser in catalog.series.values():
+        try:
+            new = editions.check_series(client, ser)
+        except CbsError as exc:
+            log.warning("cannot check for new editions", extra={"series": ser.name,
+                                                                "error": str(exc)})
+            continue
+        for n in new:
+            log.warning(editions.message(n), extra={"series": ser.name, "table": n["table"],
+                                                    "year": n["year"]})
+        found += new
+    return found
+
+
 def data_file(manifest: dict) -> dict:
     """The manifest entry of the data entity: TypedDataSet (v3) or Observations (v4)."""
     files = manifest.get("files", {})
@@ -170,7 +205,8 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     ref = catalog.gebieden[catalog.reference_year]
     g = raws[ref]
     regions = build_regions(g.data, g.dimension("DataProperties"), ref)
-    dims = {t: r.dimension("RegioS") for t, r in raws.items() if t not in catalog.gebieden.values()}
+    dims = {t: next((d for n in REGION_DIMENSIONS if (d := r.dimension(n))), [])
+            for t, r in raws.items() if t not in catalog.gebieden.values()}
     regions = add_dimension_regions(regions, dims)
     missing: list[dict] = []
     obs = tidy(catalog, raws, indicators, missing=missing)
@@ -184,7 +220,8 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
                    for p in history.validate(editions)]
     current = frozenset(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
     bnd = Boundaries(history, current, catalog.reference_year,
-                     {t: tb.boundaries for t, tb in catalog.tables.items()})
+                     {**{t: tb.boundaries for t, tb in catalog.tables.items()},
+                      **{n: ser.boundaries for n, ser in catalog.series.items()}})
     gaps: list[dict] = []
     obs_current = tidy(catalog, raws, indicators, boundaries=bnd, problems=gaps)
     violations += [checks.Violation(v.rule, v.indicator, v.table, "current boundaries: " + v.detail)
@@ -260,6 +297,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
             if res.action == "failed":
                 failed[table] = res
 
+    run["new_editions"] = check_editions(catalog, client)
+
     # everything the snapshot needs, from the last good raw fetch of each table
     needed = [*gebieden, *catalog.data_tables()]
     raws, absent = {}, []
@@ -280,7 +319,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         run["tables"][t]["action"] = "stale"
         log.error("keeping last good data", extra={"table": t,
                                                    "fetched_at": raws[t].manifest.get("fetched_at")})
-    usable = [i for i in catalog.enabled if all(t in raws for t in i.tables)]
+    usable = [i for i in catalog.enabled
+              if all(any(e in raws for e in catalog.tables_of(t)) for t in i.tables)]
     not_yet = [i.id for i in catalog.enabled if i not in usable]
 
     cur_manifest = None
@@ -312,6 +352,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
 
     obs, regions = built.observations, built.regions
     manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
+    manifest["new_editions"] = run["new_editions"]
     manifest["cbs_url"] = client.config.base_url
     manifest["data_source"] = data_source_of(client.config.base_url, data_source)
     manifest["harmonisation"] = {
@@ -454,7 +495,8 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             "levels": list(i.levels), "tables": list(i.tables), "measure": i.measure_label,
             "formula": i.formula if i.derived else None, "derived": i.derived,
             "enabled": i.enabled, "in_snapshot": i.id in counts, "rows": int(counts.get(i.id, 0)),
-            "verified": all(catalog.tables[t].verified for t in i.tables),
+            "verified": all((catalog.series[t] if t in catalog.series else catalog.tables[t]
+                             ).verified for t in i.tables),
             "brede_welvaart": ({"dimensie": i.bw_dimension, "thema": i.bw_theme}
                                if i.bw_dimension else None),
             "kind": i.kind, "rankable": i.rankable,

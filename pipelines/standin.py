@@ -462,6 +462,8 @@ class Stats:
     requests: int = 0
     bytes_sent: int = 0
     log: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path?query, status)
+    v4_requests: int = 0  # of which OData v4 (/odata/v1/...)
+    v4_bytes_sent: int = 0
 
 
 @dataclass
@@ -611,7 +613,7 @@ class StandIn:
         """A snapshot of the counters."""
         with self._stats_lock:
             s = self._stats
-            return Stats(s.requests, s.bytes_sent, list(s.log))
+            return Stats(s.requests, s.bytes_sent, list(s.log), s.v4_requests, s.v4_bytes_sent)
 
     def reset_stats(self) -> None:
         with self._stats_lock:
@@ -659,6 +661,9 @@ class StandIn:
             self._stats.requests += 1
             self._stats.bytes_sent += nbytes
             self._stats.log.append((handler.command, handler.path, status))
+            if handler.path.startswith("/odata/v1/"):
+                self._stats.v4_requests += 1
+                self._stats.v4_bytes_sent += nbytes
         if self.verbose:
             print(f"{handler.command} {handler.path} -> {status} ({nbytes} bytes)", file=sys.stderr)
 
@@ -677,7 +682,9 @@ class StandIn:
             return
         if path == "/_standin/stats":  # counters for a benchmark in another process; not counted
             with self._stats_lock:
-                body = _dump({"requests": self._stats.requests, "bytes_sent": self._stats.bytes_sent})
+                body = _dump({"requests": self._stats.requests, "bytes_sent": self._stats.bytes_sent,
+                              "v4_requests": self._stats.v4_requests,
+                              "v4_bytes_sent": self._stats.v4_bytes_sent})
                 if "reset=1" in parts.query:
                     self._stats = Stats()
             handler.send_response(200)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from .catalog import Catalog, Indicator, Input, parse_formula
+from .catalog import Catalog, Indicator, Input, Series, parse_formula
 from .cbs import REASON_SUFFIX, v4_as_v3
+from .editions import EditionError, resolve_measure
 from .regions import level_of
 
 OBS_COLUMNS = ["indicator", "region_code", "region_level", "period", "year", "period_type",
@@ -90,8 +91,13 @@ def period_parts(key: str) -> tuple[str, int, str]:
     return key.strip(), year, {"KW": "kwartaal", "MM": "maand"}.get(kind, "overig")
 
 
-def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
-    """Rows of one catalogue input: region_code, period_key, value (scaled)."""
+REGION_DIMENSIONS = ("RegioS", "WijkenEnBuurten")  # KWB editions key regions by the latter
+
+
+def input_frame(raw: RawTable, inp: Input, indicator_id: str,
+                period: str | None = None) -> pd.DataFrame:
+    """Rows of one catalogue input: region_code, period_key, value (scaled). ``period``: the
+    period key of a table without a Perioden dimension (a yearly edition such as KWB 2024)."""
     table = raw.table
     rows = raw.data
     dims_listed = {name for name in raw.entities
@@ -122,11 +128,15 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str) -> pd.DataFrame:
             raise TransformError(f"{table}: dimension {dim!r} is not in the data received")
         mask &= df[dim] == key
     reason_col = inp.measure + REASON_SUFFIX
-    cols = ["RegioS", "Perioden", inp.measure] + ([reason_col] if reason_col in df.columns else [])
+    region = next((c for c in REGION_DIMENSIONS if c in df.columns), "RegioS")
+    if "Perioden" not in df.columns and period is None:
+        raise TransformError(f"{table}: no Perioden in the data received (indicator "
+                             f"{indicator_id}); a table without periods must be a yearly edition")
+    cols = [region, inp.measure] + [c for c in ("Perioden", reason_col) if c in df.columns]
     sub = df.loc[mask, cols]
     out = pd.DataFrame({
-        "region_code": sub["RegioS"],
-        "period_key": sub["Perioden"],
+        "region_code": sub[region],
+        "period_key": sub["Perioden"] if "Perioden" in sub.columns else period,
         "value": pd.to_numeric(sub[inp.measure], errors="coerce"),
     })
     if reason_col in sub.columns:  # v4: why CBS gives no value (ValueAttribute)
@@ -192,26 +202,75 @@ def _harmonised_input(f: pd.DataFrame, inp: Input, b: Boundaries, problems: list
     return out
 
 
+def series_frame(ser: Series, raws: dict[str, RawTable], inp: Input, indicator_id: str
+                 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One input over every fetched edition of a series: the measure key resolved per edition
+    (its suffix shifts), a table without Perioden dated by its edition year, one time series
+    with column ``edition`` (the table id); where editions overlap the newest one wins.
+    Returns (frame, period status)."""
+    frames, status = [], {}
+    for year, tid in sorted(ser.editions.items()):
+        raw = raws.get(tid)
+        if raw is None:
+            continue
+        try:
+            key = resolve_measure(inp.measure, raw.dimension("DataProperties"), tid)
+        except EditionError as exc:
+            raise TransformError(f"{exc} (indicator {indicator_id}, series {ser.name})") from None
+        f = input_frame(raw, replace(inp, table=tid, measure=key), indicator_id,
+                        period=f"{year}JJ00")
+        frames.append(f.assign(edition=tid))
+        st = raw.period_status()
+        status.update({pk: st.get(pk, "Onbekend") for pk in f["period_key"].unique()})
+    if not frames:
+        raise TransformError(f"{ser.name}: no edition fetched for indicator {indicator_id}")
+    out = pd.concat(frames, ignore_index=True)
+    out = out.drop_duplicates(["region_code", "period_key"], keep="last").reset_index(drop=True)
+    return out, status
+
+
+def _row_tables(ind: Indicator, out: pd.DataFrame, sources: dict[str, pd.Series]) -> pd.Series:
+    idx = pd.MultiIndex.from_frame(out[["region_code", "period_key"]])
+    cols = []
+    for inp in ind.inputs:
+        if inp.name in sources:
+            cols.append(sources[inp.name].reindex(idx).astype("string").fillna(inp.table))
+        else:
+            cols.append(pd.Series(inp.table, index=idx, dtype="string"))
+    if len(cols) == 1:
+        return pd.Series(cols[0].to_numpy(), index=out.index)
+    joined = pd.concat(cols, axis=1)
+    return pd.Series(["+".join(dict.fromkeys(r)) for r in joined.itertuples(index=False)],
+                     index=out.index)
+
+
 def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Boundaries | None = None,
-                   problems: list | None = None, missing: list | None = None) -> pd.DataFrame:
+                   problems: list | None = None, missing: list | None = None,
+                   series: dict[str, Series] | None = None) -> pd.DataFrame:
     """One indicator as published (``boundaries`` None), or on current gemeente boundaries:
     each input harmonised first, then the formula (so ratios are recomputed, not summed).
 
     ``missing`` (published view) collects the cells CBS left empty with a reason (OData v4
     ValueAttribute): {indicator, table, region_code, period_key, reason}."""
-    frames, flags, statuses, reasons = {}, {}, {}, {}
+    frames, flags, statuses, reasons, sources = {}, {}, {}, {}, {}
     problems = problems if problems is not None else []
+    series = series or {}
     for inp in ind.inputs:
-        if inp.table not in raws:
+        if inp.table in series:
+            f, statuses[inp.table] = series_frame(series[inp.table], raws, inp, ind.id)
+        elif inp.table not in raws:
             raise TransformError(f"{inp.table}: no data fetched for indicator {ind.id}")
-        f = input_frame(raws[inp.table], inp, ind.id)
+        else:
+            f = input_frame(raws[inp.table], inp, ind.id)
+            statuses[inp.table] = raws[inp.table].period_status()
+        if "edition" in f.columns:
+            sources[inp.name] = f.set_index(["region_code", "period_key"])["edition"]
         if boundaries is not None:
             f = _harmonised_input(f, inp, boundaries, problems, ind.id)
             flags[inp.name] = f.set_index(["region_code", "period_key"])["flag"]
         frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
         if "reason" in f.columns:
             reasons[inp.name] = f.set_index(["region_code", "period_key"])["reason"]
-        statuses[inp.table] = raws[inp.table].period_status()
     joined = pd.concat(frames, axis=1, join="inner") if len(frames) > 1 else pd.DataFrame(frames)
     columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
     if joined.empty:
@@ -241,6 +300,8 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
     out["status"] = out["period_key"].map({k: status(k) for k in keys})
     out["indicator"] = ind.id
     out["cbs_table"] = "+".join(ind.tables)
+    if sources:  # yearly editions: the edition that gave each value
+        out["cbs_table"] = _row_tables(ind, out, sources)
     out["measure"] = ind.measure_label
     return out[columns]
 
@@ -268,7 +329,8 @@ def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,
          boundaries: Boundaries | None = None, problems: list | None = None,
          missing: list | None = None) -> pd.DataFrame:
     inds = indicators if indicators is not None else catalog.enabled
-    frames = [tidy_indicator(ind, raws, boundaries, problems, missing) for ind in inds]
+    frames = [tidy_indicator(ind, raws, boundaries, problems, missing, catalog.series)
+              for ind in inds]
     frames = [f for f in frames if not f.empty]
     columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
     if not frames:

@@ -19,7 +19,10 @@ def test_shipped_catalogue_is_valid_and_covers_every_theme():
     assert cat.indicator("openstaande_vacatures").levels == ("NL", "PV")
     for ind in cat.enabled:
         assert all(cat.tables[t].verified for t in ind.tables), ind.id
-    assert cat.gebieden[cat.reference_year] == "85755NED"
+    assert cat.gebieden_series == "gebieden_in_nederland"
+    assert cat.gebieden == {2024: "85755NED", 2025: "86059NED"}
+    assert cat.reference_year == 2025 and cat.gebieden[cat.reference_year] == "86059NED"
+    assert cat.tables["86059NED"].title == "Gebieden in Nederland 2025"
 
 
 def test_every_indicator_says_what_kind_of_figure_it_is():

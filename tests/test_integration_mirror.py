@@ -132,8 +132,10 @@ def test_every_enabled_indicator_has_data_and_provenance(snap):
 
 def test_boundaries_of_a_matching_year_are_in_the_snapshot(snap):
     meta = snap.manifest["boundaries"]
-    # the mirror has 2023 and 2025 maps; 2024 gemeenten equal both, so a neighbouring year is used
-    assert meta["data_year"] == 2024 and meta["year"] in (2023, 2025)
+    # the gemeente division is that of the newest Gebieden edition (2025, identical to 2024);
+    # the mirror has 2023 and 2025 maps
+    assert meta["data_year"] == snap.manifest["reference_year"] == 2025
+    assert meta["year"] == 2025 and snap.manifest["gebieden_table"] == "86059NED"
     assert meta["features"] == 342 and meta["bytes"] < 500_000
     fc = json.loads((snap.path / "gemeenten.geojson").read_text())
     assert {f["properties"]["statcode"] for f in fc["features"]} == GEBIEDEN_2024
