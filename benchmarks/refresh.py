@@ -93,7 +93,8 @@ def with_v4_table(cat):
                                                         ("Leeftijd", "10000"),
                                                         ("BurgerlijkeStaat", "T001019")))
     ind = catalog.Indicator("benchmark_inwoners_v4", "human_capital", "Inwoners (v4)", "-",
-                            "aantal", 0, None, ("NL", "PV", "GM"), (inp,), "value", None, True, 0)
+                            "aantal", 0, None, ("NL", "PV", "GM"), (inp,), "value", None, True, 0,
+                            kind="size", rankable=False)
     return dataclasses.replace(cat, tables={**cat.tables, "03759ned": table},
                                indicators=(*cat.indicators, ind), _by_id={})
 
