@@ -190,7 +190,7 @@ class Catalog:
             inds = [i for i in self.enabled if only in i.tables]
             if inds:
                 return list(self.series[only].tables), inds
-        table = only.upper()
+        table = next((t for t in self.data_tables() if t.upper() == only.upper()), only.upper())
         if table in self.data_tables():
             return [table], [i for i in self.enabled
                              if any(table in self.tables_of(t) for t in i.tables)]

@@ -308,3 +308,35 @@ def test_catalog_check_names_a_missing_v4_measure_and_code(mixed, tmp_path, caps
     out = capsys.readouterr().out
     assert code == 1
     assert f"MISSING  {BEV}" in out and "M009999" in out and "Geslacht=T009999" in out
+
+
+def test_only_takes_a_lower_case_v4_table_id(mixed):
+    assert mixed("refresh") == 0
+    mixed.server.reset_stats()
+    assert mixed("refresh", "--only", BEV.lower(), "--force") == 0
+    assert all(p.startswith("/odata/v1/") or "/geo/" in p or "ODataCatalog" in p
+               for _m, p, _s in mixed.server.stats.log)
+
+
+def test_a_failing_v4_table_keeps_its_last_good_data(mixed):
+    assert mixed("refresh") == 0
+    before = store.load_snapshot(mixed.data).observations
+    mixed.server.add_fault("status", table=BEV, code=503)
+    assert mixed("refresh", "--force") == 3  # partial: published, v4 table stale
+    run = store.read_runs(mixed.data)[-1]
+    assert run["tables"][BEV]["action"] == "stale" and "HTTP 503" in run["tables"][BEV]["error"]
+    after = store.load_snapshot(mixed.data).observations
+    inw = before[before.indicator == "inwoners"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(inw, after[after.indicator == "inwoners"].reset_index(drop=True))
+    assert store.read_manifest(mixed.data)["tables"][BEV]["stale"] is True
+
+
+def test_an_unknown_v4_table_fails_loudly_and_publishes_nothing(mixed, tmp_path):
+    bad = V4_CATALOG.replace(BEV, "90999NED")
+    cat = write_catalog(tmp_path / "bad.yaml", bad)
+    code = main(["refresh", "--data-dir", str(mixed.data), "--catalog", str(cat),
+                 "--cbs-url", mixed.server.url, "--cbs4-url", mixed.server.v4.url,
+                 "--backoff", "0", "--log-format", "json"])
+    assert code == 1 and store.current_id(mixed.data) is None
+    run = store.read_runs(mixed.data)[-1]
+    assert run["tables"]["90999NED"]["kind"] == "not_found"
