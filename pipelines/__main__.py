@@ -103,11 +103,13 @@ def cmd_status(args, cat, root: Path) -> int:
         m = store.read_manifest(root)
         print(f"snapshot   {sid}  (published {m.get('published_at')}, {m.get('rows')} rows)", file=out)
         print(f"data dir   {root.resolve()}", file=out)
-        print(f"\n{'table':<10} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<20} state", file=out)
+        print(f"\n{'table':<10} {'api':<4} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<25} "
+              "state", file=out)
         for t, tm in m["tables"].items():
             state = "STALE: " + (tm.get("error") or "") if tm.get("stale") else "ok"
-            print(f"{t:<10} {tm.get('rows') or 0:>7}  {tm.get('fetched_at') or '-':<21} "
-                  f"{tm.get('modified') or '-':<20} {state}", file=out)
+            print(f"{t:<10} {tm.get('api') or 'v3':<4} {tm.get('rows') or 0:>7}  "
+                  f"{tm.get('fetched_at') or '-':<21} {tm.get('modified') or '-':<25} {state}",
+                  file=out)
         print(f"\n{'indicator':<30} {'rows':>7}  gemeenten in latest period", file=out)
         cov = m.get("coverage", {})
         for ind in m["indicators"]:
