@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import cbsodata
 import requests
+from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -220,18 +221,29 @@ def v4_reason(attribute: str | None) -> str | None:
     return V4_REASONS.get(attr, f"ontbreekt bij CBS ({attr})")
 
 
-def http_session(pool: int = 8, loopback: bool = False) -> requests.Session:
-    """A pooled session (keep-alive across pages). Retries are done per request by the caller,
-    so that truncated bodies and invalid JSON are retried the same way as 5xx and timeouts."""
+def http_session(retries: int = 4, backoff: float = 1.0, pool: int = 8,
+                 loopback: bool = False) -> requests.Session:
+    """A pooled session (keep-alive across pages) that retries each request with urllib3's
+    ``Retry``: connection errors, read timeouts and resets, and 429/5xx answers (honouring
+    ``Retry-After``), with exponential backoff. Only GET is used."""
+    retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                  backoff_factor=backoff, backoff_max=60, status_forcelist=_RETRY_STATUS,
+                  allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
+                  raise_on_status=False)
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=pool, pool_maxsize=pool,
-                                            max_retries=0)
+                                            max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     if loopback:
         session.trust_env = False  # never send loopback traffic through an environment proxy
     session.headers["Accept"] = "application/json"
     return session
+
+
+def _attempts(resp: requests.Response) -> int:
+    history = getattr(getattr(resp.raw, "retries", None), "history", ()) or ()
+    return len(history) + 1
 
 
 class CbsV4Client:
@@ -250,7 +262,8 @@ class CbsV4Client:
         self._sleep = sleep
         host = urlsplit(config.v4_url).hostname or ""
         self._loopback = host in ("localhost", "::1") or host.startswith("127.")
-        self._session = session or http_session(loopback=self._loopback)
+        self._session = session or http_session(config.retries, config.backoff,
+                                                loopback=self._loopback)
         self.requests_made = 0
         self.bytes_received = 0
 
@@ -263,8 +276,9 @@ class CbsV4Client:
 
     # -- low level -------------------------------------------------------------------------
     def _get(self, table: str, what: str, url: str, params: dict | None = None) -> dict:
-        """One GET with its own retries (connection errors, timeouts, 5xx/429, truncated or
-        invalid JSON), exponential backoff; 404 -> CbsError(kind="not_found") at once."""
+        """One GET. The session retries connection errors, timeouts, resets and 429/5xx
+        (:func:`http_session`); a body that arrives truncated or is not JSON is asked again here,
+        with the same backoff. 404 -> CbsError(kind="not_found") at once."""
         attempts = self.config.retries + 1
         timeout = (self.config.connect_timeout, self.config.read_timeout)
         for attempt in range(1, attempts + 1):
@@ -272,24 +286,27 @@ class CbsV4Client:
                 self.requests_made += 1
                 resp = self._session.get(url, params=params, timeout=timeout)
                 self.bytes_received += len(resp.content)
+            except (requests.ConnectionError, requests.Timeout) as exc:  # session retried
+                raise CbsError(table, "network", f"{what}: {type(exc).__name__} (after "
+                               f"{attempts} attempt(s))") from None
+            except requests.RequestException as exc:  # body cut off: ChunkedEncodingError, ...
+                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
+            else:
                 if resp.status_code == 404:
                     raise CbsError(table, "not_found",
                                    f"{what}: CBS answers 404 - table or entity does not exist")
                 if resp.status_code >= 400:
-                    retry = resp.status_code in _RETRY_STATUS or resp.status_code >= 500
-                    err = CbsError(table, "http", f"{what}: HTTP {resp.status_code}")
-                else:
+                    raise CbsError(table, "http", f"{what}: HTTP {resp.status_code} (after "
+                                   f"{_attempts(resp)} attempt(s))")
+                try:
                     body = resp.json()
+                except ValueError as exc:  # requests' JSONDecodeError included
+                    retry, err = True, CbsError(table, "invalid",
+                                                f"{what}: truncated or invalid JSON ({exc})")
+                else:
                     if not isinstance(body, dict):
                         raise CbsError(table, "invalid", f"{what}: unexpected response shape")
                     return body
-            except ValueError as exc:  # requests' JSONDecodeError included
-                retry, err = True, CbsError(table, "invalid",
-                                            f"{what}: truncated or invalid JSON ({exc})")
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
-            except requests.RequestException as exc:  # e.g. ChunkedEncodingError
-                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
             if not retry or attempt == attempts:
                 raise CbsError(err.table, err.kind,
                                f"{str(err).split(': ', 1)[1]} (after {attempt} attempt(s))")

@@ -163,12 +163,26 @@ def test_client_follows_next_links_and_keeps_every_observation(v4):
                                        ("status", {"code": 503}), ("slow", {"seconds": 2})])
 def test_client_retries_each_request(v4, kind, opts):
     server, client = v4
-    server.add_fault(kind, table=BEV, entity="Observations", times=1, **opts)
-    before = client.requests_made
+    fault = server.add_fault(kind, table=BEV, entity="Observations", times=1, **opts)
     obs = client._values(BEV, "Observations", {"$filter": "Measure eq 'M000352'"})
-    assert len(obs) == len(V4_REGIONS) * len(PERIODS) * 2
-    assert client.requests_made - before == -(-len(obs) // 7) + 1  # one page asked twice
+    assert fault.fired == 1  # the first page failed once ...
+    assert len(obs) == len(V4_REGIONS) * len(PERIODS) * 2  # ... and was asked again
     assert [o["Id"] for o in obs] == sorted(o["Id"] for o in obs)  # nothing lost or doubled
+    assert len({o["Id"] for o in obs}) == len(obs)
+
+
+def test_429_and_5xx_are_retried_and_retries_are_bounded(v4):
+    server, client = v4
+    server.add_fault("status", table=BEV, entity="Properties", times=2, code=429)
+    assert client.table_info(BEV)["Identifier"] == BEV  # two 429s, then an answer
+    fault = server.add_fault("status", table=BEV, entity="Dimensions", code=503)
+    with pytest.raises(CbsError, match=r"Dimensions: HTTP 503 \(after 3 attempt\(s\)\)"):
+        client.meta(BEV, "Dimensions")
+    assert fault.fired == 3  # retries=2: three requests, no more
+    trunc = server.add_fault("truncate", table=BEV, entity="MeasureCodes")
+    with pytest.raises(CbsError, match=r"truncated or invalid JSON .*after 3 attempt"):
+        client.meta(BEV, "MeasureCodes")
+    assert trunc.fired == 3
 
 
 def test_client_gives_up_and_says_why(v4):
