@@ -19,6 +19,7 @@ import streamlit as st  # noqa: E402
 from dashboard import components, compute, state  # noqa: E402
 from dashboard import data as dataio  # noqa: E402
 from dashboard import format as fmt  # noqa: E402
+from dashboard import presentation as pr  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
 st.set_page_config(page_title="Regionale economie · VNG Bestuurlijk Netwerk Economie",
@@ -95,8 +96,8 @@ def footer(data: dataio.DashData) -> None:
         st.warning(w, icon=":material/schedule:")
     st.caption(
         f"Cijfers: CBS StatLine, snapshot van {fmt.datetime_nl(data.manifest.get('published_at'))}"
-        f" ({data.snapshot_id}). Bron: CBS, licentie CC BY 4.0. Het dashboard leest alleen deze "
-        "snapshot; de pipeline ververst de cijfers elke nacht.")
+        f" ({data.snapshot_id}). {pr.credit_line()}. Het dashboard leest alleen deze snapshot; de "
+        "pipeline ververst de cijfers elke nacht.")
 
 
 def main() -> None:
@@ -125,6 +126,7 @@ def main() -> None:
                                                           peer)
     sidebar(data, sel)
     components.show_warnings(warnings)
+    components.demo_banner(data)
     pg.run()
     footer(data)
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from . import compute, exports, state
 from . import format as fmt
+from . import presentation as pr
 from .compute import Peers
 from .data import DashData
 
@@ -98,10 +99,18 @@ def show_warnings(warnings: list[str]) -> None:
 
 def source_text(cbs_table: str | None, period: str | None = None,
                 status: str | None = None) -> str:
-    """Plain text for inside a chart: 'Bron: CBS (82900NED), 2024 (voorlopig); CC BY 4.0'."""
-    tables = ", ".join(exports.tables_of(cbs_table)) or "CBS"
-    per = f", {fmt.period_status(period, status)}" if period else ""
-    return f"Bron: CBS ({tables}){per}; bewerking VNG. CC BY 4.0."
+    """Plain text for inside a chart: the product's credit line (presentation.credit_line, the
+    same as in the PDF) plus the period: 'Bron: CBS · Regio-economie dashboard · CBS-tabel
+    82900NED · CC BY 4.0 · 2024 (voorlopig)'."""
+    per = f" · {fmt.period_status(period, status)}" if period else ""
+    return pr.credit_line(exports.tables_of(cbs_table)) + per
+
+
+def demo_banner(data: DashData) -> None:
+    """On every page: a clear banner when the snapshot is not CBS's own current feed."""
+    text = pr.demo_banner(data.manifest)
+    if text:
+        st.warning(text, icon=":material/science:")
 
 
 def source_caption(data: DashData, cbs_table: str | None, period: str | None = None,
@@ -114,7 +123,7 @@ def source_caption(data: DashData, cbs_table: str | None, period: str | None = N
         info = data.manifest.get("tables", {}).get(t, {})
         if info.get("fetched_at"):
             fetched.append(info["fetched_at"])
-    parts = ["Bron: CBS, tabel " + ", ".join(links) if links else "Bron: CBS"]
+    parts = [pr.CREDIT + (" · CBS-tabel " + ", ".join(links) if links else "")]
     if period:
         parts.append(f"periode {fmt.period_status(period, status)}")
     if fetched:

@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from . import format as fmt
+from . import presentation as pr
 
 NL = "NL01"
 _QUARTER = re.compile(r"^(\d{4})KW(\d{2})$")
@@ -35,8 +36,9 @@ def current_gemeenten(regions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _val(row: dict, key: str) -> str | None:
+    """A text field of a region row; CBS's '50 000 tot 100 000' written the product's way."""
     v = row.get(key)
-    return None if v is None or pd.isna(v) else str(v)
+    return None if v is None or pd.isna(v) else pr.dutch_thousands(str(v))
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: 
                     "getoond worden gemeenten van dezelfde grootte en stedelijkheid.")
         why = tuple((c, _class_text(regions, c), None) for c in fallback.codes)
         return Peers(fallback.codes, fallback.label, fallback.description, "grootte", why, note)
-    why = tuple((str(r.peer), str(r.similar_on or ""),
+    why = tuple((str(r.peer), pr.dutch_thousands(str(r.similar_on or "")),
                  None if pd.isna(r.distance) else float(r.distance))
                 for r in rows.itertuples(index=False))
     codes = tuple(c for c, _, _ in why)
@@ -246,57 +248,138 @@ def judgement(value: float | None, ref: float | None, higher_is_better: bool | N
 
 
 def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeente: str,
-               peer: Peers) -> dict:
-    """Everything the start page shows for one indicator and one gemeente."""
+               peer: Peers, *, lags: pr.Lags | None = None, manifest: dict | None = None,
+               gaps: pd.DataFrame | None = None) -> dict:
+    """Everything the start page (and the briefing) shows for one indicator and one gemeente,
+    with the presentation rules applied (``dashboard.presentation``):
+
+    * ``headline`` only for the gemeente's own figure; a larger region's figure carries
+      ``block`` ("Regio West-Noord-Brabant (COROP)") instead;
+    * ``rank``/``rank_n`` only for rankable indicators; ``higher_is_better`` is the direction to
+      colour and judge with (None for sizes and indicators without a direction); sizes get
+      ``share_nl`` / ``share_pv`` (% of Nederland / the provincie);
+    * ``stale`` and ``freshness`` (Dutch sentence) from ``lags``;
+    * ``gap``: the true reason (presentation.gap_reason) when the gemeente has no own value.
+    ``gaps``: the harmonisation gaps, passed only when the series are on current boundaries."""
     code, level = display_region(ind_obs, regions, gemeente)
     row = region_row(regions, code)
-    s = series(ind_obs, code)
+    gm_row = region_row(regions, gemeente)
+    name = row.get("name", code)
+    rankable = pr.is_rankable(meta)
+    headline = pr.is_headline(level)
     out = {"indicator": meta["id"], "theme": meta["theme"], "title": meta["title"],
            "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
-           "higher_is_better": meta.get("higher_is_better"),
-           "region_code": code, "region_level": level, "region_name": row.get("name", code),
-           "note": fallback_note(level, row.get("name", code)),
+           "higher_is_better": pr.direction(meta), "kind": pr.kind(meta), "rankable": rankable,
+           "region_code": code, "region_level": level, "region_name": name,
+           "headline": headline, "block": None if headline else pr.region_block_label(name, level),
+           "note": fallback_note(level, name),
            "period": None, "value": None, "status": None, "prev_period": None,
            "prev_value": None, "change": None, "nl": None, "provincie": None, "peers": None,
-           "rank": None, "rank_n": 0, "trend": [], "cbs_table": None, "harmonisation": None}
+           "share_nl": None, "share_pv": None, "rank": None, "rank_n": 0, "trend": [],
+           "cbs_table": None, "harmonisation": None, "stale": False, "freshness": "",
+           "gap": None}
+    s = series(ind_obs, code)
+    if not headline or s.empty:
+        gap = pr.gap_reason(
+            manifest or {}, meta, gemeente, gm_row.get("name", gemeente),
+            shown_region=None if headline else out["block"],
+            harmonisation=[names_in(t, regions) for t in gap_summary(gaps, meta["id"], gemeente)])
+        out["gap"] = gap.text
     if s.empty:
         return out
     last = s.iloc[-1]
     period = str(last["period"])
     prev = previous_period(period)
     prev_value = value_at(ind_obs, code, prev)
-    gm_row = region_row(regions, gemeente)
     pv = _val(gm_row, "provincie_code")
-    rank, n = position(ind_obs, code, period, level, meta.get("higher_is_better"))
+    rank, n = position(ind_obs, code, period, level, meta.get("higher_is_better")) if rankable \
+        else (None, 0)
     cbs = ind_obs.loc[ind_obs["region_code"] == code, "cbs_table"]
+    value = float(last["value"])
+    nl = value_at(ind_obs, NL, period)
+    provincie = value_at(ind_obs, pv, period) if pv and level == "GM" else None
+    fresh = lags.of(meta["id"], period) if lags is not None else pr.Freshness(period)
     out.update(
-        period=period, value=float(last["value"]), status=str(last["status"]),
+        period=period, value=value, status=str(last["status"]),
         prev_period=prev if prev_value is not None else None, prev_value=prev_value,
-        change=None if prev_value is None else float(last["value"]) - prev_value,
-        nl=value_at(ind_obs, NL, period),
-        provincie=value_at(ind_obs, pv, period) if pv and level == "GM" else None,
+        change=None if prev_value is None else value - prev_value,
+        nl=nl, provincie=provincie,
         peers=peer_median(ind_obs, peer.codes, period) if level == "GM" else None,
+        share_nl=pr.share(value, nl) if pr.is_size(meta) and code != NL else None,
+        share_pv=pr.share(value, provincie) if pr.is_size(meta) else None,
         rank=rank, rank_n=n, trend=[float(v) for v in s["value"].tail(TREND_POINTS)],
         cbs_table=str(cbs.iloc[-1]) if not cbs.empty else None,
-        harmonisation=str(last["harmonisation"]) if "harmonisation" in s.columns else None)
+        harmonisation=str(last["harmonisation"]) if "harmonisation" in s.columns else None,
+        stale=fresh.stale, freshness=fresh.text)
     return out
 
 
 def profile(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-            indicators: dict[str, dict], gemeente: str, peer: Peers | None = None) -> list[dict]:
+            indicators: dict[str, dict], gemeente: str, peer: Peers | None = None, *,
+            lags: pr.Lags | None = None, manifest: dict | None = None,
+            gaps: pd.DataFrame | None = None) -> list[dict]:
     """One key-figure dict per indicator (catalogue order) for ``gemeente``; missing = None.
     ``peer`` defaults to :func:`peers` (same size class and urbanity)."""
     peer = peer if peer is not None else peers(regions, gemeente)
-    return [key_figure(obs_by_indicator[iid], regions, meta, gemeente, peer)
+    return [key_figure(obs_by_indicator[iid], regions, meta, gemeente, peer, lags=lags,
+                       manifest=manifest, gaps=gaps)
             for iid, meta in indicators.items() if iid in obs_by_indicator]
+
+
+def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
+    """The downloadable gemeenteprofiel (one row per key figure of :func:`profile`): level,
+    freshness ('verouderd') and gap reason as columns; positions only for rankable
+    indicators, shares of NL / provincie for sizes."""
+    return pd.DataFrame({
+        "thema": prof["theme"].map(themes), "indicator": prof["title"], "eenheid": prof["unit"],
+        "soort": prof["kind"].map({pr.SIZE: "omvang", pr.RATE: "verhouding", pr.INDEX: "index"}),
+        "regio": prof["region_name"],
+        "regioniveau": [pr.region_block_label(n, lv) if not h else "gemeente"
+                        for n, lv, h in zip(prof["region_name"], prof["region_level"],
+                                            prof["headline"], strict=True)],
+        "periode": prof["period"], "status": prof["status"],
+        "actualiteit": prof["stale"].map({True: pr.STALE, False: "actueel"}),
+        "waarde": prof["value"], "vorig jaar": prof["prev_value"], "verandering": prof["change"],
+        "Nederland": prof["nl"], "provincie": prof["provincie"],
+        "aandeel Nederland (%)": prof["share_nl"], "aandeel provincie (%)": prof["share_pv"],
+        "vergelijkbare gemeenten (mediaan)": prof["peers"], "positie": prof["rank"],
+        "aantal regio's": prof["rank_n"].where(prof["rank"].notna()),
+        "toelichting": [" ".join(x for x in (f, g) if x) for f, g in
+                        zip(prof["freshness"], prof["gap"].fillna(""), strict=True)],
+        "CBS-tabel": prof["cbs_table"],
+    })
+
+
+def latest_periods(obs_by_indicator: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """The latest period of each indicator over all regions (input of presentation.lags)."""
+    return {iid: str(o["period"].max()) for iid, o in obs_by_indicator.items() if not o.empty}
+
+
+_CODE = re.compile(r"(?<!\()\b((?:GM|PV|CR|AM)\d{2,4})\b(?: \(\1\))?")
+
+
+def names_in(text: str, regions: pd.DataFrame) -> str:
+    """Region codes in a note replaced by names: 'ontbreekt in de bron: GM0758 (GM0758)' ->
+    'ontbreekt in de bron: Breda (GM0758)'. Unknown codes stay as they are."""
+    names = dict(zip(regions["code"], regions["name"], strict=False))
+
+    def sub(m: re.Match) -> str:
+        code = m.group(1)
+        name = names.get(code)
+        return f"{name} ({code})" if name else m.group(0)
+
+    return _CODE.sub(sub, str(text))
 
 
 # --------------------------------------------------------------------------- tables
 
 def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: str,
-            higher_is_better: bool | None) -> pd.DataFrame:
-    """All regions of ``level`` with a value in ``period``, best first; columns positie, code,
-    naam, provincie, waarde, status."""
+            higher_is_better: bool | None, *, rankable: bool = True,
+            pin: str | None = None) -> pd.DataFrame:
+    """All regions of ``level`` with a value in ``period``; columns positie, code, naam,
+    provincie, waarde, status. Rankable: best first with a ``positie``. Not rankable (a size):
+    no ``positie`` but ``aandeel NL (%)``, sorted by name. ``pin``: that region's row first
+    (the selected gemeente stays in view)."""
     cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
     names = regions.drop_duplicates("code").set_index("code")
     out = pd.DataFrame({
@@ -308,8 +391,18 @@ def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: st
     })
     if "harmonisation" in cur.columns:
         out["harmonisatie"] = cur["harmonisation"].to_numpy()
-    out.insert(0, "positie", ranks(out["waarde"], higher_is_better).astype("Int64"))
-    return out.sort_values(["positie", "naam"]).reset_index(drop=True)
+    if rankable:
+        out.insert(0, "positie", ranks(out["waarde"], higher_is_better).astype("Int64"))
+        out = out.sort_values(["positie", "naam"])
+    else:
+        nl = value_at(ind_obs, NL, period)
+        out.insert(out.columns.get_loc("waarde") + 1, "aandeel NL (%)",
+                   [pr.share(v, nl) for v in out["waarde"]])
+        out = out.sort_values("naam", key=lambda c: c.str.lower().str.replace(
+            r"^'s[- ]", "", regex=True))
+    if pin is not None:
+        out = pd.concat([out[out["code"] == pin], out[out["code"] != pin]])
+    return out.reset_index(drop=True)
 
 
 def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None,
@@ -353,10 +446,12 @@ def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],
 
 
 def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-                  indicators: dict[str, dict], codes: list[str]) -> tuple[pd.DataFrame, list[dict]]:
+                  indicators: dict[str, dict], codes: list[str],
+                  lags: pr.Lags | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Regions side by side: one row per region (Nederland first), one column per indicator at
     the latest period any of these regions has. Returns the wide table (first columns code,
-    regio) and one column description per indicator (id, column, period, unit, decimals)."""
+    regio) and one column description per indicator (id, column, period, unit, decimals,
+    stale). A period older than its normal lag says 'verouderd' in the column header."""
     codes = [NL] + [c for c in codes if c != NL]
     names = regions.drop_duplicates("code").set_index("code")
     table = pd.DataFrame({
@@ -375,10 +470,12 @@ def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFra
         period = str(sub.loc[sub["region_code"] != NL, "period"].max())
         vals = sub[sub["period"] == period].set_index("region_code")["value"]
         unit = meta.get("unit") or ""
-        col = f"{meta['title']} ({fmt.unit_label(unit)}, {fmt.period(period)})"
+        stale = lags is not None and lags.of(iid, period).stale
+        col = (f"{meta['title']} ({fmt.unit_label(unit)}, {fmt.period(period)}"
+               + (f", {pr.STALE})" if stale else ")"))
         table[col] = table["code"].map(vals).astype(float)
         columns.append({"id": iid, "column": col, "period": period, "unit": unit,
-                        "decimals": int(meta.get("decimals") or 0)})
+                        "decimals": int(meta.get("decimals") or 0), "stale": stale})
     return table, columns
 
 

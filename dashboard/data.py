@@ -19,6 +19,7 @@ import streamlit as st
 from pipelines import store
 
 from . import briefing, compute, state
+from . import presentation as pr
 
 log = logging.getLogger(__name__)
 GEOJSON_NAME = "gemeenten.geojson"
@@ -45,6 +46,7 @@ class DashData:
     peers: pd.DataFrame | None = None
     region_history: pd.DataFrame | None = None
     gaps: pd.DataFrame | None = None  # values that could not be put on current boundaries
+    lags: pr.Lags | None = None  # freshness rules of this snapshot (presentation.lags)
 
     def indicators_of(self, theme: str) -> dict[str, dict]:
         return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
@@ -62,7 +64,16 @@ class DashData:
 
     def boundary_note(self, code: str) -> str | None:
         notes = (self.manifest.get("harmonisation") or {}).get("boundary_notes") or {}
-        return notes.get(code)
+        note = notes.get(code)
+        return compute.names_in(note, self.regions) if note else note
+
+    def profile(self, grenzen: str, gemeente: str, peer: compute.Peers) -> list[dict]:
+        """The key figures of ``gemeente`` with the presentation rules applied (see
+        compute.key_figure): the page model of Overzicht, the exports and the briefing."""
+        current = grenzen == "huidig" and self.has_current
+        return compute.profile(self.view(grenzen), self.regions, self.indicators, gemeente, peer,
+                               lags=self.lags, manifest=self.manifest,
+                               gaps=self.gaps if current else None)
 
 
 def data_root() -> Path:
@@ -148,10 +159,12 @@ def build(snap: store.Snapshot) -> DashData:
                   for iid, g in cur.groupby("indicator", sort=False)}
         # an indicator without rows on current boundaries keeps its published series
         by_cur = {iid: by_cur.get(iid, by_ind[iid]) for iid in by_ind}
+    lags = pr.lags(snap.manifest, indicators,
+                   compute.latest_periods({k: by_ind[k] for k in indicators}))
     return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
                     gemeenten, names, levels, geo, bounds(geo), known, by_cur,
                     _optional(snap, "peers"), _optional(snap, "region_history"),
-                    _optional(snap, "harmonisation_gaps"))
+                    _optional(snap, "harmonisation_gaps"), lags)
 
 
 def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:

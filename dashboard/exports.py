@@ -8,9 +8,10 @@ import re
 import pandas as pd
 
 from . import format as fmt
+from . import presentation as pr
 
 STATLINE = "https://opendata.cbs.nl/statline/#/CBS/nl/dataset/{table}/table"
-LICENCE = "Bron: CBS. Licentie CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/deed.nl)"
+LICENCE = f"{pr.credit_line()} (https://creativecommons.org/licenses/by/4.0/deed.nl)"
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 

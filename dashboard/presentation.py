@@ -284,12 +284,14 @@ def _gap(code: str, detail: str) -> Gap:
 
 
 def gap_reason(manifest: Mapping, meta, gemeente: str, name: str, *,
-               shown_region: str | None = None, harmonisation: list[str] | None = None) -> Gap:
+               shown_region: str | None = None, harmonisation: list[str] | None = None,
+               period: str | None = None) -> Gap:
     """The true reason why ``gemeente`` (``name``) has no own value for indicator ``meta``.
 
     ``shown_region``: the label of the larger region whose figure is shown instead (when the
     indicator is not published per gemeente); ``harmonisation``: the fragments of
-    ``compute.gap_summary`` (current boundaries) for this gemeente and indicator."""
+    ``compute.gap_summary`` (current boundaries) for this gemeente and indicator; ``period``:
+    the period asked for (default: the latest period of the indicator's gemeente data)."""
     iid = _get(meta, "id")
     tables = list(_get(meta, "tables") or [])
     levels = _get(meta, "levels") or []
@@ -302,21 +304,41 @@ def gap_reason(manifest: Mapping, meta, gemeente: str, name: str, *,
     absent = [t for t in tables if info and t not in info]
     failed += absent
     if failed or iid in (manifest.get("indicators_not_yet_fetched") or []):
-        return _gap("niet_opgehaald", "de CBS-tabel " + ", ".join(failed or tables)
-                    + " is bij de laatste verversing niet opgehaald.")
-    if harmonisation:
-        return _gap("niet_harmoniseerbaar", "; ".join(harmonisation) + ".")
+        return _gap("niet_opgehaald", f"{_tables(failed or tables)} is bij de laatste "
+                    "verversing niet opgehaald.")
     cov = (manifest.get("coverage") or {}).get(iid) or {}
-    period = fmt.period(cov.get("latest_period")) if cov.get("latest_period") else None
-    over = f" over {period}" if period else ""
-    why = (cov.get("missing_reasons") or {}).get(gemeente)
+    latest = cov.get("latest_period")
+    asked = period or latest
+    over = f" over {fmt.period(asked)}" if asked else ""
+    at_latest = asked is not None and str(asked) == str(latest)
+    why = (cov.get("missing_reasons") or {}).get(gemeente) if at_latest else None
+    missing = {str(m).split(" ")[0] for m in cov.get("missing") or []} if at_latest else set()
+    # the source's own gap in the latest period comes first: on current boundaries it is also
+    # why the harmonised series stops
     if why:
         return _gap("cbs_reden", f"voor {name}{over}: {why}.")
-    if data_source(manifest) in DEMO_SOURCES:
-        return _gap("ontbreekt_demo", f"de ontwikkelkopie van CBS-tabel {', '.join(tables)} "
-                    f"heeft geen cijfer voor {name}{over} (onvolledige kopie).")
-    return _gap("ontbreekt_bron", f"CBS-tabel {', '.join(tables)} bevat geen cijfer voor "
-                f"{name}{over}.")
+    harm = [h for h in harmonisation or [] if asked is None or _in_span(str(asked)[:4], h)]
+    if gemeente in missing or not harm:
+        if data_source(manifest) in DEMO_SOURCES:
+            return _gap("ontbreekt_demo", f"de ontwikkelkopie van {_tables(tables)} heeft geen "
+                        f"cijfer voor {name}{over} (onvolledige kopie).")
+        return _gap("ontbreekt_bron", f"{_tables(tables)} bevat geen cijfer voor {name}{over}.")
+    return _gap("niet_harmoniseerbaar", "; ".join(harm) + ".")
+
+
+def _tables(tables: list[str]) -> str:
+    return ("CBS-tabel " if len(tables) == 1 else "CBS-tabellen ") + ", ".join(tables)
+
+
+def _in_span(year: str, fragment: str) -> bool:
+    """Whether ``year`` lies in the span a gap_summary fragment starts with ('2012–2017: …')."""
+    m = re.match(r"^(\d{4})(?:–(\d{4}))?:", fragment)
+    return bool(m) and year.isdigit() and int(m.group(1)) <= int(year) <= int(m.group(2) or m.group(1))
+
+
+def dutch_thousands(text: str) -> str:
+    """CBS labels write '50 000 tot 100 000 inwoners'; the product writes '50.000'."""
+    return re.sub(r"(?<=\d) (?=\d{3}\b)", ".", str(text))
 
 
 def is_known_gap_text(text: str) -> bool:

@@ -12,6 +12,7 @@ from pipelines.catalog import THEMES
 from . import charts, components, compute, state
 from . import data as dataio
 from . import format as fmt
+from . import presentation as pr
 
 
 def _compare_options(data) -> list[str]:
@@ -59,34 +60,48 @@ def render(theme: str) -> None:
     components.set_url(indicator=iid, jaar=jaar)
 
     period = compute.period_for_year(ind_obs, jaar, level) if jaar else None
-    unit, dec, hib = meta.get("unit"), int(meta.get("decimals") or 0), meta.get("higher_is_better")
-    note = compute.fallback_note(level, data.names.get(code, code))
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    hib, rankable = pr.direction(meta), pr.is_rankable(meta)  # no ranks or colours for sizes
+    region_label = pr.region_block_label(data.names.get(code, code), level)
     st.markdown(f"**{meta['title']}** ({fmt.unit_label(unit)}). {meta.get('description', '')}")
-    if note:
-        st.info(note, icon=":material/info:")
+    if level != "GM":
+        st.info(pr.gap_reason(data.manifest, meta, gm, data.names[gm],
+                              shown_region=region_label).text, icon=":material/info:")
     if period is None:
         st.info(f"Voor {data.names[gm]} zijn er voor deze indicator geen gegevens.")
         return
+    # "verouderd" marks the latest figure shown as current, not an earlier year the user chose
+    fresh = (data.lags.of(iid, period) if data.lags and jaar == max(years)
+             else pr.Freshness(period))
+    if fresh.stale:
+        st.warning(fresh.text, icon=":material/history:")
 
     cur = ind_obs[ind_obs["period"] == period]
     status = cur["status"].mode().iloc[0] if not cur.empty else None
     cbs_table = str(cur["cbs_table"].iloc[0]) if not cur.empty else "+".join(meta["tables"])
     source = components.source_text(cbs_table)
     own = compute.value_at(ind_obs, code, period)
-    rank, n = compute.position(ind_obs, code, period, level, hib)
+    nl_value = compute.value_at(ind_obs, compute.NL, period)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(f"{data.names.get(code, code)}, {fmt.period(period)}", fmt.value(own, unit, dec, short=True))
-    m2.metric("Nederland", fmt.value(compute.value_at(ind_obs, compute.NL, period), unit, dec,
-                                     short=True))
+    m1.metric(f"{region_label}, {fmt.period(period)}"
+              + (f" ({pr.STALE})" if fresh.stale else ""), fmt.value(own, unit, dec, short=True))
+    m2.metric("Nederland", fmt.value(nl_value, unit, dec, short=True))
     pv = compute.region_row(data.regions, gm).get("provincie_code")
     if level == "GM" and pv:
         m3.metric(data.names.get(pv, "Provincie"),
                   fmt.value(compute.value_at(ind_obs, pv, period), unit, dec, short=True))
     level_name = {"GM": "gemeenten", "CR": "COROP-gebieden", "PV": "provincies"}.get(level, "")
-    m4.metric("Positie", f"{fmt.rank(rank, n)}",
-              help="1 = gunstigste waarde" if hib is not None else "1 = hoogste waarde")
-    if level_name:
-        m4.caption(f"van alle {level_name}")
+    if rankable:
+        rank, n = compute.position(ind_obs, code, period, level, meta.get("higher_is_better"))
+        m4.metric("Positie", f"{fmt.rank(rank, n)}",
+                  help="1 = gunstigste waarde" if hib is not None else "1 = hoogste waarde")
+        if level_name:
+            m4.caption(f"van alle {level_name}")
+    else:
+        share = pr.share(own, nl_value) if code != compute.NL else None
+        m4.metric("Aandeel in Nederland",
+                  fmt.MISSING if share is None else f"{fmt.number(share, 2 if share < 1 else 1)}%",
+                  help="Een aantal groeit met de gemeente; daarom geen positie, maar het aandeel.")
 
     left, right = st.columns(2)
     with left:
@@ -109,8 +124,10 @@ def render(theme: str) -> None:
             title = f"{meta['title']}, {fmt.period_status(period, status)}"
             if not own_map:
                 title += f" (grenzen van {map_year})"
-            fig = charts.choropleth(mdf, geo, meta, selected=gm, title=title, source=source,
-                                    bounds=geo_bounds)
+            if fresh.stale:
+                title += f" ({pr.STALE})"
+            fig = charts.choropleth(mdf, geo, {**meta, "higher_is_better": hib}, selected=gm,
+                                    title=title, source=source, bounds=geo_bounds)
             components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
@@ -133,7 +150,7 @@ def render(theme: str) -> None:
                                + " Ze staan wel in de ranglijst.")
     with right:
         # counts of a gemeente and of Nederland differ by orders of magnitude: no reference lines
-        counts = unit == "aantal"
+        counts = pr.is_size(meta)
         lines = [(code, data.names.get(code, code), "gemeente")]
         if level == "GM" and pv and not counts:
             lines.append((pv, fmt.region_label(data.names[pv], "PV"), "provincie"))
@@ -144,8 +161,12 @@ def render(theme: str) -> None:
         peer = ctx.peer if level == "GM" and not counts else None
         sdf = compute.series_frame(ind_obs, lines, peer)
         if not (sdf["role"] == "gemeente").any():
-            st.info(f"Het CBS publiceert deze indicator niet voor {data.names.get(code, code)}; "
-                    "de grafiek toont alleen de vergelijkingsregio's.")
+            harm = [compute.names_in(t, data.regions)
+                    for t in compute.gap_summary(data.gaps, iid, code)] \
+                if ctx.current_boundaries else None
+            gap = pr.gap_reason(data.manifest, meta, gm, data.names[gm], harmonisation=harm,
+                                period=period)
+            st.info(gap.text + " De grafiek toont alleen de vergelijkingsregio's.")
         fig = charts.time_series(sdf, meta, title=f"{meta['title']}: {data.names.get(code, code)}",
                                  source=source)
         components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
@@ -158,8 +179,11 @@ def render(theme: str) -> None:
                        "per inwoner of een percentage.")
     components.source_caption(data, cbs_table, period, status)
 
-    st.subheader(f"Ranglijst {fmt.period(period)}")
-    rk = compute.ranking(ind_obs, data.regions, period, level, hib)
+    st.subheader((f"Ranglijst {fmt.period(period)}" if rankable else
+                  f"Alle {level_name or 'regio' + chr(39) + 's'} {fmt.period(period)}")
+                 + (f" ({pr.STALE})" if fresh.stale else ""))
+    rk = compute.ranking(ind_obs, data.regions, period, level, meta.get("higher_is_better"),
+                         rankable=rankable, pin=code)
     shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
         status=rk["status"].map(fmt.status), provincie=rk["provincie"].fillna(""))
     value_col = f"waarde ({fmt.unit_label(unit)})"
@@ -167,16 +191,19 @@ def render(theme: str) -> None:
     if level != "GM":
         shown = shown.drop(columns=["provincie"])
     st.dataframe(
-        components.dutch_styler(shown, {value_col: (None, dec)},
+        components.dutch_styler(shown, {value_col: (None, dec), "aandeel NL (%)": ("%", 2)},
                                 highlight=rk["code"].eq(code),
                                 secondary=rk["code"].isin(ctx.peer.codes) if level == "GM"
                                 else None),
         hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
         column_config={"positie": st.column_config.NumberColumn("Positie", width="small"),
-                       "naam": "Naam", "provincie": "Provincie", "status": "Status"})
-    st.caption(("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
-                "laag (geen voorkeursrichting). ") + "Geel gemarkeerd: "
-               f"{data.names.get(code, code)}."
+                       "naam": "Naam", "provincie": "Provincie", "status": "Status",
+                       "aandeel NL (%)": "Aandeel in Nederland"})
+    order = (("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
+              "laag (geen voorkeursrichting). ") if rankable else
+             "Een aantal groeit met de gemeente: daarom geen positie, maar het aandeel in "
+             "Nederland; op naam gesorteerd (klik op een kolomkop om te sorteren). ")
+    st.caption(order + f"Bovenaan, geel gemarkeerd: {region_label}."
                + (" Lichtgroen: vergelijkbare gemeenten." if level == "GM" and ctx.peer.codes
                   else "") + " Regio's zonder cijfer staan niet in de lijst.")
 
@@ -185,7 +212,14 @@ def render(theme: str) -> None:
     if ctx.current_boundaries and "harmonisation" in sdf.columns and not wide.empty:
         own_h = sdf[sdf["role"] == "gemeente"].set_index("period")["harmonisation"]
         wide["harmonisatie"] = wide["periode"].map(own_h)
+    if not wide.empty:  # the last period is the one presented as current
+        last = wide["periode"].max()
+        wide["actualiteit"] = [("" if p != last else pr.STALE if data.lags and
+                                data.lags.of(iid, p).stale else "actueel")
+                               for p in wide["periode"]]
     components.downloads(
         f"{meta['title']} {data.names[gm]} {period}",
-        {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}), "Tijdreeks": wide},
+        {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}).assign(
+            periode=period, actualiteit=pr.STALE if fresh.stale else "actueel"),
+         "Tijdreeks": wide},
         data, [iid], key="thema")

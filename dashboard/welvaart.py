@@ -17,6 +17,7 @@ import math
 import pandas as pd
 
 from . import compute
+from . import presentation as pr
 
 TREND_YEARS = 5
 TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"
@@ -93,10 +94,14 @@ def trend(series: pd.DataFrame, higher_is_better: bool | None, years: int = TREN
 # --------------------------------------------------------------------------- overview
 
 def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict], gemeente: str,
-             peer_codes: tuple[str, ...] = ()) -> pd.DataFrame:
+             peer_codes: tuple[str, ...] = (), lags: pr.Lags | None = None) -> pd.DataFrame:
     """One row per indicator that has a value for ``gemeente`` (catalogue order): theme,
     brede-welvaart tags, latest period/value, standing among all gemeenten in that period,
-    five-year trend, Nederland and the peer median (with differences)."""
+    five-year trend, Nederland and the peer median (with differences).
+
+    Presentation rules (dashboard.presentation): a size gets no standing and a neutral trend
+    (``veranderd``/``gelijk``) but its share of Nederland (``share_nl``); ``stale`` and
+    ``freshness`` mark a period older than the indicator's normal lag (``lags``)."""
     rows = []
     for iid, meta in indicators.items():
         obs = by_indicator.get(iid)
@@ -109,17 +114,21 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict],
         last = own.iloc[-1]
         period = str(last["period"])
         value = float(last["value"])
-        hib = meta.get("higher_is_better")
+        hib = pr.direction(meta)
+        rankable = pr.is_rankable(meta)
         cur = gm[gm["period"] == period].set_index("region_code")["value"]
-        st = standing(cur, gemeente, hib)
+        st = standing(cur, gemeente, hib) if rankable else {
+            "percentile": None, "quartile": None, "label": None, "n": len(cur)}
         tr = trend(own, hib)
+        fresh = lags.of(iid, period) if lags is not None else pr.Freshness(period)
         nl = compute.value_at(obs, compute.NL, period)
         peers = compute.peer_median(gm, peer_codes, period)
         bw = meta.get("brede_welvaart") or {}
         rows.append({
             "indicator": iid, "theme": meta.get("theme"), "title": meta.get("title"),
             "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
-            "higher_is_better": hib,
+            "higher_is_better": hib, "kind": pr.kind(meta), "rankable": rankable,
+            "stale": fresh.stale, "freshness": fresh.text,
             "dimensie": DIMENSIES.get(bw.get("dimensie"), bw.get("dimensie")),
             "bw_thema": bw.get("thema"), "period": period, "status": last.get("status"),
             "value": value, "harmonisation": last.get("harmonisation"),
@@ -129,6 +138,7 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict],
             "trend_from": tr["start_period"] if tr else None,
             "trend_change": tr["change"] if tr else None,
             "nl": nl, "diff_nl": None if nl is None else value - nl,
+            "share_nl": pr.share(value, nl) if pr.is_size(meta) else None,
             "peers": peers, "diff_peers": None if peers is None else value - peers,
         })
     return pd.DataFrame(rows)
@@ -138,7 +148,8 @@ def summary(ov: pd.DataFrame) -> list[str]:
     """Plain Dutch sentences over :func:`overview`."""
     if ov.empty:
         return []
-    directed = ov[ov["higher_is_better"].notna()]
+    # only rankable indicators with a direction: sizes (counts) never count as good or bad
+    directed = ov[ov["higher_is_better"].notna() & ov["rankable"].astype(bool)]
     n_dir = len(directed)
     best = int((directed["standing"] == "beste 25%").sum())
     worst = int((directed["standing"] == "slechtste 25%").sum())

@@ -112,8 +112,12 @@ def test_brede_welvaart_page(dash_snapshot, monkeypatch):
     assert list(grid["Indicator"]) == ["Vestigingen per 1.000 inwoners",
                                        "Vestigingen van bedrijven", "Werkloosheid",
                                        "Aandeel koopwoningen"]
-    assert set(grid["Positie"]) <= {"beste 25%", "slechtste 25%", "middengroep", "hoogste 25%",
-                                    "laagste 25%"}
+    by_ind = grid.set_index("Indicator")
+    size = by_ind.loc["Vestigingen van bedrijven"]  # a count: no position, no colour
+    assert size["Positie"] == "n.v.t. (aantal)" and "% van Nederland" in size["t.o.v. Nederland"]
+    assert size["Trend 5 jaar"].split(" ")[0] in {"veranderd", "gelijk"}
+    assert set(by_ind.drop(index="Vestigingen van bedrijven")["Positie"]) <= {
+        "beste 25%", "slechtste 25%", "middengroep", "hoogste 25%", "laagste 25%"}
     koop = grid.set_index("Indicator").loc["Aandeel koopwoningen"]
     assert koop["Positie"] in {"hoogste 25%", "laagste 25%", "middengroep"}
     assert koop["Trend 5 jaar"].split(" ")[0] in {"veranderd", "gelijk"}

@@ -111,7 +111,8 @@ def test_changing_the_indicator_resets_the_year(dash_snapshot, monkeypatch):
     at.selectbox(key="w_indicator").set_value("openstaande_vacatures").run()
     assert not at.exception and not at.warning
     assert at.selectbox(key="w_jaar").value == 2023
-    assert "Niet per gemeente beschikbaar" in texts(at)
+    assert "Niet per gemeente gepubliceerd: het CBS publiceert dit cijfer niet per gemeente; " \
+           "getoond: Provincie Noord-Holland." in texts(at)
 
 
 def test_thema_parameter_on_the_start_page_opens_the_thema_page(dash_snapshot, monkeypatch):
@@ -169,9 +170,11 @@ def test_indicator_without_gemeente_data_uses_corop(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "mkb_innovatie", gemeente="GM0363",
                  indicator="bbp_groei")
     body = texts(at)
-    assert "Niet per gemeente beschikbaar; cijfer voor Groot-Amsterdam (COROP-gebied)" in body
+    assert ("Niet per gemeente gepubliceerd: het CBS publiceert dit cijfer niet per gemeente; "
+            "getoond: Regio Groot-Amsterdam (COROP).") in body
     assert "Geen kaart: deze indicator is niet per gemeente beschikbaar." in body
-    assert any(m.label.startswith("Groot-Amsterdam") for m in at.metric)
+    # the region's name is in the figure's own label: never read as Amsterdam's figure
+    assert any(m.label.startswith("Regio Groot-Amsterdam (COROP), ") for m in at.metric)
 
 
 def test_without_geojson_the_page_says_no_map(tmp_path, monkeypatch, snapshot_builder):

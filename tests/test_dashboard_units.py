@@ -134,7 +134,7 @@ def test_previous_period():
 def test_peers_same_size_and_urbanity(dd):
     p = compute.peers(dd.regions, "GM0355")
     assert set(p.codes) == {"GM0362", "GM0402", "GM0406"}
-    assert "50 000 tot 100 000 inwoners" in p.description
+    assert "50.000 tot 100.000 inwoners" in p.description  # one number format
     # Amsterdam has one gemeente in its class: falls back to size only
     assert compute.peers(dd.regions, "GM0363").codes == ("GM0344",)
 

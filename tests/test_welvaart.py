@@ -141,7 +141,11 @@ def test_overview_and_summary(dd):
     assert row["trend_from"] == "2019" and row["trend"] in {"beter", "slechter", "gelijk"}
     assert row["peers"] is not None and row["nl"] is not None
     lines = welvaart.summary(ov)
-    assert lines[0].startswith("In de beste 25% op ") and " van 3 indicatoren" in lines[0]
+    # vestigingen is a size (a count): never counted as good or bad
+    assert lines[0].startswith("In de beste 25% op ") and " van 2 indicatoren" in lines[0]
+    size = ov.set_index("indicator").loc["vestigingen"]
+    assert pd.isna(size["standing"]) and pd.isna(size["percentile"]) and not size["rankable"]
+    assert size["trend"] in {"veranderd", "gelijk"} and size["share_nl"] > 0
     assert lines[1].startswith("Verbeterd op ")
 
 
@@ -166,7 +170,7 @@ def test_current_boundaries_view_and_notes(dd, old):
 def test_peer_sets(dd, old):
     g = compute.peer_set(dd.peers, dd.regions, "GM0355", "grootte")
     assert set(g.codes) == {"GM0362", "GM0402", "GM0406"} and g.method == "grootte"
-    assert g.why[0][1] == "50 000 tot 100 000 inwoners; Sterk stedelijk"
+    assert g.why[0][1] == "50.000 tot 100.000 inwoners; Sterk stedelijk"
     s = compute.peer_set(dd.peers, dd.regions, "GM0355", "statistisch")
     assert s.method == "statistisch" and len(s.codes) == 3 and s.why[0][2] is not None
     assert "GM0355" not in s.codes

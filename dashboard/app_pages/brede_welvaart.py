@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import components, welvaart
 from dashboard import format as fmt
+from dashboard import presentation as pr
 from pipelines.catalog import THEMES
 
 ctx = components.context()
@@ -18,7 +19,7 @@ st.markdown(f"**{data.names[gm]}** op alle indicatoren die het CBS per gemeente 
             "ingedeeld naar kernthema en naar de dimensies van de Monitor Brede Welvaart "
             "(hier en nu, later, elders).")
 
-ov = welvaart.overview(ctx.obs, data.indicators, gm, peer.codes)
+ov = welvaart.overview(ctx.obs, data.indicators, gm, peer.codes, lags=data.lags)
 if ov.empty:
     st.info(f"Voor {data.names[gm]} zijn er geen cijfers per gemeente in deze snapshot.")
     st.stop()
@@ -45,19 +46,24 @@ table = pd.DataFrame({
     "Brede welvaart": [" · ".join(str(x) for x in (d, t) if x and not pd.isna(x)) or fmt.MISSING
                        for d, t in zip(ov["dimensie"], ov["bw_thema"], strict=True)],
     "Indicator": ov["title"],
-    "Periode": [fmt.period_status(p, s) for p, s in zip(ov["period"], ov["status"], strict=True)],
+    "Periode": [fmt.period_status(p, s) + (f" ({pr.STALE})" if old else "")
+                for p, s, old in zip(ov["period"], ov["status"], ov["stale"], strict=True)],
     "Waarde": [fmt.value(v, u, d) for v, u, d in zip(ov["value"], ov["unit"], ov["decimals"],
                                                      strict=True)],
     "Percentiel": ov["percentile"].round(0),
-    "Positie": ov["standing"].fillna(fmt.MISSING),
+    "Positie": [s if isinstance(s, str) else ("n.v.t. (aantal)" if not rk else fmt.MISSING)
+                for s, rk in zip(ov["standing"], ov["rankable"], strict=True)],
     "Trend 5 jaar": [_trend_text(r) for _, r in ov.iterrows()],
     "t.o.v. Nederland": [_diff(v, u, d) for v, u, d in zip(ov["diff_nl"], ov["unit"],
                                                           ov["decimals"], strict=True)],
     "t.o.v. vergelijkbare gemeenten": [_diff(v, u, d) for v, u, d in zip(
         ov["diff_peers"], ov["unit"], ov["decimals"], strict=True)],
 })
-counts = ov["unit"].eq("aantal")
-table.loc[counts, ["t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten"]] = "n.v.t. (aantal)"
+counts = ov["kind"].eq(pr.SIZE)  # a size is compared by its share, not by a difference
+table.loc[counts, "t.o.v. Nederland"] = [
+    f"{fmt.number(v, 2 if v < 1 else 1)}% van Nederland" if not pd.isna(v) else fmt.MISSING
+    for v in ov.loc[counts, "share_nl"]]
+table.loc[counts, "t.o.v. vergelijkbare gemeenten"] = "n.v.t. (aantal)"
 
 
 def _trend_style(text: str) -> str:
@@ -89,8 +95,11 @@ st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)
 st.caption(
     "Positie: beste/slechtste 25% van alle gemeenten met een cijfer in dezelfde periode, "
     "rekening houdend met de richting (bij werkloosheid is laag gunstig). Bij indicatoren zonder "
-    "voorkeursrichting staat ‘hoogste/laagste 25%’. Trend: het laatste cijfer vergeleken met vijf "
-    "jaar eerder (of het eerste cijfer binnen die vijf jaar); groen = beter, rood = slechter, "
+    "voorkeursrichting staat ‘hoogste/laagste 25%’. Aantallen (vestigingen, banen, woningen) "
+    "groeien met de gemeente: die krijgen geen positie en geen kleur, wel hun aandeel in "
+    "Nederland. ‘Verouderd’: ouder dan gebruikelijk voor die CBS-tabel. Trend: het laatste "
+    "cijfer vergeleken met vijf jaar eerder (of het eerste cijfer binnen die vijf jaar); "
+    "groen = beter, rood = slechter, "
     "grijs = gelijk (verandering kleiner dan 1% van de beginwaarde) of ‘veranderd’ zonder "
     f"voorkeursrichting. Vergelijkbare gemeenten: mediaan van {peer.description}."
     + (" Reeksen op de huidige gemeentegrenzen." if ctx.current_boundaries else
@@ -99,7 +108,9 @@ components.boundary_caption(ctx, gm)
 components.peers_expander(ctx)
 components.briefing_button(ctx, key="bw")
 
-export = ov.drop(columns=["higher_is_better"])
+export = ov.drop(columns=["higher_is_better", "freshness"]).assign(
+    stale=ov["stale"].map({True: pr.STALE, False: "actueel"})).rename(
+    columns={"stale": "actualiteit"})
 if not ctx.current_boundaries:
     export = export.drop(columns=["harmonisation"])
 components.downloads(f"brede welvaart {data.names[gm]}", {"Brede welvaart": export}, data,

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import components, exports
 from dashboard import data as dataio
 from dashboard import format as fmt
+from dashboard import presentation as pr
 from pipelines.catalog import THEMES
 
 ctx = components.context()
@@ -19,7 +20,7 @@ st.markdown(
     "Statistiek) en worden elke nacht opgehaald en gecontroleerd door de pipeline. Dit dashboard "
     "leest alleen de gepubliceerde snapshot en haalt niets live bij het CBS op.\n\n"
     "**Bron: CBS.** Licentie: [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/deed.nl); "
-    "bij hergebruik graag ‘Bron: CBS, bewerking VNG’ vermelden.\n\n"
+    f"bij hergebruik graag ‘{pr.CREDIT}’ vermelden.\n\n"
     f"Snapshot **{data.snapshot_id}**, gepubliceerd {fmt.datetime_nl(manifest.get('published_at'))}."
     f" Gemeentelijke indeling van {manifest.get('reference_year', 'het peiljaar')}.")
 st.caption("Voorlopige cijfers kunnen nog wijzigen; het CBS stelt ze later definitief vast. "
@@ -28,6 +29,8 @@ st.caption("Voorlopige cijfers kunnen nog wijzigen; het CBS stelt ze later defin
 tables = manifest.get("tables", {})
 coverage = manifest.get("coverage", {})
 rows = []
+KIND_TEXT = {pr.SIZE: "omvang (groeit met de gemeente)", pr.RATE: "verhouding of aandeel",
+             pr.INDEX: "indexcijfer"}
 for iid, m in data.indicators.items():
     ind = data.by_indicator[iid]
     latest = str(ind["period"].max())
@@ -38,7 +41,10 @@ for iid, m in data.indicators.items():
         "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
         "Definitie": m.get("description"), "Eenheid": m.get("unit"),
         "CBS-tabellen": ", ".join(m.get("tables", [])), "StatLine": exports.statline_url(first),
-        "Laatste periode": fmt.period(latest), "Status": ", ".join(sorted(statuses)),
+        "Soort cijfer": KIND_TEXT[pr.kind(m)] + ("" if pr.is_rankable(m) else "; geen positie"),
+        "Laatste periode": fmt.period(latest) + (f" ({pr.STALE})" if data.lags and
+                                                 data.lags.of(iid, latest).stale else ""),
+        "Status": ", ".join(sorted(statuses)),
         "Gemeenten met cijfer": (f"{cov['covered']} van {cov['expected']}"
                                  if cov.get("expected") else "niet per gemeente"),
         "Opgehaald": fmt.date(min((tables.get(t, {}).get("fetched_at") or "")
@@ -59,8 +65,12 @@ st.subheader("CBS-tabellen")
 tdf = pd.DataFrame([{
     "Tabel": t, "Titel": info.get("title"), "StatLine": exports.statline_url(t),
     "CBS gewijzigd": fmt.date(info.get("modified")),
-    "Opgehaald": fmt.datetime_nl(info.get("fetched_at")), "Rijen": info.get("rows"),
-    "Toestand": "verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else "actueel",
+    "Opgehaald": fmt.datetime_nl(info.get("fetched_at")), "Rijen": fmt.number(info.get("rows")),
+    "Toestand": ("verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else
+                 f"stopgezet door het CBS ({info['output_status']})"
+                 if str(info.get("output_status") or "Regulier").lower() not in ("regulier",
+                                                                                 "regular")
+                 else "actueel"),
 } for t, info in tables.items()])
 st.dataframe(tdf, hide_index=True, column_config=config)
 

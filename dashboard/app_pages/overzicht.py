@@ -5,23 +5,27 @@ import streamlit as st
 
 from dashboard import components, compute
 from dashboard import format as fmt
+from dashboard import presentation as pr
 from pipelines.catalog import THEMES
 
 ctx = components.context()
 data, gm = ctx.data, ctx.sel.gemeente
 row = compute.region_row(data.regions, gm)
 peer = ctx.peer
-records = compute.profile(ctx.obs, data.regions, data.indicators, gm, peer)
+records = data.profile(ctx.sel.grenzen, gm, peer)
 
 st.title(data.names[gm])
 st.markdown(
     f"Gemeenteprofiel · provincie **{row.get('provincie') or fmt.MISSING}** · "
     f"{fmt.number(row.get('inwoners'))} inwoners · {row.get('urbanity') or ''}".rstrip(" ·"))
 st.caption(
-    "Per indicator: het laatst bekende cijfer, de verandering ten opzichte van een jaar eerder "
-    "(groen = gunstige ontwikkeling, rood = ongunstig, grijs = geen richting), en de vergelijking "
-    f"met Nederland, de provincie en vergelijkbare gemeenten ({peer.description}). "
-    "Positie 1 is de gunstigste van alle gemeenten.")
+    "Per indicator: het laatst bekende cijfer van de gemeente, de verandering ten opzichte van een "
+    "jaar eerder (groen = gunstige ontwikkeling, rood = ongunstig, grijs = geen richting of een "
+    "aantal), en de vergelijking met Nederland, de provincie en vergelijkbare gemeenten "
+    f"({peer.description}). Positie 1 is de gunstigste van alle gemeenten. Aantallen (zoals "
+    "vestigingen en woningen) groeien met de gemeente: die krijgen geen positie of kleur, maar "
+    "hun aandeel in de provincie en in Nederland. Cijfers die het CBS alleen voor een grotere "
+    "regio publiceert, staan apart onder de naam van die regio.")
 components.boundary_caption(ctx, gm)
 components.peers_expander(ctx)
 
@@ -29,6 +33,7 @@ DELTA_COLOR = {True: "normal", False: "inverse"}
 
 
 def card(r: dict) -> None:
+    """One headline card: a figure of the gemeente itself."""
     unit, dec, hib = r["unit"], r["decimals"], r["higher_is_better"]
     with st.container(border=True):
         has_change = r["change"] is not None
@@ -40,24 +45,59 @@ def card(r: dict) -> None:
             delta_description=f"t.o.v. {fmt.period(r['prev_period'])}" if has_change else None,
             chart_data=r["trend"] or None, chart_type="line",
             help=data.indicators[r["indicator"]].get("description"))
-        lines = [fmt.period_status(r["period"], r["status"]) if r["period"] else fmt.MISSING]
-        if r["note"]:
-            lines.append(r["note"])
-        if unit == "aantal":  # a count is not compared with larger areas; show its share
-            if r["nl"] and r["value"] is not None:
-                lines.append(f"Aandeel in Nederland: {fmt.number(100 * r['value'] / r['nl'], 1)}%")
-        else:
-            refs = [("Nederland", r["nl"]), (row.get("provincie") or "Provincie", r["provincie"]),
-                    ("Vergelijkbare gemeenten", r["peers"])]
-            for label, ref in refs:
-                if ref is None:
-                    continue
-                verdict = compute.judgement(r["value"], ref, hib)
-                lines.append(f"{label}: {fmt.value(ref, unit, dec, short=True)}"
-                             + (f" — {verdict}" if verdict and r["note"] is None else ""))
-        if r["region_level"] == "GM" and r["rank"] is not None:
-            lines.append(f"Positie: {fmt.rank(r['rank'], r['rank_n'])} gemeenten")
-        st.caption("  \n".join(lines))
+        st.caption("  \n".join(card_lines(r)))
+
+
+def card_lines(r: dict) -> list[str]:
+    unit, dec, hib = r["unit"], r["decimals"], r["higher_is_better"]
+    if r["period"] is None:
+        return [r["gap"] or fmt.MISSING]
+    lines = [fmt.period_status(r["period"], r["status"])
+             + (f" · **{pr.STALE}**" if r["stale"] else "")]
+    if r["stale"]:
+        lines.append(r["freshness"])
+    if r["kind"] == pr.SIZE:  # a count is not ranked or compared: its share of larger areas
+        shares = [pr.share_text(r["value"], r["provincie"], row.get("provincie") or "de provincie"),
+                  pr.share_text(r["value"], r["nl"], "Nederland")]
+        lines.append("Aandeel: " + ", ".join(x for x in shares if x) if any(shares)
+                     else "Aandeel: " + fmt.MISSING)
+        return lines
+    refs = [("Nederland", r["nl"]), (row.get("provincie") or "Provincie", r["provincie"]),
+            ("Vergelijkbare gemeenten", r["peers"])]
+    for label, ref in refs:
+        if ref is None:
+            continue
+        verdict = compute.judgement(r["value"], ref, hib)
+        lines.append(f"{label}: {fmt.value(ref, unit, dec, short=True)}"
+                     + (f" — {verdict}" if verdict else ""))
+    if r["rank"] is not None:
+        lines.append(f"Positie: {fmt.rank(r['rank'], r['rank_n'])} gemeenten")
+    return lines
+
+
+def region_block(label: str, figures: list[dict]) -> None:
+    """Figures the CBS publishes only for a larger region: their own block, never a headline."""
+    st.markdown(f"**{label}** · niet per gemeente gepubliceerd")
+    lines = []
+    for r in figures:
+        if r["period"] is None:
+            lines.append(f"- {r['title']}: {fmt.MISSING}")
+            continue
+        extra = []
+        if r["change"] is not None:
+            extra.append(f"{fmt.change(r['change'], r['unit'], r['decimals'])} t.o.v. "
+                         f"{fmt.period(r['prev_period'])}")
+        if r["kind"] == pr.SIZE:
+            share = pr.share_text(r["value"], r["nl"], "Nederland")
+            if share:
+                extra.append(share)
+        elif r["nl"] is not None:
+            extra.append(f"Nederland {fmt.value(r['nl'], r['unit'], r['decimals'], short=True)}")
+        stale = f" · **{pr.STALE}**: {r['freshness']}" if r["stale"] else ""
+        lines.append(f"- {r['title']}: {fmt.value(r['value'], r['unit'], r['decimals'])} "
+                     f"({fmt.period_status(r['period'], r['status'])}"
+                     + (f"; {'; '.join(extra)}" if extra else "") + f"){stale}")
+    st.markdown("\n".join(lines))
 
 
 for theme, title in THEMES.items():
@@ -69,10 +109,14 @@ for theme, title in THEMES.items():
     if not rows:
         st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
         continue
+    own, blocks = pr.split_by_level(rows)
     cols = st.columns(3)
-    for i, r in enumerate(rows):
+    for i, r in enumerate(own):
         with cols[i % 3]:
             card(r)
+    for label, figures in blocks.items():
+        with st.container(border=True):
+            region_block(label, figures)
     tables = sorted({t for r in rows if r["cbs_table"] for t in r["cbs_table"].split("+")})
     components.source_caption(data, "+".join(tables))
 
@@ -92,14 +136,7 @@ if changes is not None:
 st.subheader("Download")
 components.briefing_button(ctx, key="profiel")
 prof = pd.DataFrame(records)
-export = pd.DataFrame({
-    "thema": prof["theme"].map(THEMES), "indicator": prof["title"], "eenheid": prof["unit"],
-    "regio": prof["region_name"], "periode": prof["period"], "status": prof["status"],
-    "waarde": prof["value"], "vorig jaar": prof["prev_value"], "verandering": prof["change"],
-    "Nederland": prof["nl"], "provincie": prof["provincie"],
-    "vergelijkbare gemeenten (mediaan)": prof["peers"], "positie": prof["rank"],
-    "aantal gemeenten": prof["rank_n"], "CBS-tabel": prof["cbs_table"],
-})
+export = compute.profile_export(prof, THEMES)
 if ctx.current_boundaries:
     export["harmonisatie"] = prof["harmonisation"]
 components.downloads(f"gemeenteprofiel {data.names[gm]}", {"Gemeenteprofiel": export}, data,

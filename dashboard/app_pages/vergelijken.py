@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import charts, components, compute, state
 from dashboard import format as fmt
+from dashboard import presentation as pr
 
 ctx = components.context()
 data, sel = ctx.data, ctx.sel
@@ -66,7 +67,8 @@ else:
     codes = [group] + members
     title = f"Gemeenten in {fmt.region_label(data.names[group], mode)}"
 
-table, columns = compute.compare_table(ctx.obs, data.regions, data.indicators, codes)
+table, columns = compute.compare_table(ctx.obs, data.regions, data.indicators, codes,
+                                      lags=data.lags)
 st.subheader(title)
 if not columns:
     st.info("Voor deze regio's zijn geen gegevens.")
@@ -78,7 +80,8 @@ st.dataframe(components.dutch_styler(table.drop(columns=["code"]), formats,
              column_config={"regio": st.column_config.TextColumn("Regio", pinned=True)})
 st.caption("Geel gemarkeerd: " + data.names[gm] + ". Leeg = geen gegevens. Indicatoren die "
            "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
-           "Bron: CBS, tabellen volgens ‘Over de data’; licentie CC BY 4.0.")
+           "‘Verouderd’ in een kolomkop: ouder dan gebruikelijk voor die CBS-tabel. "
+           + pr.credit_line() + " (tabellen volgens ‘Over de data’).")
 if ctx.current_boundaries:
     notes = [n for c in table["code"] if (n := data.boundary_note(c))]
     if notes:
