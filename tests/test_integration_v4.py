@@ -1,6 +1,7 @@
 """End to end on real CBS data, v3 and v4 in one refresh: the v3 mirror (../shared/cbs/mirror)
 and the real v4 responses of 03759ned (../shared/cbs/odata_v4), served by the stand-in at a
-small v4 page size. Skipped (with the reason) where ../shared is absent; CI has it."""
+small v4 page size; and new-edition detection in the real v3 and v4 catalogue
+listings. Skipped (with the reason) where ../shared is absent; CI has it."""
 
 from __future__ import annotations
 
@@ -123,3 +124,41 @@ def test_latest_period_covers_the_current_gemeenten_and_impossible_cells_say_why
     assert "2024JJ00" in set(gone.period_key)  # Weesp merged into Amsterdam in 2022
     assert gone.reason.str.startswith("kan niet voorkomen").all()
     assert snap.manifest["tables"]["03759ned"]["api"] == "v4"
+
+
+# --------------------------------------------------------------------------- editions, real listings
+
+def test_a_newer_gebieden_edition_is_found_in_the_real_v3_catalogue(tmp_path, capsys):
+    """The shipped catalogue minus its 2025 edition: `catalog --check` names 86059NED."""
+    from pipelines.catalog import DEFAULT_PATH
+    from pipelines.standin import StandIn
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert "      2025: 86059NED\n" in text
+    cat = tmp_path / "c.yaml"
+    cat.write_text(text.replace("      2025: 86059NED\n", ""), encoding="utf-8")
+    with StandIn(MIRROR, v4_dir=V4) as server:
+        code = main(["catalog", "--check", "--catalog", str(cat), "--cbs-url", server.url,
+                     "--cbs4-url", server.v4.url, "--backoff", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert ("NEW EDITION gebieden_in_nederland: CBS has published 'Gebieden in Nederland 2025' "
+            "(86059NED, edition 2025)") in out
+
+
+def test_a_newer_v4_edition_is_found_in_the_real_v4_datasets_catalogue():
+    """The real v4 Datasets listing holds 'Geregistreerde misdrijven; wijken en buurten' 2016
+    (83903NED) and 2017 (83901NED): a series that only knows 2016 is told about 2017."""
+    from pipelines.catalog import Series
+    from pipelines.cbs import CbsClient, CbsConfig
+    from pipelines.editions import check_series
+    from pipelines.standin import StandIn
+
+    ser = Series("misdrijven_wijken", "Geregistreerde misdrijven; wijken en buurten {year}",
+                 {2016: "83903NED"}, True, "", "yearly", 0, "v4")
+    with StandIn(MIRROR, v4_dir=V4) as server:
+        client = CbsClient(CbsConfig(base_url=server.url, v4_url=server.v4.url, backoff=0))
+        new = check_series(client, ser)
+        asked = [p for _m, p, _s in server.stats.log]
+    assert [(n["year"], n["table"]) for n in new] == [(2017, "83901NED")]
+    assert len(asked) == 1 and asked[0].startswith("/odata/v1/CBS/Datasets?")
