@@ -373,10 +373,10 @@ def _count(params: dict[str, str], name: str) -> int | None:
     return int(text)
 
 
-def _parse_query(query: str) -> dict[str, str]:
+def _parse_query(query: str, options: tuple[str, ...] = QUERY_OPTIONS) -> dict[str, str]:
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if key.startswith("$") and key not in QUERY_OPTIONS:
+        if key.startswith("$") and key not in options:
             raise ODataError(400, f"query option '{key}' is not supported")
         if key in params:
             raise ODataError(400, f"query option '{key}' is given more than once")
@@ -807,12 +807,14 @@ class StandIn:
 
     @staticmethod
     def _query(
-        rows: list[Row], columns: list[str], params: dict[str, str], page_size: int | None
+        rows: list[Row], columns: list[str], params: dict[str, str], page_size: int | None,
+        dialect: str = "v3",
     ) -> tuple[list[Row], int | None, int | None]:
         """Apply the query options; return the page, and $skip/$top for the next page if any."""
         known = columns if rows else None  # an empty set has no columns to check against
         fields = _parse_select(params["$select"], known) if params.get("$select") else None
-        predicate = parse_filter(params["$filter"], known) if params.get("$filter") else None
+        predicate = (parse_filter(params["$filter"], known, dialect) if params.get("$filter")
+                     else None)
         top, skip = _count(params, "$top"), _count(params, "$skip") or 0
         if predicate is not None:
             rows = [row for row in rows if predicate(row)]

@@ -25,9 +25,16 @@ import json
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
-from .standin import ODataError, _columns, _count, _Doc, _order_rows, _parse_select, parse_filter
+from .standin import (
+    ODataError,
+    StandIn,
+    _columns,
+    _Doc,
+    _parse_query,
+    parse_filter,
+)
 
 PREFIX = "/odata/v1"
 _V4_RE = re.compile(r"^/odata/v1/CBS(?:/(?P<rest>.*))?$", re.IGNORECASE)
@@ -57,17 +64,6 @@ def error_body(message: str) -> dict:
     return {"error": {"code": "", "message": message}}
 
 
-def _params(query: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if key.startswith("$") and key not in _OPTIONS:
-            raise ODataError(400, f"The query parameter '{key}' is not supported.")
-        if key in params:
-            raise ODataError(400, f"Query option '{key}' was specified more than once.")
-        params[key] = value
-    return params
-
-
 class V4Server:
     """Answers v4 paths for a :class:`~pipelines.standin.StandIn` (which owns the socket, the
     faults, the stats and the file cache: ``load(path) -> _Doc``)."""
@@ -86,7 +82,7 @@ class V4Server:
 
     # -- routing -------------------------------------------------------------------------------
     def answer(self, path: str, query: str) -> dict:
-        params = _params(query)
+        params = _parse_query(query, _OPTIONS)
         m = _V4_RE.match(path)
         segments = [s for s in (m.group("rest") or "").split("/") if s] if m else []
         if segments == ["Datasets"]:
@@ -174,33 +170,25 @@ class V4Server:
     def _page(self, rows: list[dict], params: dict[str, str], context: str, link_base: str,
               page_size: int | None = -1) -> dict:
         page_size = self.page_size if page_size == -1 else page_size
-        known = _columns(rows[:50]) if rows else None
-        fields = _parse_select(params["$select"], known) if params.get("$select") else None
-        if params.get("$filter"):
-            predicate = parse_filter(params["$filter"], known, dialect="v4")
-            rows = [r for r in rows if predicate(r)]
-        if params.get("$orderby"):
-            rows = _order_rows(rows, params["$orderby"], known)
         count = params.get("$count", "false").lower()
         if count not in ("true", "false"):
             raise ODataError(400, "$count must be true or false")
-        top, skip = _count(params, "$top"), _count(params, "$skip") or 0
-        total = len(rows)
-        window = rows[skip:] if top is None else rows[skip: skip + top]
-        more = page_size is not None and len(window) > page_size
-        page = window[:page_size] if more else window
-        if fields is not None:
-            page = [{f: r.get(f) for f in fields} for r in page]
+        page, next_skip, next_top = StandIn._query(rows, _columns(rows[:50]), params, page_size,
+                                                   dialect="v4")
         out: dict[str, Any] = {"@odata.context": context}
         if count == "true":
-            out["@odata.count"] = total
+            total = rows
+            if params.get("$filter"):
+                keep = parse_filter(params["$filter"], None, dialect="v4")
+                total = [r for r in rows if keep(r)]
+            out["@odata.count"] = len(total)
         out["value"] = page
-        if more:
+        if next_skip is not None:
             query = [f"{k}={quote(params[k], safe='')}" for k in ("$filter", "$select", "$orderby")
                      if params.get(k)]
-            if top is not None:
-                query.append(f"$top={top - len(page)}")
-            query.append(f"$skip={skip + len(page)}")
+            if next_top is not None:
+                query.append(f"$top={next_top}")
+            query.append(f"$skip={next_skip}")
             out["@odata.nextLink"] = f"{link_base}?" + "&".join(query)
         return out
 
