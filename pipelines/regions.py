@@ -26,6 +26,11 @@ class RegionError(ValueError):
     pass
 
 
+# Kerncijfers wijken en buurten calls Nederland NL00 (see ../shared/cbs/PROVENANCE.md, 84799NED);
+# every other table NL01. One code for the country, so "compare with Nederland" finds it.
+CODE_ALIASES = {"NL00": "NL01"}
+
+
 def level_of(code: str) -> str | None:
     """Region level from a stripped CBS region key (GM0363 -> GM); None when not a level we use."""
     prefix = code[:2]
@@ -134,6 +139,7 @@ def add_dimension_regions(regions: pd.DataFrame, dims: dict[str, list[dict]]) ->
     for _table, items in sorted(dims.items()):
         for item in items:
             code = _clean(item.get("Key")) or ""
+            code = CODE_ALIASES.get(code, code)
             level = level_of(code)
             if level and code not in known and code not in extra:
                 title = _clean(item.get("Title")) or code

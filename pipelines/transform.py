@@ -20,7 +20,7 @@ import pandas as pd
 from .catalog import Catalog, Indicator, Input, Series, parse_formula
 from .cbs import REASON_SUFFIX, v4_as_v3
 from .editions import EditionError, resolve_measure
-from .regions import level_of
+from .regions import CODE_ALIASES, level_of
 
 OBS_COLUMNS = ["indicator", "region_code", "region_level", "period", "year", "period_type",
                "value", "status", "cbs_table", "measure"]
@@ -135,7 +135,7 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str,
     cols = [region, inp.measure] + [c for c in ("Perioden", reason_col) if c in df.columns]
     sub = df.loc[mask, cols]
     out = pd.DataFrame({
-        "region_code": sub[region],
+        "region_code": sub[region].replace(CODE_ALIASES),
         "period_key": sub["Perioden"] if "Perioden" in sub.columns else period,
         "value": pd.to_numeric(sub[inp.measure], errors="coerce"),
     })

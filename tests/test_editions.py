@@ -203,10 +203,12 @@ def test_editions_combine_into_one_series_with_the_edition_per_value(world):
     obs = snap.observations
     d = obs[obs.indicator == "bevolkingsdichtheid"].set_index(["region_code", "period"])
     for code in ("NL00", "GM0001", "GM0003"):
-        assert d.loc[(code, "2023"), "value"] == dichtheid(code, 2023)
-        assert d.loc[(code, "2024"), "value"] == dichtheid(code, 2024)
-        assert d.loc[(code, "2023"), "cbs_table"] == "91023NED"
-        assert d.loc[(code, "2024"), "cbs_table"] == "91024NED"
+        key = "NL01" if code == "NL00" else code  # KWB's NL00 is the NL01 of other tables
+        assert d.loc[(key, "2023"), "value"] == dichtheid(code, 2023)
+        assert d.loc[(key, "2024"), "value"] == dichtheid(code, 2024)
+        assert d.loc[(key, "2023"), "cbs_table"] == "91023NED"
+        assert d.loc[(key, "2024"), "cbs_table"] == "91024NED"
+    assert "NL00" not in set(snap.regions.code) and "NL00" not in set(obs.region_code)
     assert ("GM0004", "2024") not in d.index and ("WK000101", "2023") not in d.index
     assert snap.manifest["reference_year"] == 2024 and snap.manifest["gebieden_table"] == GEBIEDEN
     ind = next(i for i in snap.manifest["indicators"] if i["id"] == "bevolkingsdichtheid")
@@ -278,3 +280,11 @@ def test_overlapping_editions_take_the_newest_value(tmp_path):
     got = {r.period_key: (r.value, r.edition) for r in frame.itertuples()}
     assert got == {"2022JJ00": (4.0, "92023NED"), "2023JJ00": (4.5, "92024NED")}
     assert status == {"2022JJ00": "Definitief", "2023JJ00": "Voorlopig"}
+
+
+def test_only_takes_a_series_name(world):
+    assert world("refresh") == 0
+    world.server.reset_stats()
+    assert world("refresh", "--only", "kwb", "--force") == 0
+    tables = {p.split("/")[3] for _m, p, _s in world.server.stats.log if "/ODataFeed/" in p}
+    assert tables == {"91023NED", "91024NED"}
