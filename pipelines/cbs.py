@@ -426,6 +426,8 @@ def v4_wide(observations: list[dict], dimensions: list[str]) -> list[dict]:
             row = rows[key] = dict(zip(dimensions, key, strict=True))
         measure = str(obs.get("Measure", "")).strip()
         value = obs.get("Value")
+        if value is None and obs.get("StringValue") is not None:  # text measures (codes, names)
+            value = obs["StringValue"]
         row[measure] = value
         reason = v4_reason(obs.get("ValueAttribute"))
         if reason and value is None:

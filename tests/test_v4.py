@@ -84,6 +84,15 @@ def test_value_attribute_gives_a_missing_value_with_its_reason():
     assert v4_reason("None") is None and v4_reason(None) is None
 
 
+def test_text_measures_come_from_string_value():
+    obs = [{"Measure": "M1", "ValueAttribute": "None", "Value": None, "StringValue": "PV20",
+            "RegioS": "GM0014", "Perioden": "2025JJ00"},
+           {"Measure": "M2", "ValueAttribute": "None", "Value": 0, "StringValue": None,
+            "RegioS": "GM0014", "Perioden": "2025JJ00"}]
+    row = v4_wide(obs, ["RegioS", "Perioden"])[0]
+    assert row["M1"] == "PV20" and row["M2"] == 0 and "M2@reason" not in row
+
+
 def test_keys_are_padding_free_and_measure_codes_become_topics():
     codes = v4_codes([{"Identifier": "PV20 ", "Title": "Groningen (PV)"}])
     assert codes[0]["Key"] == "PV20" and codes[0]["Title"] == "Groningen (PV)"
