@@ -162,6 +162,8 @@ def cmd_catalog(args, cat, root: Path) -> int:
     problems = 0
     for table, w in wanted.items():
         api = cat.tables[table].api if table in cat.tables else "v3"
+        if table in cat.tables and cat.tables[table].series:  # an edition: CBS's title must say so
+            w["edition_title"] = cat.tables[table].title
         line = _check_table(client.for_api(api), table, w)
         print(line)
         if not line.startswith("ok") and w["enabled"]:
@@ -212,6 +214,11 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
         bad += [f"{dim}={k}" for d, k in sorted(w["filters"]) if d == dim and k not in cats]
     status = (info.get("OutputStatus") or "").strip()
     note = f"  [CBS status: {status}]" if status and status.lower() != "regulier" else ""
+    expected = w.get("edition_title")
+    if expected and " ".join(str(info.get("Title") or "").split()).casefold() != \
+            " ".join(expected.split()).casefold():
+        return (f"MISSING  {table}: CBS calls it {info.get('Title')!r}, not {expected!r}: wrong "
+                f"id for this edition - used by {used_by}")
     if bad:
         return (f"MISSING  {table} ({info.get('Title')}): {', '.join(bad)} do not exist - "
                 f"used by {used_by}{note}")

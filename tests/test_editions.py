@@ -288,3 +288,13 @@ def test_only_takes_a_series_name(world):
     assert world("refresh", "--only", "kwb", "--force") == 0
     tables = {p.split("/")[3] for _m, p, _s in world.server.stats.log if "/ODataFeed/" in p}
     assert tables == {"91023NED", "91024NED"}
+
+
+def test_check_catches_an_edition_id_of_the_wrong_year(world, capsys):
+    swapped = CATALOG_SERIES.replace("{2023: 95385NED, 2024: 95755NED}",
+                                     "{2023: 95755NED, 2024: 95385NED}")
+    assert swapped != CATALOG_SERIES
+    assert world("catalog", "--check", catalog=swapped) == 1
+    out = capsys.readouterr().out
+    assert ("MISSING  95755NED: CBS calls it 'Gebieden in Nederland 2024', not 'Gebieden in "
+            "Nederland 2023': wrong id for this edition") in out
