@@ -9,7 +9,7 @@ Measured in one run against a real-data snapshot:
   (d) map payload per page view (websocket bytes of a thema page view, and the map figure JSON).
 
 Make the real-data snapshot first (about 2 s):
-  .venv/bin/python -m pipelines.standin --mirror ../shared/cbs/mirror --port 8766 &
+  .venv/bin/python -m standin --mirror ../shared/cbs/mirror --port 8766 &
   CBS_ODATA_URL=http://127.0.0.1:8766 .venv/bin/python -m pipelines refresh --data-dir /tmp/dash-data
 Then:
   .venv/bin/python benchmarks/dashboard.py --data-dir /tmp/dash-data \

@@ -46,7 +46,7 @@ class ExternalStandIn:
             port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         self.v4_url = f"{self.url}/odata/v1"
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipelines.standin", "--mirror",
+        self.proc = subprocess.Popen([sys.executable, "-m", "standin", "--mirror",
                                       str(mirror), "--geo", str(mirror.parent / "geo"),
                                       "--port", str(port), "--latency", str(latency),
                                       *(["--bandwidth", str(bandwidth)] if bandwidth else []),

@@ -7,7 +7,7 @@ interface (``table_info``, ``meta``, ``download``, ``url_for``, ``catalogue``), 
 with :meth:`CbsClient.for_api`.
 
 - The base URL is configurable (``CBS_ODATA_URL`` / ``--cbs-url``) so tests and development can
-  point at the local stand-in (``python -m pipelines.standin``); default is the real CBS over https.
+  point at the local stand-in (``python -m standin``); default is the real CBS over https.
 - Every request has a timeout; connection errors, timeouts, 5xx/429 answers and truncated JSON are
   retried with exponential backoff. 404 means the table (or entity) does not exist.
 - We use ``download_data`` / ``get_meta`` / ``get_info``, never ``get_data``: dimension keys stay

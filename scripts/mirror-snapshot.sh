@@ -9,7 +9,7 @@ out=${1:-/tmp/regio-bench-data}
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 v4=()  # real OData v4 responses (tables with `api: v4` in the catalogue)
 [ -d ../shared/cbs/odata_v4 ] && v4=(--v4 ../shared/cbs/odata_v4)
-.venv/bin/python -m pipelines.standin --mirror ../shared/cbs/mirror --geo ../shared/cbs/geo "${v4[@]}" --port "$port" >/dev/null &
+.venv/bin/python -m standin --mirror ../shared/cbs/mirror --geo ../shared/cbs/geo "${v4[@]}" --port "$port" >/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do

@@ -2,7 +2,7 @@
 
 Every file is a whole CBS response object ``{"odata.metadata": ..., "value": [...]}``, shaped like
 the real mirror in ``shared/cbs/mirror`` (which the tests do not need). Serve the folder with
-:class:`pipelines.standin.StandIn`.
+:class:`standin.StandIn`.
 """
 
 from __future__ import annotations

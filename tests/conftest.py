@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.standin import StandIn
+from standin import StandIn
 
 
 @pytest.fixture

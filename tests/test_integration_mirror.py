@@ -33,7 +33,7 @@ def raw_value(table, measure, region, period, **dims):
 
 @pytest.fixture(scope="module")
 def snap(tmp_path_factory):
-    from pipelines.standin import StandIn
+    from standin import StandIn
 
     data = tmp_path_factory.mktemp("real") / "data"
     with StandIn(MIRROR, geo_dir=MIRROR.parent / "geo") as server:

@@ -74,7 +74,7 @@ def v4_value(region: str, period: str, measure: str = "M000352"):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from pipelines.standin import StandIn
+    from standin import StandIn
 
     tmp = tmp_path_factory.mktemp("v4real")
     cat = tmp / "catalog.yaml"
@@ -131,7 +131,7 @@ def test_latest_period_covers_the_current_gemeenten_and_impossible_cells_say_why
 def test_a_newer_gebieden_edition_is_found_in_the_real_v3_catalogue(tmp_path, capsys):
     """The shipped catalogue minus its 2025 edition: `catalog --check` names 86059NED."""
     from pipelines.catalog import DEFAULT_PATH
-    from pipelines.standin import StandIn
+    from standin import StandIn
 
     text = DEFAULT_PATH.read_text(encoding="utf-8")
     assert "      2025: 86059NED\n" in text
@@ -152,7 +152,7 @@ def test_a_newer_v4_edition_is_found_in_the_real_v4_datasets_catalogue():
     from pipelines.catalog import Series
     from pipelines.cbs import CbsClient, CbsConfig
     from pipelines.editions import check_series
-    from pipelines.standin import StandIn
+    from standin import StandIn
 
     ser = Series("misdrijven_wijken", "Geregistreerde misdrijven; wijken en buurten {year}",
                  {2016: "83903NED"}, True, "", "yearly", 0, "v4")

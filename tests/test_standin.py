@@ -16,7 +16,7 @@ import pytest
 import requests
 from cbs_factory import write_gebieden, write_table
 
-from pipelines.standin import StandIn, parse_filter
+from standin import StandIn, parse_filter
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared" / "cbs").resolve()
@@ -522,7 +522,7 @@ def test_refuses_non_loopback_host(tmp_path):
     with pytest.raises(ValueError, match="loopback"):
         StandIn(tmp_path, host="0.0.0.0")
     done = subprocess.run(
-        [sys.executable, "-m", "pipelines.standin", "--mirror", str(tmp_path), "--host", "0.0.0.0"],
+        [sys.executable, "-m", "standin", "--mirror", str(tmp_path), "--host", "0.0.0.0"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -535,7 +535,7 @@ def test_refuses_non_loopback_host(tmp_path):
 def test_cli_serves(tmp_path):
     make_table(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.standin", "--mirror", str(tmp_path), "--port", "0"],
+        [sys.executable, "-m", "standin", "--mirror", str(tmp_path), "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -548,3 +548,15 @@ def test_cli_serves(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_standin_lives_outside_the_product():
+    """The stand-in is a test double: no product module imports it, and it is not packaged."""
+    import tomllib
+
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert "standin" not in packages and not (REPO / "pipelines" / "standin.py").exists()
+    offenders = [str(p.relative_to(REPO)) for pkg in ("pipelines", "dashboard")
+                 for p in (REPO / pkg).rglob("*.py")
+                 if re.search(r"^\s*(from|import)\s+standin\b", p.read_text(), re.M)]
+    assert offenders == []

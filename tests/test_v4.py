@@ -24,7 +24,7 @@ from pipelines.cbs import (
     v4_reason,
     v4_wide,
 )
-from pipelines.standin import parse_filter
+from standin import parse_filter
 
 BEV = "90003NED"
 PERIODS = [("2019JJ00", "Definitief"), ("2020JJ00", "Definitief"), ("2021JJ00", "Voorlopig")]

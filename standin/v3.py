@@ -18,7 +18,7 @@ body, connection reset) can be injected for tests with :meth:`StandIn.add_fault`
 
 It is a test and development tool, so it only binds loopback addresses::
 
-    python -m pipelines.standin --mirror ../shared/cbs/mirror --port 8765
+    python -m standin --mirror ../shared/cbs/mirror --port 8765
 """
 
 from __future__ import annotations
@@ -554,9 +554,9 @@ class StandIn:
         self._stats_lock = threading.Lock()
         self._faults: list[Fault] = []
         self._fault_lock = threading.Lock()
-        self.v4 = None  # OData v4 under /odata/v1 (see pipelines/standin_v4.py)
+        self.v4 = None  # OData v4 under /odata/v1 (see standin/v4.py)
         if v4_dir is not None:
-            from .standin_v4 import V4Server
+            from .v4 import V4Server
 
             self.v4 = V4Server(Path(v4_dir), lambda: self.url, self._load,
                                v4_page_size or page_size)
@@ -894,19 +894,19 @@ def _target(path: str) -> tuple[str | None, str | None]:
 
 
 def _is_v4(path: str) -> bool:
-    from .standin_v4 import is_v4
+    from .v4 import is_v4
 
     return is_v4(path)
 
 
 def _v4_target(path: str) -> tuple[str | None, str | None]:
-    from .standin_v4 import target
+    from .v4 import target
 
     return target(path)
 
 
 def _v4_error(message: str) -> dict:
-    from .standin_v4 import error_body as v4_error_body
+    from .v4 import error_body as v4_error_body
 
     return v4_error_body(message)
 
@@ -922,7 +922,7 @@ def _dump(obj: Any) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.standin",
+        prog="python -m standin",
         description="Serve a CBS OData v3 mirror folder on a loopback address.",
     )
     parser.add_argument("--mirror", required=True, type=Path, help="mirror folder (<TABLE>/*.json)")

@@ -1,5 +1,5 @@
 """The OData v4 side of the CBS stand-in (``datasets.cbs.nl/odata/v1``) over folders of real v4
-responses, served by :class:`pipelines.standin.StandIn` under ``/odata/v1``.
+responses, served by :class:`standin.StandIn` under ``/odata/v1``.
 
 A v4 folder holds one folder per table in the layout of ``shared/cbs/odata_v4/<id>/``::
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .standin import (
+from .v3 import (
     ODataError,
     StandIn,
     _columns,
@@ -65,7 +65,7 @@ def error_body(message: str) -> dict:
 
 
 class V4Server:
-    """Answers v4 paths for a :class:`~pipelines.standin.StandIn` (which owns the socket, the
+    """Answers v4 paths for a :class:`~standin.StandIn` (which owns the socket, the
     faults, the stats and the file cache: ``load(path) -> _Doc``)."""
 
     def __init__(self, folder: Path, base_url, load, page_size: int):
