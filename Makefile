@@ -22,6 +22,7 @@ refresh: setup
 
 browser:
 	scripts/ensure-chromium.sh
+	scripts/ensure-axe.sh
 
 test: setup browser
 	$(BIN)/python -m pytest
