@@ -3,21 +3,32 @@
     python -m dashboard.briefing GM0758 --out briefing.pdf
     python -m dashboard.briefing --all --out briefings/        # every current gemeente
 
-Route: reportlab (PDF layout) + matplotlib (small charts), both plain Python wheels: it works
-offline, needs no browser, and is fast enough to produce all gemeenten every night. Headline
-figures come from the same functions the dashboard uses (``compute``), so the PDF and the screen
-never disagree. Series are on current gemeente boundaries when the snapshot has them.
+Route: typst (the ``typst`` wheel: a self-contained typesetting engine, no browser, no system
+libraries) + matplotlib (small charts as SVG). Typst writes a *tagged* PDF (PDF/UA-1): headings,
+paragraphs, tables with header cells, charts as figures with a Dutch alt text, document
+language ``nl`` and a title, in reading order. Fonts are matplotlib's own DejaVu Sans, so the
+result is the same on every machine. The page is ``briefing.typ``; all content reaches it as
+JSON (:func:`content`), so no text is ever spliced into markup.
+
+The figures come from the same functions the dashboard uses (``compute.profile``) with the same
+presentation rules (``presentation``): sizes get no position but their share of Nederland; a
+figure published only for a larger region sits in its own block under that region's name;
+old periods say "verouderd" with the period in words; gaps give their true reason; the largest
+movements are relative changes against Nederland's, only where the difference is material; one
+Dutch number format and the credit line of the web pages. Series are on current gemeente
+boundaries when the snapshot has them.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -25,31 +36,25 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
-    Image,
-    KeepTogether,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+import typst  # noqa: E402
 
 from pipelines import store  # noqa: E402
 
 from . import compute  # noqa: E402
 from . import format as fmt  # noqa: E402
+from . import presentation as pr  # noqa: E402
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
 CHART_INDICATORS = ("werkloosheid_pct", "banen_per_1000_inwoners", "vestigingen_per_1000_inwoners",
                     "woningvoorraad")
-GREEN, RED, GREY = "#1a7f37", "#c62828", "#6b6b6b"
-BLUE, ORANGE, DARK = "#1565c0", "#ef6c00", "#333333"
+BLUE, ORANGE, DARK = "#1565c0", "#b35200", "#333333"
+TEMPLATE = Path(__file__).with_name("briefing.typ")
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, shipped with matplotlib
+PDF_STANDARD = "ua-1"
+HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Vergelijkbaar¹", "Nederland",
+        "Positie² of aandeel"]
+REGION_HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Nederland"]
 
 
 @dataclass
@@ -62,89 +67,229 @@ class Source:
     by_indicator: dict[str, pd.DataFrame]
     indicators: dict[str, dict]
     boundaries: str  # "current" | "historical"
+    lags: pr.Lags | None = None
+    gaps: pd.DataFrame | None = None  # harmonisation gaps (current boundaries only)
+    _compiler: typst.Compiler | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.lags is None:
+            self.lags = pr.lags(self.manifest, self.indicators,
+                                compute.latest_periods({k: self.by_indicator[k]
+                                                        for k in self.indicators}))
 
     @classmethod
     def load(cls, root: Path) -> Source:
         snap = store.load_snapshot(root)
+        published = {i: g for i, g in snap.observations.groupby("indicator", sort=False)}
+        inds = {m["id"]: m for m in snap.manifest.get("indicators", [])
+                if m.get("enabled", True) and m["id"] in published}
+        lags = pr.lags(snap.manifest, inds, compute.latest_periods(
+            {k: published[k] for k in inds}))
         obs = snap.frame("observations_current")
         boundaries = "current" if obs is not None else "historical"
-        obs = obs if obs is not None else snap.observations
         by_ind = {i: g.sort_values(["region_code", "period"]).reset_index(drop=True)
-                  for i, g in obs.groupby("indicator", sort=False)}
-        inds = {m["id"]: m for m in snap.manifest.get("indicators", [])
-                if m.get("enabled", True) and m["id"] in by_ind}
-        return cls(snap.id, snap.manifest, snap.regions, by_ind, inds, boundaries)
+                  for i, g in (obs if obs is not None else snap.observations).groupby(
+                      "indicator", sort=False)}
+        by_ind = {i: by_ind.get(i, published[i]) for i in published}
+        gaps = None
+        if obs is not None:
+            try:
+                gaps = snap.frame("harmonisation_gaps")
+            except Exception:  # noqa: BLE001 - an optional table; without it gaps say less
+                gaps = None
+        return cls(snap.id, snap.manifest, snap.regions, by_ind, inds, boundaries, lags, gaps)
+
+    @property
+    def compiler(self) -> typst.Compiler:
+        if self._compiler is None:
+            self._compiler = typst.Compiler(font_paths=[str(FONTS)], ignore_system_fonts=True)
+        return self._compiler
 
 
 # --------------------------------------------------------------------------- content (pure)
 
-def movements(src: Source, gemeente: str, n: int = 3) -> list[dict]:
-    """The ``n`` largest movements since the previous year: the gemeente's change divided by the
-    spread of that change over all gemeenten (how unusual it is), largest first."""
-    out = []
-    for iid, meta in src.indicators.items():
-        obs = src.by_indicator[iid]
-        gm = obs[(obs["region_level"] == "GM") & (obs["period_type"] == "jaar")]
-        if gm.empty or gemeente not in set(gm["region_code"]):
+def movements(figures: list[dict], n: int = 3) -> list[tuple[dict, pr.Movement]]:
+    """The ``n`` largest movements since the previous year among the gemeente's own, current,
+    yearly figures: relative change against Nederland's relative change, only where the
+    difference is material (presentation.largest_movements)."""
+    by_id = {f["indicator"]: f for f in figures}
+    items = []
+    for f in figures:
+        if (not f["headline"] or f["stale"] or f["period"] is None or f["prev_value"] is None
+                or pr.frequency(f["period"]) != "jaar"):
             continue
-        last = gm.loc[gm["region_code"] == gemeente, "period"].max()
-        prev = compute.previous_period(last)
-        wide = gm[gm["period"].isin([last, prev])].pivot_table(
-            index="region_code", columns="period", values="value")
-        if prev not in wide or gemeente not in wide.index or pd.isna(wide.loc[gemeente, prev]):
-            continue
-        delta = (wide[last] - wide[prev]).dropna()
-        spread = delta.std(ddof=0)
-        if not spread or pd.isna(spread):
-            continue
-        d = float(delta[gemeente])
-        nl = compute.value_at(obs, compute.NL, last), compute.value_at(obs, compute.NL, prev)
-        out.append({"indicator": iid, "title": meta["title"], "unit": meta["unit"],
-                    "decimals": int(meta.get("decimals") or 0), "period": last, "prev": prev,
-                    "value": float(wide.loc[gemeente, last]), "change": d, "score": abs(d) / spread,
-                    "higher_is_better": meta.get("higher_is_better"),
-                    "nl_change": None if None in nl else nl[0] - nl[1]})
-    return sorted(out, key=lambda m: (-m["score"], m["indicator"]))[:n]
+        items.append((f["indicator"], pr.relative_movement(
+            f["value"], f["prev_value"], f["nl"], f.get("nl_prev"))))
+    return [(by_id[k], m) for k, m in pr.largest_movements(items, n)]
 
 
-def movement_sentence(m: dict) -> str:
-    word = "steeg" if m["change"] > 0 else "daalde"
-    ch = fmt.change(abs(m["change"]), m["unit"], m["decimals"]).lstrip("+")
-    nl = (f" (Nederland: {fmt.change(m['nl_change'], m['unit'], m['decimals'])})"
-          if m["nl_change"] is not None else "")
-    return (f"{m['title']} {word} met {ch} naar {fmt.value(m['value'], m['unit'], m['decimals'])} "
-            f"({fmt.period(m['prev'])} → {fmt.period(m['period'])}){nl}.")
+def movement_sentence(f: dict, m: pr.Movement) -> str:
+    """'Banen van werknemers: +4,1% (Nederland +1,0%) van 2023 tot 2024, naar 95.000.'"""
+    return (f"{f['title']}: {pr.movement_text(m)} van {fmt.period(f['prev_period'])} tot "
+            f"{fmt.period(f['period'])}, naar {fmt.value(f['value'], f['unit'], f['decimals'])}.")
 
 
-def _direction_colour(change, hib) -> str:
-    if change is None or hib is None or abs(change) < 1e-12:
-        return GREY
-    return GREEN if (change > 0) == bool(hib) else RED
+def _period_cell(f: dict) -> str:
+    return fmt.period_status(f["period"], f["status"]) if f["period"] else ""
+
+
+def _row(f: dict) -> dict:
+    """One table row of a figure, every cell already in words (no colour carries meaning)."""
+    unit, dec = f["unit"], f["decimals"]
+    if f["period"] is None:
+        return {"title": f["title"], "gap": f["gap"] or fmt.MISSING}
+    if f["rank"] is not None:
+        position = fmt.rank(f["rank"], f["rank_n"])
+    elif f["kind"] == pr.SIZE:
+        position = pr.share_text(f["value"], f["nl"], "NL") or "–"
+    else:
+        position = "–"
+    return {
+        "title": f["title"] if f["headline"] else f"{f['title']} ({f['region_name']})",
+        "gap": None, "value": fmt.value(f["value"], unit, dec, short=True),
+        "period": _period_cell(f), "stale": f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else "",
+        "change": fmt.change(f["change"], unit, dec) if f["change"] is not None else "–",
+        "peers": (fmt.value(f["peers"], unit, dec, short=True) if f["peers"] is not None
+                  and f["kind"] != pr.SIZE else "–"),
+        "nl": fmt.value(f["nl"], unit, dec, short=True) if f["nl"] is not None else "–",
+        "position": position,
+    }
+
+
+def _span(periods) -> str:
+    ps = sorted(set(periods), key=lambda p: pr.period_end(p) or (0, 0))
+    first, last = fmt.period(ps[0]), fmt.period(ps[-1])
+    return first if first == last else f"{first} t/m {last}"
+
+
+def period_line(figures: list[dict]) -> str:
+    """The period of the figures (not the snapshot date): 'Cijfers over 2023 t/m 2025, per
+    indicator het laatst gepubliceerde; verouderd: 2020 2e kwartaal (1 cijfer)'."""
+    current = [f["period"] for f in figures if f["period"] and not f["stale"]]
+    stale = [f["period"] for f in figures if f["period"] and f["stale"]]
+    if not current and not stale:
+        return "Geen cijfers in de snapshot"
+    text = (f"Cijfers over {_span(current)}, per indicator het laatst gepubliceerde"
+            if current else "Geen actuele cijfers")
+    if stale:
+        n = len(stale)
+        text += f"; {pr.STALE}: {_span(stale)} ({n} {'cijfer' if n == 1 else 'cijfers'}, gemarkeerd)"
+    return text
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"\*\*(.+?)\*\*", r"\1", markdown)
+
+
+def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
+            charts: bool = True) -> dict:
+    """Everything the page shows, as plain Dutch strings (the JSON the template reads)."""
+    row = compute.region_row(src.regions, gemeente)
+    if not row or row.get("level") != "GM":
+        raise KeyError(f"{gemeente} is not a gemeente in snapshot {src.snapshot_id}")
+    peer = peer if peer is not None else compute.peers(src.regions, gemeente)
+    figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente, peer,
+                              lags=src.lags, manifest=src.manifest, gaps=src.gaps)
+    for f in figures:  # NL's previous value, for relative movements
+        f["nl_prev"] = (compute.value_at(src.by_indicator[f["indicator"]], compute.NL,
+                                         f["prev_period"]) if f["prev_period"] else None)
+    name = row.get("name", gemeente)
+    inw = row.get("inwoners")
+    facts = [f"Provincie {row.get('provincie') or fmt.MISSING}"]
+    if inw is not None and not pd.isna(inw):
+        facts.append(f"{fmt.number(inw)} inwoners")
+    if row.get("urbanity"):
+        facts.append(pr.dutch_thousands(str(row["urbanity"]).lower()))
+    if src.boundaries == "current":
+        facts.append("op huidige gemeentegrenzen")
+    own_all, blocks = pr.split_by_level(figures)
+    themes = []
+    for theme, title in THEMES.items():
+        own = [f for f in own_all if f["theme"] == theme]
+        if own:
+            themes.append({"title": title, "rows": [_row(f) for f in own]})
+    regions = [{"label": label, "rows": [_row(f) for f in figs if f["period"] is not None]}
+               for label, figs in blocks.items()]
+    regions = [b for b in regions if b["rows"]]
+    moves = movements(figures)
+    tables = [t for f in figures if f.get("cbs_table") for t in f["cbs_table"].split("+")]
+    notes = [
+        f"¹ Mediaan van {len(peer.codes)} vergelijkbare gemeenten: "
+        f"{pr.dutch_thousands(peer.description)}; niet bij aantallen.",
+        "² Positie: 1 = gunstigste van alle gemeenten (bij cijfers zonder richting: 1 = hoogste), "
+        "alleen bij verhoudingscijfers. Aantallen (vestigingen, banen, woningen) groeien met de "
+        "gemeente en krijgen geen positie, maar hun aandeel in Nederland (NL).",
+        "Voorlopige cijfers van het CBS zijn als voorlopig aangeduid; 'verouderd' staat bij een "
+        "cijfer dat ouder is dan gebruikelijk voor die CBS-tabel.",
+        f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.get('published_at'))}.",
+    ]
+    out = {
+        "title": f"Briefing regionale economie {name}",
+        "author": pr.PRODUCT, "subject": f"CBS-cijfers over {name}",
+        "heading": f"Regionale economie van {name}",
+        "facts": " · ".join(facts), "period_line": period_line(figures),
+        "demo": _plain(b) if (b := pr.demo_banner(src.manifest)) else None,
+        "head": HEAD, "region_head": REGION_HEAD, "themes": themes, "regions": regions,
+        "regions_intro": "Deze cijfers publiceert het CBS niet per gemeente; ze gaan over de "
+                         "genoemde regio als geheel en zijn niet de cijfers van " + name + ".",
+        "movements": {
+            "title": "Grootste bewegingen sinds vorig jaar",
+            "items": [movement_sentence(f, m) for f, m in moves],
+            "none": "Geen cijfer van de gemeente veranderde duidelijk anders dan in Nederland.",
+            "note": "Relatieve verandering ten opzichte van het jaar ervoor, vergeleken met die "
+                    "van Nederland; alleen waar het verschil minstens "
+                    f"{fmt.number(100 * pr.MATERIAL)} procentpunt is.",
+        },
+        "charts": [],
+        "notes": notes, "credit": pr.credit_line(sorted(set(tables))),
+    }
+    if charts:
+        for iid in CHART_INDICATORS:  # the first three that have data
+            if len(out["charts"]) < 3 and (c := chart(src, iid, gemeente, peer)):
+                out["charts"].append(c)
+    return out
 
 
 # --------------------------------------------------------------------------- charts
 
-def _chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> bytes | None:
+def _from_to(s: pd.DataFrame, unit: str, dec: int) -> str:
+    return (f"van {fmt.value(s['value'].iloc[0], unit, dec)} in {fmt.period(s['period'].iloc[0])} "
+            f"naar {fmt.value(s['value'].iloc[-1], unit, dec)} in {fmt.period(s['period'].iloc[-1])}")
+
+
+def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | None:
+    """A small line chart as SVG with its alt text (a Dutch summary sentence). Sizes show the
+    gemeente alone (Nederland's count would flatten it); rates add Nederland and the median of
+    comparable gemeenten."""
     obs = src.by_indicator.get(iid)
     meta = src.indicators.get(iid)
     if obs is None or meta is None:
         return None
     s = compute.series(obs, gemeente)
-    if s.empty:
+    if s.empty or len(s) < 2:
         return None
-    row = compute.region_row(src.regions, gemeente)
-    fig, ax = plt.subplots(figsize=(2.45, 1.75), dpi=140)
-    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    name = compute.region_row(src.regions, gemeente).get("name", gemeente)
+    label = f" ({fmt.unit_label(unit)})" if unit in ("%", "euro", "aantal") else ""
+    fig, ax = plt.subplots(figsize=(2.45, 1.6), dpi=100)
+    fig.subplots_adjust(left=0.16, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
     periods = list(s["period"])
-    ax.plot(periods, s["value"], color=BLUE, lw=2, label=row.get("name", gemeente))
-    nl = compute.series(obs, compute.NL)
-    nl = nl[nl["period"].isin(periods)]
-    if not nl.empty:
-        ax.plot(list(nl["period"]), nl["value"], color=DARK, lw=1.2, ls="--", label="Nederland")
-    if peer.codes:
-        med = [compute.peer_median(obs, peer.codes, p) for p in periods]
-        ax.plot(periods, med, color=ORANGE, lw=1.2, ls=":", label="Vergelijkbaar (mediaan)")
-    title = textwrap.fill(f"{meta['title']} ({fmt.unit_label(meta['unit'])})", 40)
+    ax.plot(periods, s["value"], color=BLUE, lw=2, label=name)
+    alt = [f"Lijngrafiek {meta['title']}{label}. {name}: {_from_to(s, unit, dec)}."]
+    if not pr.is_size(meta):
+        nl = compute.series(obs, compute.NL)
+        nl = nl[nl["period"].isin(periods)]
+        if not nl.empty:
+            ax.plot(list(nl["period"]), nl["value"], color=DARK, lw=1.2, ls="--", label="Nederland")
+            alt.append(f"Nederland: {_from_to(nl, unit, dec)}.")
+        if peer.codes:
+            med = [compute.peer_median(obs, peer.codes, p) for p in periods]
+            ax.plot(periods, med, color=ORANGE, lw=1.2, ls=":", label="Vergelijkbaar (mediaan)")
+            known = [(p, v) for p, v in zip(periods, med, strict=True) if v is not None]
+            if known:
+                alt.append("Mediaan vergelijkbare gemeenten: " + _from_to(pd.DataFrame(
+                    known, columns=["period", "value"]), unit, dec) + ".")
+    title = textwrap.fill(meta["title"] + label, 40)
     ax.set_title(title, fontsize=6.2, loc="left")
     ax.tick_params(labelsize=5.5)
     step = max(1, len(periods) // 5)
@@ -155,120 +300,20 @@ def _chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> bytes |
     ax.grid(axis="y", lw=0.3, color="#dddddd")
     ax.legend(fontsize=4.8, frameon=False, loc="best")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
-    return buf.getvalue()
+    return {"svg": buf.getvalue().decode(), "alt": " ".join(alt)}
 
 
 # --------------------------------------------------------------------------- the page
 
-def _styles():
-    ss = getSampleStyleSheet()
-    base = ParagraphStyle("b", parent=ss["BodyText"], fontName="Helvetica", fontSize=7.5,
-                          leading=9.5)
-    return {
-        "title": ParagraphStyle("t", parent=base, fontName="Helvetica-Bold", fontSize=15,
-                                leading=18),
-        "sub": ParagraphStyle("s", parent=base, fontSize=8.5, leading=11, textColor="#444444"),
-        "h": ParagraphStyle("h", parent=base, fontName="Helvetica-Bold", fontSize=10, leading=12,
-                            spaceBefore=5, spaceAfter=2),
-        "cell": base,
-        "small": ParagraphStyle("sm", parent=base, fontSize=6.3, leading=8, textColor="#555555"),
-        "head": ParagraphStyle("hd", parent=base, fontName="Helvetica-Bold", fontSize=6.8,
-                               leading=8.5),
-    }
-
-
-def _esc(text) -> str:
-    return (str(text) if text is not None else "").replace("&", "&amp;").replace("<", "&lt;")
-
-
 def render(src: Source, gemeente: str, peer: compute.Peers | None = None) -> bytes:
-    """The briefing of one gemeente as PDF bytes (one A4 page). ``peer``: the comparable
+    """The briefing of one gemeente as a tagged PDF (one A4 page). ``peer``: the comparable
     gemeenten to use (default: same size class and urbanity)."""
-    row = compute.region_row(src.regions, gemeente)
-    if not row or row.get("level") != "GM":
-        raise KeyError(f"{gemeente} is not a gemeente in snapshot {src.snapshot_id}")
-    st = _styles()
-    peer = peer if peer is not None else compute.peers(src.regions, gemeente)
-    figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente, peer)
-    name = row.get("name", gemeente)
-    inw = row.get("inwoners")
-    facts = [f"provincie {row.get('provincie') or '?'}"]
-    if inw is not None and not pd.isna(inw):
-        facts.append(f"{fmt.number(inw)} inwoners")
-    facts += [str(row[k]).lower() for k in ("urbanity",) if row.get(k)]
-    story = [
-        Paragraph(f"Regionale economie van {_esc(name)}", st["title"]),
-        Paragraph(_esc(" · ".join(facts)) + f" · cijfers van {fmt.date(src.manifest.get('published_at'))}"
-                  + (" · op huidige gemeentegrenzen" if src.boundaries == "current" else ""),
-                  st["sub"]),
-        Spacer(1, 3 * mm),
-    ]
-    tables = sorted({t for f in figures if f.get("cbs_table") for t in f["cbs_table"].split("+")})
-    head = [Paragraph(h, st["head"]) for h in
-            ("Indicator", "Waarde", "T.o.v. vorig jaar", "Vergelijkbaar¹", "Nederland", "Positie²")]
-    for theme, title in THEMES.items():
-        rows = [head]
-        colours = []
-        for f in (f for f in figures if f["theme"] == theme):
-            where = "" if f["region_level"] == "GM" else f" ({_esc(f['region_name'])})"
-            val = fmt.value(f["value"], f["unit"], f["decimals"], short=True)
-            per = fmt.period_status(f["period"], f["status"]) if f["period"] else ""
-            ch = fmt.change(f["change"], f["unit"], f["decimals"]) if f["change"] is not None else "–"
-            colours.append(_direction_colour(f["change"], f["higher_is_better"]))
-            rank = fmt.rank(f["rank"], f["rank_n"]) if f["rank"] else "–"
-            rows.append([
-                Paragraph(_esc(f["title"]) + where, st["cell"]),
-                Paragraph(f"<b>{_esc(val)}</b> <font size=6 color='#666666'>{_esc(per)}</font>",
-                          st["cell"]),
-                Paragraph(_esc(ch), st["cell"]),
-                Paragraph(_esc(fmt.value(f["peers"], f["unit"], f["decimals"], short=True)
-                               if f["region_level"] == "GM" else "n.v.t."), st["cell"]),
-                Paragraph(_esc(fmt.value(f["nl"], f["unit"], f["decimals"], short=True)), st["cell"]),
-                Paragraph(_esc(rank), st["cell"]),
-            ])
-        if len(rows) == 1:
-            continue
-        t = Table(rows, colWidths=[62 * mm, 30 * mm, 24 * mm, 22 * mm, 22 * mm, 20 * mm])
-        style = [("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.HexColor("#999999")),
-                 ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#dddddd")),
-                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                 ("TOPPADDING", (0, 0), (-1, -1), 1.2), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2)]
-        style += [("TEXTCOLOR", (2, i + 1), (2, i + 1), colors.HexColor(c))
-                  for i, c in enumerate(colours)]
-        t.setStyle(TableStyle(style))
-        story.append(KeepTogether([Paragraph(title, st["h"]), t]))
-
-    moves = movements(src, gemeente)
-    if moves:
-        story.append(KeepTogether(
-            [Paragraph("Grootste bewegingen sinds vorig jaar", st["h"])]
-            + [Paragraph("• " + _esc(movement_sentence(m)), st["cell"]) for m in moves]))
-
-    charts = []
-    for iid in CHART_INDICATORS:  # the first three that have data
-        if len(charts) < 3 and (png := _chart(src, iid, gemeente, peer)):
-            charts.append(png)
-    if charts:
-        imgs = [Image(io.BytesIO(c), width=58 * mm, height=41.4 * mm) for c in charts]
-        story.append(KeepTogether([Paragraph("Ontwikkeling", st["h"]),
-                                   Table([imgs], colWidths=[60 * mm] * len(imgs))]))
-
-    story += [Spacer(1, 2 * mm), Paragraph(
-        f"¹ Mediaan van {len(peer.codes)} vergelijkbare gemeenten: {_esc(peer.description)}. "
-        "² 1 = gunstigste van alle gemeenten (of regio's van dat niveau); bij indicatoren zonder "
-        "richting: 1 = hoogste. Groen/rood: gunstige/ongunstige verandering. "
-        "Cijfers die CBS nog voorlopig noemt zijn gemarkeerd.", st["small"]),
-        Paragraph(f"Bron: CBS StatLine, tabellen {_esc(', '.join(tables))}; bewerking Regio-economie "
-                  f"dashboard. Licentie CC BY 4.0. Snapshot {_esc(src.snapshot_id)}.", st["small"])]
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm,
-                            topMargin=12 * mm, bottomMargin=10 * mm,
-                            title=f"Briefing regionale economie {name}", author="Regio-economie",
-                            subject=f"CBS-cijfers, snapshot {src.snapshot_id}")
-    doc.build(story)
-    return buf.getvalue()
+    data = content(src, gemeente, peer)
+    return src.compiler.compile(TEMPLATE.read_bytes(), format="pdf",
+                                sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+                                pdf_standards=[PDF_STANDARD])
 
 
 def slug(text: str) -> str:

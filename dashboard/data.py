@@ -234,7 +234,8 @@ def _briefing_source(root: str, snapshot_id: str) -> briefing.Source:
     d = _load(root, snapshot_id)
     by_ind = d.view("huidig")
     return briefing.Source(d.snapshot_id, d.manifest, d.regions, by_ind, d.indicators,
-                           "current" if d.has_current else "historical")
+                           "current" if d.has_current else "historical", d.lags,
+                           d.gaps if d.has_current else None)
 
 
 @st.cache_data(max_entries=32, show_spinner="Briefing maken…")
@@ -245,7 +246,7 @@ def _briefing_pdf(root: str, snapshot_id: str, gemeente: str, peers_method: str)
 
 
 def briefing_pdf(data: DashData, gemeente: str, peers_method: str) -> bytes:
-    """The one-page PDF briefing of ``gemeente`` (built from the cached snapshot, once per
+    """The one-page tagged PDF briefing of ``gemeente`` (built from the cached snapshot, once per
     snapshot, gemeente and peer choice)."""
     return _briefing_pdf(str(data_root().resolve()), data.snapshot_id, gemeente, peers_method)
 

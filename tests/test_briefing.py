@@ -1,13 +1,16 @@
-"""The wethoudersbriefing PDF: one A4 page with the gemeente, its figures and the sources."""
+"""The wethoudersbriefing PDF: one A4 page with the gemeente, its figures and the sources; a
+tagged PDF (structure tree, /Lang nl, title, figures with alt text)."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pypdf
 import pytest
 
 from dashboard import briefing
+from dashboard import presentation as pr
 from pipelines import store
 
 pytest_plugins = ["snapshot_factory"]
@@ -31,6 +34,45 @@ def pdf_text(data: bytes) -> tuple[int, str]:
     return len(reader.pages), " ".join(p.extract_text() for p in reader.pages)
 
 
+def structure(data: bytes) -> tuple[dict, list[tuple[str, object]]]:
+    """(the document catalog, [(structure type, /Alt)] for every structure element in order)."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    root = reader.trailer["/Root"]
+    out: list[tuple[str, object]] = []
+
+    def walk(node) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, pypdf.generic.ArrayObject):
+            for kid in node:
+                walk(kid)
+        elif isinstance(node, pypdf.generic.DictionaryObject):
+            if "/S" in node:
+                out.append((str(node["/S"]), node.get("/Alt")))
+            if "/K" in node:
+                walk(node["/K"])
+
+    if "/StructTreeRoot" in root:
+        walk(root["/StructTreeRoot"])
+    return root, out
+
+
+def assert_tagged(data: bytes, title: str) -> None:
+    """PDF/UA-style: marked content with a structure tree, language nl, the title shown,
+    headings, tables with header cells, every figure with a Dutch alt text."""
+    root, elems = structure(data)
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert str(root["/Lang"]).lower().startswith("nl")
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"]) is True
+    assert pypdf.PdfReader(io.BytesIO(data)).metadata.title == title
+    kinds = [k for k, _ in elems]
+    assert kinds.count("/H1") == 1 and "/H2" in kinds
+    assert kinds.index("/H1") < kinds.index("/H2") < kinds.index("/Table")
+    assert "/TH" in kinds and "/TD" in kinds
+    figures = [alt for k, alt in elems if k == "/Figure"]
+    assert figures, "no figure in the structure tree"
+    assert all(alt and str(alt).startswith("Lijngrafiek ") for alt in figures), figures
+
+
 def test_render_is_one_page_with_name_figures_and_sources(dash_snapshot, gem):
     CODE, NAME = gem
     src = briefing.Source.load(dash_snapshot)
@@ -39,9 +81,17 @@ def test_render_is_one_page_with_name_figures_and_sources(dash_snapshot, gem):
     assert f"Regionale economie van {NAME}" in text
     for theme in ("Breed MKB en innovatie", "Human Capital", "Ruimtelijke economie"):
         assert theme in text
-    assert "Bron: CBS StatLine" in text and "CC BY 4.0" in text
+    assert pr.CREDIT in text and "CC BY 4.0" in text
     assert "81575NED" in text and src.snapshot_id[:15] in text.replace("\n", "")
     assert "Grootste bewegingen sinds vorig jaar" in text
+    assert not re.search(r"cijfers van \d", text) and "Cijfers over " in text  # period, not date
+    assert "Groen" not in text and "groen" not in text  # no legend for colours not shown
+
+
+def test_the_pdf_is_tagged_in_dutch_with_alt_texts(dash_snapshot, gem):
+    CODE, NAME = gem
+    src = briefing.Source.load(dash_snapshot)
+    assert_tagged(briefing.render(src, CODE), f"Briefing regionale economie {NAME}")
 
 
 def test_every_gemeente_fits_on_one_page(dash_snapshot, gemeenten):
@@ -58,13 +108,39 @@ def test_unknown_or_non_gemeente_code_is_refused(dash_snapshot):
         briefing.render(src, "NL01")
 
 
-def test_movements_are_ranked_by_how_unusual_they_are(dash_snapshot, gem):
-    CODE = gem[0]
-    src = briefing.Source.load(dash_snapshot)
-    moves = briefing.movements(src, CODE, n=10)
-    assert moves and [m["score"] for m in moves] == sorted((m["score"] for m in moves), reverse=True)
-    s = briefing.movement_sentence(moves[0])
-    assert ("steeg met" in s or "daalde met" in s) and moves[0]["title"] in s
+def fig(iid, value, prev, nl, nl_prev, **kw) -> dict:
+    return {"indicator": iid, "title": iid.title(), "unit": "aantal", "decimals": 0,
+            "headline": True, "stale": False, "period": "2024", "prev_period": "2023",
+            "value": value, "prev_value": prev, "nl": nl, "nl_prev": nl_prev, **kw}
+
+
+def test_movements_are_relative_changes_against_nederland_only_where_material():
+    figures = [
+        fig("groot", 1_073 + 100_000, 100_000, 8_000_000, 7_921_180),  # +1,1% vs NL +1,0%
+        fig("snel", 520, 500, 1_000, 1_000),                           # +4,0% vs NL 0%
+        fig("daalt", 90, 100, 1_000, 990),                              # -10% vs NL +1%
+        fig("regio", 200, 100, 1_000, 1_000, headline=False),           # not the gemeente's
+        fig("oud", 200, 100, 1_000, 1_000, stale=True),                 # an old period
+        fig("kwartaal", 200, 100, 1_000, 1_000, period="2024KW02"),     # not a yearly change
+    ]
+    moves = briefing.movements(figures, n=5)
+    assert [f["indicator"] for f, _ in moves] == ["daalt", "snel"]
+    s = briefing.movement_sentence(*moves[1])
+    assert s == "Snel: +4,0% (Nederland ±0,0%) van 2023 tot 2024, naar 520."
+
+
+def test_sizes_region_figures_stale_periods_and_gaps_in_the_rows():
+    size = fig("banen", 115_900, 114_400, 8_996_700, 8_900_000, kind="size", rank=None,
+               rank_n=0, change=1_500, peers=None, status="Definitief", region_name="Breda")
+    row = briefing._row(size)
+    assert row["position"] == "1,3% van NL" and row["value"] == "115.900"
+    region = {**size, "headline": False, "region_name": "West-Noord-Brabant", "stale": True,
+              "period": "2020KW02", "kind": "size"}
+    row = briefing._row(region)
+    assert row["title"] == "Banen (West-Noord-Brabant)"
+    assert row["stale"] == "verouderd (2020 2e kwartaal)"
+    gap = {**size, "period": None, "gap": pr.GAP_REASONS["ontbreekt_bron"] + ": x."}
+    assert briefing._row(gap) == {"title": "Banen", "gap": gap["gap"]}
 
 
 def test_cli_one_file_all_to_folder_and_errors(dash_snapshot, tmp_path, empty_data_dir, capsys,
