@@ -30,7 +30,7 @@ DEEPLINK_DONE = "_deeplink_done"
 
 def no_snapshot_page(reason: str | None) -> None:
     st.title("Regionale economie")
-    st.info("Er zijn nog geen cijfers gepubliceerd. " + (reason or "")
+    st.info((reason or "Er zijn nog geen cijfers gepubliceerd.")
             + "\n\nMaak een snapshot met de nachtelijke pipeline en ververs daarna deze pagina:",
             icon=":material/info:")
     st.code("python -m pipelines refresh", language="bash")
@@ -127,6 +127,8 @@ def main() -> None:
     sidebar(data, sel)
     components.show_warnings(warnings)
     components.demo_banner(data)
+    if data.notice:  # current is damaged: an earlier, intact snapshot is shown
+        st.error(data.notice, icon=":material/report:")
     pg.run()
     footer(data)
 

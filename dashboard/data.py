@@ -8,6 +8,7 @@ functions return.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import streamlit as st
 from pipelines import store
 
 from . import briefing, compute, state
+from . import format as fmt
 from . import presentation as pr
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class DashData:
     region_history: pd.DataFrame | None = None
     gaps: pd.DataFrame | None = None  # values that could not be put on current boundaries
     lags: pr.Lags | None = None  # freshness rules of this snapshot (presentation.lags)
+    notice: str | None = None  # set when this is a fallback because `current` is damaged
 
     def indicators_of(self, theme: str) -> dict[str, dict]:
         return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
@@ -182,17 +185,47 @@ def _load(root: str, snapshot_id: str) -> DashData:
     return build(store.load_snapshot(Path(root), snapshot_id))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _problems(root: str, snapshot_id: str) -> tuple[str, ...]:
+    """Integrity problems of one snapshot (size and sha256 of every file against its manifest),
+    checked once per snapshot id and process: a snapshot is never changed after publishing."""
+    return tuple(store.verify_snapshot(Path(root), snapshot_id))
+
+
+def damaged_notice(damaged: str, shown: DashData) -> str:
+    return (f"Let op: de nieuwste gepubliceerde cijfers (snapshot {damaged}) zijn beschadigd en "
+            "worden niet getoond. U ziet de vorige versie, van "
+            f"{fmt.datetime_nl(shown.manifest.get('published_at'))} (snapshot {shown.snapshot_id}"
+            "). De volgende verversing publiceert de cijfers opnieuw.")
+
+
 def load_current() -> tuple[DashData | None, str | None]:
-    """(data, None) or (None, Dutch reason). Cheap when the snapshot is already cached."""
+    """(data, None) or (None, Dutch reason). Cheap when the snapshot is already cached.
+
+    A damaged ``current`` (a file truncated, overwritten or missing) is never shown: the newest
+    intact earlier snapshot is, with ``notice`` saying so."""
     root = data_root()
     sid = current_snapshot_id(root)
     if not sid:
         return None, None
-    try:
-        return _load(str(root.resolve()), sid), None
-    except store.NoSnapshot as exc:
-        log.error("snapshot unreadable: %s", exc)
-        return None, "De gepubliceerde snapshot kon niet gelezen worden."
+    key = str(root.resolve())
+    problems = _problems(key, sid)
+    if not problems:
+        try:
+            return _load(key, sid), None
+        except store.NoSnapshot as exc:
+            problems = (str(exc),)
+    log.error("snapshot %s is damaged: %s", sid, "; ".join(problems))
+    for earlier in reversed([s for s in store.snapshot_ids(root) if s < sid]):
+        if _problems(key, earlier):
+            continue
+        try:
+            data = _load(key, earlier)
+        except store.NoSnapshot:
+            continue
+        return dataclasses.replace(data, notice=damaged_notice(sid, data)), None
+    return None, ("De gepubliceerde snapshot is beschadigd en er is geen eerdere, onbeschadigde "
+                  "versie.")
 
 
 def map_entry(manifest: dict, year: int | None) -> tuple[str, dict] | None:

@@ -99,10 +99,25 @@ def cmd_status(args, cat, root: Path) -> int:
     if not sid:
         print(f"Geen gepubliceerde snapshot in {root}. Maak er een met: python -m pipelines refresh",
               file=out)
-    else:
-        m = store.read_manifest(root)
+    damaged = store.verify_snapshot(root, sid) if sid else []
+    if damaged:
+        fallback = store.newest_intact(root, before=sid)
+        print(f"DAMAGED    current snapshot {sid} fails its integrity check:", file=out)
+        for p in damaged:
+            print(f"             {p}", file=out)
+        print("           the dashboard shows " + (f"the earlier snapshot {fallback}" if fallback
+                                                   else "no figures (no intact snapshot)")
+              + "; the next refresh republishes (or: python -m pipelines refresh --force)",
+              file=out)
+    try:
+        m = store.read_manifest(root) if sid else None
+    except store.NoSnapshot:
+        m = None
+    if m:
         print(f"snapshot   {sid}  (published {m.get('published_at')}, {m.get('rows')} rows)", file=out)
         print(f"data dir   {root.resolve()}", file=out)
+        print(f"integrity  {'DAMAGED (see above)' if damaged else 'ok: every file matches its sha256'}",
+              file=out)
         print(f"\n{'table':<10} {'api':<4} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<25} "
               "state", file=out)
         for t, tm in m["tables"].items():
@@ -132,8 +147,10 @@ def cmd_status(args, cat, root: Path) -> int:
             summary = ", ".join(f"{v} {k}" for k, v in sorted(acts.items()))
             print(f"  {r.get('started')}  {r.get('outcome'):<8} exit {r.get('exit_code')}  "
                   f"{r.get('seconds')}s  {summary}" + (f"  error: {r['error']}" if r.get("error")
-                                                       else ""), file=out)
-    return EXIT_OK
+                                                       else "")
+                  + ("  current was damaged: republished" if r.get("current_damaged") else ""),
+                  file=out)
+    return EXIT_FAILED if damaged else EXIT_OK
 
 
 def cmd_catalog(args, cat, root: Path) -> int:

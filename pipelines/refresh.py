@@ -329,8 +329,11 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
             cur_manifest = store.read_manifest(root)
         except store.NoSnapshot:
             cur_manifest = None
+    damaged = current_damage(root)
+    if damaged:
+        run["current_damaged"] = damaged
     fetched_any = any(d["action"] == "fetched" for d in run["tables"].values())
-    if (cur_manifest and not fetched_any and not force
+    if (cur_manifest and not fetched_any and not force and not damaged
             and cur_manifest.get("catalogue_sha256") == catalog.sha256
             and sorted(cur_manifest.get("stale_tables", [])) == stale):
         outcome = "partial" if stale else "noop"
@@ -361,12 +364,14 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
     }
     previous = None
-    if cur_manifest:
+    cur_id = store.current_id(root)  # changes are diffed against intact data only
+    base = store.newest_intact(root, before=cur_id) if damaged else cur_id
+    if cur_manifest and base:
         try:
-            previous = store.load_snapshot(root).observations
+            previous = store.load_snapshot(root, base).observations
         except store.NoSnapshot:
             previous = None
-    manifest["changes"] = {"previous_snapshot": (cur_manifest or {}).get("snapshot_id"),
+    manifest["changes"] = {"previous_snapshot": base if previous is not None else None,
                            "indicators": changes.diff(previous, obs)}
     peer_table, peer_features = peers.compute(built.observations_current, regions)
     manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
@@ -386,6 +391,17 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
     outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
     return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+
+
+def current_damage(root: Path) -> list[str]:
+    """Integrity problems of the published ``current`` snapshot (empty: intact or none yet).
+    A damaged current is never a reason for a no-op: the run republishes from the raw store."""
+    sid = store.current_id(root)
+    problems = store.verify_snapshot(root, sid) if sid else []
+    if problems:
+        log.error("current snapshot is damaged; republishing",
+                  extra={"snapshot_id": sid, "problems": problems})
+    return problems
 
 
 def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | None, root: Path,

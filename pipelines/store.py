@@ -6,7 +6,8 @@ Layout under the data folder (``--data-dir`` / ``REGIO_DATA_DIR`` / ``data``)::
     raw/<TABLE>/LATEST                                          name of the last complete fetch
     snapshots/<snapshot-id>/observations.parquet                tidy long table
                             regions.parquet                     region table
-                            manifest.json                       provenance, indicators, coverage
+                            manifest.json                       provenance, indicators, coverage,
+                                                                size + sha256 of every file
     current -> snapshots/<snapshot-id>                          switched atomically (symlink)
     runs.jsonl                                                  one JSON record per refresh run
     .refresh.lock                                               held while a refresh runs
@@ -249,8 +250,9 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
         (tmp / name).write_bytes(body)
     for name, frame in (extra_frames or {}).items():
         frame.to_parquet(tmp / name, index=False)
+    files = {f.name: file_digest(f) for f in sorted(tmp.iterdir())}  # verified on load
     manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
-                "content_sha256": h.hexdigest()}
+                "content_sha256": h.hexdigest(), "files": files}
     (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
@@ -260,6 +262,51 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
     switch_current(root, sid)
     prune_snapshots(root, keep)
     return sid
+
+
+def file_digest(path: Path) -> dict:
+    """``{"bytes": size, "sha256": hex}`` of one file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+def verify_snapshot(root: Path, snapshot_id: str) -> list[str]:
+    """What is wrong with a published snapshot: every file its manifest lists must exist with
+    the recorded size and sha256 (a truncated, overwritten or deleted file is named). Empty list
+    = intact. Snapshots published before per-file hashes can only be checked for presence."""
+    path = root / "snapshots" / snapshot_id
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        files = manifest.get("files")
+    except (OSError, ValueError, AttributeError) as exc:
+        return [f"{path / 'manifest.json'}: unreadable ({exc.__class__.__name__})"]
+    if not isinstance(files, dict):  # an older snapshot: presence only
+        files = {n: None for n in SNAPSHOT_FILES if n != "manifest.json"}
+    problems = []
+    for name, want in files.items():
+        f = path / name
+        try:
+            size = f.stat().st_size
+            got = file_digest(f) if want else None
+        except OSError as exc:
+            problems.append(f"{f}: missing or unreadable ({exc.strerror or exc})")
+            continue
+        if want and size != want.get("bytes"):
+            problems.append(f"{f}: {size} bytes, manifest says {want.get('bytes')}")
+        elif want and got["sha256"] != want.get("sha256"):
+            problems.append(f"{f}: sha256 differs from the manifest (file overwritten)")
+    return problems
+
+
+def newest_intact(root: Path, before: str | None = None) -> str | None:
+    """The newest snapshot that passes :func:`verify_snapshot`, older than ``before`` if given."""
+    for sid in reversed(snapshot_ids(root)):
+        if (before is None or sid < before) and not verify_snapshot(root, sid):
+            return sid
+    return None
 
 
 def switch_current(root: Path, sid: str) -> None:
