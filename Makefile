@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench browser refresh clean
+.PHONY: setup run serve nginx test lint bench browser refresh clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,14 @@ setup: $(STAMP)
 run: setup
 	scripts/run.sh
 
+# production layout: WORKERS Streamlit workers behind nginx (README, "Productie")
+WORKERS ?= 2
+serve: setup nginx
+	WORKERS=$(WORKERS) scripts/serve.sh
+
+nginx:
+	scripts/ensure-nginx.sh
+
 refresh: setup
 	$(BIN)/python -m pipelines refresh
 
@@ -24,7 +32,7 @@ browser:
 	scripts/ensure-chromium.sh
 	scripts/ensure-axe.sh
 
-test: setup browser
+test: setup browser nginx
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -1,24 +1,11 @@
 #!/usr/bin/env bash
-# Start the dashboard; publish a snapshot first if there is none.
-#   CBS_ODATA_URL set      -> refresh from that CBS (or stand-in)
-#   ../shared/cbs/mirror   -> development machine without internet: refresh from the local
-#                             copy of real CBS data, served by the CBS stand-in (demo data)
-#   otherwise              -> refresh from the real CBS (https://opendata.cbs.nl)
+# Start the dashboard (one worker); publish a snapshot first if there is none
+# (scripts/ensure-snapshot.sh). More than one worker behind nginx: scripts/serve.sh (make serve).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export REGIO_DATA_DIR="${REGIO_DATA_DIR:-data}"
-MIRROR=../shared/cbs/mirror
-
-if [ ! -e "$REGIO_DATA_DIR/current" ]; then
-  if [ -z "${CBS_ODATA_URL:-}" ] && [ -d "$MIRROR" ]; then
-    echo "No snapshot yet: publishing one from the local CBS copy in $MIRROR (demo data)."
-    LOG_FORMAT=text scripts/mirror-snapshot.sh "$REGIO_DATA_DIR"
-  else
-    echo "No snapshot yet: publishing one from ${CBS_ODATA_URL:-the CBS open data service}."
-    $BIN/python -m pipelines refresh --log-format text
-  fi
-fi
+scripts/ensure-snapshot.sh
 
 exec $BIN/streamlit run dashboard/app.py \
   --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"

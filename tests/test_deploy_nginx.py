@@ -1,0 +1,96 @@
+"""The nginx config of the multi-worker layout (deploy/nginx): rendered from one template, the
+committed site file in step with it, accepted by a real nginx (`nginx -t`), and carrying the
+choices the README promises (cookie affinity, websocket upgrade and timeouts, cached static
+assets, lang="nl" safety net)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NGINX_DIR = REPO / "deploy" / "nginx"
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+spec = importlib.util.spec_from_file_location("nginx_render", NGINX_DIR / "render.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+
+
+def location(conf: str, name: str) -> str:
+    m = re.search(r"location " + re.escape(name) + r" \{(.*?)\n    \}", conf, re.S)
+    assert m, f"no location {name}"
+    return m.group(1)
+
+
+def test_committed_site_file_is_the_rendered_template():
+    committed = (NGINX_DIR / "regio-dashboard.conf").read_text()
+    assert committed == render.render_site(2), (
+        "deploy/nginx/regio-dashboard.conf is out of date: "
+        "python3 deploy/nginx/render.py > deploy/nginx/regio-dashboard.conf")
+
+
+def test_one_upstream_server_per_worker_with_cookie_hash():
+    conf = render.render_site(4, base_port=9001)
+    servers = re.findall(r"^\s*server (127\.0\.0\.1:\d+) ", conf, re.M)
+    assert servers == [f"127.0.0.1:{p}" for p in range(9001, 9005)]
+    assert "hash $regio_affinity_key consistent;" in conf
+    assert not re.search(r"^\s*ip_hash", conf, re.M)  # NAT: a town hall shares one address
+    # the affinity cookie is set by nginx itself, only while the browser has none
+    assert re.search(r'""\s+"regio_worker=\$request_id; Path=/; HttpOnly; SameSite=Lax";', conf)
+    with pytest.raises(ValueError):
+        render.render_site(0)
+
+
+def test_every_location_keeps_the_proxy_headers_and_names_its_worker():
+    conf = render.render_site(2)
+    for name in ["/", "= /_stcore/stream", "= /_stcore/health", "/media/"]:
+        body = location(conf, name)
+        assert "proxy_pass http://regio_dashboard;" in body, name
+        assert "proxy_set_header X-Forwarded-For" in body, name
+        assert "add_header X-Upstream $upstream_addr always;" in body, name
+        assert "add_header Set-Cookie $regio_affinity_cookie always;" in body, name
+    stream = location(conf, "= /_stcore/stream")
+    assert "proxy_set_header Upgrade $http_upgrade;" in stream
+    assert "proxy_set_header Connection $regio_connection_upgrade;" in stream
+    assert "proxy_read_timeout 3600s;" in stream
+    static = location(conf, "/static/")
+    assert "proxy_cache regio_static;" in static and "proxy_cache_lock on;" in static
+    root = location(conf, "/")
+    assert "sub_filter '<html lang=\"en\">' '<html lang=\"nl\">';" in root
+    assert "gzip on;" in conf
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)")
+@pytest.mark.parametrize("workers", [1, 2, 8])
+def test_nginx_accepts_the_rendered_configs(tmp_path, workers):
+    run = tmp_path / "run"
+    (run / "tmp").mkdir(parents=True)
+    conf = run / "nginx.conf"
+    conf.write_text(render.render_standalone(workers, 8501, "127.0.0.1:8080", str(run)))
+    out = subprocess.run([NGINX, "-e", "stderr", "-p", f"{run}/", "-c", str(conf), "-t"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    # the production site file inside a minimal http block (its cache dir moved to tmp)
+    site = (NGINX_DIR / "regio-dashboard.conf").read_text().replace(
+        "/var/cache/nginx/regio-dashboard", str(run / "cache")).replace(
+        "listen 80;", "listen 127.0.0.1:8080;").replace("listen [::]:80;", "")
+    wrapper = render.STANDALONE.format(run_dir=run, mime_types="/etc/nginx/mime.types",
+                                       site=site)
+    conf.write_text(wrapper)
+    out = subprocess.run([NGINX, "-e", "stderr", "-p", f"{run}/", "-c", str(conf), "-t"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+
+
+def test_rendered_config_fails_loudly_on_an_unknown_placeholder(monkeypatch, tmp_path):
+    bad = tmp_path / "bad.conf.in"
+    bad.write_text("upstream x {\n@UPSTREAM_SERVERS@\n}\n# @NOT_A_PLACEHOLDER@\n")
+    monkeypatch.setattr(render, "TEMPLATE", bad)
+    with pytest.raises(ValueError, match="placeholder"):
+        render.render_site(2)
