@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("refresh", parents=[common, cbs], help="fetch, check and publish a snapshot")
     r.add_argument("--only", help="one indicator id or CBS table id")
     r.add_argument("--force", action="store_true", help="download even if CBS reports no change")
+    r.add_argument("--accept", action="append", default=[], metavar="TABLE",
+                   help="take this table's new data even if it fails the plausibility checks "
+                        "against the published snapshot (a real change at CBS); repeatable")
     r.add_argument("--keep", type=int, default=5, help="snapshots to keep (default 5)")
     r.add_argument("--workers", type=int, default=4, help="tables fetched at once (default 4)")
     r.add_argument("--data-source", choices=["cbs", "mirror", "test"],
@@ -90,7 +93,7 @@ def _client(args) -> CbsClient:
 def cmd_refresh(args, cat, root: Path) -> int:
     return refresh(cat, root, _client(args), only=args.only, force=args.force, keep=args.keep,
                    workers=args.workers, command=args.command_line, geo_url=args.geo_url,
-                   data_source=args.data_source)
+                   data_source=args.data_source, accept=args.accept)
 
 
 def cmd_status(args, cat, root: Path) -> int:

@@ -38,6 +38,16 @@ LEVEL_NAMES = {
 KINDS = {"size": "omvang (aantal of bedrag)", "rate": "verhouding, aandeel of percentage",
          "index": "indexcijfer"}
 RANKABLE_DEFAULT = {"size": False, "rate": True, "index": False}
+# Plausibility checks of a new fetch against the published snapshot (pipelines/checks.py,
+# ``plausibility``). Defaults; the catalogue's top-level ``plausibility:`` section changes them for
+# all, a table's or an indicator's own ``plausibility:`` for that one.
+PLAUSIBILITY_DEFAULTS = {
+    "max_rows_drop_pct": 20.0,  # table: rows of the data entity fall by more than this
+    "max_coverage_drop_pct": 10.0,  # indicator: gemeenten with a value in the latest period
+    "max_revision_pct": 50.0,  # indicator: an existing figure (same region, period) changes by more
+    "max_new_period_factor": 3.0,  # indicator: a new period's value vs the region's previous one
+    "max_jump_share_pct": 10.0,  # ... fail when more than this share of compared values jumps
+}
 TABLE_ID = re.compile(r"^[0-9]{5}[A-Za-z]{3}$")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,6 +91,7 @@ class Indicator:
     bw_theme: str | None = None
     kind: str = "rate"  # size | rate | index (KINDS)
     rankable: bool = True  # positions/quartiles/good-bad colours between regions mean something
+    plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
 
     @property
     def derived(self) -> bool:
@@ -110,6 +121,7 @@ class Table:
     api: str = "v3"  # v3 (opendata.cbs.nl ODataFeed) | v4 (datasets.cbs.nl/odata/v1)
     series: str | None = None  # the edition series this table is one year of
     edition: int | None = None  # ... and which year
+    plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,7 @@ class Catalog:
     pairs: tuple[dict, ...] = ()  # dwarsverbanden: {theme, x, y, vraag}
     series: dict[str, Series] = field(default_factory=dict)  # name -> yearly editions
     gebieden_series: str | None = None  # the series behind `gebieden`, if given as one
+    plausibility: tuple[tuple[str, float], ...] = tuple(PLAUSIBILITY_DEFAULTS.items())
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +172,11 @@ class Catalog:
     @property
     def enabled(self) -> tuple[Indicator, ...]:
         return tuple(i for i in self.indicators if i.enabled)
+
+    def bounds(self, of: Indicator | Table | None = None) -> dict[str, float]:
+        """Plausibility bounds for an indicator or table: defaults < catalogue < its own."""
+        return {**PLAUSIBILITY_DEFAULTS, **dict(self.plausibility),
+                **dict(getattr(of, "plausibility", ()) or ())}
 
     def tables_of(self, name: str) -> tuple[str, ...]:
         """A table id as itself; a series name as its edition ids (oldest first)."""
@@ -312,8 +330,13 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         api = str(spec.get("api", "v3"))
         if api not in ("v3", "v4"):
             fail(where, f"table {tid}: api must be v3 or v4, not {api!r}")
+        try:
+            bounds = _plausibility(spec.get("plausibility"))
+        except ValueError as exc:
+            fail(where, f"table {tid}: {exc}")
         tables[tid] = Table(tid, str(spec["title"]), bool(spec.get("verified", False)),
-                            str(spec.get("evidence", "")), bnd, lines.get(where, 0), api)
+                            str(spec.get("evidence", "")), bnd, lines.get(where, 0), api,
+                            plausibility=bounds)
 
     raw_inds = doc["indicators"]
     if not isinstance(raw_inds, list) or not raw_inds:
@@ -346,8 +369,29 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
                 fail(where, f"dwarsverband #{idx + 1}: {axis} {pair.get(axis)!r} is not an indicator")
         pairs.append({"theme": pair["theme"], "x": pair["x"], "y": pair["y"],
                       "vraag": str(pair.get("vraag", ""))})
+    try:
+        bounds = {**PLAUSIBILITY_DEFAULTS, **dict(_plausibility(doc.get("plausibility")))}
+    except ValueError as exc:
+        raise CatalogError(f"{path}: {exc}") from None
     return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs),
-                   series, geb_series)
+                   series, geb_series, tuple(bounds.items()))
+
+
+def _plausibility(spec) -> tuple[tuple[str, float], ...]:
+    """``plausibility: {max_rows_drop_pct: 20, ...}`` -> validated (key, value) pairs."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict):
+        raise ValueError("plausibility must be a mapping, e.g. {max_rows_drop_pct: 20}")
+    out = []
+    for key, value in spec.items():
+        if key not in PLAUSIBILITY_DEFAULTS:
+            raise ValueError(f"plausibility: unknown bound {key!r}; use "
+                             f"{', '.join(PLAUSIBILITY_DEFAULTS)}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"plausibility: {key} must be a number >= 0")
+        out.append((str(key), float(value)))
+    return tuple(out)
 
 
 SERIES_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -458,6 +502,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         levels=tuple(lv for lv in LEVELS if lv in levels), inputs=inputs, formula=formula,
         value_range=rng, enabled=bool(enabled), line=line,
         bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"), kind=kind, rankable=rankable,
+        plausibility=_plausibility(spec.get("plausibility")),
     )
 
 

@@ -113,3 +113,105 @@ def coverage(obs: pd.DataFrame, regions: pd.DataFrame, catalog: Catalog,
                 report[ind.id]["missing_reasons"] = dict(zip(why["region_code"], why["reason"],
                                                              strict=True))
     return report
+
+
+# --------------------------------------------------------------------------- plausibility
+
+def _n(x: float) -> str:
+    """A count in Dutch notation (6.865), as operators read CBS figures."""
+    return f"{x:,.0f}".replace(",", ".")
+
+
+@dataclass(frozen=True)
+class Implausible:
+    """A new fetch that does not look like the data published before: ``table`` keeps its last
+    good data. ``subject`` is the table or the indicator the numbers are about."""
+
+    table: str
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.detail}"
+
+
+def rows_drop(table: str, rows: int, was: int | None, bounds: dict) -> Implausible | None:
+    """The data entity lost more rows than ``max_rows_drop_pct`` versus the published fetch."""
+    if not was:
+        return None
+    if rows < was * (1 - bounds["max_rows_drop_pct"] / 100):
+        return Implausible(table, table, f"{_n(rows)} rows, was {_n(was)}")
+    return None
+
+
+def coverage_drop(ind_id: str, new: dict | None, old: dict | None, bounds: dict) -> str | None:
+    """Fewer gemeenten with a value in the latest period than ``max_coverage_drop_pct`` allows."""
+    was = (old or {}).get("covered") or 0
+    now = (new or {}).get("covered") or 0
+    if was and now < was * (1 - bounds["max_coverage_drop_pct"] / 100):
+        return f"{_n(now)} gemeenten, was {_n(was)}"
+    return None
+
+
+def value_jumps(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict) -> str | None:
+    """Values that jump versus the published snapshot: a figure CBS already gave (same region and
+    period) revised by more than ``max_revision_pct``, or a new period's value more than
+    ``max_new_period_factor`` times (or that fraction of) the region's previous one. Fails when
+    more than ``max_jump_share_pct`` of the compared values jump (a single odd value in a small
+    gemeente is normal; a table in another unit or scale is not)."""
+    if new.empty or old.empty:
+        return None
+    key = ["region_code", "period"]
+    tol = 10.0 ** -int(ind.decimals or 0)  # differences below the shown precision never count
+    both = new[key + ["value"]].merge(old[key + ["value"]], on=key, suffixes=("", "_old"))
+    diff = (both["value"] - both["value_old"]).abs()
+    revised = (diff > tol) & (diff > bounds["max_revision_pct"] / 100 * both["value_old"].abs())
+    jumps = [(r.region_code, r.period, r.value_old, r.value) for r in both[revised].itertuples()]
+    compared = len(both)
+
+    seen = set(zip(old["region_code"], old["period"], strict=True))
+    fresh = new[[(r, p) not in seen for r, p in zip(new["region_code"], new["period"],
+                                                        strict=True)]]
+    if not fresh.empty:
+        cols = key + ["value"] + (["period_type"] if "period_type" in old.columns else [])
+        last = old[cols].sort_values("period").groupby(
+            ["region_code"] + (["period_type"] if "period_type" in cols else [])).tail(1)
+        pair = fresh[cols].merge(last, on=[c for c in cols if c not in ("period", "value")],
+                                 suffixes=("", "_old"))
+        pair = pair[(pair["value_old"] != 0) & (pair["period_old"] < pair["period"])]
+        f = bounds["max_new_period_factor"]  # 0 switches this comparison off
+        if f > 0 and not pair.empty:
+            ratio = (pair["value"] / pair["value_old"]).abs()
+            far = ((ratio > f) | (ratio < 1 / f) | ((pair["value"] * pair["value_old"]) < 0)) \
+                & ((pair["value"] - pair["value_old"]).abs() > tol)
+            jumps += [(r.region_code, r.period, r.value_old, r.value)
+                      for r in pair[far].itertuples()]
+            compared += len(pair)
+    if not compared or not jumps or len(jumps) <= compared * bounds["max_jump_share_pct"] / 100:
+        return None
+    ex = ", ".join(f"{r} {p}: {o:g} -> {v:g}" for r, p, o, v in jumps[:3])
+    return (f"{len(jumps)} of {compared} values jump (revision > {bounds['max_revision_pct']:g}% "
+            f"or new period > {bounds['max_new_period_factor']:g}x the previous; e.g. {ex})")
+
+
+def plausibility(catalog: Catalog, changed: set[str], obs: pd.DataFrame, cov: dict,
+                 previous: pd.DataFrame | None, prev_cov: dict, indicators=None
+                 ) -> list[Implausible]:
+    """Per indicator fed by a table in ``changed`` (fetched anew this run): gemeente coverage of
+    the latest period and value jumps against the published snapshot (``previous``,
+    ``prev_cov``). Each finding is charged to the changed tables of that indicator."""
+    if previous is None or previous.empty:
+        return []
+    out: list[Implausible] = []
+    by_new = dict(tuple(obs.groupby("indicator")))
+    by_old = dict(tuple(previous.groupby("indicator")))
+    for ind in (indicators if indicators is not None else catalog.enabled):
+        tables = [e for t in ind.tables for e in catalog.tables_of(t) if e in changed]
+        if not tables or ind.id not in by_old:
+            continue
+        bounds = catalog.bounds(ind)
+        problems = [p for p in (
+            coverage_drop(ind.id, cov.get(ind.id), prev_cov.get(ind.id), bounds),
+            value_jumps(ind, by_new.get(ind.id, obs.iloc[0:0]), by_old[ind.id], bounds)) if p]
+        out += [Implausible(t, ind.id, p) for p in problems for t in tables]
+    return out

@@ -100,7 +100,7 @@ def odata_filter(req: Request, padded: dict[str, dict[str, str]],
 
 @dataclass
 class TableResult:
-    action: str  # fetched | unchanged | failed
+    action: str  # fetched | unchanged | failed (-> stale) | rejected (implausible)
     seconds: float = 0.0
     rows: int | None = None
     modified: str | None = None
@@ -109,7 +109,12 @@ class TableResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: bool) -> TableResult:
+def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: bool,
+                prev: dict | None = None) -> tuple[TableResult, RawTable | None]:
+    """Download ``req.table`` unless CBS's Modified (and our query) equal those of ``prev``: the
+    raw manifest of the fetch the published snapshot was built from. Returns the result and the
+    new fetch (None when unchanged). A new fetch is stored, but it becomes "last good" only once
+    a snapshot built from it is published."""
     t0 = time.monotonic()
     table = req.table
     info = client.table_info(table)
@@ -122,13 +127,12 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
                "successor and update the catalogue")
         log.error(msg, extra={"table": table})
         res.warnings.append(msg)
-    prev = raw.latest_manifest(table)
     if (not force and prev and prev.get("modified") == modified
             and prev.get("signature") == req.signature):
         res.rows = data_file(prev).get("rows")
         res.seconds = time.monotonic() - t0
         log.info("table unchanged, not downloaded", extra={"table": table, "modified": modified})
-        return res
+        return res, None
 
     padded: dict[str, dict[str, str]] = {}
     select, measures, region = req.select, None, "RegioS"
@@ -170,10 +174,10 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
         "fetched_at": store.utcnow(), "url": client.url_for(table, entity),
         "select": select, "filter": flt, "signature": req.signature, "api": req.api,
     }
-    raw.save(table, entities, manifest)
+    saved = raw.save(table, entities, manifest)
     res.action, res.rows, res.seconds = "fetched", rows, time.monotonic() - t0
     log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2)})
-    return res
+    return res, saved
 
 
 def check_editions(catalog: Catalog, client: CbsClient) -> list[dict]:
@@ -251,146 +255,101 @@ class Built:
 
 def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None = None,
             force: bool = False, keep: int = 5, command: str = "refresh", workers: int = 4,
-            geo_url: str | None = None, data_source: str | None = None) -> int:
+            geo_url: str | None = None, data_source: str | None = None,
+            accept: list[str] | tuple[str, ...] = ()) -> int:
     """``data_source``: where the CBS data comes from, recorded in the manifest (see
-    :func:`data_source_of`): "cbs", "mirror" (the local development copy) or "test"."""
+    :func:`data_source_of`): "cbs", "mirror" (the local development copy) or "test".
+    ``accept``: tables whose new fetch is taken even if it fails the plausibility checks (a
+    real, intended change at CBS)."""
+    accepted = accept_tables(catalog, accept)
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
                             command=command, workers=workers, geo_url=geo_url,
-                            data_source=data_source)
+                            data_source=data_source, accept=accepted)
     except store.LockedError as exc:
         log.error(str(exc))
         return EXIT_LOCKED
 
 
-def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_url,
-             data_source=None) -> int:
-    run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
-           "cbs_url": client.config.base_url, "only": only, "force": force,
-           "catalogue_sha256": catalog.sha256, "tables": {}}
-    t_start = time.monotonic()
-    tables, indicators = catalog.select(only)
-    gebieden = list(dict.fromkeys(catalog.gebieden.values()))
-    raw = store.RawStore(root)
-    failed: dict[str, TableResult] = {}
-
-    todo = [t for t in dict.fromkeys([*gebieden, *tables])
-            if not (t in gebieden and only and raw.latest_manifest(t))]  # --only: keep regions
-
-    def one(table: str) -> TableResult:
-        try:
-            req = plan(catalog, table)
-            return fetch_table(client.for_api(req.api), raw, req, force)
-        except (CbsError, TableProblem) as exc:
-            kind = getattr(exc, "kind", "error")
-            loud = kind in ("not_found", "missing_measure", "missing_category")
-            (log.error if loud else log.warning)(
-                "table failed" + (" - DOES NOT EXIST or does not fit the catalogue" if loud else ""),
-                extra={"table": table, "error": str(exc), "kind": kind})
-            return TableResult("failed", error=str(exc), kind=kind)
-
-    # a few tables at a time: CBS answers slowly per request, not per byte
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for table, res in zip(todo, pool.map(one, todo), strict=True):
-            run["tables"][table] = res.__dict__
-            if res.action == "failed":
-                failed[table] = res
-
-    run["new_editions"] = check_editions(catalog, client)
-
-    # everything the snapshot needs, from the last good raw fetch of each table
-    needed = [*gebieden, *catalog.data_tables()]
-    raws, absent = {}, []
-    for table in needed:
-        r = raw.latest(table)
-        if r is None:
-            absent.append(table)
+def accept_tables(catalog: Catalog, accept) -> frozenset[str]:
+    """``--accept`` values -> table ids; an id the catalogue does not use is an error."""
+    known = {t.upper(): t for t in [*catalog.gebieden.values(), *catalog.data_tables()]}
+    out = set()
+    for a in accept or ():
+        if a in catalog.series:
+            out.update(catalog.series[a].tables)
+        elif a.upper() in known:
+            out.add(known[a.upper()])
         else:
-            raws[table] = r
-    asked = set(tables) | set(gebieden)
-    fatal = [t for t in absent if t in asked]
-    if fatal:
-        return _finish(root, run, t_start, "failed", EXIT_FAILED,
-                       error="no data (fresh or earlier) for " + ", ".join(
-                           f"{t} ({failed[t].error})" if t in failed else t for t in fatal))
-    stale = sorted(t for t in failed if t in raws)
-    for t in stale:
-        run["tables"][t]["action"] = "stale"
-        log.error("keeping last good data", extra={"table": t,
-                                                   "fetched_at": raws[t].manifest.get("fetched_at")})
-    usable = [i for i in catalog.enabled
-              if all(any(e in raws for e in catalog.tables_of(t)) for t in i.tables)]
-    not_yet = [i.id for i in catalog.enabled if i not in usable]
+            raise ValueError(f"--accept {a!r} is not a CBS table used by the catalogue")
+    return frozenset(out)
 
-    cur_manifest = None
+
+# --------------------------------------------------------------------------- stages
+#
+#   current_state -> fetch -> gather -> build_checked (build, check, plausibility) -> enrich
+#   -> publish_snapshot
+#
+# Each stage is a function of explicit inputs; _refresh only orders them and decides the outcome.
+
+
+@dataclass
+class Current:
+    """What is published now: its manifest and, per table, the raw manifest of the fetch it was
+    built from. The no-op decision and the plausibility checks compare with these, never with
+    whatever the raw store fetched last (that fetch may have failed its checks). ``damaged``:
+    integrity problems of the current snapshot; comparisons then use the newest intact one."""
+
+    manifest: dict | None
+    inputs: dict[str, dict]
+    root: Path
+    damaged: list[str] = field(default_factory=list)
+    _baseline: tuple | None = None
+
+    @property
+    def id(self) -> str | None:
+        return (self.manifest or {}).get("snapshot_id")
+
+    @property
+    def stale(self) -> list[str]:
+        return sorted((self.manifest or {}).get("stale_tables") or [])
+
+    def baseline(self) -> tuple[str | None, pd.DataFrame | None, dict]:
+        """(id, observations, coverage) of the published data to compare with: the current
+        snapshot, or the newest intact one before it when current is damaged."""
+        if self._baseline is None:
+            sid, obs, cov = None, None, {}
+            if self.manifest:
+                cur = store.current_id(self.root)
+                sid = store.newest_intact(self.root, before=cur) if self.damaged else cur
+            if sid:
+                try:
+                    snap = store.load_snapshot(self.root, sid)
+                    obs, cov = snap.observations, snap.manifest.get("coverage") or {}
+                except store.NoSnapshot:
+                    sid = None
+            self._baseline = (sid if obs is not None else None, obs, cov)
+        return self._baseline
+
+    def observations(self) -> pd.DataFrame | None:
+        return self.baseline()[1]
+
+
+def current_state(root: Path, raw: store.RawStore) -> Current:
+    manifest = None
     if store.current_id(root):
         try:
-            cur_manifest = store.read_manifest(root)
+            manifest = store.read_manifest(root)
         except store.NoSnapshot:
-            cur_manifest = None
-    damaged = current_damage(root)
-    if damaged:
-        run["current_damaged"] = damaged
-    fetched_any = any(d["action"] == "fetched" for d in run["tables"].values())
-    if (cur_manifest and not fetched_any and not force and not damaged
-            and cur_manifest.get("catalogue_sha256") == catalog.sha256
-            and sorted(cur_manifest.get("stale_tables", [])) == stale):
-        outcome = "partial" if stale else "noop"
-        return _finish(root, run, t_start, outcome, EXIT_PARTIAL if stale else EXIT_OK,
-                       snapshot_id=cur_manifest.get("snapshot_id"))
-
-    try:
-        built = build(catalog, raws, usable)
-    except (TransformError, RegionError, HistoryError) as exc:
-        log.error("transform failed", extra={"error": str(exc)})
-        return _finish(root, run, t_start, "failed", EXIT_FAILED, error=str(exc))
-    if built.violations:
-        for v in built.violations:
-            log.error("check failed", extra={"rule": v.rule, "table": v.table,
-                                             "indicator": v.indicator, "detail": v.detail})
-        return _finish(root, run, t_start, "failed", EXIT_FAILED,
-                       error=f"{len(built.violations)} check(s) failed; nothing published",
-                       violations=[str(v) for v in built.violations])
-
-    obs, regions = built.observations, built.regions
-    manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
-    manifest["new_editions"] = run["new_editions"]
-    manifest["cbs_url"] = client.config.base_url
-    manifest["data_source"] = data_source_of(client.config.base_url, data_source)
-    manifest["harmonisation"] = {
-        "history_from": built.history.history_from, "rows": len(built.observations_current),
-        "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
-        "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
-    }
-    previous = None
-    cur_id = store.current_id(root)  # changes are diffed against intact data only
-    base = store.newest_intact(root, before=cur_id) if damaged else cur_id
-    if cur_manifest and base:
-        try:
-            previous = store.load_snapshot(root, base).observations
-        except store.NoSnapshot:
-            previous = None
-    manifest["changes"] = {"previous_snapshot": base if previous is not None else None,
-                           "indicators": changes.diff(previous, obs)}
-    peer_table, peer_features = peers.compute(built.observations_current, regions)
-    manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
-                         "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
-    geojson, manifest["boundaries"] = boundaries(catalog, regions, cur_manifest, root, geo_url, force)
-    old_maps, manifest["boundaries_by_year"] = historical_boundaries(
-        catalog, regions, built.history, cur_manifest, root, geo_url, force)
-    run["boundaries"] = manifest["boundaries"]
-    extra = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
-    frames = {"observations_current.parquet": built.observations_current,
-              "region_history.parquet": built.history.table(),
-              "harmonisation_gaps.parquet": built.gaps,
-              "peers.parquet": peer_table, "peer_features.parquet": peer_features,
-              "missing_values.parquet": built.missing}
-    sid = store.publish(root, obs, regions, manifest, keep=keep, extra_files=extra,
-                        extra_frames=frames)
-    log.info("published", extra={"snapshot_id": sid, "rows": len(obs)})
-    outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
-    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+            manifest = None
+    inputs = {}
+    for t, tm in ((manifest or {}).get("tables") or {}).items():
+        folder = str(tm.get("raw_folder") or "").rsplit("/", 1)[-1]
+        m = raw.manifest(t, folder) if folder and folder != "None" else None
+        if m is not None:
+            inputs[t] = m
+    return Current(manifest, inputs, root, current_damage(root))
 
 
 def current_damage(root: Path) -> list[str]:
@@ -402,6 +361,269 @@ def current_damage(root: Path) -> list[str]:
         log.error("current snapshot is damaged; republishing",
                   extra={"snapshot_id": sid, "problems": problems})
     return problems
+
+
+@dataclass
+class Fetched:
+    results: dict[str, TableResult]  # per table asked: fetched | unchanged | failed
+    fresh: dict[str, RawTable]  # new fetches of this run, not yet "last good"
+    new_editions: list[dict]
+
+    @property
+    def failed(self) -> dict[str, TableResult]:
+        return {t: r for t, r in self.results.items() if r.action == "failed"}
+
+
+def fetch(catalog: Catalog, client: CbsClient, raw: store.RawStore, todo: list[str],
+          current: Current, force: bool, workers: int) -> Fetched:
+    """Stage 1: ask CBS per table whether it changed since the published fetch; download what
+    did. A table that fails is reported and keeps its last good data later on."""
+    fresh: dict[str, RawTable] = {}
+
+    def one(table: str) -> TableResult:
+        try:
+            req = plan(catalog, table)
+            res, saved = fetch_table(client.for_api(req.api), raw, req, force,
+                                     current.inputs.get(table))
+            if saved is not None:
+                fresh[table] = saved
+            return res
+        except (CbsError, TableProblem) as exc:
+            kind = getattr(exc, "kind", "error")
+            loud = kind in ("not_found", "missing_measure", "missing_category")
+            (log.error if loud else log.warning)(
+                "table failed" + (" - DOES NOT EXIST or does not fit the catalogue" if loud else ""),
+                extra={"table": table, "error": str(exc), "kind": kind})
+            return TableResult("failed", error=str(exc), kind=kind)
+
+    # a few tables at a time: CBS answers slowly per request, not per byte
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = dict(zip(todo, pool.map(one, todo), strict=True))
+    return Fetched(results, fresh, check_editions(catalog, client) if todo else [])
+
+
+def gather(raw: store.RawStore, needed: list[str], fresh: dict[str, RawTable], current: Current,
+           keep_old: frozenset[str] = frozenset()) -> tuple[dict[str, RawTable], list[str]]:
+    """Stage 2: the raw data each table contributes: this run's fetch, else (or for a table in
+    ``keep_old``) the fetch the published snapshot was built from, else the last good one.
+    Returns (raws, tables with no data at all)."""
+    raws, absent = {}, []
+    for table in needed:
+        if table in fresh and table not in keep_old:
+            raws[table] = fresh[table]
+        elif table in current.inputs:
+            raws[table] = raw.load(table, current.inputs[table]["folder"])
+        elif (r := raw.latest(table)) is not None:
+            raws[table] = r
+        else:
+            absent.append(table)
+    return raws, absent
+
+
+def check_rows(catalog: Catalog, fresh: dict[str, RawTable], current: Current,
+               accept: frozenset[str]) -> list[checks.Implausible]:
+    """Plausibility per table: rows of the new fetch against the published fetch of the same
+    query (a changed catalogue filter changes the rows for a reason)."""
+    out = []
+    for t, r in fresh.items():
+        prev = current.inputs.get(t)
+        if t in accept or not prev or prev.get("signature") != r.manifest.get("signature"):
+            continue
+        bounds = catalog.bounds(catalog.tables.get(t))
+        found = checks.rows_drop(t, data_file(r.manifest).get("rows") or 0,
+                                 data_file(prev).get("rows"), bounds)
+        if found:
+            out.append(found)
+    return out
+
+
+@dataclass
+class Checked:
+    built: Built | None
+    raws: dict[str, RawTable]
+    rejected: dict[str, list[str]]  # table -> implausible findings; keeps its last good data
+    error: str | None = None
+    violations: list = field(default_factory=list)
+
+
+def build_checked(catalog: Catalog, raw: store.RawStore, needed: list[str],
+                  fresh: dict[str, RawTable], current: Current, usable: list,
+                  accept: frozenset[str]) -> Checked:
+    """Stages 3-4: build the tidy tables, check the contracts, then compare with the published
+    snapshot. A table whose new fetch is implausible is put back on its published fetch and the
+    rest is built again; contract violations publish nothing."""
+    rejected: dict[str, list[str]] = {}
+    for f in check_rows(catalog, fresh, current, accept):
+        rejected.setdefault(f.table, []).append(str(f))
+    for _attempt in range(3):  # rejecting one table can only remove changes: settles quickly
+        raws, _absent = gather(raw, needed, fresh, current, frozenset(rejected))
+        try:
+            built = build(catalog, raws, usable)
+        except (TransformError, RegionError, HistoryError) as exc:
+            log.error("transform failed", extra={"error": str(exc)})
+            return Checked(None, raws, rejected, error=str(exc))
+        if built.violations:
+            return Checked(built, raws, rejected, violations=built.violations)
+        changed = {t for t in raws if t in fresh and t not in rejected and t not in accept}
+        found = checks.plausibility(catalog, changed, built.observations, built.coverage,
+                                    current.observations(), current.baseline()[2], usable)
+        if not found:
+            return Checked(built, raws, rejected)
+        for f in found:
+            rejected.setdefault(f.table, []).append(str(f))
+    raise AssertionError("plausibility did not settle")  # pragma: no cover
+
+
+@dataclass
+class Enriched:
+    manifest: dict
+    frames: dict[str, pd.DataFrame]
+    files: dict[str, bytes]
+
+
+def enrich(catalog: Catalog, built: Built, raws: dict[str, RawTable], current: Current,
+           stale: list[str], failed: dict, not_yet: list[str], run: dict, root: Path,
+           geo_url: str | None, force: bool) -> Enriched:
+    """Stage 5: what the dashboard needs beside the numbers: provenance manifest, changes since
+    the published snapshot, comparable gemeenten (peers) and map boundaries."""
+    obs, regions = built.observations, built.regions
+    manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
+    manifest["new_editions"] = run["new_editions"]
+    manifest["cbs_url"] = run["cbs_url"]
+    manifest["harmonisation"] = {
+        "history_from": built.history.history_from, "rows": len(built.observations_current),
+        "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
+        "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
+    }
+    base_id, previous, _cov = current.baseline()  # changes are diffed against intact data only
+    manifest["changes"] = {"previous_snapshot": base_id,
+                           "indicators": changes.diff(previous, obs)}
+    peer_table, peer_features = peers.compute(built.observations_current, regions)
+    manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
+                         "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
+    geojson, manifest["boundaries"] = boundaries(catalog, regions, current.manifest, root, geo_url,
+                                                 force)
+    old_maps, manifest["boundaries_by_year"] = historical_boundaries(
+        catalog, regions, built.history, current.manifest, root, geo_url, force)
+    files = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
+    frames = {"observations_current.parquet": built.observations_current,
+              "region_history.parquet": built.history.table(),
+              "harmonisation_gaps.parquet": built.gaps,
+              "peers.parquet": peer_table, "peer_features.parquet": peer_features,
+              "missing_values.parquet": built.missing}
+    return Enriched(manifest, frames, files)
+
+
+def publish_snapshot(root: Path, raw: store.RawStore, built: Built, raws: dict[str, RawTable],
+                     enriched: Enriched, keep: int) -> str:
+    """Stage 6: write the snapshot and switch ``current`` (atomic); only then do the fetches it
+    was built from become "last good"."""
+    sid = store.publish(root, built.observations, built.regions, enriched.manifest, keep=keep,
+                        extra_files=enriched.files, extra_frames=enriched.frames)
+    for t, r in raws.items():
+        if r.manifest.get("folder"):
+            raw.mark_good(t, r.manifest["folder"])
+    log.info("published", extra={"snapshot_id": sid, "rows": len(built.observations)})
+    return sid
+
+
+# --------------------------------------------------------------------------- orchestration
+
+def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_url,
+             data_source=None, accept=frozenset()) -> int:
+    run = {"run_id": uuid.uuid4().hex[:12], "started": store.utcnow(), "command": command,
+           "cbs_url": client.config.base_url, "only": only, "force": force,
+           "catalogue_sha256": catalog.sha256, "tables": {}}
+    if accept:
+        run["accepted"] = sorted(accept)
+    t_start = time.monotonic()
+    tables, indicators = catalog.select(only)
+    gebieden = list(dict.fromkeys(catalog.gebieden.values()))
+    raw = store.RawStore(root)
+    current = current_state(root, raw)
+    if current.damaged:
+        run["current_damaged"] = current.damaged
+    todo = [t for t in dict.fromkeys([*gebieden, *tables])  # --only: keep the regions
+            if not (t in gebieden and only and (t in current.inputs or raw.latest_manifest(t)))]
+
+    fetched = fetch(catalog, client, raw, todo, current, force, workers)
+    run["tables"] = {t: r.__dict__ for t, r in fetched.results.items()}
+    run["new_editions"] = fetched.new_editions
+    failed = fetched.failed
+    if todo and len(failed) == len(todo):
+        first = next(iter(failed.values())).error
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error=f"CBS could not be reached for any table ({len(todo)}); nothing "
+                             f"published. First error: {first}")
+
+    needed = [*gebieden, *catalog.data_tables()]
+    raws, absent = gather(raw, needed, fetched.fresh, current)
+    fatal = [t for t in absent if t in set(tables) | set(gebieden)]
+    if fatal:
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error="no data (fresh or earlier) for " + ", ".join(
+                           f"{t} ({failed[t].error})" if t in failed else t for t in fatal))
+    usable = [i for i in catalog.enabled
+              if all(any(e in raws for e in catalog.tables_of(t)) for t in i.tables)]
+    not_yet = [i.id for i in catalog.enabled if i not in usable]
+    stale = sorted(t for t in failed if t in raws)
+    if (current.manifest and not fetched.fresh and not force and not current.damaged
+            and current.manifest.get("catalogue_sha256") == catalog.sha256
+            and current.stale == stale):
+        _mark_stale(run, stale, raws)
+        return _finish(root, run, t_start, "partial" if stale else "noop",
+                       EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
+
+    checked = build_checked(catalog, raw, needed, fetched.fresh, current, usable, accept)
+    if checked.error:
+        return _finish(root, run, t_start, "failed", EXIT_FAILED, error=checked.error)
+    if checked.violations:
+        for v in checked.violations:
+            log.error("check failed", extra={"rule": v.rule, "table": v.table,
+                                             "indicator": v.indicator, "detail": v.detail})
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error=f"{len(checked.violations)} check(s) failed; nothing published",
+                       violations=[str(v) for v in checked.violations])
+    raws, rejected = checked.raws, checked.rejected
+    for t, found in rejected.items():
+        msg = f"{t}: new data not plausible, last good data kept: " + "; ".join(found)
+        log.error("implausible table", extra={"table": t, "findings": found})
+        failed[t] = TableResult("rejected", error=msg, kind="plausibility")
+        run["tables"][t].update(action="rejected", error=msg, kind="plausibility")
+    if rejected:
+        run["rejected"] = rejected
+    stale = sorted(t for t in failed if t in raws)
+    succeeded = [t for t in todo if t not in failed]
+    if not succeeded:
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error="no table could be refreshed; nothing published: "
+                             + "; ".join(r.error or t for t, r in failed.items()))
+    unchanged_data = (current.manifest and not force and not current.damaged
+                      and all(r.manifest.get("folder") == current.inputs.get(t, {}).get("folder")
+                              for t, r in raws.items())
+                      and current.manifest.get("catalogue_sha256") == catalog.sha256)
+    _mark_stale(run, stale, raws)
+    if unchanged_data and current.stale == stale:
+        return _finish(root, run, t_start, "partial" if stale else "noop",
+                       EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
+
+    enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
+                      geo_url, force)
+    enriched.manifest["data_source"] = data_source_of(client.config.base_url, data_source)
+    if rejected or accept:
+        enriched.manifest["plausibility"] = {"rejected": rejected, "accepted": sorted(accept)}
+    run["boundaries"] = enriched.manifest["boundaries"]
+    sid = publish_snapshot(root, raw, checked.built, raws, enriched, keep)
+    outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
+    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+
+
+def _mark_stale(run: dict, stale: list[str], raws: dict[str, RawTable]) -> None:
+    for t in stale:
+        if run["tables"].get(t, {}).get("action") == "failed":
+            run["tables"][t]["action"] = "stale"
+        log.error("keeping last good data",
+                  extra={"table": t, "fetched_at": raws[t].manifest.get("fetched_at")})
 
 
 def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | None, root: Path,

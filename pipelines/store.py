@@ -3,7 +3,8 @@
 Layout under the data folder (``--data-dir`` / ``REGIO_DATA_DIR`` / ``data``)::
 
     raw/<TABLE>/<fetched-at>/<Entity>.json + manifest.json    responses as received
-    raw/<TABLE>/LATEST                                          name of the last complete fetch
+    raw/<TABLE>/LATEST                                          the fetch the published snapshot
+                                                                was built from ("last good")
     snapshots/<snapshot-id>/observations.parquet                tidy long table
                             regions.parquet                     region table
                             manifest.json                       provenance, indicators, coverage,
@@ -104,29 +105,48 @@ class RawStore:
         self.root = root / "raw"
 
     def latest(self, table: str) -> RawTable | None:
+        """The last good fetch: the one a published snapshot was built from (see
+        :meth:`mark_good`). A fetch that failed its checks or was never published is not it."""
         tdir = self.root / table
         try:
             stamp = (tdir / "LATEST").read_text().strip()
         except OSError:
             return None
-        folder = tdir / stamp
+        return self.load(table, stamp)
+
+    def load(self, table: str, folder: str) -> RawTable:
+        path = self.root / table / folder
         try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            entities = {name: json.loads((folder / f"{name}.json").read_text())["value"]
+            manifest = json.loads((path / "manifest.json").read_text())
+            entities = {name: json.loads((path / f"{name}.json").read_text())["value"]
                         for name in manifest["files"]}
         except (OSError, ValueError, KeyError) as exc:
-            raise RuntimeError(f"{table}: raw fetch {folder} is unreadable ({exc})") from None
+            raise RuntimeError(f"{table}: raw fetch {path} is unreadable ({exc})") from None
         return RawTable(table, entities, manifest)
 
-    def latest_manifest(self, table: str) -> dict | None:
-        tdir = self.root / table
+    def manifest(self, table: str, folder: str) -> dict | None:
         try:
-            stamp = (tdir / "LATEST").read_text().strip()
-            return json.loads((tdir / stamp / "manifest.json").read_text())
+            return json.loads((self.root / table / folder / "manifest.json").read_text())
         except (OSError, ValueError):
             return None
 
+    def latest_manifest(self, table: str) -> dict | None:
+        try:
+            stamp = (self.root / table / "LATEST").read_text().strip()
+        except OSError:
+            return None
+        return self.manifest(table, stamp)
+
+    def mark_good(self, table: str, folder: str) -> None:
+        """Record ``folder`` as the last good fetch of ``table``: call only after a snapshot built
+        from it was published."""
+        tdir = self.root / table
+        if (tdir / folder).is_dir():
+            write_atomic(tdir / "LATEST", folder.encode())
+
     def save(self, table: str, entities: dict[str, list], manifest: dict, keep: int = 3) -> RawTable:
+        """Store a fetch as received. It does not become "last good" (LATEST) here: that happens
+        in :meth:`mark_good` once a snapshot built from it is published."""
         tdir = self.root / table
         tdir.mkdir(parents=True, exist_ok=True)
         stamp = manifest["fetched_at"].replace(":", "").replace("-", "")
@@ -149,13 +169,15 @@ class RawStore:
                 os.fsync(fh.fileno())
         os.rename(tmp, tdir / stamp)
         _fsync_dir(tdir)
-        write_atomic(tdir / "LATEST", stamp.encode())
         self._prune(tdir, keep)
         return RawTable(table, entities, manifest)
 
     @staticmethod
     def _prune(tdir: Path, keep: int) -> None:
-        latest = (tdir / "LATEST").read_text().strip()
+        try:
+            latest = (tdir / "LATEST").read_text().strip()
+        except OSError:
+            latest = None
         folders = sorted(p for p in tdir.iterdir() if p.is_dir() and not p.name.startswith("."))
         for old in folders[:-keep] if keep > 0 else []:
             if old.name != latest:

@@ -1,0 +1,272 @@
+"""Plausibility against the published snapshot, honest state and exit codes (issue 10).
+
+CBS sometimes serves a partial or broken table with a newer Modified. Such a fetch must not be
+published: the table keeps its last good data, the run names it with numbers and exits non-zero,
+and the next night does not mistake the bad fetch for "nothing changed"."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from world import CATALOG, GEBIEDEN, VEST, WON, write_catalog, write_world
+
+from pipelines import catalog as catalog_mod
+from pipelines import checks, store
+from pipelines.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NEWER = "2026-02-01T02:00:00"
+
+
+@pytest.fixture
+def world(tmp_path, standin):
+    mirror = write_world(tmp_path / "mirror")
+    server = standin(mirror, geo_dir=mirror.parent / "geo")
+    data = tmp_path / "data"
+
+    def args(*extra: str, catalog: str = CATALOG) -> list[str]:
+        cat = write_catalog(tmp_path / "catalog.yaml", catalog)
+        return ["refresh", "--data-dir", str(data), "--catalog", str(cat), "--cbs-url",
+                server.url, "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
+                "--backoff", "0", "--timeout", "2", "--log-format", "json", *extra]
+
+    def run(*extra: str, catalog: str = CATALOG) -> int:
+        return main(args(*extra, catalog=catalog))
+
+    run.args, run.server, run.data, run.mirror = args, server, data, mirror
+    assert run() == 0
+    run.first_id = store.current_id(data)
+    run.first_obs = store.load_snapshot(data).observations
+    return run
+
+
+def _rows(mirror: Path, table: str, fn, modified: str = NEWER) -> None:
+    """CBS serves ``fn(rows)`` for the table's TypedDataSet, with a newer Modified."""
+    path = mirror / table / "TypedDataSet.json"
+    body = json.loads(path.read_text())
+    body["value"] = fn(body["value"])
+    path.write_text(json.dumps(body))
+    info = mirror / table / "TableInfos.json"
+    body = json.loads(info.read_text())
+    body["value"][0]["Modified"] = modified
+    info.write_text(json.dumps(body))
+
+
+def _scale(key: str, factor: float):
+    def fn(rows):
+        return [{**r, key: None if r.get(key) is None else r[key] * factor} for r in rows]
+    return fn
+
+
+def last_run(data) -> dict:
+    return store.read_runs(data)[-1]
+
+
+def obs(data) -> pd.DataFrame:
+    return store.load_snapshot(data).observations
+
+
+# --------------------------------------------------------------------------- defect 1
+
+
+def test_silent_truncation_is_not_published(world):
+    """81575NED with 10% of its rows and a newer Modified: kept on its last good data."""
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3  # gebieden and woningen were checked fine: partial
+    run = last_run(world.data)
+    t = run["tables"][VEST]
+    assert t["action"] == "rejected" and t["kind"] == "plausibility"
+    assert f"{VEST}: 3 rows, was 30" in t["error"]
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)  # nothing wrong published
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["stale"] is True
+    assert "3 rows, was 30" in snap.manifest["tables"][VEST]["error"]
+    assert snap.manifest["stale_tables"] == [VEST]
+
+
+def test_coverage_drop_names_indicator_and_gemeenten(world):
+    """Rows barely change, but the latest period lost two of its three gemeenten."""
+    gone = {"GM0001", "GM0002"}
+    _rows(world.mirror, VEST, lambda rows: [r for r in rows if not (
+        r["RegioS"].strip() in gone and r["Perioden"] == "2021JJ00")])
+    assert world() == 3
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "vestigingen: 1 gemeenten, was 3" in err
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+
+
+def test_values_that_jump_are_rejected_and_reported(world):
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1000))  # e.g. served in another unit
+    assert world() == 3
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "vestigingen:" in err and "values jump" in err and "GM0001 2019" in err
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+
+
+def test_implausible_table_keeps_old_data_while_others_are_published(world):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    _rows(world.mirror, WON, _scale("Koopwoningen_2", 1.01))  # a small, normal revision
+    _rows(world.mirror, WON, lambda rows: rows + [], modified="2026-03-01T00:00:00")
+    assert world() == 3
+    run = last_run(world.data)
+    assert run["tables"][WON]["action"] == "fetched"
+    assert run["tables"][VEST]["action"] == "rejected"
+    snap = store.load_snapshot(world.data)
+    assert snap.id != world.first_id
+    assert snap.manifest["tables"][WON]["modified"] == "2026-03-01T00:00:00"
+    assert snap.manifest["tables"][VEST]["modified"] != NEWER
+    vest = lambda o: o[o.indicator == "vestigingen"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(vest(snap.observations), vest(world.first_obs))
+
+
+def test_accept_takes_a_real_change(world, capsys):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    assert world("--accept", VEST) == 0
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["modified"] == NEWER
+    assert snap.manifest["plausibility"]["accepted"] == [VEST]
+    assert len(snap.observations[snap.observations.indicator == "vestigingen"]) < len(
+        world.first_obs[world.first_obs.indicator == "vestigingen"])
+    assert world() == 0 and last_run(world.data)["outcome"] == "noop"  # accepted is now normal
+
+
+def test_accept_unknown_table_is_an_error(world):
+    assert world("--accept", "12345XYZ") == 1
+
+
+def test_thresholds_come_from_the_catalogue(world):
+    loose = CATALOG.replace("indicators:\n", "plausibility: {max_rows_drop_pct: 95, "
+                            "max_coverage_drop_pct: 100, max_jump_share_pct: 100}\nindicators:\n", 1)
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world(catalog=loose) == 0
+
+
+def test_indicator_bound_overrides_the_catalogue(tmp_path):
+    text = CATALOG.replace("    unit: aantal\n",
+                           "    unit: aantal\n    plausibility: {max_revision_pct: 5}\n", 1)
+    cat = catalog_mod.load(write_catalog(tmp_path / "c.yaml", text))
+    assert cat.bounds(cat.indicator("vestigingen"))["max_revision_pct"] == 5
+    assert cat.bounds(cat.indicator("onbewoond_pct"))["max_revision_pct"] == 50
+    assert cat.bounds()["max_rows_drop_pct"] == 20
+
+
+def test_unknown_bound_is_a_catalogue_error(tmp_path):
+    bad = CATALOG.replace("indicators:\n", "plausibility: {max_rows: 5}\nindicators:\n", 1)
+    with pytest.raises(catalog_mod.CatalogError, match="unknown bound 'max_rows'"):
+        catalog_mod.load(write_catalog(tmp_path / "c.yaml", bad))
+
+
+def test_value_jumps_ignores_normal_revisions_and_growth():
+    class Ind:
+        decimals = 0
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = pd.DataFrame({"region_code": ["GM1", "GM2", "GM1", "GM2"],
+                        "period": ["2020", "2020", "2021", "2021"],
+                        "period_type": "JJ", "value": [100.0, 200.0, 110.0, 210.0]})
+    new = pd.concat([old.assign(value=old["value"] * 1.05),
+                     pd.DataFrame({"region_code": ["GM1", "GM2"], "period": ["2022", "2022"],
+                                   "period_type": "JJ", "value": [120.0, 190.0]})])
+    assert checks.value_jumps(Ind, new, old, bounds) is None
+    unit = new.assign(value=new["value"].where(new["period"] != "2022", new["value"] * 1000))
+    assert "2 of 6 values jump" in checks.value_jumps(Ind, unit, old, bounds)
+
+
+# --------------------------------------------------------------------------- defect 2 + 3
+
+
+def _percentage_250(mirror: Path) -> None:
+    """Bewoonde woningen served negative: onbewoond_pct far above 100 (fails the range check)."""
+    def fn(rows):
+        return [{**r, "TotaleWoningvoorraad_1": -1.5 * r["TotaleWoningvoorraad_1"]}
+                if r["StatusVanBewoning"] == "A028725" else r for r in rows]
+    _rows(mirror, WON, fn)
+
+
+def test_a_run_that_failed_its_checks_fails_again_the_next_night(world):
+    _percentage_250(world.mirror)
+    assert world() == 1
+    assert world() == 1, "same CBS data: still failing, not a no-op"
+    runs = store.read_runs(world.data)[-2:]
+    assert [r["outcome"] for r in runs] == ["failed", "failed"]
+    assert any("[range]" in v and "onbewoond_pct" in v for v in runs[1]["violations"])
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_implausible_night_after_night_stays_non_zero(world):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    assert world() == 3
+    assert last_run(world.data)["tables"][VEST]["action"] == "rejected"
+
+
+KILL_AT = {  # where publishing is killed: the function whose call is replaced by kill -9
+    "before the snapshot folder is renamed into place": "pipelines.store.os.rename",
+    "before current is switched": "pipelines.store.switch_current",
+    "after current is switched": "pipelines.store.RawStore.mark_good",
+}
+
+
+@pytest.mark.parametrize("where", list(KILL_AT))
+def test_kill_9_during_publish_then_next_run_publishes_the_update(world, where):
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1.02))
+    target = KILL_AT[where]
+    mod, name = target.rsplit(".", 1)
+    script = textwrap.dedent(f"""
+        import os, signal, sys, importlib
+        mod, name = {mod!r}, {name!r}
+        parts = mod.split(".")
+        try:
+            obj = importlib.import_module(mod)
+        except ImportError:
+            obj = getattr(importlib.import_module(".".join(parts[:-1])), parts[-1])
+        real = getattr(obj, name)
+        def kill(*a, **kw):
+            if name != "rename" or "snapshots" in str(a[1]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*a, **kw)
+        setattr(obj, name, kill)
+        from pipelines.__main__ import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", script, *world.args()], cwd=ROOT, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert world() == 0
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["modified"] == NEWER, "the update is published"
+    vest = snap.observations[snap.observations.indicator == "vestigingen"]
+    first = world.first_obs[world.first_obs.indicator == "vestigingen"]
+    assert vest["value"].sum() > first["value"].sum()
+    assert not list((world.data / "snapshots").glob(".tmp-*"))
+    assert world() == 0 and last_run(world.data)["outcome"] == "noop"
+
+
+def test_cbs_unreachable_exits_failed_not_partial(world):
+    world.server.add_fault("status", code=503)
+    assert world("--retries", "0") == 1
+    run = last_run(world.data)
+    assert run["outcome"] == "failed" and "could not be reached" in run["error"]
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_connection_refused_exits_failed(world, tmp_path):
+    args = world.args("--retries", "0")
+    args[args.index("--cbs-url") + 1] = "http://127.0.0.1:9"
+    assert main(args) == 1
+    assert last_run(world.data)["outcome"] == "failed"
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_gebieden_only_failing_is_partial(world):
+    world.server.add_fault("status", table=GEBIEDEN, code=500)
+    assert world("--retries", "0", "--force") == 3
