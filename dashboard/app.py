@@ -121,7 +121,7 @@ def main() -> None:
     if first_run and page == "overzicht" and sel.thema and thema_asked:
         st.switch_page(page_map[sel.thema], query_params=sel.to_params(with_thema=True))
     components.write_url(sel.to_params(with_thema=page_thema is not None))
-    peer = compute.peer_set(data.peers, data.regions, sel.gemeente, sel.peers)
+    peer = data.peer_set(sel.gemeente, sel.peers)
     st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page, data.view(sel.grenzen),
                                                           peer)
     sidebar(data, sel)

@@ -100,22 +100,55 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
             customdata=np.column_stack([missing["name"]]),
             hovertemplate=f"<b>%{{customdata[0]}}</b><br>{fmt.MISSING}<extra></extra>",
             name=fmt.MISSING))
-    if selected and selected in features:
-        row = df[df["code"] == selected]
-        label = fmt.value(row["value"].iloc[0], unit, dec) if not row.empty else fmt.MISSING
-        name = row["name"].iloc[0] if not row.empty else selected
-        fig.add_trace(go.Choroplethmap(
-            geojson=_fc(features, [selected]), featureidkey="properties.statcode",
-            locations=[selected], z=[0], showscale=False,
-            colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
-            marker={"line": {"width": 3, "color": "#e4002b"}},
-            hovertemplate=f"<b>{_esc(name)}</b> (gekozen)<br>{label}<extra></extra>",
-            name="gekozen gemeente"))
+    outline = selected_outline(map_df, features, meta, selected)
+    if outline is not None:
+        fig.add_trace(outline)
     base_layout(fig, title, source, height)
     # a blank style: no tile server is needed, so the map also draws offline
     fig.update_layout(map={"style": "white-bg", **map_view(bounds, 440, height - 110)},
                       margin={"l": 0, "r": 0, "t": 70, "b": 10})
     return fig
+
+
+def selected_outline(map_df: pd.DataFrame, features: dict[str, dict], meta: dict,
+                     selected: str | None) -> go.Choroplethmap | None:
+    """The red outline of the selected gemeente (its own trace, so the rest of the map is the
+    same for every visitor and can be built once: see :func:`with_traces`)."""
+    if not selected or selected not in features:
+        return None
+    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    row = map_df[map_df["code"] == selected]
+    label = fmt.value(row["value"].iloc[0], unit, dec) if not row.empty else fmt.MISSING
+    name = row["name"].iloc[0] if not row.empty else selected
+    return go.Choroplethmap(
+        geojson=_fc(features, [selected]), featureidkey="properties.statcode",
+        locations=[selected], z=[0], showscale=False,
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+        marker={"line": {"width": 3, "color": "#e4002b"}},
+        hovertemplate=f"<b>{_esc(name)}</b> (gekozen)<br>{label}<extra></extra>",
+        name="gekozen gemeente")
+
+
+def frozen(fig: go.Figure, features: dict[str, dict] | None = None) -> dict:
+    """The validated plain-dict form of ``fig`` for sharing between sessions (see
+    components.plotly). Plotly copies every GeoJSON feature into the figure; with ``features``
+    (code -> feature) the copies are replaced by the shared feature objects again, so a cached
+    map costs its values, not another copy of the boundaries."""
+    spec = fig.to_dict()
+    if features:
+        for trace in spec["data"]:
+            fc = trace.get("geojson")
+            if isinstance(fc, dict) and "features" in fc:
+                trace["geojson"] = {**fc, "features": [features.get(f.get("id"), f)
+                                                       for f in fc["features"]]}
+    return spec
+
+
+def with_traces(spec: dict, *traces: go.BaseTraceType | None) -> dict:
+    """A shared figure dict plus per-view traces (e.g. the selected gemeente's outline), without
+    changing the shared dict."""
+    extra = [{**t.to_plotly_json(), "type": t.type} for t in traces if t is not None]
+    return {**spec, "data": [*spec["data"], *extra]} if extra else spec
 
 
 def _esc(text: str) -> str:

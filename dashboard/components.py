@@ -138,11 +138,27 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "grafiek"
 
 
-def plotly(fig: go.Figure, key: str, filename: str) -> None:
-    st.plotly_chart(fig, key=key, config={
+class _Frozen(go.Figure):
+    """A figure already validated and turned into a dict (charts.frozen, shared between sessions):
+    st.plotly_chart takes it as it is instead of validating and deep-copying it again."""
+
+    def __init__(self, spec: dict):
+        super().__init__()
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+
+def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
+    """A Plotly chart with a Dutch PNG download. ``fig``: a Figure, or the dict of a shared,
+    already validated figure (charts.frozen / charts.with_traces)."""
+    height = (fig.get("layout", {}).get("height") if isinstance(fig, dict)
+              else fig.layout.height) or 500
+    st.plotly_chart(_Frozen(fig) if isinstance(fig, dict) else fig, key=key, config={
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": slug(filename), "scale": 2,
-                                 "width": 1000, "height": fig.layout.height or 500},
+                                 "width": 1000, "height": height},
         "modeBarButtonsToRemove": ["select2d", "lasso2d"],
     })
 

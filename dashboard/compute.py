@@ -401,8 +401,14 @@ def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: st
         out = out.sort_values("naam", key=lambda c: c.str.lower().str.replace(
             r"^'s[- ]", "", regex=True))
     if pin is not None:
-        out = pd.concat([out[out["code"] == pin], out[out["code"] != pin]])
+        return pinned(out, pin)
     return out.reset_index(drop=True)
+
+
+def pinned(table: pd.DataFrame, code: str) -> pd.DataFrame:
+    """A new table with ``code``'s row first (the selected gemeente stays in view)."""
+    hit = table["code"] == code
+    return pd.concat([table[hit], table[~hit]]).reset_index(drop=True)
 
 
 def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None,

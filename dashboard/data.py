@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -72,11 +74,20 @@ class DashData:
 
     def profile(self, grenzen: str, gemeente: str, peer: compute.Peers) -> list[dict]:
         """The key figures of ``gemeente`` with the presentation rules applied (see
-        compute.key_figure): the page model of Overzicht, the exports and the briefing."""
+        compute.key_figure): the page model of Overzicht, the exports and the briefing.
+        Computed once per snapshot, boundaries, gemeente and peer set in this process and shared
+        by all sessions (see :func:`per_view`); do not mutate the result."""
         current = grenzen == "huidig" and self.has_current
-        return compute.profile(self.view(grenzen), self.regions, self.indicators, gemeente, peer,
-                               lags=self.lags, manifest=self.manifest,
-                               gaps=self.gaps if current else None)
+        return per_view(self, "profile", (current, gemeente, peer.method, peer.codes),
+                        lambda: compute.profile(self.view(grenzen), self.regions, self.indicators,
+                                                gemeente, peer, lags=self.lags,
+                                                manifest=self.manifest,
+                                                gaps=self.gaps if current else None))
+
+    def peer_set(self, gemeente: str, method: str) -> compute.Peers:
+        """compute.peer_set of ``gemeente``, once per snapshot (shared by all sessions)."""
+        return per_view(self, "peers", (gemeente, method),
+                        lambda: compute.peer_set(self.peers, self.regions, gemeente, method))
 
 
 def data_root() -> Path:
@@ -197,6 +208,45 @@ def damaged_notice(damaged: str, shown: DashData) -> str:
             "worden niet getoond. U ziet de vorige versie, van "
             f"{fmt.datetime_nl(shown.manifest.get('published_at'))} (snapshot {shown.snapshot_id}"
             "). De volgende verversing publiceert de cijfers opnieuw.")
+
+
+# --------------------------------------------------------------------------- shared work
+# Work that is the same for every visitor (a map of an indicator and year, a ranking, a
+# gemeente's key figures) is done once per snapshot in this process and shared by all sessions:
+# a meeting where 50 people open the same link builds each figure once. Keys start with the
+# snapshot (id and path), so a new nightly snapshot gets new entries; max_entries bounds the
+# memory and evicts the least recently used (old snapshots' entries go first). Results are
+# shared objects: callers must never mutate them.
+
+PER_SNAPSHOT_ENTRIES = 96   # maps and rankings: indicators x years x boundaries
+PER_VIEW_ENTRIES = 512      # per gemeente: key figures, time series, peer sets
+
+
+@st.cache_resource(max_entries=PER_SNAPSHOT_ENTRIES, show_spinner=False)
+def _per_snapshot(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+@st.cache_resource(max_entries=PER_VIEW_ENTRIES, show_spinner=False)
+def _per_view(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def _snapshot_key(data: DashData) -> str:
+    return f"{data.snapshot_id}@{data.path}"
+
+
+def per_snapshot(data: DashData, kind: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()`` once per (snapshot, kind, key) in this process, shared by all sessions. For
+    what is the same for every gemeente (``key`` must hold every input ``build`` reads besides
+    the snapshot, as plain values)."""
+    return _per_snapshot(_snapshot_key(data), kind, key, build)
+
+
+def per_view(data: DashData, kind: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """As :func:`per_snapshot`, for what depends on the gemeente or another per-view choice
+    (a larger, separate bound, so those entries do not evict the maps)."""
+    return _per_view(_snapshot_key(data), kind, key, build)
 
 
 def load_current() -> tuple[DashData | None, str | None]:

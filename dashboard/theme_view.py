@@ -119,16 +119,27 @@ def render(theme: str) -> None:
                     icon=":material/map:")
         else:
             own_map = geo is data.geo
-            mdf = compute.map_frame(ind_obs, data.regions, period,
-                                    None if own_map else list(geo))
             title = f"{meta['title']}, {fmt.period_status(period, status)}"
             if not own_map:
                 title += f" (grenzen van {map_year})"
             if fresh.stale:
                 title += f" ({pr.STALE})"
-            fig = charts.choropleth(mdf, geo, {**meta, "higher_is_better": hib}, selected=gm,
-                                    title=title, source=source, bounds=geo_bounds)
-            components.plotly(fig, key="map", filename=f"kaart {meta['title']} {period}")
+            map_meta = {**meta, "higher_is_better": hib}
+
+            def build_map(geo=geo, geo_bounds=geo_bounds, own_map=own_map, title=title):
+                mdf = compute.map_frame(ind_obs, data.regions, period,
+                                        None if own_map else list(geo))
+                fig = charts.choropleth(mdf, geo, map_meta, selected=None, title=title,
+                                        source=source, bounds=geo_bounds)
+                return mdf, charts.frozen(fig, geo)
+
+            # the map of all gemeenten is the same for everyone: built once per snapshot; only
+            # the selected gemeente's outline is added per view
+            mdf, spec = dataio.per_snapshot(
+                data, "map", (ctx.current_boundaries, iid, period, own_map, map_year, title,
+                              source, hib), build_map)
+            components.plotly(charts.with_traces(spec, charts.selected_outline(
+                mdf, geo, map_meta, gm)), key="map", filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
             if n_missing:
@@ -159,7 +170,17 @@ def render(theme: str) -> None:
         lines += [(c, fmt.region_label(data.names[c], data.levels[c]), "vergelijk")
                   for c in sel.vergelijk]
         peer = ctx.peer if level == "GM" and not counts else None
-        sdf = compute.series_frame(ind_obs, lines, peer)
+        series_title = f"{meta['title']}: {data.names.get(code, code)}"
+
+        def build_series():
+            sdf = compute.series_frame(ind_obs, lines, peer)
+            return sdf, charts.frozen(charts.time_series(sdf, meta, title=series_title,
+                                                         source=source))
+
+        sdf, series_spec = dataio.per_view(
+            data, "series", (ctx.current_boundaries, iid, tuple(lines),
+                             (peer.codes, peer.label) if peer else None, series_title, source),
+            build_series)
         if not (sdf["role"] == "gemeente").any():
             harm = [compute.names_in(t, data.regions)
                     for t in compute.gap_summary(data.gaps, iid, code)] \
@@ -167,9 +188,8 @@ def render(theme: str) -> None:
             gap = pr.gap_reason(data.manifest, meta, gm, data.names[gm], harmonisation=harm,
                                 period=period)
             st.info(gap.text + " De grafiek toont alleen de vergelijkingsregio's.")
-        fig = charts.time_series(sdf, meta, title=f"{meta['title']}: {data.names.get(code, code)}",
-                                 source=source)
-        components.plotly(fig, key="series", filename=f"trend {meta['title']} {data.names[gm]}")
+        components.plotly(series_spec, key="series",
+                          filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
         components.boundary_caption(ctx, code, ind_obs, iid)
@@ -182,8 +202,10 @@ def render(theme: str) -> None:
     st.subheader((f"Ranglijst {fmt.period(period)}" if rankable else
                   f"Alle {level_name or 'regio' + chr(39) + 's'} {fmt.period(period)}")
                  + (f" ({pr.STALE})" if fresh.stale else ""))
-    rk = compute.ranking(ind_obs, data.regions, period, level, meta.get("higher_is_better"),
-                         rankable=rankable, pin=code)
+    rk = compute.pinned(dataio.per_snapshot(
+        data, "ranking", (ctx.current_boundaries, iid, period, level, rankable),
+        lambda: compute.ranking(ind_obs, data.regions, period, level,
+                                meta.get("higher_is_better"), rankable=rankable)), code)
     shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
         status=rk["status"].map(fmt.status), provincie=rk["provincie"].fillna(""))
     value_col = f"waarde ({fmt.unit_label(unit)})"
