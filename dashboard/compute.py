@@ -13,6 +13,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from pipelines.store import last_successful_check
+
 from . import format as fmt
 from . import presentation as pr
 
@@ -492,7 +494,9 @@ OUTCOME_NL = {"failed": "mislukt", "partial": "deels mislukt"}
 
 
 def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[str]:
-    """Dutch warnings for the footer: stale tables, a failed newer refresh, an old snapshot."""
+    """Dutch warnings for the footer: stale tables, a failed newer refresh, and data not checked
+    at CBS for a while. Freshness is judged by the last successful check against CBS (a night
+    that finds nothing new counts), falling back to the publish date without run records."""
     out = []
     stale = list(manifest.get("stale_tables") or [])
     if stale:
@@ -506,15 +510,16 @@ def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[
         out.append(f"De verversing van {fmt.datetime_nl(last.get('started'))} is "
                    f"{OUTCOME_NL[last['outcome']]}; de getoonde cijfers zijn van "
                    f"{fmt.datetime_nl(published)}.")
+    checked = max(last_successful_check(runs) or "", published)
     try:
-        pub = datetime.fromisoformat(published.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(checked.replace("Z", "+00:00"))
     except ValueError:
-        pub = None
-    if pub is not None:
-        age = (now - pub).days
+        when = None
+    if when is not None:
+        age = (now - when).days
         if age >= STALE_AFTER_DAYS:
-            out.append(f"De cijfers zijn {age} dagen niet ververst (laatste snapshot: "
-                       f"{fmt.date(published)}).")
+            out.append(f"De cijfers zijn {age} dagen niet ververst: de laatste geslaagde controle "
+                       f"bij het CBS was op {fmt.date(checked)}.")
     return out
 
 

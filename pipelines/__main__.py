@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -153,7 +154,30 @@ def cmd_status(args, cat, root: Path) -> int:
                                                        else "")
                   + ("  current was damaged: republished" if r.get("current_damaged") else ""),
                   file=out)
+        last = runs[-1]
+        for t, tr in (last.get("tables") or {}).items():
+            if tr.get("action") in ("stale", "rejected", "failed") and tr.get("error"):
+                print(f"    {t} {tr['action']}: {tr['error']}", file=out)
+    everything = store.read_runs(root)
+    checked = store.last_successful_check(everything)
+    age = _days_since(checked)
+    fresh = age is not None and age < FRESH_DAYS
+    print(f"\nlast successful check at CBS: {checked or 'never'}"
+          + (f" ({age} day(s) ago)" if age is not None else "")
+          + ("" if fresh else f"  NOT FRESH: no full refresh succeeded in {FRESH_DAYS} days"),
+          file=out)
     return EXIT_FAILED if damaged else EXIT_OK
+
+
+FRESH_DAYS = 3  # as the dashboard footer (dashboard/compute.py STALE_AFTER_DAYS)
+
+
+def _days_since(ts: str | None) -> int | None:
+    try:
+        when = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (datetime.now(UTC) - when).days
 
 
 def cmd_catalog(args, cat, root: Path) -> int:

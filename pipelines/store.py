@@ -388,3 +388,17 @@ def read_runs(root: Path, last: int | None = None) -> list[dict]:
         with contextlib.suppress(ValueError):
             runs.append(json.loads(ln))  # a line cut by a crash is skipped
     return runs[-last:] if last else runs
+
+
+CHECKED_OUTCOMES = ("ok", "noop")
+
+
+def last_successful_check(runs: list[dict]) -> str | None:
+    """When the data were last confirmed current at CBS: the end of the newest full refresh (not
+    ``--only``) that checked every table and published or found nothing new ("ok", "noop").
+    Freshness is judged by this, not by the publish date: quiet nights at CBS are fresh nights."""
+    for r in reversed(runs):
+        if (r.get("outcome") in CHECKED_OUTCOMES and not r.get("only")
+                and str(r.get("command") or "refresh").startswith("refresh")):
+            return r.get("ended") or r.get("started")
+    return None

@@ -234,6 +234,21 @@ def test_freshness_warnings():
     assert compute.freshness_warnings(fresh, runs, datetime(2026, 11, 25, 8, tzinfo=UTC)) == []
 
 
+def test_freshness_counts_quiet_nights_as_checked():
+    """Defect 6: after no-op nights the data are fresh; only a missing successful check at CBS
+    (failed or partial nights, or none at all) makes them old."""
+    manifest = {"published_at": "2026-11-20T02:00:00Z", "stale_tables": []}
+    noops = [{"started": f"2026-11-{d}T02:00:00Z", "ended": f"2026-11-{d}T02:00:05Z",
+              "command": "refresh", "outcome": "noop"} for d in range(21, 26)]
+    now = datetime(2026, 11, 25, 8, tzinfo=UTC)
+    assert compute.freshness_warnings(manifest, noops, now) == []
+    partial = [{**r, "outcome": "partial"} for r in noops]
+    w = compute.freshness_warnings(manifest, noops[:1] + partial[1:], now)
+    assert any("4 dagen niet ververst" in x and "21 november 2026" in x for x in w)
+    only = [{**r, "only": "vestigingen"} for r in noops]  # a partial check is not a full one
+    assert any("5 dagen" in x for x in compute.freshness_warnings(manifest, only, now))
+
+
 # --------------------------------------------------------------------------- exports
 
 def test_csv_is_dutch_excel_friendly():

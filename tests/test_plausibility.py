@@ -270,3 +270,26 @@ def test_connection_refused_exits_failed(world, tmp_path):
 def test_gebieden_only_failing_is_partial(world):
     world.server.add_fault("status", table=GEBIEDEN, code=500)
     assert world("--retries", "0", "--force") == 3
+
+
+def test_status_names_the_rejected_table_and_the_last_successful_check(world, capsys):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    capsys.readouterr()
+    assert main(["status", "--data-dir", str(world.data), "--catalog",
+                 str(write_catalog(world.data.parent / "catalog.yaml"))]) == 0
+    out = capsys.readouterr().out
+    assert f"{VEST} rejected: {VEST}: new data not plausible" in out and "3 rows, was 30" in out
+    first_ok = store.read_runs(world.data)[0]["ended"]
+    assert f"last successful check at CBS: {first_ok} (0 day(s) ago)" in out
+
+
+def test_deploy_examples_treat_only_exit_0_as_success():
+    systemd = (ROOT / "deploy/systemd/regio-refresh.service").read_text()
+    assert "SuccessExitStatus" not in systemd
+    assert "OnFailure=regio-refresh-alert@%n.service" in systemd
+    assert (ROOT / "deploy/systemd/regio-refresh-alert@.service").is_file()
+    cron = (ROOT / "deploy/cron").read_text()
+    assert "pipelines refresh" in cron and "|| {" in cron and "MAILTO=" in cron
+    wf = (ROOT / "deploy/github/nightly-refresh.yml").read_text()
+    assert "steps.refresh.outputs.code != '0'" in wf and "exit 0;" not in wf
