@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     try:
         return COMMANDS[args.cmd](args, cat, root)
-    except (catalog_mod.CatalogError, ValueError) as exc:
+    except (catalog_mod.CatalogError, ValueError, store.StorageError) as exc:
         log.error(str(exc))
         return EXIT_FAILED
 

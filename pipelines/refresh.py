@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -262,6 +263,7 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
     ``accept``: tables whose new fetch is taken even if it fails the plausibility checks (a
     real, intended change at CBS)."""
     accepted = accept_tables(catalog, accept)
+    started = store.utcnow()
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
@@ -270,6 +272,32 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
     except store.LockedError as exc:
         log.error(str(exc))
         return EXIT_LOCKED
+    except OSError as exc:  # also from worker threads, re-raised by pool.map
+        if not store.is_resource_error(exc):
+            raise
+        err = exc if isinstance(exc, store.StorageError) else store.StorageError(root, exc)
+    except store.StorageError as exc:
+        err = exc
+    return resource_failure(root, err, {"started": started, "command": command,
+                                        "cbs_url": client.config.base_url, "only": only,
+                                        "force": force})
+
+
+def resource_failure(root: Path, err: store.StorageError, run: dict) -> int:
+    """Disk full, permission denied, read-only folder: one error line naming the path, a failed
+    ``runs.jsonl`` record (or a line on stderr when even that cannot be written), exit 1. The
+    store has already removed what it half-wrote; the published snapshot is untouched."""
+    log.error(f"refresh failed: {err}", extra={"path": str(err.path), "kind": "storage"})
+    record = {"run_id": uuid.uuid4().hex[:12], **run, "ended": store.utcnow(),
+              "outcome": "failed", "exit_code": EXIT_FAILED, "kind": "storage",
+              "error": str(err), "path": str(err.path)}
+    try:
+        store.append_run(root, record)
+    except (store.StorageError, OSError) as exc:
+        print(f"refresh failed: {err}; and this run could not be recorded in "
+              f"{root / 'runs.jsonl'}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
+              flush=True)
+    return EXIT_FAILED
 
 
 def accept_tables(catalog: Catalog, accept) -> frozenset[str]:

@@ -20,6 +20,7 @@ killed at any point) never sees a half-written file, folder or snapshot.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -56,13 +57,59 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+# --------------------------------------------------------------------------- resource errors
+
+RESOURCE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO,
+                   errno.EMFILE, errno.ENFILE}
+
+
+class StorageError(RuntimeError):
+    """Writing to the data folder failed: disk full, permission denied, read-only file system.
+    ``str()`` is one line naming the path; whatever was half-written has been removed."""
+
+    def __init__(self, path: Path | str, exc: OSError):
+        self.path = Path(exc.filename) if getattr(exc, "filename", None) else Path(path)
+        self.errno = exc.errno
+        self.reason = exc.strerror or str(exc) or exc.__class__.__name__
+        super().__init__(f"cannot write {self.path}: {self.reason}")
+
+
+def is_resource_error(exc: BaseException) -> bool:
+    return isinstance(exc, StorageError) or (
+        isinstance(exc, OSError) and exc.errno in RESOURCE_ERRNOS)
+
+
+@contextlib.contextmanager
+def writing(path: Path, *, cleanup: Path | None = None):
+    """Wrap writes to ``path``: an ``OSError`` becomes a :class:`StorageError` naming the path
+    (a bare ``write()`` failing with ENOSPC names no file), and ``cleanup`` (a temporary file or
+    folder) is removed on any failure, so a full disk is not filled further by leftovers."""
+    try:
+        yield
+    except BaseException as exc:
+        if cleanup is not None:
+            _remove(cleanup)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise StorageError(path, exc) from exc
+        raise
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with writing(path, cleanup=tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
 
 
 def _json_bytes(obj, compact: bool = False) -> bytes:
@@ -80,8 +127,9 @@ class LockedError(RuntimeError):
 @contextlib.contextmanager
 def refresh_lock(root: Path):
     """Exclusive, non-blocking. The kernel drops the lock when the process dies (even kill -9)."""
-    root.mkdir(parents=True, exist_ok=True)
-    fh = open(root / ".refresh.lock", "a+")  # noqa: SIM115 - held for the with-block
+    with writing(root / ".refresh.lock"):
+        root.mkdir(parents=True, exist_ok=True)
+        fh = open(root / ".refresh.lock", "a+")  # noqa: SIM115 - held for the with-block
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,26 +196,30 @@ class RawStore:
         """Store a fetch as received. It does not become "last good" (LATEST) here: that happens
         in :meth:`mark_good` once a snapshot built from it is published."""
         tdir = self.root / table
-        tdir.mkdir(parents=True, exist_ok=True)
+        with writing(tdir):
+            tdir.mkdir(parents=True, exist_ok=True)
         stamp = manifest["fetched_at"].replace(":", "").replace("-", "")
         n = 0
         while (tdir / stamp).exists():
             n += 1
             stamp = f"{stamp.split('.')[0]}.{n}"
         tmp = tdir / f".tmp-{stamp}-{os.getpid()}"
-        tmp.mkdir()
-        files = {}
-        for name, value in entities.items():
-            body = _json_bytes({"value": value}, compact=True)
-            (tmp / f"{name}.json").write_bytes(body)
-            files[name] = {"rows": len(value), "bytes": len(body),
-                           "sha256": hashlib.sha256(body).hexdigest()}
-        manifest = {**manifest, "folder": stamp, "files": files}
-        (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        os.rename(tmp, tdir / stamp)
+        with writing(tmp, cleanup=tmp):
+            tmp.mkdir()
+            files = {}
+            for name, value in entities.items():
+                body = _json_bytes({"value": value}, compact=True)
+                with writing(tmp / f"{name}.json"):
+                    (tmp / f"{name}.json").write_bytes(body)
+                files[name] = {"rows": len(value), "bytes": len(body),
+                               "sha256": hashlib.sha256(body).hexdigest()}
+            manifest = {**manifest, "folder": stamp, "files": files}
+            with writing(tmp / "manifest.json"):
+                (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.rename(tmp, tdir / stamp)
         _fsync_dir(tdir)
         self._prune(tdir, keep)
         return RawTable(table, entities, manifest)
@@ -252,7 +304,8 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
             extra_frames: dict[str, pd.DataFrame] | None = None) -> str:
     """Write a snapshot beside the current one and switch ``current`` to it in one rename."""
     sdir = root / "snapshots"
-    sdir.mkdir(parents=True, exist_ok=True)
+    with writing(sdir):
+        sdir.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256()
     h.update(pd.util.hash_pandas_object(observations, index=False).values.tobytes())
     h.update(pd.util.hash_pandas_object(regions, index=False).values.tobytes())
@@ -265,21 +318,25 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame, manif
     stamp = now.strftime(_STAMP)
     sid = f"{stamp}-{h.hexdigest()[:8]}"
     tmp = sdir / f".tmp-{sid}"
-    tmp.mkdir()
-    observations.to_parquet(tmp / "observations.parquet", index=False)
-    regions.to_parquet(tmp / "regions.parquet", index=False)
-    for name, body in (extra_files or {}).items():
-        (tmp / name).write_bytes(body)
-    for name, frame in (extra_frames or {}).items():
-        frame.to_parquet(tmp / name, index=False)
-    files = {f.name: file_digest(f) for f in sorted(tmp.iterdir())}  # verified on load
-    manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
-                "content_sha256": h.hexdigest(), "files": files}
-    (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-    os.rename(tmp, sdir / sid)
+    with writing(tmp, cleanup=tmp):
+        tmp.mkdir()
+        frames = {"observations.parquet": observations, "regions.parquet": regions,
+                  **(extra_frames or {})}
+        for name, frame in frames.items():
+            with writing(tmp / name):
+                frame.to_parquet(tmp / name, index=False)
+        for name, body in (extra_files or {}).items():
+            with writing(tmp / name):
+                (tmp / name).write_bytes(body)
+        files = {f.name: file_digest(f) for f in sorted(tmp.iterdir())}  # verified on load
+        manifest = {**manifest, "snapshot_id": sid, "published_at": utcnow(),
+                    "content_sha256": h.hexdigest(), "files": files}
+        with writing(tmp / "manifest.json"):
+            (tmp / "manifest.json").write_bytes(_json_bytes(manifest))
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.rename(tmp, sdir / sid)
     _fsync_dir(sdir)
     switch_current(root, sid)
     prune_snapshots(root, keep)
@@ -337,8 +394,9 @@ def switch_current(root: Path, sid: str) -> None:
     tmp_link = root / f".current.tmp-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         tmp_link.unlink()
-    os.symlink(Path("snapshots") / sid, tmp_link)
-    os.replace(tmp_link, root / "current")  # atomic: readers see the old or the new, never none
+    with writing(root / "current", cleanup=tmp_link):
+        os.symlink(Path("snapshots") / sid, tmp_link)
+        os.replace(tmp_link, root / "current")  # atomic: readers see the old or the new, never none
     _fsync_dir(root)
 
 
@@ -370,12 +428,13 @@ def rollback(root: Path) -> str:
 # --------------------------------------------------------------------------- run history
 
 def append_run(root: Path, record: dict) -> None:
-    root.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, ensure_ascii=False) + "\n"
-    with open(root / "runs.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
+    with writing(root / "runs.jsonl"):
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / "runs.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def read_runs(root: Path, last: int | None = None) -> list[dict]:
