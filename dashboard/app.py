@@ -124,7 +124,9 @@ def main() -> None:
     peer = data.peer_set(sel.gemeente, sel.peers)
     st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page, data.view(sel.grenzen),
                                                           peer)
+    components.page_style()
     sidebar(data, sel)
+    components.gemeente_picker_on_page(data, sel.gemeente)
     components.show_warnings(warnings)
     components.demo_banner(data)
     if data.notice:  # current is damaged: an earlier, intact snapshot is shown

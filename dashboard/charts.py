@@ -4,6 +4,7 @@ title and source inside the figure so a downloaded PNG stands on its own."""
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -27,22 +28,48 @@ ESTIMATED_LEGEND = "geschat: deel van een gesplitste gemeente"
 # sequential scales; the dark end is the favourable end when a direction exists
 SCALE = "Blues"
 IMAGE_OPTIONS = {"format": "png", "scale": 2, "height": 600, "width": 1000}
+# compared regions: besides their colour each line gets its own dash and marker symbol
+COMPARE_DASHES = ("solid", "dashdot", "longdash", "longdashdot")
+COMPARE_SYMBOLS = ("square", "triangle-up", "x", "star", "cross", "triangle-down")
+# plotly does not wrap titles: wrapped here so they fit a phone (about 350 px wide)
+TITLE_CHARS, SOURCE_CHARS = 46, 62
+
+
+def wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(str(text), width, break_long_words=False) or [""]
+
+
+def top_margin(title: str, source: str) -> int:
+    return 22 + 20 * len(wrap(title, TITLE_CHARS)) + 15 * len(wrap(source, SOURCE_CHARS))
 
 
 def base_layout(fig: go.Figure, title: str, source: str, height: int) -> go.Figure:
-    """Title with the source as subtitle, so a downloaded PNG names its source and period."""
+    """Title with the source as subtitle, so a downloaded PNG names its source and period.
+    ``layout.meta`` keeps the plain title (for the text alternative, ``chart_text``)."""
+    top = top_margin(title, source)
     fig.update_layout(
         separators=",.",
-        font={"family": FONT, "size": 13},
-        title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top",
-               "font": {"size": 15},
-               "subtitle": {"text": source, "font": {"size": 11, "color": "#555555"}}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 70, "b": 40},
+        font={"family": FONT, "size": 13, "color": "#1f1f1f"},
+        title={"text": "<br>".join(_esc(t) for t in wrap(title, TITLE_CHARS)),
+               "x": 0, "xanchor": "left", "y": 1 - 10 / (height + top - 70), "yanchor": "top",
+               "yref": "container", "font": {"size": 15, "weight": "bold"},
+               "subtitle": {"text": "<br>".join(_esc(t) for t in wrap(source, SOURCE_CHARS)),
+                            "font": {"size": 11, "color": "#555555"}}},
+        height=height + top - 70,
+        margin={"l": 10, "r": 10, "t": top, "b": 40},
         paper_bgcolor="white",
         plot_bgcolor="white",
+        dragmode=False,  # a finger on a chart scrolls the page instead of zooming
     )
+    fig.update_layout(meta={**(fig.layout.meta or {}), "title": title, "source": source})
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def _plain(values) -> list:
+    """JSON-safe list: NaN becomes None."""
+    return [None if fmt.is_missing(v) else float(v) for v in values]
 
 
 def _fc(features: dict[str, dict], codes) -> dict:
@@ -87,9 +114,12 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
             marker={"line": {"width": 0.3, "color": "white"}},
             customdata=np.column_stack([have["name"], text]),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
-            colorbar={"title": {"text": fmt.unit_label(unit), "side": "top"}, "thickness": 12,
-                      "len": 0.6, "x": 1.0, "exponentformat": "none",
+            # below the map, full width: on a phone a side bar would squeeze the map
+            colorbar={"title": {"text": _scale_title(unit, hib), "side": "top"},
+                      "orientation": "h", "thickness": 12, "len": 0.9, "x": 0, "xanchor": "left",
+                      "y": 0, "yanchor": "top", "exponentformat": "none",
                       "separatethousands": True},
+            meta={"role": "waarde", "names": have["name"].astype(str).tolist()},
             name="waarde"))
     if not missing.empty:
         fig.add_trace(go.Choroplethmap(
@@ -99,14 +129,18 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
             marker={"line": {"width": 0.3, "color": "white"}},
             customdata=np.column_stack([missing["name"]]),
             hovertemplate=f"<b>%{{customdata[0]}}</b><br>{fmt.MISSING}<extra></extra>",
+            meta={"role": "missing", "names": missing["name"].astype(str).tolist()},
             name=fmt.MISSING))
     outline = selected_outline(map_df, features, meta, selected)
     if outline is not None:
         fig.add_trace(outline)
+    fig.update_layout(meta={"chart": "map", "unit": unit, "decimals": dec,
+                            "higher_is_better": hib})
     base_layout(fig, title, source, height)
-    # a blank style: no tile server is needed, so the map also draws offline
-    fig.update_layout(map={"style": "white-bg", **map_view(bounds, 440, height - 110)},
-                      margin={"l": 0, "r": 0, "t": 70, "b": 10})
+    # a blank style: no tile server is needed, so the map also draws offline; fitted to a
+    # phone-wide map (the map is as tall as wide on a desktop half-page as well)
+    fig.update_layout(map={"style": "white-bg", **map_view(bounds, 340, height - 170)},
+                      margin={"l": 0, "r": 0, "t": fig.layout.margin.t, "b": 70})
     return fig
 
 
@@ -126,6 +160,7 @@ def selected_outline(map_df: pd.DataFrame, features: dict[str, dict], meta: dict
         colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
         marker={"line": {"width": 3, "color": "#e4002b"}},
         hovertemplate=f"<b>{_esc(name)}</b> (gekozen)<br>{label}<extra></extra>",
+        meta={"role": "selected", "names": [str(name)]},
         name="gekozen gemeente")
 
 
@@ -149,6 +184,14 @@ def with_traces(spec: dict, *traces: go.BaseTraceType | None) -> dict:
     changing the shared dict."""
     extra = [{**t.to_plotly_json(), "type": t.type} for t in traces if t is not None]
     return {**spec, "data": [*spec["data"], *extra]} if extra else spec
+
+
+def _scale_title(unit: str | None, hib: bool | None) -> str:
+    """The colour scale says in words which end is favourable (never by colour alone)."""
+    label = fmt.unit_label(unit)
+    if hib is None:
+        return f"{label} · donkerder = hoger"
+    return f"{label} · donkerder = gunstiger"
 
 
 def _esc(text: str) -> str:
@@ -175,10 +218,13 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
                                 key=lambda kv: order.get(kv[0][0], 9)):
         role = g["role"].iloc[0]
         g = g.sort_values("period")
+        symbol = "circle"
         if role in ROLE_STYLE:
             color, width, dash, markers = ROLE_STYLE[role]
-        else:
-            color, width, dash, markers = COMPARE_COLORS[extra % len(COMPARE_COLORS)], 2, "solid", False
+        else:  # a compared region: own colour, dash and marker symbol
+            color, width, dash, markers = (COMPARE_COLORS[extra % len(COMPARE_COLORS)], 2,
+                                           COMPARE_DASHES[extra % len(COMPARE_DASHES)], True)
+            symbol = COMPARE_SYMBOLS[extra % len(COMPARE_SYMBOLS)]
             extra += 1
         provisional = g["status"].ne("Definitief").to_numpy()
         harm = (g["harmonisation"].fillna("gepubliceerd").astype(str).to_numpy()
@@ -194,11 +240,14 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
             line={"color": color, "width": width, "dash": dash},
             marker={"size": [11 if e else (9 if p else (7 if markers else 4))
                              for p, e in zip(provisional, estimated, strict=True)],
-                    "symbol": ["diamond-open" if e else ("circle-open" if p else "circle")
+                    "symbol": ["diamond-open" if e else (f"{symbol}-open" if p else symbol)
                                for p, e in zip(provisional, estimated, strict=True)],
                     "line": {"width": 2, "color": color},
                     "color": color},
             customdata=text,
+            meta={"role": role, "label": str(label), "periods": g["period"].astype(str).tolist(),
+                  "status": g["status"].astype(str).tolist(),
+                  "harmonisation": harm.tolist()},
             hovertemplate=f"<b>{_esc(label)}</b><br>%{{x}}: %{{customdata}}<extra></extra>"))
     if any_estimated:  # a legend entry that explains the open diamonds
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=ESTIMATED_LEGEND,
@@ -210,6 +259,8 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
                      gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999",
                      exponentformat="none", separatethousands=True)
     # the legend goes below the x axis; its room grows with the number of lines
+    fig.update_layout(meta={"chart": "series", "unit": unit, "decimals": dec,
+                            "higher_is_better": meta.get("higher_is_better")})
     base_layout(fig, title, source, height + 22 * len(fig.data))
     fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
                       hovermode="closest", margin={"b": 50 + 22 * len(fig.data)})
@@ -229,12 +280,16 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
     fig = go.Figure(go.Bar(
         x=df["value"].fillna(0), y=[_esc(v) for v in df["label"]], orientation="h",
         marker_color=colors, text=text, textposition="outside", cliponaxis=False,
+        meta={"labels": df["label"].astype(str).tolist(), "codes": df["code"].astype(str).tolist(),
+              "values": _plain(df["value"]), "highlight": sorted(highlight)},
         hovertemplate="<b>%{y}</b><br>%{text}<extra></extra>"))
     fig.update_xaxes(rangemode="tozero", title=fmt.unit_label(unit), gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True)
     if top > 0:  # room for the value labels right of the longest bar
         fig.update_xaxes(range=[min(0.0, float(df["value"].min())), float(top) * 1.18])
     fig.update_yaxes(automargin=True)
+    fig.update_layout(meta={"chart": "bars", "unit": unit, "decimals": dec,
+                            "higher_is_better": meta.get("higher_is_better")})
     base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
     return fig
 
@@ -251,7 +306,8 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
     yu, yd = y_meta.get("unit"), int(y_meta.get("decimals") or 0)
     fig = go.Figure()
 
-    def add(part: pd.DataFrame, name: str, marker: dict, text: bool = False) -> None:
+    def add(part: pd.DataFrame, name: str, marker: dict, text: bool = False,
+            role: str = "overig") -> None:
         if part.empty:
             return
         hover = [f"<b>{_esc(n)}</b><br>{_esc(x_meta['title'])}: {fmt.value(a, xu, xd)}"
@@ -260,6 +316,7 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
         fig.add_trace(go.Scatter(
             x=part["x"], y=part["y"], mode="markers+text" if text else "markers",
             name=_esc(name), marker=marker, customdata=hover,
+            meta={"role": role, "group": name, "names": part["name"].astype(str).tolist()},
             text=[_esc(n) for n in part["name"]] if text else None, textposition="top center",
             textfont={"size": 13, "color": "#e4002b"},
             hovertemplate="%{customdata}<extra></extra>"))
@@ -272,16 +329,20 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
                 {"size": 7, "color": GROUP_COLORS[i % len(GROUP_COLORS)], "opacity": 0.75})
     else:
         add(rest, "Overige gemeenten", {"size": 7, "color": "#8fcae7", "opacity": 0.7})
-    add(df[df["role"] == "peers"], "Vergelijkbare gemeenten",
-        {"size": 10, "color": "#39870c", "line": {"width": 1, "color": "white"}})
+    add(df[df["role"] == "peers"], "Vergelijkbare gemeenten",  # a square, not only green
+        {"size": 10, "color": "#39870c", "symbol": "square",
+         "line": {"width": 1, "color": "white"}}, role="peers")
     add(df[df["role"] == "gemeente"], "Gekozen gemeente",
         {"size": 15, "color": "#e4002b", "symbol": "diamond", "line": {"width": 1.5,
                                                                       "color": "white"}},
-        text=True)
+        text=True, role="gemeente")
     fig.update_xaxes(title=f"{x_meta['title']} ({fmt.unit_label(xu)})", gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
     fig.update_yaxes(title=f"{y_meta['title']} ({fmt.unit_label(yu)})", gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
+    fig.update_layout(meta={"chart": "scatter",
+                            "x": {"title": x_meta["title"], "unit": xu, "decimals": xd},
+                            "y": {"title": y_meta["title"], "unit": yu, "decimals": yd}})
     base_layout(fig, title, source, height)
     fig.update_layout(legend={"orientation": "h", "y": -0.15, "yanchor": "top", "x": 0},
                       margin={"b": 110}, hovermode="closest")

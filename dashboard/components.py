@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from . import compute, exports, state
+from . import chart_text, compute, exports, state
 from . import format as fmt
 from . import presentation as pr
 from .compute import Peers
@@ -95,6 +95,54 @@ def show_warnings(warnings: list[str]) -> None:
         st.warning(w, icon="⚠️")
 
 
+# --------------------------------------------------------------------------- layout
+
+NARROW = "narrow-only"  # container keys starting with these are shown on one screen width only
+WIDE = "wide-only"
+# All of the dashboard's own CSS, in one place. Phone = narrower than 640 px: Streamlit stacks
+# columns there. The element toolbars (English: 'Download as CSV', 'Search', 'Fullscreen') are
+# hidden; every page has Dutch CSV/Excel buttons and every chart a table with a CSV button.
+PAGE_CSS = f"""
+<style>
+[data-testid="stElementToolbar"] {{ display: none !important; }}
+@media (max-width: 640px) {{
+  [class*="st-key-{WIDE}"] {{ display: none !important; }}
+  [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}
+  [data-testid="stMetricValue"] {{ font-size: 1.6rem; }}
+  [data-testid="stTable"] {{ font-size: 0.85rem; }}
+}}
+@media (min-width: 641px) {{
+  [class*="st-key-{NARROW}"] {{ display: none !important; }}
+}}
+</style>
+"""
+
+
+def page_style() -> None:
+    st.html(PAGE_CSS)
+
+
+def narrow_only(name: str):
+    """A container shown only on a phone-wide screen (hidden by CSS elsewhere)."""
+    return st.container(key=f"{NARROW}-{name}")
+
+
+def wide_only(name: str):
+    """A container hidden on a phone-wide screen (shown by CSS elsewhere)."""
+    return st.container(key=f"{WIDE}-{name}")
+
+
+def gemeente_picker_on_page(data: DashData, gemeente: str) -> None:
+    """On a phone the sidebar is folded away: the gemeente choice at the top of the page too."""
+    with narrow_only("gemeente"):
+        st.session_state["w_gemeente_page"] = gemeente
+        st.selectbox("Gemeente", data.gemeenten["code"].tolist(), format_func=data.names.get,
+                     key="w_gemeente_page", filter_mode="contains",
+                     on_change=bind_to_url("w_gemeente_page", "gemeente"),
+                     help="Typ een deel van de naam om te zoeken. Meer keuzes (grenzen, "
+                          "vergelijkbare gemeenten) in het menu links boven.")
+
+
 # --------------------------------------------------------------------------- captions
 
 def source_text(cbs_table: str | None, period: str | None = None,
@@ -150,17 +198,66 @@ class _Frozen(go.Figure):
         return self._spec
 
 
-def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
-    """A Plotly chart with a Dutch PNG download. ``fig``: a Figure, or the dict of a shared,
-    already validated figure (charts.frozen / charts.with_traces)."""
-    height = (fig.get("layout", {}).get("height") if isinstance(fig, dict)
-              else fig.layout.height) or 500
-    st.plotly_chart(_Frozen(fig) if isinstance(fig, dict) else fig, key=key, config={
-        "displaylogo": False,
+# plotly's own texts in Dutch (plotly reads a locale from the chart's config; no script needed)
+PLOTLY_NL = {
+    "dictionary": {
+        "Download plot as a png": "Grafiek downloaden als PNG",
+        "Download plot": "Grafiek downloaden",
+        "Taking snapshot - this may take a few seconds": "Afbeelding wordt gemaakt…",
+        "Snapshot succeeded": "Afbeelding gemaakt",
+        "Sorry, there was a problem downloading your snapshot!":
+            "Het downloaden van de afbeelding is mislukt.",
+        "Autoscale": "Automatisch schalen", "Reset axes": "Assen herstellen",
+        "Zoom": "Zoomen", "Zoom in": "Inzoomen", "Zoom out": "Uitzoomen", "Pan": "Verschuiven",
+        "Reset view": "Beeld herstellen", "Double-click to zoom back out":
+            "Dubbelklik om uit te zoomen",
+        "Produced with Plotly.js": "Gemaakt met Plotly.js",
+    },
+    "format": {
+        "days": ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"],
+        "shortDays": ["zo", "ma", "di", "wo", "do", "vr", "za"],
+        "months": list(fmt.MONTHS),
+        "shortMonths": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt",
+                        "nov", "dec"],
+        "date": "%d-%m-%Y", "decimal": ",", "thousands": ".",
+    },
+}
+TABLE_LABEL = "Tabel bij deze grafiek"
+
+
+def plotly_config(fig: go.Figure | dict, filename: str) -> dict:
+    """Only the PNG button (Dutch tooltip) in the chart's toolbar; zooming is off (a finger on
+    a chart scrolls the page) and the data are in the table under the chart."""
+    return {
+        "locale": "nl", "locales": {"nl": PLOTLY_NL},
+        "displaylogo": False, "scrollZoom": False, "modeBarButtons": [["toImage"]],
         "toImageButtonOptions": {"format": "png", "filename": slug(filename), "scale": 2,
-                                 "width": 1000, "height": height},
-        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-    })
+                                 "width": 1000,
+                                 "height": chart_text.layout(fig).get("height") or 500},
+    }
+
+
+def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
+    """THE way a page shows a chart: the figure with a Dutch toolbar, its summary sentence (also
+    the chart's accessible name), and an expander with the plotted data as a table plus a CSV
+    download. Text and table are read from the figure itself (``chart_text``). ``fig``: a
+    Figure, or the dict of a shared, already validated figure (charts.frozen / with_traces)."""
+    text = chart_text.summary(fig)
+    # theme=None: our own fonts and dark-enough text colours (the Streamlit theme greys them)
+    st.plotly_chart(_Frozen(fig) if isinstance(fig, dict) else fig, key=key,
+                    config=plotly_config(fig, filename), alt=text, theme=None)
+    st.caption(text)
+    with st.expander(f"{TABLE_LABEL} ({chart_text.kind_label(fig)})", icon=":material/table:"):
+        table = chart_text.display_table(fig)
+        if table.empty:
+            st.caption(fmt.MISSING)
+        else:
+            st.table(table, hide_index=True)
+            st.download_button(
+                "Deze gegevens als CSV", functools.partial(exports.to_csv,
+                                                           chart_text.data_table(fig)),
+                f"{slug(filename)}.csv", "text/csv", key=f"{key}-table-csv", on_click="ignore",
+                icon=":material/download:")
 
 
 def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],

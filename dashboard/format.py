@@ -131,3 +131,13 @@ def rank(pos, total) -> str:
     if is_missing(pos) or not total:
         return MISSING
     return f"{int(pos)} van {int(total)}"
+
+
+def verdict(delta, higher_is_better: bool | None) -> str:
+    """A change in words, so its colour is never the only clue: 'gunstig', 'ongunstig' or
+    'gelijk'; '' when the change is missing or the indicator has no favourable direction."""
+    if is_missing(delta) or higher_is_better is None:
+        return ""
+    if float(delta) == 0:
+        return "gelijk"
+    return "gunstig" if (float(delta) > 0) == bool(higher_is_better) else "ongunstig"

@@ -212,22 +212,34 @@ def render(theme: str) -> None:
     shown = shown.rename(columns={"waarde": value_col})
     if level != "GM":
         shown = shown.drop(columns=["provincie"])
-    st.dataframe(
-        components.dutch_styler(shown, {value_col: (None, dec), "aandeel NL (%)": ("%", 2)},
-                                highlight=rk["code"].eq(code),
-                                secondary=rk["code"].isin(ctx.peer.codes) if level == "GM"
-                                else None),
-        hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
-        column_config={"positie": st.column_config.NumberColumn("Positie", width="small"),
-                       "naam": "Naam", "provincie": "Provincie", "status": "Status",
-                       "aandeel NL (%)": "Aandeel in Nederland"})
+    peers_marked = rk["code"].isin(ctx.peer.codes) if level == "GM" else None
+    # the row colours get words too: never colour alone
+    shown["naam"] = [f"{n} ◀ gekozen" if c == code else
+                     f"{n} (vergelijkbaar)" if peers_marked is not None and p else n
+                     for n, c, p in zip(shown["naam"], rk["code"],
+                                        peers_marked if peers_marked is not None
+                                        else [False] * len(rk), strict=True)]
+    styled = components.dutch_styler(shown, {value_col: (None, dec), "aandeel NL (%)": ("%", 2)},
+                                     highlight=rk["code"].eq(code), secondary=peers_marked)
+    config = {"positie": st.column_config.NumberColumn("Positie", width="small"),
+              "naam": "Naam", "provincie": "Provincie", "status": "Status",
+              "aandeel NL (%)": "Aandeel in Nederland"}
+    with components.wide_only("ranglijst"):
+        st.dataframe(styled, hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
+                     column_config=config)
+    with components.narrow_only("ranglijst"):  # a phone: only the essential columns
+        essential = [c for c in ("positie", "naam", value_col, "aandeel NL (%)")
+                     if c in shown.columns]
+        st.dataframe(styled, hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
+                     column_config=config, column_order=essential)
     order = (("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
               "laag (geen voorkeursrichting). ") if rankable else
              "Een aantal groeit met de gemeente: daarom geen positie, maar het aandeel in "
              "Nederland; op naam gesorteerd (klik op een kolomkop om te sorteren). ")
-    st.caption(order + f"Bovenaan, geel gemarkeerd: {region_label}."
-               + (" Lichtgroen: vergelijkbare gemeenten." if level == "GM" and ctx.peer.codes
-                  else "") + " Regio's zonder cijfer staan niet in de lijst.")
+    st.caption(order + f"Bovenaan, geel gemarkeerd en met ‘◀ gekozen’: {region_label}."
+               + (" Lichtgroen en ‘(vergelijkbaar)’: vergelijkbare gemeenten."
+                  if level == "GM" and ctx.peer.codes else "")
+               + " Regio's zonder cijfer staan niet in de lijst.")
 
     wide = (sdf.pivot_table(index="period", columns="label", values="value", aggfunc="first")
             .reset_index().rename(columns={"period": "periode"})) if not sdf.empty else pd.DataFrame()

@@ -235,3 +235,22 @@ def test_pages_do_not_mutate_the_cached_snapshot(dash_snapshot, monkeypatch):
     pd.testing.assert_frame_equal(cached.regions, fresh.regions)
     for iid, frame in fresh.by_indicator.items():
         pd.testing.assert_frame_equal(cached.by_indicator[iid], frame)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_chart_has_a_summary_and_a_table(dash_snapshot, monkeypatch, page):
+    """Each chart on each page: an accessible name = the visible summary sentence, and the
+    expander 'Tabel bij deze grafiek' with the plotted data and a CSV download."""
+    at = run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
+    charts = at.get("plotly_chart")
+    tables = [e for e in at.expander if e.label.startswith("Tabel bij deze grafiek")]
+    assert len(tables) == len(charts)
+    captions = [c.value for c in at.caption]
+    for chart in charts:
+        assert chart.proto.alt and chart.proto.alt in captions
+        assert '"locale": "nl"' in chart.proto.config
+    for exp in tables:
+        assert exp.get("table") and exp.get("download_button")
+    if page in ("human_capital", "mkb_innovatie", "ruimtelijke_economie", "vergelijken",
+                "dwarsverbanden"):
+        assert charts  # these pages do have charts

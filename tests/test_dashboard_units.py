@@ -340,3 +340,9 @@ def test_build_indexes_the_snapshot(dd, dash_snapshot):
     assert list(dd.indicators)[0] == "vestigingen_per_1000_inwoners"
     assert set(dd.by_indicator) == set(dd.indicators)
     assert dd.names["PV27"] == "Noord-Holland" and dd.levels["CR17"] == "CR"
+
+
+def test_verdict_puts_the_colour_in_words():
+    assert fmt.verdict(0.4, True) == "gunstig" and fmt.verdict(0.4, False) == "ongunstig"
+    assert fmt.verdict(-2, False) == "gunstig" and fmt.verdict(0, True) == "gelijk"
+    assert fmt.verdict(3, None) == "" and fmt.verdict(None, True) == ""

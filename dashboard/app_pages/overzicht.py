@@ -20,8 +20,9 @@ st.markdown(
     f"{fmt.number(row.get('inwoners'))} inwoners · {row.get('urbanity') or ''}".rstrip(" ·"))
 st.caption(
     "Per indicator: het laatst bekende cijfer van de gemeente, de verandering ten opzichte van een "
-    "jaar eerder (groen = gunstige ontwikkeling, rood = ongunstig, grijs = geen richting of een "
-    "aantal), en de vergelijking met Nederland, de provincie en vergelijkbare gemeenten "
+    "jaar eerder (met ‘gunstig’, ‘ongunstig’ of ‘gelijk’ erbij, ook in kleur: groen, rood; grijs "
+    "= geen richting of een aantal), en de vergelijking met Nederland, de provincie en "
+    "vergelijkbare gemeenten "
     f"({peer.description}). Positie 1 is de gunstigste van alle gemeenten. Aantallen (zoals "
     "vestigingen en woningen) groeien met de gemeente: die krijgen geen positie of kleur, maar "
     "hun aandeel in de provincie en in Nederland. Cijfers die het CBS alleen voor een grotere "
@@ -42,7 +43,9 @@ def card(r: dict) -> None:
             delta=fmt.change(r["change"], unit, dec) if has_change else None,
             delta_color=DELTA_COLOR.get(hib, "off"),
             delta_arrow="off" if has_change and r["change"] == 0 else "auto",
-            delta_description=f"t.o.v. {fmt.period(r['prev_period'])}" if has_change else None,
+            delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}"
+                               + (f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
+                               if has_change else None),
             chart_data=r["trend"] or None, chart_type="line",
             help=data.indicators[r["indicator"]].get("description"))
         st.caption("  \n".join(card_lines(r)))
@@ -110,10 +113,10 @@ for theme, title in THEMES.items():
         st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
         continue
     own, blocks = pr.split_by_level(rows)
-    cols = st.columns(3)
-    for i, r in enumerate(own):
-        with cols[i % 3]:
-            card(r)
+    for start in range(0, len(own), 3):  # row by row: a phone stacks them in reading order
+        for col, r in zip(st.columns(3), own[start:start + 3], strict=False):
+            with col:
+                card(r)
     for label, figures in blocks.items():
         with st.container(border=True):
             region_block(label, figures)

@@ -1,0 +1,123 @@
+"""Text alternatives of the charts (dashboard.chart_text): the summary sentence and the table are
+read from the figure that is drawn."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from dashboard import chart_text, charts
+
+PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
+
+
+def series_df() -> pd.DataFrame:
+    rows = []
+    for label, role, values in (("Breda", "gemeente", (5.1, 4.6, 4.2)),
+                                ("Nederland", "nl", (4.4, 4.0, 3.9)),
+                                ("Noord-Brabant (provincie)", "provincie", (4.0, 3.7, 3.8))):
+        for year, v in zip(("2019", "2020", "2024"), values, strict=True):
+            rows.append({"period": year, "value": v, "label": label, "role": role,
+                         "status": "Voorlopig" if year == "2024" else "Definitief"})
+    return pd.DataFrame(rows)
+
+
+def test_series_summary_names_last_value_references_and_the_movement():
+    fig = charts.time_series(series_df(), PCT, title="Werkloosheid: Breda", source="Bron: CBS")
+    assert chart_text.summary(fig) == (
+        "Breda: 4,2% in 2024 (voorlopig), Noord-Brabant (provincie) 3,8%, Nederland 3,9%; "
+        "sinds 2019 gedaald van 5,1%.")
+    table = chart_text.data_table(fig)
+    assert list(table.columns) == ["periode", "Breda", "Noord-Brabant (provincie)", "Nederland"]
+    assert table["Breda"].tolist() == [5.1, 4.6, 4.2]
+    shown = chart_text.display_table(fig)
+    assert shown["Breda"].tolist() == ["5,1%", "4,6%", "4,2% (voorlopig)"]
+    assert chart_text.kind_label(fig) == "lijngrafiek"
+
+
+def test_series_with_a_gap_and_a_flat_line():
+    df = pd.DataFrame({"period": ["2019", "2020", "2021"], "value": [7.0, float("nan"), 7.0],
+                       "label": "Zeist", "role": "gemeente", "status": "Definitief"})
+    fig = charts.time_series(df, PCT, title="t", source="s")
+    assert chart_text.summary(fig) == "Zeist: 7,0% in 2021; sinds 2019 gelijk gebleven."
+    assert chart_text.display_table(fig)["Zeist"].tolist() == ["7,0%", "geen gegevens", "7,0%"]
+
+
+def test_quarters_keep_their_axis_label_in_the_table():
+    df = pd.DataFrame({"period": ["2020KW01", "2020KW02"], "value": [1.0, 2.0], "label": "NL",
+                       "role": "nl", "status": "Definitief"})
+    fig = charts.time_series(df, PCT, title="t", source="s")
+    assert chart_text.data_table(fig)["periode"].tolist() == ["2020 K1", "2020 K2"]
+    assert "sinds 2020 1e kwartaal gestegen van 1,0%" in chart_text.summary(fig)
+
+
+def test_bar_summary_and_table_top_down():
+    df = pd.DataFrame({"code": ["NL01", "GM0758", "GM0826", "GM0855"],
+                       "label": ["Nederland", "Breda", "Oosterhout", "Tilburg"],
+                       "value": [3.9, 4.2, float("nan"), 5.0]})
+    fig = charts.bar_compare(df, PCT, highlight={"GM0758"}, title="Werkloosheid", source="s")
+    assert chart_text.summary(fig) == (
+        "3 regio's; hoogste: Tilburg (5,0%), laagste: Nederland (3,9%). Breda: 4,2%, "
+        "Nederland: 3,9%. 1 zonder gegevens.")
+    table = chart_text.display_table(fig)
+    assert table["regio"].tolist() == ["Tilburg", "Breda", "Nederland", "Oosterhout"]
+    assert table["waarde (%)"].tolist() == ["5,0%", "4,2%", "3,9%", "geen gegevens"]
+    assert math.isnan(chart_text.data_table(fig)["waarde"].iloc[-1])  # not 0 in the CSV
+
+
+def square(lon: float, lat: float, code: str) -> dict:
+    ring = [[lon, lat], [lon + 0.1, lat], [lon + 0.1, lat + 0.1], [lon, lat + 0.1], [lon, lat]]
+    return {"type": "Feature", "properties": {"statcode": code},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_map_summary_names_the_selected_gemeente_extremes_and_gaps():
+    features = {c: square(4 + i / 5, 52, c) for i, c in enumerate(["GM1", "GM2", "GM3", "GM4"])}
+    mdf = pd.DataFrame({"code": ["GM1", "GM2", "GM3", "GM4"],
+                        "name": ["Alpha", "Beta", "Gamma", "Delta"],
+                        "value": [3.0, 5.5, float("nan"), 4.0]})
+    fig = charts.choropleth(mdf, features, PCT, selected="GM4", title="Werkloosheid 2024",
+                            source="s", bounds=(4, 52, 5, 52.1))
+    assert chart_text.summary(fig) == (
+        "Kaart van 3 gemeenten (donkerder = gunstiger). Delta: 4,0%. Hoogste: Beta (5,5%), "
+        "laagste: Alpha (3,0%). 1 gemeente zonder gegevens.")
+    assert chart_text.display_table(fig)["gemeente"].tolist() == ["Beta", "Delta", "Alpha",
+                                                                   "Gamma"]
+    # the colour scale says in words which end is favourable
+    assert "donkerder = gunstiger" in fig.data[0].colorbar.title.text
+    # the same from the shared dict form (built once per snapshot, outline added per view)
+    shared = charts.frozen(charts.choropleth(mdf, features, PCT, selected=None, title="W",
+                                             source="s", bounds=(4, 52, 5, 52.1)), features)
+    spec = charts.with_traces(shared, charts.selected_outline(mdf, features, PCT, "GM4"))
+    assert chart_text.summary(spec) == chart_text.summary(fig)
+    pd.testing.assert_frame_equal(chart_text.data_table(spec), chart_text.data_table(fig))
+
+
+def test_scatter_summary_and_table_mark_the_chosen_gemeente():
+    df = pd.DataFrame({"code": ["A", "B", "C", "D"], "name": ["Breda", "Tilburg", "Goes", "Ede"],
+                       "x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.0, 6.1, 8.0],
+                       "role": ["gemeente", "peers", "overig", "overig"]})
+    xm = {"title": "Banen", "unit": "per 1.000 inwoners", "decimals": 0}
+    fig = charts.scatter(df, xm, PCT, title="Banen en werkloosheid", source="s")
+    assert chart_text.summary(fig) == (
+        "4 gemeenten: Banen (horizontaal) tegen Werkloosheid (verticaal). Breda: "
+        "1 per 1.000 inwoners en 2,0%; samenhang r = 1,00.")
+    table = chart_text.display_table(fig)
+    assert table["gemeente"].tolist() == ["Breda", "Ede", "Goes", "Tilburg"]
+    assert table["markering"].tolist() == ["gekozen gemeente", "", "", "vergelijkbare gemeente"]
+
+
+def test_empty_chart_says_geen_gegevens():
+    fig = charts.time_series(pd.DataFrame(columns=["period", "value", "label", "role", "status"]),
+                             PCT, title="Werkloosheid", source="s")
+    assert chart_text.summary(fig) == "Werkloosheid: geen gegevens."
+    assert chart_text.display_table(fig).empty
+
+
+def test_long_titles_are_wrapped_for_a_phone():
+    fig = charts.time_series(series_df(), PCT, title="Banen van werknemers per 1.000 inwoners "
+                             "(15-75 jaar): Voorne aan Zee", source="Bron: CBS")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(t) <= charts.TITLE_CHARS for t in lines)
+    assert fig.layout.meta["title"].startswith("Banen van werknemers")
