@@ -1,4 +1,7 @@
-"""Download builders: CSV and Excel bytes (with a 'Bronnen' sheet). Pure, no streamlit."""
+"""Download builders: CSV and Excel bytes (with a 'Bronnen' sheet). Pure, no streamlit.
+
+Both are spreadsheet-safe (``pipelines.spreadsheet``): text that a spreadsheet would evaluate as a
+formula is neutralised; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import io
 import re
 
 import pandas as pd
+
+from pipelines.spreadsheet import csv_safe, protect_sheet
 
 from . import format as fmt
 from . import presentation as pr
@@ -51,8 +56,10 @@ def sources_frame(manifest: dict, indicator_ids: list[str]) -> pd.DataFrame:
 
 def to_csv(df: pd.DataFrame) -> bytes:
     """Semicolon-separated with decimal commas and a BOM: opens correctly in Dutch Excel.
-    Missing values stay empty (never 0)."""
-    return df.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+    Missing values stay empty (never 0); formula-like text gets a leading apostrophe. Lines end
+    in CRLF (RFC 4180), so a carriage return inside a text is quoted, not a row break."""
+    return csv_safe(df).to_csv(index=False, sep=";", decimal=",",
+                               lineterminator="\r\n").encode("utf-8-sig")
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -66,7 +73,8 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def to_excel(sheets: dict[str, pd.DataFrame], sources: pd.DataFrame) -> bytes:
-    """An .xlsx with one sheet per frame plus 'Bronnen'. Missing values are empty cells."""
+    """An .xlsx with one sheet per frame plus 'Bronnen'. Missing values are empty cells;
+    formula-like text is stored as literal text (never a live formula)."""
     buf = io.BytesIO()
     used: set[str] = set()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
@@ -81,6 +89,7 @@ def to_excel(sheets: dict[str, pd.DataFrame], sources: pd.DataFrame) -> bytes:
 
 
 def _autofit(ws, df: pd.DataFrame) -> None:
+    protect_sheet(ws)
     ws.freeze_panes = "A2"
     for i, col in enumerate(df.columns, start=1):
         width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])

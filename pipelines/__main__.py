@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from . import catalog as catalog_mod
-from . import editions, logs, store
+from . import editions, logs, spreadsheet, store
 from .cbs import CbsClient, CbsConfig, CbsError
 from .refresh import EXIT_FAILED, EXIT_OK, refresh
 
@@ -58,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--check", action="store_true",
                    help="verify every table id, measure and category key at CBS")
     e = sub.add_parser("export", parents=[common], help="the published tidy table as CSV")
-    e.add_argument("--out", required=True, help="CSV file to write ('-' for stdout)")
+    e.add_argument("--out", required=True,
+                   help="CSV file to write, replaced atomically if it exists ('-' for stdout); "
+                        "text a spreadsheet would run as a formula gets a leading apostrophe")
     e.add_argument("--boundaries", choices=["current", "historical"], default="current",
                    help="current: series on today's gemeente boundaries (merged gemeenten summed); "
                         "historical: each year on that year's boundaries, as CBS publishes")
@@ -292,17 +296,31 @@ def cmd_export(args, cat, root: Path) -> int:
     except store.NoSnapshot as exc:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
-    df = export_frame(snap, args.boundaries)
+    df = spreadsheet.csv_safe(export_frame(snap, args.boundaries))
     kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
+    kw["lineterminator"] = "\r\n"  # RFC 4180: a CR or LF inside a text is then quoted
     if args.out == "-":
         df.to_csv(sys.stdout, index=False, **kw)
-    else:
-        out = Path(args.out)
+        return EXIT_OK
+    out = Path(args.out)
+    if out.is_dir():
+        log.error(f"export: --out {out} is a folder; give a file name, e.g. "
+                  f"{out / 'regio-economie.csv'}")
+        return EXIT_FAILED
+    with store.writing(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        df.to_csv(tmp, index=False, encoding="utf-8", **kw)
-        tmp.replace(out)
-        log.info("exported", extra={"file": str(out), "rows": len(df), "snapshot_id": snap.id})
+    # a unique temporary name beside the target, renamed into place; removed on any failure
+    with store.writing(out.parent):
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    tmp = Path(name)
+    with store.writing(out, cleanup=tmp):
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            df.to_csv(fh, index=False, **kw)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a normal file is what users expect
+        os.replace(tmp, out)
+    log.info("exported", extra={"file": str(out), "rows": len(df), "snapshot_id": snap.id})
     return EXIT_OK
 
 
