@@ -278,7 +278,10 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
     text = [fmt.value(v, unit, dec, short=True) for v in df["value"]]
     top = df["value"].max()
     fig = go.Figure(go.Bar(
-        x=df["value"].fillna(0), y=[_esc(v) for v in df["label"]], orientation="h",
+        # the chosen regions and Nederland also stand out by a bold name, not only by colour
+        x=df["value"].fillna(0), orientation="h",
+        y=[f"<b>{_esc(v)}</b>" if c in highlight or c == "NL01" else _esc(v)
+           for v, c in zip(df["label"], df["code"], strict=True)],
         marker_color=colors, text=text, textposition="outside", cliponaxis=False,
         meta={"labels": df["label"].astype(str).tolist(), "codes": df["code"].astype(str).tolist(),
               "values": _plain(df["value"]), "highlight": sorted(highlight)},
@@ -291,6 +294,7 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
     fig.update_layout(meta={"chart": "bars", "unit": unit, "decimals": dec,
                             "higher_is_better": meta.get("higher_is_better")})
     base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
+    fig.update_layout(margin={"r": 56})  # room for the value label of the longest bar
     return fig
 
 
@@ -336,14 +340,20 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
         {"size": 15, "color": "#e4002b", "symbol": "diamond", "line": {"width": 1.5,
                                                                       "color": "white"}},
         text=True, role="gemeente")
-    fig.update_xaxes(title=f"{x_meta['title']} ({fmt.unit_label(xu)})", gridcolor="#e5e5e5",
+    # axis titles wrapped like the chart title; the legend at the very bottom, under them
+    x_title = wrap(f"{x_meta['title']} ({fmt.unit_label(xu)})", TITLE_CHARS)
+    y_title = wrap(f"{y_meta['title']} ({fmt.unit_label(yu)})", TITLE_CHARS + 10)
+    fig.update_xaxes(title="<br>".join(_esc(t) for t in x_title), gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
-    fig.update_yaxes(title=f"{y_meta['title']} ({fmt.unit_label(yu)})", gridcolor="#e5e5e5",
+    fig.update_yaxes(title="<br>".join(_esc(t) for t in y_title), gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
     fig.update_layout(meta={"chart": "scatter",
                             "x": {"title": x_meta["title"], "unit": xu, "decimals": xd},
                             "y": {"title": y_meta["title"], "unit": yu, "decimals": yd}})
     base_layout(fig, title, source, height)
-    fig.update_layout(legend={"orientation": "h", "y": -0.15, "yanchor": "top", "x": 0},
-                      margin={"b": 110}, hovermode="closest")
+    bottom = 70 + 18 * len(x_title) + 22 * min(len(fig.data), 4)
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0,
+                              "yanchor": "bottom", "x": 0},
+                      margin={"b": bottom}, height=fig.layout.height + bottom - 110,
+                      hovermode="closest")
     return fig

@@ -198,14 +198,17 @@ def test_vergelijken_by_group_and_hand_picked(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355", vergelijk="CR13")
     table = at.dataframe[0].value
     assert list(table["regio"])[:2] == ["Nederland", "Utrecht (COROP-gebied)"]
-    assert {"Utrecht", "Zeist", "Wijk bij Duurstede"} <= set(table["regio"])
+    assert {"Utrecht", "Zeist ◀ gekozen", "Wijk bij Duurstede"} <= set(table["regio"])
     assert "Amsterdam" not in set(table["regio"])
     assert at.segmented_control(key="w_mode").value == "CR"
     at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
                  vergelijk="GM0363,GM0402")
     assert at.segmented_control(key="w_mode").value == "GM"
-    assert list(at.dataframe[0].value["regio"]) == ["Nederland", "Zeist", "Amsterdam",
+    assert list(at.dataframe[0].value["regio"]) == ["Nederland", "Zeist ◀ gekozen", "Amsterdam",
                                                      "Hilversum"]
+    # on a phone: one indicator, all regions, as a plain table
+    phone = at.get("table")[0].value
+    assert list(phone["Regio"]) == ["Nederland", "Zeist ◀ gekozen", "Amsterdam", "Hilversum"]
     at.segmented_control(key="w_mode").set_value("PV").run()
     assert not at.exception
     assert qp(at, "vergelijk") == "PV26"

@@ -83,15 +83,24 @@ styled = (table.style.map(_trend_style, subset=["Trend 5 jaar"])
           .format({"Percentiel": lambda v: fmt.MISSING if pd.isna(v) else f"{v:.0f}"}))
 ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaar",
          "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
-st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
-             column_order=ORDER,
-             column_config={
-                 "Periode": st.column_config.TextColumn(width="small"),
-                 "Percentiel": st.column_config.NumberColumn(width="small", help=(
-                     "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde als er "
-                     "geen voorkeursrichting is).")),
-                 "Indicator": st.column_config.TextColumn(pinned=True),
-             })
+with components.wide_only("bw-tabel"):
+    st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
+                 column_order=ORDER,
+                 column_config={
+                     "Periode": st.column_config.TextColumn(width="small"),
+                     "Percentiel": st.column_config.NumberColumn(width="small", help=(
+                         "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde als er "
+                         "geen voorkeursrichting is).")),
+                     "Indicator": st.column_config.TextColumn(pinned=True),
+                 })
+with components.narrow_only("bw-kaarten"):  # a phone: one short card per indicator
+    for theme_title, part in table.groupby("Kernthema", sort=False):
+        st.markdown(f"**{theme_title}**")
+        st.markdown("\n".join(
+            f"- **{r['Indicator']}**: {r['Waarde']} ({r['Periode']})  \n"
+            f"Positie: {r['Positie']} · trend: {r['Trend 5 jaar']}  \n"
+            f"t.o.v. Nederland: {r['t.o.v. Nederland']} · t.o.v. vergelijkbare gemeenten: "
+            f"{r['t.o.v. vergelijkbare gemeenten']}" for _, r in part.iterrows()))
 st.caption(
     "Positie: beste/slechtste 25% van alle gemeenten met een cijfer in dezelfde periode, "
     "rekening houdend met de richting (bij werkloosheid is laag gunstig). Bij indicatoren zonder "

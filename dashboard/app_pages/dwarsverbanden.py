@@ -16,7 +16,8 @@ COLOR_BY = {"geen": "geen", "provincie": "provincie", "grootte": "gemeentegroott
 
 st.title("Dwarsverbanden")
 st.caption("Zet twee indicatoren tegen elkaar uit over alle gemeenten. Elke stip is een gemeente; "
-           f"{data.names[gm]} is rood gemarkeerd, de vergelijkbare gemeenten groen.")
+           f"{data.names[gm]} is een rode ruit met naam, de vergelijkbare gemeenten zijn groene "
+           "vierkantjes.")
 
 gm_inds = [k for k in data.indicators
            if (ctx.obs[k]["region_level"] == "GM").any()]

@@ -55,7 +55,10 @@ for iid, m in data.indicators.items():
     })
 ind_df = pd.DataFrame(rows)
 config = {"StatLine": st.column_config.LinkColumn("StatLine", display_text="open tabel"),
-          "Definitie": st.column_config.TextColumn("Definitie", width="large")}
+          "Definitie": st.column_config.TextColumn("Definitie", width="large"),
+          # on a phone the other columns scroll inside the table; the name stays in view
+          "Indicator": st.column_config.TextColumn("Indicator", pinned=True),
+          "Tabel": st.column_config.TextColumn("Tabel", pinned=True)}
 for title in THEMES.values():
     st.subheader(title)
     st.dataframe(ind_df[ind_df["Thema"] == title].drop(columns=["Thema"]), hide_index=True,

@@ -74,11 +74,27 @@ if not columns:
     st.info("Voor deze regio's zijn geen gegevens.")
     st.stop()
 formats = {c["column"]: (None, c["decimals"]) for c in columns}
-st.dataframe(components.dutch_styler(table.drop(columns=["code"]), formats,
-                                     highlight=table["code"].eq(gm)),
-             hide_index=True, height=min(700, 38 + 35 * len(table)),
-             column_config={"regio": st.column_config.TextColumn("Regio", pinned=True)})
-st.caption("Geel gemarkeerd: " + data.names[gm] + ". Leeg = geen gegevens. Indicatoren die "
+# the highlighted row also says so in words (never colour alone)
+shown = table.drop(columns=["code"]).assign(
+    regio=[f"{r} ◀ gekozen" if c == gm else r for r, c in zip(table["regio"], table["code"],
+                                                               strict=True)])
+ids = [c["id"] for c in columns]
+iid = sel.indicator if sel.indicator in ids else compute.default_indicator(
+    {k: data.indicators[k] for k in ids})
+col = next(c for c in columns if c["id"] == iid)
+with components.wide_only("vergelijking"):
+    st.dataframe(components.dutch_styler(shown, formats, highlight=table["code"].eq(gm)),
+                 hide_index=True, height=min(700, 38 + 35 * len(table)),
+                 column_config={"regio": st.column_config.TextColumn("Regio", pinned=True)})
+with components.narrow_only("vergelijking"):  # a phone: one indicator at a time, all regions
+    st.markdown(f"**{col['column']}**")
+    st.table(pd.DataFrame({"Regio": shown["regio"],
+                           "Waarde": [fmt.value(v, None, col["decimals"])
+                                      for v in table[col["column"]]]}), hide_index=True)
+    st.caption("Op een smal scherm één indicator tegelijk; kies een andere bij ‘Eén indicator "
+               "in beeld’ hieronder. Alle indicatoren samen staan in de CSV en Excel.")
+st.caption("Geel gemarkeerd en met ‘◀ gekozen’: " + data.names[gm] + ". Leeg = geen gegevens. "
+           "Indicatoren die "
            "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
            "‘Verouderd’ in een kolomkop: ouder dan gebruikelijk voor die CBS-tabel. "
            + pr.credit_line() + " (tabellen volgens ‘Over de data’).")
@@ -90,13 +106,9 @@ components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
                      [c["id"] for c in columns], key="vergelijk")
 
 st.subheader("Eén indicator in beeld")
-ids = [c["id"] for c in columns]
-iid = sel.indicator if sel.indicator in ids else compute.default_indicator(
-    {k: data.indicators[k] for k in ids})
 st.session_state["w_cmp_ind"] = iid
 st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k]["title"],
              on_change=components.bind_to_url("w_cmp_ind", "indicator"))
-col = next(c for c in columns if c["id"] == iid)
 meta = data.indicators[iid]
 bars = pd.DataFrame({"code": table["code"], "label": table["regio"], "value": table[col["column"]]})
 if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemeenten
