@@ -8,10 +8,13 @@ in ../shared/cbs/odata_v4 (or --v4):
     a v4 table every Observation of the table
   - no-op refresh (nothing changed at CBS): time and requests, as a ratio of the full refresh
 
-When the catalogue has no `api: v4` table, the real 03759ned (bevolking, v4) is added to it for
-the benchmark, so the v4 path is always measured.
+By default the stand-in serves the development mirror that scripts/build_dev_mirror.py builds
+(in a temporary folder) from ../shared/cbs, with its catalogue: every table of the shipped
+catalogue that has real data there. With --mirror, that folder and the shipped catalogue are used
+as they are. When the catalogue has no `api: v4` table, the real 03759ned (bevolking, v4) is added
+to it for the benchmark, so the v4 path is always measured.
 
-    python benchmarks/refresh.py [--mirror ../shared/cbs/mirror] [--v4 ../shared/cbs/odata_v4]
+    python benchmarks/refresh.py [--mirror DIR] [--v4 ../shared/cbs/odata_v4] [--repeat N]
 """
 
 from __future__ import annotations
@@ -149,7 +152,9 @@ def report(title: str, full, naive, noop) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--mirror", default=str(ROOT.parent / "shared" / "cbs" / "mirror"))
+    ap.add_argument("--mirror", default=None,
+                    help="v3 mirror folder (default: the development mirror built from "
+                         "../shared/cbs, with its catalogue)")
     ap.add_argument("--v4", default=str(ROOT.parent / "shared" / "cbs" / "odata_v4"),
                     help="folder of real OData v4 tables (default ../shared/cbs/odata_v4)")
     ap.add_argument("--repeat", type=int, default=3)
@@ -158,18 +163,43 @@ def main() -> int:
     ap.add_argument("--bandwidth", type=float, default=5e6,
                     help="bytes/s of the simulated distant CBS (default 5 MB/s)")
     args = ap.parse_args()
-    mirror = Path(args.mirror)
+    with tempfile.TemporaryDirectory() as tmp:
+        return run_all(args, Path(tmp))
+
+
+def dev_mirror(out: Path) -> Path:
+    """Build the development mirror (scripts/build_dev_mirror.py) into ``out``."""
+    import importlib.util
+
+    script = ROOT / "scripts" / "build_dev_mirror.py"
+    spec = importlib.util.spec_from_file_location("build_dev_mirror", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.build(ROOT.parent / "shared" / "cbs", out, catalog.DEFAULT_PATH)
+    return out
+
+
+def run_all(args, tmp: Path) -> int:
+    cat_path = catalog.DEFAULT_PATH
+    if args.mirror is None:
+        if not (ROOT.parent / "shared" / "cbs" / "mirror").is_dir():
+            print("../shared/cbs/mirror not found: give --mirror", file=sys.stderr)
+            return 2
+        dev = dev_mirror(tmp / "dev-mirror")
+        mirror, args.v4, cat_path = dev / "v3", str(dev / "v4"), dev / "catalog.yaml"
+    else:
+        mirror = Path(args.mirror)
     if not mirror.is_dir():
         print(f"mirror not found: {mirror}", file=sys.stderr)
         return 2
     logging.disable(logging.CRITICAL)
     v4 = Path(args.v4) if Path(args.v4).is_dir() else None
-    cat = catalog.load()
+    cat = catalog.load(cat_path)
     if v4 is not None:
         cat = with_v4_table(cat)
     else:
         print(f"v4 folder not found ({args.v4}): v4 is not measured", file=sys.stderr)
-    tables = [*dict.fromkeys(cat.gebieden.values()), *cat.data_tables()]
+    tables = list(dict.fromkeys([*cat.gebieden.values(), *cat.data_tables()]))
     print(f"tables: {len(tables)} ({', '.join(tables)}); median of {args.repeat} runs; "
           "stand-in on 127.0.0.1 in its own process")
     report("loopback (no network cost)", *scenario(mirror, cat, tables, args.repeat, 0.0, None,

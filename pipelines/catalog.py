@@ -92,6 +92,7 @@ class Indicator:
     kind: str = "rate"  # size | rate | index (KINDS)
     rankable: bool = True  # positions/quartiles/good-bad colours between regions mean something
     plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
+    disabled_reason: str | None = None  # why an entry is `enabled: false` (required then)
 
     @property
     def derived(self) -> bool:
@@ -492,10 +493,21 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         raise ValueError("brede_welvaart needs dimensie (hier_en_nu, later, elders) and thema")
     kind, rankable = _kind(spec)
     enabled = spec.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ValueError("enabled must be true or false")
     verified = all((series[i.table].verified if i.table in (series or {}) else
                     tables[i.table].verified) for i in inputs)
-    if not verified and spec.get("enabled") is not False:
-        raise ValueError("uses an unverified table: set 'enabled: false' until it is verified")
+    if not verified and enabled:
+        raise ValueError("uses an unverified table: set 'enabled: false' (with a disabled_reason) "
+                         "until it is verified")
+    reason = spec.get("disabled_reason")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise ValueError("disabled_reason must be a text saying why the entry is disabled")
+    if not enabled and reason is None:
+        raise ValueError("enabled: false needs a disabled_reason (what is unverified or missing, "
+                         "and what would enable it)")
+    if enabled and reason is not None:
+        raise ValueError("disabled_reason is given but the indicator is enabled: remove one")
     return Indicator(
         id=iid, theme=spec["theme"], title=str(spec["title"]), description=str(spec["description"]),
         unit=str(spec["unit"]), decimals=decimals, higher_is_better=hib,
@@ -503,6 +515,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         value_range=rng, enabled=bool(enabled), line=line,
         bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"), kind=kind, rankable=rankable,
         plausibility=_plausibility(spec.get("plausibility")),
+        disabled_reason=" ".join(reason.split()) if reason else None,
     )
 
 

@@ -67,6 +67,13 @@ class Request:
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
+def is_dimension(prop: dict) -> bool:
+    """A DataProperties entry that is a dimension: Dimension, GeoDimension, TimeDimension, and
+    GeoDetail (the region dimension WijkenEnBuurten of the real Kerncijfers wijken en buurten)."""
+    kind = str(prop.get("Type"))
+    return "Dimension" in kind or kind == "GeoDetail"
+
+
 def plan(catalog: Catalog, table: str) -> Request:
     api = catalog.tables[table].api if table in catalog.tables else "v3"
     if table in catalog.gebieden.values():
@@ -140,7 +147,7 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
     if req.select:
         props = client.meta(table, "DataProperties")
         topics = {p.get("Key") for p in props if p.get("Type") == "Topic"}
-        dims = {p.get("Key") for p in props if "Dimension" in str(p.get("Type"))}
+        dims = {p.get("Key") for p in props if is_dimension(p)}
         wanted = [c for c in req.select if c not in ("RegioS", "Perioden")]
         if req.edition:  # stems -> this edition's keys (suffixes shift between editions)
             try:
@@ -156,7 +163,7 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
         if v4:  # one row per cell: ask for the measures, keep every dimension column
             measures = [m for m in wanted if m in topics]
             select = ["Measure", "ValueAttribute", "Value",
-                      *[p.get("Key") for p in props if "Dimension" in str(p.get("Type"))]]
+                      *[p.get("Key") for p in props if is_dimension(p)]]
         for dim, keys in req.filter_dims.items():
             items = client.meta(table, dim)
             padded[dim] = {str(i["Key"]).strip(): i["Key"] for i in items}
@@ -765,7 +772,7 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
                              ).verified for t in i.tables),
             "brede_welvaart": ({"dimensie": i.bw_dimension, "thema": i.bw_theme}
                                if i.bw_dimension else None),
-            "kind": i.kind, "rankable": i.rankable,
+            "kind": i.kind, "rankable": i.rankable, "disabled_reason": i.disabled_reason,
         })
     return {
         "catalogue_sha256": catalog.sha256, "reference_year": catalog.reference_year,

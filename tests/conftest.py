@@ -32,3 +32,24 @@ def _never_leave_the_machine(monkeypatch):
     port, never CBS or PDOK."""
     monkeypatch.setenv("CBS_ODATA_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GEO_URL", "http://127.0.0.1:9/geo/gemeente_{year}.geojson")
+
+
+SHARED_CBS = Path(__file__).resolve().parents[1].parent / "shared" / "cbs"
+
+
+@pytest.fixture(scope="session")
+def dev_mirror(tmp_path_factory) -> Path:
+    """The development mirror built by ``scripts/build_dev_mirror.py`` from the real data in
+    ../shared/cbs (once per session): ``v3/``, ``v4/``, ``catalog.yaml``, ``PROVENANCE.json``,
+    ``availability.json``. Skips when ../shared is absent."""
+    if not (SHARED_CBS / "mirror" / "85755NED").is_dir():
+        pytest.skip(f"real CBS data not found at {SHARED_CBS} (../shared is absent)")
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_dev_mirror.py"
+    spec = importlib.util.spec_from_file_location("build_dev_mirror", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path_factory.mktemp("devmirror")
+    mod.build(SHARED_CBS, out, Path(__file__).resolve().parents[1] / "pipelines" / "indicators.yaml")
+    return out

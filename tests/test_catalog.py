@@ -18,7 +18,8 @@ def test_shipped_catalogue_is_valid_and_covers_every_theme():
     assert cat.indicator("onbewoonde_woningen_pct").formula == "(totaal - bewoond) / totaal * 100"
     assert cat.indicator("openstaande_vacatures").levels == ("NL", "PV")
     for ind in cat.enabled:
-        assert all(cat.tables[t].verified for t in ind.tables), ind.id
+        assert all((cat.series[t] if t in cat.series else cat.tables[t]).verified
+                   for t in ind.tables), ind.id
     assert cat.gebieden_series == "gebieden_in_nederland"
     assert cat.gebieden == {2024: "85755NED", 2025: "86059NED"}
     assert cat.reference_year == 2025 and cat.gebieden[cat.reference_year] == "86059NED"
@@ -29,7 +30,7 @@ def test_every_indicator_says_what_kind_of_figure_it_is():
     cat = catalog.load()
     sizes = {i.id for i in cat.indicators if i.kind == "size"}
     assert sizes == {"vestigingen", "oprichtingen", "opheffingen", "banen_werknemers",
-                     "openstaande_vacatures", "woningvoorraad"}
+                     "openstaande_vacatures", "woningvoorraad", "inwoners"}
     for ind in cat.indicators:
         assert ind.rankable == (ind.kind == "rate"), ind.id
         if ind.unit == "%" or ind.unit.startswith("per "):
@@ -119,13 +120,22 @@ def test_unverified_table_must_be_disabled(tmp_path):
                            '90002NED: {title: "Woningen (test)", verified: false')
     with pytest.raises(catalog.CatalogError, match="unverified table"):
         catalog.load(_write(tmp_path, text))
+    off = "\n    enabled: false"
     text = text.replace("    formula: \"(totaal - bewoond) / totaal * 100\"",
-                        "    formula: \"(totaal - bewoond) / totaal * 100\"\n    enabled: false")
-    text = text.replace("    formula: \"vest / won * 1000\"",
-                        "    formula: \"vest / won * 1000\"\n    enabled: false")
+                        "    formula: \"(totaal - bewoond) / totaal * 100\"" + off)
+    text = text.replace("    formula: \"vest / won * 1000\"", "    formula: \"vest / won * 1000\"" + off)
+    with pytest.raises(catalog.CatalogError, match="enabled: false needs a disabled_reason"):
+        catalog.load(_write(tmp_path, text))
+    text = text.replace(off, off + "\n    disabled_reason: \"90002NED niet geverifieerd\"")
     cat = catalog.load(_write(tmp_path, text))
     assert [i.id for i in cat.enabled] == ["vestigingen"]
     assert cat.data_tables() == ["90001NED"]
+    assert {i.disabled_reason for i in cat.indicators if not i.enabled} == {"90002NED niet geverifieerd"}
+    enabled_with_reason = CATALOG.replace("    formula: \"vest / won * 1000\"",
+                                          "    formula: \"vest / won * 1000\"\n"
+                                          "    disabled_reason: \"oud\"")
+    with pytest.raises(catalog.CatalogError, match="disabled_reason is given but the indicator is enabled"):
+        catalog.load(_write(tmp_path, enabled_with_reason))
 
 
 def test_not_yaml_and_missing_sections(tmp_path):

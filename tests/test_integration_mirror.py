@@ -1,5 +1,9 @@
-"""Full refresh on real CBS data: ../shared/cbs/mirror served by the stand-in, fetched through the
-real cbsodata client. Skipped (with the reason) where ../shared is absent; CI has it."""
+"""Full refresh on real CBS data with the shipped catalogue, v3 and v4 mixed: the development
+mirror (scripts/build_dev_mirror.py: ../shared/cbs/mirror, ../shared/cbs/odata_v4 and the mirror
+folders it builds from the other real files in ../shared) served by the stand-in, fetched through
+the real cbsodata client and the v4 client. Indicators without real values in ../shared are left
+out by the mirror's catalogue (see test_catalog_depth.py for their keys). Skipped (with the
+reason) where ../shared is absent; CI has it."""
 
 from __future__ import annotations
 
@@ -32,12 +36,15 @@ def raw_value(table, measure, region, period, **dims):
 
 
 @pytest.fixture(scope="module")
-def snap(tmp_path_factory):
+def snap(tmp_path_factory, dev_mirror):
     from standin import StandIn
 
     data = tmp_path_factory.mktemp("real") / "data"
-    with StandIn(MIRROR, geo_dir=MIRROR.parent / "geo") as server:
-        code = main(["refresh", "--data-dir", str(data), "--cbs-url", server.url,
+    with StandIn(dev_mirror / "v3", geo_dir=MIRROR.parent / "geo", v4_dir=dev_mirror / "v4",
+                 v4_page_size=2000) as server:
+        code = main(["refresh", "--data-dir", str(data), "--catalog",
+                     str(dev_mirror / "catalog.yaml"), "--cbs-url", server.url,
+                     "--cbs4-url", server.v4.url,
                      "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
                      "--data-source", "mirror", "--log-format", "json"])
     assert code == 0
@@ -127,7 +134,8 @@ def test_every_enabled_indicator_has_data_and_provenance(snap):
     for t, meta in snap.manifest["tables"].items():
         assert meta["modified"] and meta["fetched_at"] and meta["sha256"], t
         raw = store.data_dir(str(snap.path.parents[1])) / meta["raw_folder"]
-        assert (raw / "manifest.json").exists() and (raw / "TypedDataSet.json").exists()
+        body = "Observations.json" if meta["api"] == "v4" else "TypedDataSet.json"
+        assert (raw / "manifest.json").exists() and (raw / body).exists(), t
 
 
 def test_boundaries_of_a_matching_year_are_in_the_snapshot(snap):
@@ -219,3 +227,82 @@ def test_boundary_notes_name_the_gemeenten(snap):
     assert notes["GM1992"].startswith("Voorne aan Zee is op 1 januari 2023 ontstaan uit Brielle, "
                                       "Hellevoetsluis en Westvoorne")
     assert notes["GM0757"].startswith("Boxtel kreeg op 1 januari 2021 een deel van Haaren")
+
+
+# ------------------------------------------------------------------ depth per gemeente (issue 12)
+SHARED = MIRROR.parent
+NEW_REAL = ["aandeel_zelfstandigen_met_personeel", "aandeel_flexibele_arbeidsrelatie",
+            "aandeel_zzp", "inwoners", "bevolkingsdichtheid", "woningdichtheid",
+            "omgevingsadressendichtheid"]
+
+
+def test_every_indicator_with_real_data_covers_the_current_gemeenten(snap, dev_mirror):
+    """Per enabled gemeente-level indicator: coverage and latest period (printed with -s). Those
+    with complete real data cover all 342 current gemeenten; the only exceptions are the
+    documented cuts of the source copies."""
+    served = json.loads((dev_mirror / "availability.json").read_text())
+    cov = snap.manifest["coverage"]
+    report = {i: (c["covered"], c["expected"], c["latest_period"]) for i, c in cov.items()}
+    print("\ncoverage per indicator (gemeenten in latest period):")
+    for ind, (have, exp, per) in sorted(report.items()):
+        print(f"  {ind:<38} {have:>3}/{exp} in {per}")
+    cut = {  # 81575NED's CSV copy stops at "Veere" (mirror README); 82900NED's A028725 is partial
+        "vestigingen": 288, "vestigingen_per_1000_inwoners": 288, "banen_per_vestiging": 288,
+        "onbewoonde_woningen_pct": 165}
+    for ind, (have, exp, _per) in report.items():
+        assert served[ind]["served"], ind
+        assert exp == 342 and have == cut.get(ind, 342), (ind, have)
+    assert set(NEW_REAL) <= set(report)
+    assert {i: report[i][2] for i in NEW_REAL} == {
+        "aandeel_zelfstandigen_met_personeel": "2023", "aandeel_flexibele_arbeidsrelatie": "2023",
+        "aandeel_zzp": "2023", "inwoners": "2026", "bevolkingsdichtheid": "2024",
+        "woningdichtheid": "2024", "omgevingsadressendichtheid": "2025"}
+
+
+def test_new_indicators_equal_the_real_source_values(snap):
+    import csv
+
+    with (SHARED / "csv" / "dertje_cbs_datasets" / "86008NED.csv").open(encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f, delimiter=";") if r["Herkomstland"] == "Totaal"]
+    src = {(r["RegioS"], r["Perioden"]): r for r in rows}
+    assert value(snap, "aandeel_zzp", "GM0363", "2023").value == float(
+        src[("Amsterdam", "2023")]["ZelfstandigeZonderPersoneelZzp_8"])
+    assert value(snap, "aandeel_flexibele_arbeidsrelatie", "NL01", "2014").value == float(
+        src[("Nederland", "2014")]["WerknemerMetFlexibeleArbeidsrelatie_6"])
+    assert value(snap, "aandeel_zelfstandigen_met_personeel", "GM1680", "2019").value == float(
+        src[("Aa en Hunze", "2019")]["ZelfstMetPersoneelEnMeewGezinslid_9"])
+    kwb = json.loads((SHARED / "kwb" / "85984NED" / "stripped_filtered_data_2024.json").read_text())
+    v = value(snap, "bevolkingsdichtheid", "GM1680", "2024")
+    assert v.value == kwb["GM1680"]["Bevolkingsdichtheid_34"] and v.cbs_table == "85984NED"
+    assert value(snap, "woningdichtheid", "GM0344", "2024").value == pytest.approx(
+        kwb["GM0344"]["Woningvoorraad_35"] / kwb["GM0344"]["OppervlakteLand_123"] * 100)
+    geb = {r["RegioS"].strip(): r for r in mirror_rows("86059NED")}
+    v = value(snap, "omgevingsadressendichtheid", "GM0014", "2025")
+    assert v.value == geb["GM0014"]["Omgevingsadressendichtheid_57"] and v.cbs_table == "86059NED"
+    v4 = json.loads((SHARED / "odata_v4" / "03759ned" / "observations-page-1.json").read_text())
+    cell = next(r for r in v4["value"] if r["RegioS"] == "GM0599" and r["Perioden"] == "2026JJ00"
+                and r["Measure"] == "M000352")
+    assert value(snap, "inwoners", "GM0599", "2026").value == cell["Value"]
+    v = value(snap, "banen_per_vestiging", "GM0344", "2023")
+    assert v.value == pytest.approx(
+        raw_value("83582NED", "BanenVanWerknemersInDecember_1", "GM0344", "2023JJ00",
+                  BedrijfstakkenBranchesSBI2008="T001081") * 1000
+        / raw_value("81575NED", "Vestigingen_1", "GM0344", "2023JJ00",
+                    BedrijfstakkenBranchesSBI2008="T001081"))
+
+
+def test_indicators_without_real_values_are_left_out_with_their_reason(snap, dev_mirror):
+    """KWB measures whose values ../shared lacks (only the metadata is real) are not in the
+    development snapshot, and the manifest says why; no value is made up."""
+    man = {i["id"]: i for i in snap.manifest["indicators"]}
+    for ind in ("aandeel_vestigingen_handel_horeca", "gemiddelde_woz_waarde", "bijstand_per_1000_inwoners"):
+        assert not man[ind]["enabled"] and man[ind]["rows"] == 0
+        assert "geen echte CBS-waarden" in man[ind]["disabled_reason"]
+    prov = json.loads((dev_mirror / "PROVENANCE.json").read_text())
+    for table in ("86008NED", "85984NED"):
+        built = prov["built"][table]
+        for s in built["sources"]:
+            assert len(s["sha256"]) == 64 and (SHARED.parent / s["path"]).is_file()
+        assert built["cut"] and built["reconstructed"]
+    assert prov["built"]["86008NED"]["regions"]["GM"] == 342
+    assert prov["built"]["86008NED"]["dropped"] == {}
