@@ -8,9 +8,9 @@ Measured in one run against a real-data snapshot:
       <= 10 MB per extra session), and whether every session rendered without errors;
   (d) map payload per page view (websocket bytes of a thema page view, and the map figure JSON).
 
-Make the real-data snapshot first (about 2 s):
-  .venv/bin/python -m standin --mirror ../shared/cbs/mirror --port 8766 &
-  CBS_ODATA_URL=http://127.0.0.1:8766 .venv/bin/python -m pipelines refresh --data-dir /tmp/dash-data
+Make the real-data snapshot first (a few seconds; it builds the development mirror from
+../shared/cbs and refreshes from it through the stand-in):
+  scripts/mirror-snapshot.sh /tmp/dash-data
 Then:
   .venv/bin/python benchmarks/dashboard.py --data-dir /tmp/dash-data \
       [--geojson ../shared/cbs/geo/gemeente_2025.geojson]

@@ -164,8 +164,8 @@ def kwb_fixture(mirror: Path) -> dict[str, dict[str, float]]:
 
 @needs_shared
 def test_kwb_indicators_end_to_end_on_a_fixture_in_the_real_shape(tmp_path):
-    from pipelines.standin import StandIn
     from pipelines.transform import evaluate
+    from standin import StandIn
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
