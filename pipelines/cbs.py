@@ -8,8 +8,12 @@ with :meth:`CbsClient.for_api`.
 
 - The base URL is configurable (``CBS_ODATA_URL`` / ``--cbs-url``) so tests and development can
   point at the local stand-in (``python -m standin``); default is the real CBS over https.
-- Every request has a timeout; connection errors, timeouts, 5xx/429 answers and truncated JSON are
-  retried with exponential backoff. 404 means the table (or entity) does not exist.
+- Every HTTP request has a timeout and is retried *on its own* (v3 and v4 alike) through one
+  pooled :func:`http_session` per client: urllib3's ``Retry`` for connection errors, timeouts,
+  resets and 5xx/429 (``Retry-After`` honoured), :class:`RetryingSession` for a cut-off or
+  non-JSON body; exponential backoff with jitter. cbsodata's per-page ``Session()`` is pointed
+  at that session, so a failure on page 7 repeats page 7, not the whole table.
+  404 means the table (or entity) does not exist.
 - We use ``download_data`` / ``get_meta`` / ``get_info``, never ``get_data``: dimension keys stay
   codes (GM0363), not titles. Padding is stripped later, in the transform step.
 """
@@ -19,12 +23,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import cbsodata
+import cbsodata.cbsodata3 as _cbsodata3
 import requests
 from urllib3.util.retry import Retry
 
@@ -96,6 +103,27 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
+# cbsodata opens a new ``requests.Session()`` for every page it requests and retries nothing.
+# Its module looks the name ``Session`` up at each page, so it is pointed at a factory that hands
+# out the calling client's retrying session (:func:`http_session`, one per client, thread-local
+# while a call runs): every HTTP request cbsodata makes - TableInfos, each metadata entity, each
+# page of the TypedDataSet - is retried on its own, with backoff and jitter, and pages share one
+# keep-alive connection pool. Outside a client call cbsodata gets a plain session, as before.
+_cbsodata_session = threading.local()
+_PLAIN_SESSION = requests.Session
+
+
+def _session_for_cbsodata() -> requests.Session:
+    session = getattr(_cbsodata_session, "current", None)
+    return session if session is not None else _PLAIN_SESSION()
+
+
+if not hasattr(_cbsodata3, "Session"):  # pragma: no cover - a cbsodata we have not checked
+    raise ImportError("cbsodata no longer creates sessions via cbsodata3.Session; "
+                      "pipelines/cbs.py must be adapted to this cbsodata version")
+_cbsodata3.Session = _session_for_cbsodata
+
+
 class CbsClient:
     """OData v3 (through cbsodata); ``for_api("v4")`` gives the v4 client with the same config."""
 
@@ -106,6 +134,8 @@ class CbsClient:
         self.config = config
         self._sleep = sleep
         self.requests_made = 0
+        self._session = http_session(config.retries, config.backoff, loopback=config.is_loopback,
+                                     sleep=sleep)
         self.v4 = CbsV4Client(config, sleep)
 
     def for_api(self, api: str) -> CbsClient | CbsV4Client:
@@ -121,34 +151,38 @@ class CbsClient:
         return kw
 
     def _call(self, table: str, what: str, fn: Callable):
+        """Run one cbsodata call with this client's retrying session. Retries happen per HTTP
+        request inside the session; what comes out here has been retried already and is mapped
+        to a :class:`CbsError` naming the table, the entity and the number of attempts."""
         cbsodata.options.use_https = self.config.use_https
-        attempts = self.config.retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return fn()
-            except requests.HTTPError as exc:
-                status = _status(exc)
-                if status == 404:
-                    raise CbsError(table, "not_found",
-                                   f"{what}: CBS answers 404 - table or entity does not exist") from None
-                retry = status is None or status >= 500 or status == 429
-                err = CbsError(table, "http", f"{what}: HTTP {status}")
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
-            except requests.RequestException as exc:  # e.g. ChunkedEncodingError
-                retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")
-            except (json.JSONDecodeError, ValueError) as exc:
-                retry, err = True, CbsError(table, "invalid", f"{what}: truncated or invalid JSON ({exc})")
-            except (KeyError, TypeError) as exc:
-                raise CbsError(table, "invalid", f"{what}: unexpected response shape ({exc})") from None
-            if not retry or attempt == attempts:
-                raise CbsError(err.table, err.kind,
-                               f"{str(err).split(': ', 1)[1]} (after {attempt} attempt(s))") from None
-            delay = self.config.backoff * 2 ** (attempt - 1)
-            log.warning("cbs retry", extra={"table": table, "what": what, "attempt": attempt,
-                                             "error": str(err), "delay_s": delay})
-            self._sleep(delay)
-        raise AssertionError("unreachable")
+        previous = getattr(_cbsodata_session, "current", None)
+        _cbsodata_session.current = self._session
+        try:
+            return fn()
+        except requests.HTTPError as exc:
+            status = _status(exc)
+            if status == 404:
+                raise CbsError(table, "not_found",
+                               f"{what}: CBS answers 404 - table or entity does not exist") from None
+            resp = getattr(exc.__cause__, "response", None) or getattr(exc, "response", None)
+            tries = _attempts(resp) if resp is not None else 1
+            raise CbsError(table, "http", f"{what}: HTTP {status} (after {tries} attempt(s))"
+                           ) from None
+        except BadBody as exc:
+            raise CbsError(table, "invalid", f"{what}: truncated or invalid JSON ({exc.reason}) "
+                           f"(after {exc.attempts} attempt(s))") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise CbsError(table, "network", f"{what}: {_network_error(exc)} (after "
+                           f"{self.config.retries + 1} attempt(s))") from None
+        except requests.RequestException as exc:
+            raise CbsError(table, "network", f"{what}: {type(exc).__name__}") from None
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise CbsError(table, "invalid", f"{what}: truncated or invalid JSON ({exc})") from None
+        except (KeyError, TypeError) as exc:
+            raise CbsError(table, "invalid", f"{what}: unexpected response shape ({exc})") from None
+        finally:
+            _cbsodata_session.current = previous
+            self.requests_made = self._session.requests_made
 
     # -- API -------------------------------------------------------------------------------
     def table_info(self, table: str) -> dict:
@@ -187,7 +221,7 @@ class CbsClient:
                   "$select": "Identifier,Title,Modified,OutputStatus"}
 
         def get():
-            resp = requests.get(url, params=params, **self._kwargs())
+            resp = self._session.get(url, params=params, **self._kwargs())
             resp.raise_for_status()
             return resp.json()["value"]
         return self._call("ODataCatalog", "Tables", get)
@@ -221,16 +255,59 @@ def v4_reason(attribute: str | None) -> str | None:
     return V4_REASONS.get(attr, f"ontbreekt bij CBS ({attr})")
 
 
+class BadBody(requests.RequestException):
+    """A 2xx answer whose body is cut off or not JSON, still so after every retry."""
+
+    def __init__(self, reason: str, attempts: int):
+        super().__init__(reason)
+        self.reason, self.attempts = reason, attempts
+
+
+class RetryingSession(requests.Session):
+    """A session whose every request is retried on its own: urllib3's ``Retry`` on the adapter
+    (connection errors, timeouts, resets, 429/5xx honouring ``Retry-After``; exponential backoff
+    with jitter), plus - what ``Retry`` cannot see - a 2xx JSON answer whose body arrives cut off
+    or unparsable is asked again with the same backoff. Only GET is used."""
+
+    def __init__(self, retries: int, backoff: float, sleep: Callable[[float], None] = time.sleep):
+        super().__init__()
+        self.body_retries, self.backoff, self._sleep = retries, backoff, sleep
+        self.requests_made = 0
+
+    def send(self, request, **kwargs):
+        for attempt in range(1, self.body_retries + 2):
+            self.requests_made += 1
+            try:
+                resp = super().send(request, **kwargs)
+                if resp.status_code < 300 and not kwargs.get("stream"):
+                    json.loads(resp.content)  # cut off or not JSON: ask again
+                return resp
+            except (requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError, ValueError) as exc:
+                reason = (f"{type(exc).__name__}: {exc}" if isinstance(exc, ValueError)
+                          else type(exc).__name__)
+                if attempt > self.body_retries:
+                    raise BadBody(reason, attempt) from None
+                delay = self.backoff * 2 ** (attempt - 1) * (1 + random.random())  # jitter
+                log.warning("cbs retry", extra={"url": request.url.split("?")[0],
+                                                 "attempt": attempt, "error": reason,
+                                                 "delay_s": round(delay, 3)})
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+
 def http_session(retries: int = 4, backoff: float = 1.0, pool: int = 8,
-                 loopback: bool = False) -> requests.Session:
+                 loopback: bool = False, sleep: Callable[[float], None] = time.sleep
+                 ) -> RetryingSession:
     """A pooled session (keep-alive across pages) that retries each request with urllib3's
     ``Retry``: connection errors, read timeouts and resets, and 429/5xx answers (honouring
-    ``Retry-After``), with exponential backoff. Only GET is used."""
+    ``Retry-After``), with exponential backoff plus jitter; and a cut-off or non-JSON body
+    (:class:`RetryingSession`). Only GET is used."""
     retry = Retry(total=retries, connect=retries, read=retries, status=retries, other=0,
-                  backoff_factor=backoff, backoff_max=60, status_forcelist=_RETRY_STATUS,
-                  allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
-                  raise_on_status=False)
-    session = requests.Session()
+                  backoff_factor=backoff, backoff_max=60, backoff_jitter=backoff,
+                  status_forcelist=_RETRY_STATUS, allowed_methods=frozenset({"GET"}),
+                  respect_retry_after_header=True, raise_on_status=False)
+    session = RetryingSession(retries, backoff, sleep)
     adapter = requests.adapters.HTTPAdapter(pool_connections=pool, pool_maxsize=pool,
                                             max_retries=retry)
     session.mount("http://", adapter)
@@ -239,6 +316,23 @@ def http_session(retries: int = 4, backoff: float = 1.0, pool: int = 8,
         session.trust_env = False  # never send loopback traffic through an environment proxy
     session.headers["Accept"] = "application/json"
     return session
+
+
+def _network_error(exc: BaseException) -> str:
+    """What went wrong at the network level, after the session's retries: ReadTimeout,
+    ConnectTimeout, ConnectionRefused, ConnectionReset, ... (urllib3 wraps the last cause in
+    MaxRetryError, which requests reports as a plain ConnectionError)."""
+    if isinstance(exc, requests.Timeout):
+        return type(exc).__name__
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    text = f"{type(reason).__name__}: {reason}" if reason is not None else str(exc)
+    for needle, name in (("ReadTimeout", "ReadTimeout"), ("ConnectTimeout", "ConnectTimeout"),
+                         ("Read timed out", "ReadTimeout"), ("refused", "ConnectionRefused"),
+                         ("reset", "ConnectionReset"), ("aborted", "ConnectionReset"),
+                         ("ProtocolError", "ConnectionReset")):
+        if needle in text:
+            return name
+    return type(exc).__name__
 
 
 def _attempts(resp: requests.Response) -> int:
@@ -263,7 +357,7 @@ class CbsV4Client:
         host = urlsplit(config.v4_url).hostname or ""
         self._loopback = host in ("localhost", "::1") or host.startswith("127.")
         self._session = session or http_session(config.retries, config.backoff,
-                                                loopback=self._loopback)
+                                                loopback=self._loopback, sleep=sleep)
         self.requests_made = 0
         self.bytes_received = 0
 
@@ -286,8 +380,11 @@ class CbsV4Client:
                 self.requests_made += 1
                 resp = self._session.get(url, params=params, timeout=timeout)
                 self.bytes_received += len(resp.content)
+            except BadBody as exc:  # the session asked again already
+                raise CbsError(table, "invalid", f"{what}: truncated or invalid JSON "
+                               f"({exc.reason}) (after {exc.attempts} attempt(s))") from None
             except (requests.ConnectionError, requests.Timeout) as exc:  # session retried
-                raise CbsError(table, "network", f"{what}: {type(exc).__name__} (after "
+                raise CbsError(table, "network", f"{what}: {_network_error(exc)} (after "
                                f"{attempts} attempt(s))") from None
             except requests.RequestException as exc:  # body cut off: ChunkedEncodingError, ...
                 retry, err = True, CbsError(table, "network", f"{what}: {type(exc).__name__}")

@@ -27,6 +27,7 @@ import argparse
 import ipaddress
 import json
 import operator
+import random
 import re
 import socket
 import socketserver
@@ -42,7 +43,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 JSON_TYPE = "application/json;charset=utf-8"
-FAULT_KINDS = ("status", "slow", "truncate", "reset")
+FAULT_KINDS = ("status", "slow", "truncate", "reset", "partial")
 QUERY_OPTIONS = ("$format", "$filter", "$select", "$top", "$skip", "$orderby")
 
 _FEED_RE = re.compile(r"^/odatafeed/odata(?:/(?P<rest>.*))?$", re.IGNORECASE)
@@ -444,6 +445,7 @@ class Fault:
     times: int | None = None
     opts: dict[str, Any] = field(default_factory=dict)
     fired: int = 0
+    _random: random.Random | None = field(default=None, repr=False)
 
     def matches(self, table: str | None, entity: str | None) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -451,6 +453,11 @@ class Fault:
         for wanted, got in ((self.table, table), (self.entity, entity)):
             if wanted is not None and (got is None or wanted.lower() != got.lower()):
                 return False
+        rate = self.opts.get("rate")
+        if rate is not None:  # a share of the matching requests, reproducibly (``seed``)
+            if self._random is None:
+                self._random = random.Random(self.opts.get("seed", 0))
+            return self._random.random() < float(rate)
         return True
 
 
@@ -553,6 +560,7 @@ class StandIn:
         self._stats = Stats()
         self._stats_lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._modified: dict[str, str] = {}  # table -> Modified to answer (set_modified)
         self._fault_lock = threading.Lock()
         self.v4 = None  # OData v4 under /odata/v1 (see standin/v4.py)
         if v4_dir is not None:
@@ -633,7 +641,12 @@ class StandIn:
         - ``status``: answer HTTP ``code`` (default 500) with a small JSON error body;
         - ``slow``: wait ``seconds`` (default 5), then answer normally;
         - ``truncate``: answer with only the first half of the body (Content-Length matching it);
-        - ``reset``: close the connection with a TCP reset, without answering.
+        - ``reset``: close the connection with a TCP reset, without answering;
+        - ``partial``: answer normally, but with only ``fraction`` (default 0.1) of the rows of each
+          page (every n-th row): a table CBS serves cut short, as happens.
+
+        ``rate=0.3`` makes a fault fire on about 30% of the matching requests (random, reproducible
+        with ``seed``), e.g. ``add_fault("status", rate=0.3)`` for a flaky CBS.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -714,6 +727,8 @@ class StandIn:
             status, body = 500, _dump(error_body("internal error in the CBS stand-in"))
         if fault is not None and fault.kind == "truncate":
             body = body[: len(body) // 2]
+        if fault is not None and fault.kind == "partial" and status == 200:
+            body = _partial(body, float(fault.opts.get("fraction", 0.1)))
         self._send(handler, status, body)
 
     def _send(self, handler: _Handler, status: int, body: bytes) -> None:
@@ -789,9 +804,22 @@ class StandIn:
             "value": [{"name": n, "url": f"{base}/{n}"} for n in names],
         }
 
+    def set_modified(self, table: str, modified: str | None) -> None:
+        """Answer ``modified`` as the table's TableInfos Modified (None: as in the mirror), as CBS
+        does when it republishes a table - with the ``partial`` fault: a cut table that looks
+        new."""
+        with self._fault_lock:
+            if modified is None:
+                self._modified.pop(table.upper(), None)
+            else:
+                self._modified[table.upper()] = modified
+
     def _entity_set(self, table_dir: Path, entity: str, params: dict[str, str]) -> dict:
         doc = self._entity(table_dir, entity)
         page, next_skip, next_top = self._query(doc.rows, doc.columns, params, self.page_size)
+        modified = self._modified.get(table_dir.name.upper()) if entity == "TableInfos" else None
+        if modified is not None:
+            page = [{**r, "Modified": modified} if "Modified" in r else r for r in page]
         out = {"odata.metadata": self._rewrite(doc.metadata), "value": page}
         if next_skip is not None:
             query = ["$format=json"]
@@ -909,6 +937,16 @@ def _v4_error(message: str) -> dict:
     from .v4 import error_body as v4_error_body
 
     return v4_error_body(message)
+
+
+def _partial(body: bytes, fraction: float) -> bytes:
+    """Keep every n-th row of a page's ``value`` (n = 1 / fraction); other answers unchanged."""
+    doc = json.loads(body)
+    if not isinstance(doc, dict) or not isinstance(doc.get("value"), list) or fraction >= 1:
+        return body
+    step = max(1, round(1 / fraction)) if fraction > 0 else len(doc["value"]) + 1
+    doc["value"] = doc["value"][::step]
+    return _dump(doc)
 
 
 def _dump(obj: Any) -> bytes:

@@ -560,3 +560,21 @@ def test_standin_lives_outside_the_product():
                  for p in (REPO / pkg).rglob("*.py")
                  if re.search(r"^\s*(from|import)\s+standin\b", p.read_text(), re.M)]
     assert offenders == []
+
+
+def test_fault_rate_fires_on_a_share_of_requests(server):
+    server.add_fault("status", rate=0.3, seed=1)
+    codes = [requests.get(f"{server.url}/ODataFeed/odata/T1/TableInfos?$format=json",
+                          timeout=5).status_code for _ in range(60)]
+    assert 8 <= codes.count(500) <= 30 and codes.count(200) >= 30
+
+
+def test_fault_partial_serves_a_share_of_the_rows_with_a_newer_modified(server):
+    url = f"{server.url}/ODataFeed/odata/T1"
+    full = requests.get(f"{url}/TypedDataSet?$format=json", timeout=5).json()["value"]
+    server.add_fault("partial", table="T1", entity="TypedDataSet", fraction=0.25)
+    server.set_modified("T1", "2030-01-01T00:00:00")
+    cut = requests.get(f"{url}/TypedDataSet?$format=json", timeout=5).json()["value"]
+    assert cut == full[::4]
+    info = requests.get(f"{url}/TableInfos?$format=json", timeout=5).json()["value"][0]
+    assert info["Modified"] == "2030-01-01T00:00:00"
