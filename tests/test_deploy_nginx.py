@@ -94,3 +94,17 @@ def test_rendered_config_fails_loudly_on_an_unknown_placeholder(monkeypatch, tmp
     monkeypatch.setattr(render, "TEMPLATE", bad)
     with pytest.raises(ValueError, match="placeholder"):
         render.render_site(2)
+
+
+def test_systemd_template_unit_matches_the_nginx_upstreams():
+    unit = (REPO / "deploy" / "systemd" / "regio-dashboard@.service").read_text()
+    exec_start = next(ln for ln in unit.splitlines() if ln.startswith("ExecStart="))
+    assert "--server.port %i" in exec_start and "--server.address 127.0.0.1" in exec_start
+    user = next(ln.split("=", 1)[1] for ln in unit.splitlines() if ln.startswith("User="))
+    assert user not in ("root", "0")
+    assert "ReadOnlyPaths=/var/lib/regio-economie" in unit
+    assert "WantedBy=regio-dashboards.target" in unit
+    # the install line enables one instance per upstream server of the rendered site
+    ports = re.findall(r"server 127\.0\.0\.1:(\d+)", (NGINX_DIR / "regio-dashboard.conf").read_text())
+    enable = next(ln for ln in unit.splitlines() if "systemctl enable" in ln)
+    assert re.findall(r"regio-dashboard@(\d+)", enable) == ports
