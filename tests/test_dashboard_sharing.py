@@ -4,6 +4,7 @@ sessions, a gemeente's series once per gemeente; a new snapshot builds them agai
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -78,4 +79,14 @@ def test_sessions_share_the_map_and_ranking_per_snapshot(tmp_path, monkeypatch, 
     assert store.current_id(data) != first
     session(data, monkeypatch, "GM0355")
     assert counted == {"choropleth": 2, "ranking": 2, "time_series": 3}
+
+
+def test_the_loaded_snapshot_is_kept_out_of_the_garbage_collectors_walk(tmp_path, monkeypatch,
+                                                                       snapshot_builder):
+    """Streamlit collects garbage after every script run; the long-lived heap (libraries, the
+    snapshot and its map geometry) is frozen so that walk stays small (data.freeze_long_lived)."""
+    gc.unfreeze()
+    data = snapshot_builder(tmp_path)
+    session(data, monkeypatch, "GM0355")
+    assert gc.get_freeze_count() > 0
 
