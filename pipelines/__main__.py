@@ -190,7 +190,7 @@ def cmd_catalog(args, cat, root: Path) -> int:
             print(f"\n{title} ({theme})")
             for i in cat.indicators:
                 if i.theme == theme:
-                    flag = "" if i.enabled else "  [uitgeschakeld: niet geverifieerd]"
+                    flag = "" if i.enabled else f"  [uitgeschakeld: {i.disabled_reason}]"
                     print(f"  {i.id:<30} {i.title} [{i.unit}]  {'+'.join(i.tables)} "
                           f"{'/'.join(i.levels)}{flag}")
         return EXIT_OK

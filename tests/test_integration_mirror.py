@@ -323,3 +323,15 @@ def test_new_indicators_render_on_the_theme_pages(snap, monkeypatch, page, ind):
     if ind:
         title = next(i["title"] for i in snap.manifest["indicators"] if i["id"] == ind)
         assert title in texts(at) + " ".join(str(s.value) for s in at.selectbox)
+
+
+def test_over_de_data_names_what_is_not_shown_and_where_leegstand_is(snap, monkeypatch):
+    from test_dashboard_app import run_app, texts
+
+    at = run_app(snap.path.parents[1], monkeypatch, "over")
+    page = texts(at)
+    assert "Landelijke Monitor Leegstand" in page and "administratieve" in page
+    off = next(d.value for d in at.dataframe if "Waarom niet" in d.value.columns)
+    why = dict(zip(off["Indicator"], off["Waarom niet"], strict=True))
+    assert "geen echte CBS-waarden" in why["Gemiddelde WOZ-waarde van woningen"]
+    assert "82211NED" in why["Woningen in de pijplijn per 1.000 woningen (niet geverifieerd)"]

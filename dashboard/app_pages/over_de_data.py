@@ -64,6 +64,29 @@ for title in THEMES.values():
     st.dataframe(ind_df[ind_df["Thema"] == title].drop(columns=["Thema"]), hide_index=True,
                  column_config=config)
 
+off = [m for m in manifest.get("indicators", []) if not m.get("enabled", True)]
+if off:
+    st.subheader("Nog niet in dit dashboard")
+    st.markdown("Deze indicatoren staan in de catalogus, maar worden (nog) niet getoond:")
+    st.dataframe(pd.DataFrame([{
+        "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
+        "Waarom niet": m.get("disabled_reason") or "nog niet geverifieerd",
+    } for m in off]), hide_index=True, column_config=config)
+
+st.subheader("Leegstand van winkels en kantoren")
+st.markdown(
+    "Het CBS publiceert de leegstand van winkels en kantoren niet als StatLine-tabel, dus dit "
+    "dashboard kan die niet elke nacht ophalen. Een gemeente vindt deze cijfers in de "
+    "**Landelijke Monitor Leegstand**, die het CBS maakt in opdracht van het ministerie van BZK "
+    "(eerder samen met het Kadaster en Geonovum). De monitor geeft per 1 januari de leegstand "
+    "van woningen per gemeente, wijk en buurt, en van niet-woningen (zoals kantoren, winkels "
+    "en bedrijfspanden) per gemeente, als Excel-tabellen op cbs.nl.\n\n"
+    "Het gaat om *administratieve* leegstand: een adres uit de BAG telt als leeg als er volgens "
+    "de registraties niemand woont (BRP), geen bedrijf staat ingeschreven (Handelsregister) en "
+    "er geen gebruiker bekend is bij de WOZ. Niemand gaat ter plekke kijken.\n\n"
+    "Zodra het CBS deze cijfers als tabel publiceert, komen ze hier bij de ruimtelijke economie "
+    "te staan. Voor woningen toont het dashboard nu ‘onbewoonde woningen’ (CBS-tabel 82900NED).")
+
 st.subheader("CBS-tabellen")
 tdf = pd.DataFrame([{
     "Tabel": t, "Titel": info.get("title"), "StatLine": exports.statline_url(t),
