@@ -13,8 +13,10 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     created_policy=1
   fi
-  apt-get -o DPkg::Lock::Timeout=300 update -qq \
-    && apt-get -o DPkg::Lock::Timeout=300 install -y -qq nginx >/dev/null
+  # the package lists are usually fresh (scripts/ensure-chromium.sh just updated them): update
+  # only when the install cannot find the package without it
+  apt_install() { apt-get -o DPkg::Lock::Timeout=300 install -y -qq nginx >/dev/null 2>&1; }
+  apt_install || { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt_install; }
   rc=$?
   [ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
   [ "$rc" = 0 ] && exit 0
