@@ -46,6 +46,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,11 +247,18 @@ DRAWN_ANY = """() => {
 }"""
 
 
-def fetch(url: str) -> int:
-    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip, br",
-                                               "User-Agent": "regio-load/1"})
+def fetch(url: str, cookie: str | None = None) -> tuple[int, str | None]:
+    """GET like a browser; returns the body size and the proxy's affinity cookie if it set one."""
+    headers = {"Accept-Encoding": "gzip, br", "User-Agent": "regio-load/1"}
+    if cookie:
+        headers["Cookie"] = cookie
+    req = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(req, timeout=60) as r:
-        return len(r.read())
+        size = len(r.read())
+        for value in r.headers.get_all("Set-Cookie") or []:
+            if value.startswith("regio_worker="):
+                return size, value.split(";", 1)[0]
+        return size, None
 
 
 @dataclass
@@ -289,10 +297,19 @@ async def session(srv: Server, gemeenten: list[str], statics: list[str], timeout
     t0 = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
-            await asyncio.gather(*[asyncio.to_thread(fetch, srv.url + p) for p in statics])
+            # like a browser: the page first; behind nginx it sets the affinity cookie that
+            # every later request and the websocket carry (sticky sessions, deploy/nginx)
+            cookie = None
+            if statics:
+                _, cookie = await asyncio.to_thread(fetch, srv.url + statics[0])
+            # without the page fetch (--no-static): a random value, as nginx would have set
+            cookie = cookie or f"regio_worker={uuid.uuid4().hex}"
+            await asyncio.gather(*[asyncio.to_thread(fetch, srv.url + p, cookie)
+                                   for p in statics[1:]])
             ws_url = srv.url.replace("http://", "ws://") + "/_stcore/stream"
             async with connect(ws_url, subprotocols=["streamlit"], origin=srv.url,
-                               max_size=None, open_timeout=timeout) as ws:
+                               max_size=None, open_timeout=timeout,
+                               additional_headers={"Cookie": cookie}) as ws:
                 params = {**srv.params, "gemeente": gemeenten[0]} if srv.switches else srv.params
                 state = {"qs": urllib.parse.urlencode(params), "hash": "", "gemeente_id": None,
                          "names": names}
