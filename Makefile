@@ -4,15 +4,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run serve nginx test lint bench browser refresh clean
+.PHONY: setup lock run serve nginx test lint bench browser refresh clean
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+
+# Reproducible install: every package pinned with its hashes in requirements.lock (`make lock`),
+# then the project itself without resolving anything. A dependency added to pyproject.toml but
+# not yet locked is installed unpinned, with a warning (and tests/test_lock.py fails).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@$(BIN)/python scripts/lock.py check || { \
+	  echo "WARNING: installing pyproject.toml's dependencies unpinned; run 'make lock'" >&2; \
+	  $(BIN)/python -m pip install -q -e '.[dev]'; }
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# re-resolve pyproject.toml (dev tools included) into requirements.lock, pinned with hashes
+lock:
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python scripts/lock.py compile
 
 run: setup
 	scripts/run.sh
