@@ -108,3 +108,26 @@ def test_systemd_template_unit_matches_the_nginx_upstreams():
     ports = re.findall(r"server 127\.0\.0\.1:(\d+)", (NGINX_DIR / "regio-dashboard.conf").read_text())
     enable = next(ln for ln in unit.splitlines() if "systemctl enable" in ln)
     assert re.findall(r"regio-dashboard@(\d+)", enable) == ports
+
+
+@pytest.mark.skipif(NGINX is None or not Path("/etc/nginx/nginx.conf").exists(),
+                    reason="Debian's nginx and its /etc/nginx not installed (make nginx)")
+def test_site_file_drops_into_debians_nginx_conf(tmp_path):
+    """The rendered site in sites-enabled of Debian's own nginx.conf (which already sets gzip and
+    more in its http block): no clash of directives or variable names."""
+    etc = tmp_path / "etc-nginx"
+    shutil.copytree("/etc/nginx", etc, symlinks=False, ignore_dangling_symlinks=True)
+    enabled = etc / "sites-enabled"
+    shutil.rmtree(enabled, ignore_errors=True)
+    enabled.mkdir()
+    site = (NGINX_DIR / "regio-dashboard.conf").read_text().replace(
+        "/var/cache/nginx/regio-dashboard", str(tmp_path / "cache"))
+    (enabled / "regio-dashboard").write_text(site)
+    for f in etc.rglob("*"):
+        if f.is_file() and not f.is_symlink():
+            text = f.read_text(errors="replace")
+            if "/etc/nginx" in text:
+                f.write_text(text.replace("/etc/nginx", str(etc)))
+    out = subprocess.run([NGINX, "-e", "stderr", "-t", "-c", str(etc / "nginx.conf")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
