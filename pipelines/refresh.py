@@ -1,9 +1,18 @@
 """The refresh: fetch what changed, rebuild the tidy tables, check, publish atomically.
 
-    fetch (cbs.py) -> raw/ (store.RawStore) -> regions + tidy (pure) -> checks -> publish
+The orchestration (:func:`_refresh`) is the list of stages, each a function of explicit inputs:
 
-Exit codes: 0 ok (or nothing to do), 1 failed (nothing published), 3 partial (published, but at
-least one table kept its last good data because fetching it failed), 75 another refresh runs.
+    current_state   what is published and which raw fetches it was built from
+    fetch           per table: changed at CBS since that fetch? download it (cbs.py -> raw/)
+    gather          the raw data per table: new fetch, else the published one
+    build_checked   regions + tidy (pure) -> contract checks -> plausibility against the
+                    published snapshot (an implausible table goes back to its last good data)
+    enrich          manifest with provenance, changes, peers, maps (maps.py, beside geo.py)
+    publish_snapshot  write, switch ``current``; only then the fetches become "last good"
+
+Exit codes: 0 ok (or nothing to do), 1 failed (nothing published: CBS unreachable for every
+table, a failed check, no data), 3 partial (some tables refreshed, at least one kept its last
+good data: fetch failed or not plausible), 75 another refresh runs.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, editions, geo, peers, store
+from . import changes, checks, editions, maps, peers, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .editions import EditionError, resolve_measure
@@ -536,9 +545,9 @@ def enrich(catalog: Catalog, built: Built, raws: dict[str, RawTable], current: C
     peer_table, peer_features = peers.compute(built.observations_current, regions)
     manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
                          "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
-    geojson, manifest["boundaries"] = boundaries(catalog, regions, current.manifest, root, geo_url,
-                                                 force)
-    old_maps, manifest["boundaries_by_year"] = historical_boundaries(
+    geojson, manifest["boundaries"] = maps.boundaries(catalog, regions, current.manifest, root,
+                                                      geo_url, force)
+    old_maps, manifest["boundaries_by_year"] = maps.historical_boundaries(
         catalog, regions, built.history, current.manifest, root, geo_url, force)
     files = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
     frames = {"observations_current.parquet": built.observations_current,
@@ -602,24 +611,64 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
               if all(any(e in raws for e in catalog.tables_of(t)) for t in i.tables)]
     not_yet = [i.id for i in catalog.enabled if i not in usable]
     stale = sorted(t for t in failed if t in raws)
-    if (current.manifest and not fetched.fresh and not force and not current.damaged
-            and current.manifest.get("catalogue_sha256") == catalog.sha256
-            and current.stale == stale):
-        _mark_stale(run, stale, raws)
+    if not fetched.fresh and published_as_is(catalog, current, raws, force, stale):
+        _mark_stale(run, stale, raws)  # nothing new at CBS: no build, no new snapshot
         return _finish(root, run, t_start, "partial" if stale else "noop",
                        EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
 
     checked = build_checked(catalog, raw, needed, fetched.fresh, current, usable, accept)
+    if checked.error or checked.violations:
+        return _failed_checks(root, run, t_start, checked)
+    raws = checked.raws
+    _record_rejections(run, failed, checked.rejected)
+    stale = sorted(t for t in failed if t in raws)
+    if all(t in failed for t in todo):
+        return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                       error="no table could be refreshed; nothing published: "
+                             + "; ".join(r.error or t for t, r in failed.items()))
+    _mark_stale(run, stale, raws)
+    if published_as_is(catalog, current, raws, force, stale):  # only rejected news
+        return _finish(root, run, t_start, "partial" if stale else "noop",
+                       EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
+
+    enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
+                      geo_url, force)
+    enriched.manifest["data_source"] = data_source_of(client.config.base_url, data_source)
+    if checked.rejected or accept:
+        enriched.manifest["plausibility"] = {"rejected": checked.rejected,
+                                             "accepted": sorted(accept)}
+    run["boundaries"] = enriched.manifest["boundaries"]
+    sid = publish_snapshot(root, raw, checked.built, raws, enriched, keep)
+    outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
+    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+
+
+def published_as_is(catalog: Catalog, current: Current, raws: dict[str, RawTable], force: bool,
+                    stale: list[str]) -> bool:
+    """True when a snapshot of ``raws`` would be the current one again: same fetches, same
+    catalogue, same stale tables, and current intact (a damaged current is always republished)."""
+    return bool(current.manifest and not force and not current.damaged
+                and current.manifest.get("catalogue_sha256") == catalog.sha256
+                and current.stale == stale
+                and all(r.manifest.get("folder") == current.inputs.get(t, {}).get("folder")
+                        for t, r in raws.items()))
+
+
+def _failed_checks(root: Path, run: dict, t_start: float, checked: Checked) -> int:
     if checked.error:
         return _finish(root, run, t_start, "failed", EXIT_FAILED, error=checked.error)
-    if checked.violations:
-        for v in checked.violations:
-            log.error("check failed", extra={"rule": v.rule, "table": v.table,
-                                             "indicator": v.indicator, "detail": v.detail})
-        return _finish(root, run, t_start, "failed", EXIT_FAILED,
-                       error=f"{len(checked.violations)} check(s) failed; nothing published",
-                       violations=[str(v) for v in checked.violations])
-    raws, rejected = checked.raws, checked.rejected
+    for v in checked.violations:
+        log.error("check failed", extra={"rule": v.rule, "table": v.table,
+                                         "indicator": v.indicator, "detail": v.detail})
+    return _finish(root, run, t_start, "failed", EXIT_FAILED,
+                   error=f"{len(checked.violations)} check(s) failed; nothing published",
+                   violations=[str(v) for v in checked.violations])
+
+
+def _record_rejections(run: dict, failed: dict[str, TableResult],
+                       rejected: dict[str, list[str]]) -> None:
+    """Tables whose new data were not plausible: in the run record as "rejected", with the
+    numbers; they count as failed for the outcome and keep their last good data."""
     for t, found in rejected.items():
         msg = f"{t}: new data not plausible, last good data kept: " + "; ".join(found)
         log.error("implausible table", extra={"table": t, "findings": found})
@@ -627,30 +676,6 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         run["tables"][t].update(action="rejected", error=msg, kind="plausibility")
     if rejected:
         run["rejected"] = rejected
-    stale = sorted(t for t in failed if t in raws)
-    succeeded = [t for t in todo if t not in failed]
-    if not succeeded:
-        return _finish(root, run, t_start, "failed", EXIT_FAILED,
-                       error="no table could be refreshed; nothing published: "
-                             + "; ".join(r.error or t for t, r in failed.items()))
-    unchanged_data = (current.manifest and not force and not current.damaged
-                      and all(r.manifest.get("folder") == current.inputs.get(t, {}).get("folder")
-                              for t, r in raws.items())
-                      and current.manifest.get("catalogue_sha256") == catalog.sha256)
-    _mark_stale(run, stale, raws)
-    if unchanged_data and current.stale == stale:
-        return _finish(root, run, t_start, "partial" if stale else "noop",
-                       EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
-
-    enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
-                      geo_url, force)
-    enriched.manifest["data_source"] = data_source_of(client.config.base_url, data_source)
-    if rejected or accept:
-        enriched.manifest["plausibility"] = {"rejected": rejected, "accepted": sorted(accept)}
-    run["boundaries"] = enriched.manifest["boundaries"]
-    sid = publish_snapshot(root, raw, checked.built, raws, enriched, keep)
-    outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
-    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
 
 
 def _mark_stale(run: dict, stale: list[str], raws: dict[str, RawTable]) -> None:
@@ -659,74 +684,6 @@ def _mark_stale(run: dict, stale: list[str], raws: dict[str, RawTable]) -> None:
             run["tables"][t]["action"] = "stale"
         log.error("keeping last good data",
                   extra={"table": t, "fetched_at": raws[t].manifest.get("fetched_at")})
-
-
-def boundaries(catalog: Catalog, regions: pd.DataFrame, cur_manifest: dict | None, root: Path,
-               geo_url: str | None, force: bool) -> tuple[bytes | None, dict]:
-    """Map boundaries for the current gemeenten: reuse the published ones when they still fit,
-    otherwise fetch. A failure keeps the previous map (or none) and is reported, not fatal."""
-    codes = set(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
-    prev_meta = (cur_manifest or {}).get("boundaries") or {}
-    return _map_for(catalog.reference_year, codes, store.BOUNDARIES, prev_meta, cur_manifest,
-                    root, geo_url, force)
-
-
-def historical_boundaries(catalog: Catalog, regions: pd.DataFrame, history: History,
-                          cur_manifest: dict | None, root: Path, geo_url: str | None,
-                          force: bool) -> tuple[dict[str, bytes], dict]:
-    """Maps for earlier years whose gemeenten differ from today's (for series shown on the
-    boundaries of their year): one per distinct gemeente set, named gemeenten_<year>.geojson.
-    Missing maps are reported in the manifest; the dashboard then says it has no map."""
-    current = set(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
-    files, metas = {}, {}
-    seen: dict[frozenset, str | None] = {frozenset(current): None}  # set -> key of its map entry
-    prev_all = (cur_manifest or {}).get("boundaries_by_year") or {}
-    for year in range(catalog.reference_year - 1, history.history_from - 2, -1):
-        codes = frozenset(history.codes_in_year(year, current, catalog.reference_year))
-        if codes in seen:
-            if seen[codes] is not None:  # same gemeenten as a later year: that map serves
-                metas[seen[codes]]["years"].append(year)
-            continue
-        seen[codes] = key = str(year)
-        name = f"gemeenten_{year}.geojson"
-        prev = prev_all.get(key) or {}
-        body, meta = _map_for(year, set(codes), name, prev, cur_manifest, root, geo_url, force,
-                              years_around=0)
-        metas[key] = {**meta, "file": name if body else None, "gemeenten": len(codes),
-                      "years": [year]}
-        if body:
-            files[name] = body
-    return files, metas
-
-
-def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifest: dict | None,
-             root: Path, geo_url: str | None, force: bool, years_around: int = 2
-             ) -> tuple[bytes | None, dict]:
-    sha = hashlib.sha256(",".join(sorted(codes)).encode()).hexdigest()[:16]
-    if prev_meta.get("error") and prev_meta.get("codes_sha") == sha and not force:
-        return None, prev_meta  # known to be unavailable: do not ask again every night
-    prev, prev_codes = None, set()
-    if cur_manifest and prev_meta.get("year"):
-        path = root / "snapshots" / cur_manifest["snapshot_id"] / name
-        try:
-            prev = path.read_bytes()
-            prev_codes = {f["properties"]["statcode"] for f in json.loads(prev)["features"]}
-        except (OSError, ValueError, KeyError):
-            prev, prev_codes = None, set()
-        if prev is not None and prev_codes == codes and not force:
-            return prev, prev_meta
-    try:
-        body, meta = geo.fetch_boundaries(geo.url_template(geo_url), year, codes,
-                                          years_around=years_around)
-        meta.update(fetched_at=store.utcnow(), codes_sha=sha)
-        log.info("boundaries fetched", extra=meta)
-        return body, meta
-    except geo.GeoError as exc:
-        log.warning("boundaries not updated", extra={"year": year, "error": str(exc)})
-        if prev is not None and prev_codes == codes:
-            return prev, {**prev_meta, "stale": True, "error": str(exc)}
-        return None, {"data_year": year, "error": str(exc), "codes_sha": sha,
-                      "checked_at": store.utcnow()}
 
 
 DATA_SOURCES = ("cbs", "mirror", "test")
