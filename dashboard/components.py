@@ -201,7 +201,8 @@ class _Frozen(go.Figure):
 # plotly's own texts in Dutch (plotly reads a locale from the chart's config; no script needed)
 PLOTLY_NL = {
     "dictionary": {
-        "Download plot as a png": "Grafiek downloaden als PNG",
+        "Download plot as a PNG": "Grafiek downloaden als PNG",  # plotly.js 3
+        "Download plot as a png": "Grafiek downloaden als PNG",  # plotly.js 2
         "Download plot": "Grafiek downloaden",
         "Taking snapshot - this may take a few seconds": "Afbeelding wordt gemaakt…",
         "Snapshot succeeded": "Afbeelding gemaakt",

@@ -103,15 +103,15 @@ def open_page(page, url: str) -> None:
     wait_idle(page)
 
 
-def full_screenshot(page, path: Path) -> None:
+def full_screenshot(page, path: Path, width: int = 1400) -> None:
     """Streamlit scrolls inside its main container: grow the viewport to the content first."""
     height = page.evaluate(
         "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
         "[data-testid=\"stAppViewContainer\"], section.main')].map(e => e.scrollHeight), 900)")
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 9000)})
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 9000)})
     page.wait_for_timeout(1200)  # let plotly resize and redraw
     page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1400, "height": 900})
+    page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
 
 
 def plot_count(page) -> int:
@@ -184,3 +184,64 @@ def test_thema_param_on_start_page_opens_the_thema_page(app_url, browser_context
     wait_idle(page)
     page.close()
 
+
+
+PHONE = {"width": 390, "height": 844}
+ALL_PAGES = ["/", "/mkb_innovatie", "/human_capital", "/ruimtelijke_economie", "/vergelijken",
+             "/brede_welvaart", "/dwarsverbanden", "/over_de_data"]
+# Content wider than the screen: the page scrolls sideways, or an element sticks out of the main
+# area without a scrollable box of its own around it (a table's own scroller is fine).
+OVERFLOW_JS = """() => {
+  const W = innerWidth, main = document.querySelector('[data-testid=stMain]'), out = [];
+  for (const e of main.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= W + 1) continue;
+    let p = e.parentElement, inScroller = false;
+    while (p && p !== main) {
+      if (/(auto|scroll)/.test(getComputedStyle(p).overflowX)
+          && p.getBoundingClientRect().right <= W + 1) { inScroller = true; break; }
+      p = p.parentElement;
+    }
+    if (!inScroller) out.push(`${e.tagName}.${String(e.className).slice(0, 40)} right=${r.right}`
+                              + ` "${(e.textContent || '').slice(0, 40)}"`);
+  }
+  return {doc: document.scrollingElement.scrollWidth, width: W,
+          main: [main.scrollWidth, main.clientWidth], out: out.slice(0, 8)};
+}"""
+
+
+def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
+    """390 px wide: no page scrolls sideways and nothing sticks out on any page; the gemeente
+    choice is on the page itself; the chart toolbar speaks Dutch; wide tables give way."""
+    page = browser_context.new_page()
+    page.set_viewport_size(PHONE)
+    (shots / "telefoon").mkdir(exist_ok=True)
+    # every page for one gemeente; the pages with charts and cards also for one with gaps
+    for gm, paths in (("GM0355", ALL_PAGES), ("GM0352", ALL_PAGES[:4])):
+        for path in paths:
+            open_page(page, f"{app_url}{path}?gemeente={gm}")
+            if path in ("/mkb_innovatie", "/human_capital", "/ruimtelijke_economie"):
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+            page.wait_for_timeout(300)  # plotly draws after the script finished
+            res = page.evaluate(OVERFLOW_JS)
+            assert res["doc"] <= res["width"], (gm, path, res)
+            assert res["main"][0] <= res["main"][1], (gm, path, res)
+            assert not res["out"], (gm, path, res)
+            assert page.locator(".st-key-narrow-only-gemeente").is_visible(), path
+            if gm == "GM0355":
+                full_screenshot(page, shots / "telefoon" / f"{path.strip('/') or 'overzicht'}.png",
+                                width=PHONE["width"])
+    open_page(page, f"{app_url}/human_capital?gemeente=GM0355")
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    assert page.locator(".st-key-narrow-only-ranglijst").is_visible()
+    assert not page.locator(".st-key-wide-only-ranglijst").is_visible()
+    titles = {page.locator(".modebar-btn").nth(i).get_attribute("data-title")
+              for i in range(page.locator(".modebar-btn").count())}
+    assert titles == {"Grafiek downloaden als PNG"}
+    # a desktop gets the full table and the sidebar's picker only
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(300)
+    assert page.locator(".st-key-wide-only-ranglijst").is_visible()
+    assert not page.locator(".st-key-narrow-only-gemeente").is_visible()
+    page.close()
