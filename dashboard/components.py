@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from . import chart_text, compute, exports, state
 from . import format as fmt
@@ -261,10 +263,41 @@ def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
                 icon=":material/download:")
 
 
+_RENDER_LOCK = threading.Lock()
+
+
+def render_once(sty: Styler) -> Styler:
+    """The same Styler, rendered once: st.dataframe runs the style functions (``_compute``) and
+    builds the cell table (``_translate``) on every call, a large part of a page view's CPU for
+    a 300-row ranking. After this the second and later calls (the phone table of the same view,
+    other sessions sharing it through data.per_view) reuse the first result; do not change the
+    Styler afterwards. (Instance attributes: st.dataframe only takes the Styler class itself.)"""
+    compute_, translate_ = sty._compute, sty._translate
+    memo: dict = {}
+
+    def _compute():
+        with _RENDER_LOCK:
+            if "computed" not in memo:
+                compute_()
+                memo["computed"] = True
+        return sty
+
+    def _translate(*args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        with _RENDER_LOCK:
+            if key not in memo:
+                memo[key] = translate_(*args, **kwargs)
+            return memo[key]
+
+    sty._compute, sty._translate = _compute, _translate
+    return sty
+
+
 def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
                  highlight: pd.Series | None = None, secondary: pd.Series | None = None):
     """A Styler that shows Dutch numbers ('geen gegevens' for missing) while the dataframe
-    still sorts on the numbers. ``formats``: column -> (unit, decimals)."""
+    still sorts on the numbers. ``formats``: column -> (unit, decimals). Rendered once
+    (:func:`render_once`): do not change it after the first st.dataframe."""
     sty = df.style.format({c: functools.partial(_fmt_cell, unit=u, dec=d)
                            for c, (u, d) in formats.items() if c in df.columns})
     if highlight is not None or secondary is not None:
@@ -274,7 +307,7 @@ def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
         sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m
                                      else ("background-color: #e3f1dc" if p else "")
                                      for m, p in zip(mask, second, strict=True)], axis=0)
-    return sty
+    return render_once(sty)
 
 
 def _fmt_cell(v, unit, dec):

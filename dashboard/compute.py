@@ -8,9 +8,12 @@ nothing imports streamlit.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from pipelines.store import last_successful_check
@@ -148,7 +151,7 @@ def display_region(ind_obs: pd.DataFrame, regions: pd.DataFrame, gemeente: str) 
     row = region_row(regions, gemeente)
     for level, key in (("CR", "corop_code"), ("PV", "provincie_code")):
         code = _val(row, key)
-        if level in levels and code and (ind_obs["region_code"] == code).any():
+        if level in levels and code and not region_rows(ind_obs, code).empty:
             return code, level
     return NL, "NL"
 
@@ -163,10 +166,31 @@ def fallback_note(level: str, name: str) -> str | None:
 
 # --------------------------------------------------------------------------- values
 
+_ROWS: dict[int, tuple[weakref.ref, int, dict[str, np.ndarray]]] = {}
+_ROWS_LOCK = threading.Lock()
+_NO_ROWS = np.empty(0, dtype=np.intp)
+
+
+def region_rows(ind_obs: pd.DataFrame, code: str) -> pd.DataFrame:
+    """The rows of one region. The frames of a snapshot are shared and never changed, so their
+    positions per region are looked up once per frame (a page view asks for a few regions of
+    frames with thousands of rows; comparing every row's code each time was a large part of
+    its CPU)."""
+    key = id(ind_obs)
+    hit = _ROWS.get(key)
+    if hit is None or hit[0]() is not ind_obs or hit[1] != len(ind_obs):
+        index = {str(k): v for k, v in ind_obs.groupby("region_code", sort=False,
+                                                        observed=True).indices.items()}
+        with _ROWS_LOCK:
+            _ROWS[key] = hit = (weakref.ref(ind_obs, lambda _r, key=key: _ROWS.pop(key, None)),
+                                len(ind_obs), index)
+    return ind_obs.iloc[hit[2].get(code, _NO_ROWS)]
+
+
 def series(ind_obs: pd.DataFrame, code: str) -> pd.DataFrame:
     """One region's series; with a ``harmonisation`` column when the frame has one (current
     boundaries)."""
-    s = ind_obs[ind_obs["region_code"] == code]
+    s = region_rows(ind_obs, code)
     cols = ["period", "year", "value", "status"]
     if "harmonisation" in s.columns:
         cols.append("harmonisation")
@@ -177,7 +201,8 @@ def harmonised_periods(ind_obs: pd.DataFrame, code: str, kind: str) -> list[str]
     """Periods of ``code`` whose value is ``kind`` ("opgeteld" / "geschat"); [] without the column."""
     if "harmonisation" not in ind_obs.columns:
         return []
-    hit = ind_obs[(ind_obs["region_code"] == code) & (ind_obs["harmonisation"] == kind)]
+    rows = region_rows(ind_obs, code)
+    hit = rows[rows["harmonisation"] == kind]
     return sorted(str(p) for p in hit["period"])
 
 
@@ -208,7 +233,8 @@ def off_map(ind_obs: pd.DataFrame, period: str | None, map_codes) -> list[str]:
 def value_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | None:
     if period is None:
         return None
-    hit = ind_obs.loc[(ind_obs["region_code"] == code) & (ind_obs["period"] == period), "value"]
+    rows = region_rows(ind_obs, code)
+    hit = rows.loc[rows["period"] == period, "value"]
     return None if hit.empty else float(hit.iloc[0])
 
 
@@ -296,7 +322,7 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
     pv = _val(gm_row, "provincie_code")
     rank, n = position(ind_obs, code, period, level, meta.get("higher_is_better")) if rankable \
         else (None, 0)
-    cbs = ind_obs.loc[ind_obs["region_code"] == code, "cbs_table"]
+    cbs = region_rows(ind_obs, code)["cbs_table"]
     value = float(last["value"])
     nl = value_at(ind_obs, NL, period)
     provincie = value_at(ind_obs, pv, period) if pv and level == "GM" else None

@@ -219,8 +219,13 @@ def render(theme: str) -> None:
                      for n, c, p in zip(shown["naam"], rk["code"],
                                         peers_marked if peers_marked is not None
                                         else [False] * len(rk), strict=True)]
-    styled = components.dutch_styler(shown, {value_col: (None, dec), "aandeel NL (%)": ("%", 2)},
-                                     highlight=rk["code"].eq(code), secondary=peers_marked)
+    # rendered once per table and gemeente for all sessions (and for both tables below)
+    styled = dataio.per_view(
+        data, "ranking_table", (ctx.current_boundaries, iid, period, level, rankable, code,
+                                ctx.peer.codes, tuple(shown.columns)),
+        lambda: components.dutch_styler(shown, {value_col: (None, dec),
+                                                "aandeel NL (%)": ("%", 2)},
+                                        highlight=rk["code"].eq(code), secondary=peers_marked))
     config = {"positie": st.column_config.NumberColumn("Positie", width="small"),
               "naam": "Naam", "provincie": "Provincie", "status": "Status",
               "aandeel NL (%)": "Aandeel in Nederland"}
