@@ -213,8 +213,8 @@ def test_two_workers_behind_nginx_deep_link_switch_download(layout, browser, tmp
     # CSV download: the file is made on click in the session's worker and fetched over HTTP
     # from that worker's memory (/media/...): it arrives only because the session is sticky
     with a.page.expect_download(timeout=60_000) as dl:
-        a.page.locator('[data-testid="stDownloadButton"]', has_text="CSV").locator(
-            "button").first.click()
+        # the page's own CSV of ranking + series (key "thema-csv"), not a chart's table CSV
+        a.page.locator(".st-key-thema-csv button").click()
     target = tmp_path / "download.csv"
     dl.value.save_as(target)
     text = target.read_text(encoding="utf-8-sig")
