@@ -65,11 +65,13 @@ class Input:
     filters: tuple[tuple[str, str], ...] = ()
     scale: float = 1.0
     additive: bool = False  # a count that may be summed over merged gemeenten
+    lag: int = 0  # years back: the value of year t-lag is used for year t (growth rates)
 
     def describe(self) -> str:
         flt = ",".join(f"{d}={k}" for d, k in self.filters)
         scale = f"*{self.scale:g}" if self.scale != 1 else ""
-        return f"{self.table}.{self.measure}" + (f"[{flt}]" if flt else "") + scale
+        lag = f"(t-{self.lag})" if self.lag else ""
+        return f"{self.table}.{self.measure}" + (f"[{flt}]" if flt else "") + scale + lag
 
 
 @dataclass(frozen=True)
@@ -569,5 +571,8 @@ def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series])
     additive = spec.get("additive", False)
     if not isinstance(additive, bool):
         raise ValueError(f"additive of input {name!r} must be true or false")
+    lag = spec.get("lag", 0)
+    if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 10:
+        raise ValueError(f"lag of input {name!r} must be a whole number of years 0..10")
     return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
-                 float(scale), additive)
+                 float(scale), additive, lag)

@@ -229,6 +229,21 @@ def series_frame(ser: Series, raws: dict[str, RawTable], inp: Input, indicator_i
     return out, status
 
 
+def shift_periods(f: pd.DataFrame, inp: Input, indicator_id: str) -> pd.DataFrame:
+    """A lagged input (``lag: n``): the value of year t-n is put on year t, so a formula can
+    compare a year with an earlier one (growth). Yearly periods only."""
+    def shift(key: str) -> str:
+        m = re.fullmatch(r"(\d{4})JJ00", str(key).strip())
+        if not m:
+            raise TransformError(f"{inp.table}: input {inp.name!r} of indicator {indicator_id} "
+                                 f"has lag {inp.lag}, which needs yearly periods (like 2024JJ00), "
+                                 f"not {key!r}")
+        return f"{int(m.group(1)) + inp.lag}JJ00"
+
+    keys = {k: shift(k) for k in f["period_key"].unique()}
+    return f.assign(period_key=f["period_key"].map(keys).astype(f["period_key"].dtype))
+
+
 def _row_tables(ind: Indicator, out: pd.DataFrame, sources: dict[str, pd.Series]) -> pd.Series:
     idx = pd.MultiIndex.from_frame(out[["region_code", "period_key"]])
     cols = []
@@ -264,9 +279,13 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
             f = input_frame(raws[inp.table], inp, ind.id)
             statuses[inp.table] = raws[inp.table].period_status()
         if "edition" in f.columns:
-            sources[inp.name] = f.set_index(["region_code", "period_key"])["edition"]
+            ed = shift_periods(f, inp, ind.id) if inp.lag else f
+            sources[inp.name] = ed.set_index(["region_code", "period_key"])["edition"]
         if boundaries is not None:
             f = _harmonised_input(f, inp, boundaries, problems, ind.id)
+        if inp.lag:  # after harmonising: each year is put on current boundaries by its own year
+            f = shift_periods(f, inp, ind.id)
+        if boundaries is not None:
             flags[inp.name] = f.set_index(["region_code", "period_key"])["flag"]
         frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
         if "reason" in f.columns:

@@ -232,8 +232,8 @@ def test_boundary_notes_name_the_gemeenten(snap):
 # ------------------------------------------------------------------ depth per gemeente (issue 12)
 SHARED = MIRROR.parent
 NEW_REAL = ["aandeel_zelfstandigen_met_personeel", "aandeel_flexibele_arbeidsrelatie",
-            "aandeel_zzp", "inwoners", "bevolkingsdichtheid", "woningdichtheid",
-            "omgevingsadressendichtheid"]
+            "aandeel_zzp", "inwoners", "bevolkingsgroei", "bevolkingsdichtheid", "woningdichtheid",
+            "omgevingsadressendichtheid", "groei_vestigingen"]
 
 
 def test_every_indicator_with_real_data_covers_the_current_gemeenten(snap, dev_mirror):
@@ -248,6 +248,7 @@ def test_every_indicator_with_real_data_covers_the_current_gemeenten(snap, dev_m
         print(f"  {ind:<38} {have:>3}/{exp} in {per}")
     cut = {  # 81575NED's CSV copy stops at "Veere" (mirror README); 82900NED's A028725 is partial
         "vestigingen": 288, "vestigingen_per_1000_inwoners": 288, "banen_per_vestiging": 288,
+        "groei_vestigingen": 288,
         "onbewoonde_woningen_pct": 165}
     for ind, (have, exp, _per) in report.items():
         assert served[ind]["served"], ind
@@ -255,8 +256,9 @@ def test_every_indicator_with_real_data_covers_the_current_gemeenten(snap, dev_m
     assert set(NEW_REAL) <= set(report)
     assert {i: report[i][2] for i in NEW_REAL} == {
         "aandeel_zelfstandigen_met_personeel": "2023", "aandeel_flexibele_arbeidsrelatie": "2023",
-        "aandeel_zzp": "2023", "inwoners": "2026", "bevolkingsdichtheid": "2024",
-        "woningdichtheid": "2024", "omgevingsadressendichtheid": "2025"}
+        "aandeel_zzp": "2023", "inwoners": "2026", "bevolkingsgroei": "2026",
+        "bevolkingsdichtheid": "2024", "woningdichtheid": "2024",
+        "omgevingsadressendichtheid": "2025", "groei_vestigingen": "2025"}
 
 
 def test_new_indicators_equal_the_real_source_values(snap):
@@ -283,6 +285,29 @@ def test_new_indicators_equal_the_real_source_values(snap):
     cell = next(r for r in v4["value"] if r["RegioS"] == "GM0599" and r["Perioden"] == "2026JJ00"
                 and r["Measure"] == "M000352")
     assert value(snap, "inwoners", "GM0599", "2026").value == cell["Value"]
+
+    def pop(code, year):
+        return next(r["Value"] for r in v4["value"] if r["RegioS"] == code
+                    and r["Perioden"] == f"{year}JJ00" and r["Measure"] == "M000352")
+
+    assert value(snap, "bevolkingsgroei", "GM0599", "2026").value == pytest.approx(
+        (pop("GM0599", 2026) - pop("GM0599", 2025)) / pop("GM0599", 2025) * 100)
+    # on current boundaries the year before a merger is the sum of its predecessors
+    cur = current_series(snap, "bevolkingsgroei").set_index(["region_code", "period"])
+    before = sum(pop(c, 2022) for c in ("GM0501", "GM0530", "GM0614"))
+    assert cur.loc[("GM1992", "2023"), "value"] == pytest.approx(
+        (pop("GM1992", 2023) - before) / before * 100)
+    # as published, Voorne aan Zee has no 2023 growth: CBS says it did not exist in 2022
+    obs = snap.observations
+    assert obs[(obs.indicator == "bevolkingsgroei") & (obs.region_code == "GM1992")
+               & (obs.period == "2023")].empty
+    why = snap.frame("missing_values")
+    why = why[(why.indicator == "bevolkingsgroei") & (why.region_code == "GM1992")]
+    assert why.set_index("period_key").loc["2023JJ00", "reason"].startswith("kan niet voorkomen")
+    v = value(snap, "groei_vestigingen", "GM0344", "2025")
+    now, prev = (raw_value("81575NED", "Vestigingen_1", "GM0344", f"{y}JJ00",
+                           BedrijfstakkenBranchesSBI2008="T001081") for y in (2025, 2024))
+    assert v.value == pytest.approx((now - prev) / prev * 100)
     v = value(snap, "banen_per_vestiging", "GM0344", "2023")
     assert v.value == pytest.approx(
         raw_value("83582NED", "BanenVanWerknemersInDecember_1", "GM0344", "2023JJ00",

@@ -115,3 +115,29 @@ def test_measure_missing_from_dataproperties_names_table_and_indicator():
     ind = _ind("{a: {table: 11111NED, measure: M_1}}", "a")
     with pytest.raises(TransformError, match="11111NED: measure 'M_1' \\(indicator x\\)"):
         tidy_indicator(ind, {"11111NED": raw})
+
+
+def test_a_lagged_input_compares_a_year_with_the_year_before():
+    rows = [{"RegioS": "GM0001", "Perioden": f"{y}JJ00", "M_1": v}
+            for y, v in ((2021, 100.0), (2022, 110.0), (2023, 99.0))]
+    raw = _raw("11111NED", rows, {f"{y}JJ00": "Definitief" for y in (2021, 2022, 2023)})
+    ind = _ind("{nu: {table: 11111NED, measure: M_1}, "
+               "vorig: {table: 11111NED, measure: M_1, lag: 1}}", "(nu - vorig) / vorig * 100")
+    out = tidy_indicator(ind, {"11111NED": raw}).set_index("period")["value"]
+    # 2021 has no year before it: no value (never 0); 2024 would have no "nu": no row either
+    assert list(out.index) == ["2022", "2023"]
+    assert out["2022"] == pytest.approx(10.0) and out["2023"] == pytest.approx(-10.0)
+    assert "(t-1)" in ind.measure_label
+
+
+def test_lag_needs_yearly_periods_and_a_whole_number():
+    rows = [{"RegioS": "GM0001", "Perioden": "2023KW01", "M_1": 1.0}]
+    raw = _raw("11111NED", rows, {"2023KW01": "Definitief"})
+    ind = _ind("{nu: {table: 11111NED, measure: M_1}, "
+               "vorig: {table: 11111NED, measure: M_1, lag: 1}}", "nu - vorig")
+    with pytest.raises(TransformError, match="lag 1, which needs yearly periods"):
+        tidy_indicator(ind, {"11111NED": raw})
+    for bad in ("-1", "1.5", "true", "11"):
+        with pytest.raises(ValueError, match="lag of input 'vorig' must be a whole number"):
+            _ind("{nu: {table: 11111NED, measure: M_1}, "
+                 f"vorig: {{table: 11111NED, measure: M_1, lag: {bad}}}}}", "nu - vorig")
