@@ -23,8 +23,10 @@ TREND_YEARS = 5
 TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"
 MIN_CORRELATION_N = 3
 DIMENSIES = {"hier_en_nu": "Hier en nu", "later": "Later", "elders": "Elders"}
-TREND_COLOR = {"beter": "#1a7f37", "slechter": "#c62828", "gelijk": "#6b6b6b",
-               "veranderd": "#6b6b6b"}
+# blue / orange-red / grey: also apart for colour-blind readers (green and red are not), each
+# at least 4.5:1 on white; the table says 'beter' / 'slechter' / 'gelijk' in words as well
+TREND_COLOR = {"beter": "#0f5e9c", "slechter": "#c2410c", "gelijk": "#595959",
+               "veranderd": "#595959"}
 
 
 # --------------------------------------------------------------------------- standing

@@ -108,7 +108,7 @@ st.caption(
     "groeien met de gemeente: die krijgen geen positie en geen kleur, wel hun aandeel in "
     "Nederland. ‘Verouderd’: ouder dan gebruikelijk voor die CBS-tabel. Trend: het laatste "
     "cijfer vergeleken met vijf jaar eerder (of het eerste cijfer binnen die vijf jaar); "
-    "groen = beter, rood = slechter, "
+    "blauw = beter, oranjerood = slechter, "
     "grijs = gelijk (verandering kleiner dan 1% van de beginwaarde) of ‘veranderd’ zonder "
     f"voorkeursrichting. Vergelijkbare gemeenten: mediaan van {peer.description}."
     + (" Reeksen op de huidige gemeentegrenzen." if ctx.current_boundaries else
