@@ -294,19 +294,24 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
         err = exc if isinstance(exc, store.StorageError) else store.StorageError(root, exc)
     except store.StorageError as exc:
         err = exc
+    except store.RawDamaged as exc:  # a stored fetch was damaged on disk
+        err = exc
     return resource_failure(root, err, {"started": started, "command": command,
                                         "cbs_url": client.config.base_url, "only": only,
                                         "force": force})
 
 
-def resource_failure(root: Path, err: store.StorageError, run: dict) -> int:
-    """Disk full, permission denied, read-only folder: one error line naming the path, a failed
-    ``runs.jsonl`` record (or a line on stderr when even that cannot be written), exit 1. The
-    store has already removed what it half-wrote; the published snapshot is untouched."""
-    log.error(f"refresh failed: {err}", extra={"path": str(err.path), "kind": "storage"})
+def resource_failure(root: Path, err: store.StorageError | store.RawDamaged, run: dict) -> int:
+    """Disk full, permission denied, read-only folder, a damaged raw fetch: one error line
+    naming the path, a failed ``runs.jsonl`` record (or a line on stderr when even that cannot be
+    written), exit 1. The store has already removed what it half-wrote; the published snapshot
+    is untouched."""
+    kind = "storage" if isinstance(err, store.StorageError) else "raw_damaged"
+    path = {"path": str(err.path)} if isinstance(err, store.StorageError) else {}
+    log.error(f"refresh failed: {err}", extra={**path, "kind": kind})
     record = {"run_id": uuid.uuid4().hex[:12], **run, "ended": store.utcnow(),
-              "outcome": "failed", "exit_code": EXIT_FAILED, "kind": "storage",
-              "error": str(err), "path": str(err.path)}
+              "outcome": "failed", "exit_code": EXIT_FAILED, "kind": kind,
+              "error": str(err), **path}
     try:
         store.append_run(root, record)
     except (store.StorageError, OSError) as exc:

@@ -148,6 +148,10 @@ def refresh_lock(root: Path):
 
 # --------------------------------------------------------------------------- raw stage
 
+class RawDamaged(RuntimeError):
+    """A stored raw fetch is unreadable or differs from the hashes recorded when it was saved."""
+
+
 class RawStore:
     def __init__(self, root: Path):
         self.root = root / "raw"
@@ -163,13 +167,21 @@ class RawStore:
         return self.load(table, stamp)
 
     def load(self, table: str, folder: str) -> RawTable:
+        """One stored fetch, each file checked against the sha256 its manifest recorded."""
         path = self.root / table / folder
         try:
             manifest = json.loads((path / "manifest.json").read_text())
-            entities = {name: json.loads((path / f"{name}.json").read_text())["value"]
-                        for name in manifest["files"]}
-        except (OSError, ValueError, KeyError) as exc:
-            raise RuntimeError(f"{table}: raw fetch {path} is unreadable ({exc})") from None
+            entities = {}
+            for name, meta in manifest["files"].items():
+                body = (path / f"{name}.json").read_bytes()
+                if meta.get("sha256") and hashlib.sha256(body).hexdigest() != meta["sha256"]:
+                    raise RawDamaged(f"{table}: raw fetch {path} is damaged ({name}.json differs "
+                                     "from its sha256); run `python -m pipelines refresh --force` "
+                                     "to download it again")
+                entities[name] = json.loads(body)["value"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RawDamaged(f"{table}: raw fetch {path} is unreadable ({exc}); run `python -m "
+                             "pipelines refresh --force` to download it again") from None
         return RawTable(table, entities, manifest)
 
     def manifest(self, table: str, folder: str) -> dict | None:
@@ -285,10 +297,16 @@ def read_manifest(root: Path, snapshot_id: str | None = None) -> dict:
         raise NoSnapshot(f"snapshot {sid} in {root} is unreadable: {exc}") from None
 
 
-def load_snapshot(root: Path, snapshot_id: str | None = None) -> Snapshot:
+def load_snapshot(root: Path, snapshot_id: str | None = None, verify: bool = True) -> Snapshot:
+    """A published snapshot (default: ``current``). ``verify``: check every file against its
+    sha256 first (:func:`verify_snapshot`) and raise :class:`NoSnapshot` when it is damaged."""
     sid = snapshot_id or current_id(root)
     if not sid:
         raise NoSnapshot(f"no published snapshot in {root}")
+    problems = verify_snapshot(root, sid) if verify else []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NoSnapshot(f"snapshot {sid} in {root} is damaged: {problems[0]}{more}")
     path = root / "snapshots" / sid
     manifest = read_manifest(root, sid)
     try:
@@ -415,12 +433,14 @@ def prune_snapshots(root: Path, keep: int) -> list[str]:
 
 
 def rollback(root: Path) -> str:
-    """Point ``current`` at the snapshot before it. Returns the id now current."""
+    """Point ``current`` at the newest intact snapshot before it. Returns the id now current."""
     cur = current_id(root)
     ids = snapshot_ids(root)
     if cur not in ids or ids.index(cur) == 0:
         raise NoSnapshot("no earlier snapshot to roll back to")
-    prev = ids[ids.index(cur) - 1]
+    prev = newest_intact(root, before=cur)
+    if prev is None:
+        raise NoSnapshot("no intact earlier snapshot to roll back to")
     switch_current(root, prev)
     return prev
 

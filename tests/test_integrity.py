@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from world import CATALOG, write_catalog, write_world
+from world import CATALOG, VEST, write_catalog, write_world
 
 from dashboard import data as dataio
 from pipelines import store
@@ -165,3 +165,40 @@ def test_refresh_republishes_a_damaged_current_and_status_reports_it(world, caps
     out = capsys.readouterr().out
     assert "integrity  ok" in out and "current was damaged: republished" in out
     assert world("refresh") == 0 and store.read_runs(world.data)[-1]["outcome"] == "noop"
+
+
+# --------------------------------------------------------------------------- other readers
+
+def test_export_and_rollback_refuse_damaged_snapshots(tmp_path, snapshot_builder, caplog):
+    for _ in range(3):
+        snapshot_builder(tmp_path)
+    first, second, third = store.snapshot_ids(tmp_path)
+    truncate(tmp_path / "snapshots" / second / "regions.parquet")
+    with pytest.raises(store.NoSnapshot, match="damaged: .*regions.parquet"):
+        store.load_snapshot(tmp_path, second)
+    assert store.rollback(tmp_path) == first  # skips the damaged one
+    truncate(tmp_path / "current" / "observations.parquet")
+    caplog.set_level(logging.INFO)
+    out = tmp_path / "x.csv"
+    assert main(["export", "--data-dir", str(tmp_path), "--out", str(out)]) == 1
+    assert not out.exists()
+    assert any("damaged" in r.getMessage() and "pipelines refresh" in r.getMessage()
+               for r in caplog.records if r.levelno >= logging.ERROR)
+    store.switch_current(tmp_path, third)  # now both earlier snapshots are damaged
+    with pytest.raises(store.NoSnapshot, match="no intact earlier"):
+        store.rollback(tmp_path)
+    assert store.current_id(tmp_path) == third
+
+
+def test_refresh_with_a_damaged_raw_fetch_fails_clearly_and_force_repairs(world, caplog):
+    assert world("refresh") == 0
+    folder = next((world.data / "raw" / VEST).glob("2*"))
+    body = folder / "TypedDataSet.json"
+    body.write_bytes(body.read_bytes().replace(b'"GM0002', b'"GM0009', 1))  # still valid JSON
+    truncate(world.data / "current" / "observations.parquet")  # forces a rebuild from raw
+    caplog.clear()
+    assert world("refresh") == 1
+    run = store.read_runs(world.data)[-1]
+    assert run["kind"] == "raw_damaged" and VEST in run["error"] and "--force" in run["error"]
+    assert world("refresh", "--force") == 0
+    assert store.verify_snapshot(world.data, store.current_id(world.data)) == []
