@@ -722,12 +722,25 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             # CBS TableInfos: "Regulier" or e.g. "Stopgezet" (discontinued); "Perjaar", ...
             "output_status": r.info.get("OutputStatus"), "frequency": r.info.get("Frequency"),
         }
+    def table_ids(ind) -> list[str]:
+        """CBS table ids behind an indicator: a series as its fetched editions, newest first
+        (what the dashboard links to and looks up in ``tables``)."""
+        out = []
+        for t in ind.tables:
+            if t in catalog.series:
+                eds = [e for e in reversed(catalog.tables_of(t)) if e in raws]
+                out += eds or list(reversed(catalog.tables_of(t)))
+            else:
+                out.append(t)
+        return list(dict.fromkeys(out))
+
     inds = []
     for i in catalog.indicators:
         inds.append({
             "id": i.id, "theme": i.theme, "title": i.title, "description": i.description,
             "unit": i.unit, "decimals": i.decimals, "higher_is_better": i.higher_is_better,
-            "levels": list(i.levels), "tables": list(i.tables), "measure": i.measure_label,
+            "levels": list(i.levels), "tables": table_ids(i),
+            "series": [t for t in i.tables if t in catalog.series], "measure": i.measure_label,
             "formula": i.formula if i.derived else None, "derived": i.derived,
             "enabled": i.enabled, "in_snapshot": i.id in counts, "rows": int(counts.get(i.id, 0)),
             "verified": all((catalog.series[t] if t in catalog.series else catalog.tables[t]

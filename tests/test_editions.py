@@ -212,7 +212,14 @@ def test_editions_combine_into_one_series_with_the_edition_per_value(world):
     assert ("GM0004", "2024") not in d.index and ("WK000101", "2023") not in d.index
     assert snap.manifest["reference_year"] == 2024 and snap.manifest["gebieden_table"] == GEBIEDEN
     ind = next(i for i in snap.manifest["indicators"] if i["id"] == "bevolkingsdichtheid")
-    assert ind["tables"] == ["kwb"] and ind["verified"]
+    # the manifest names the fetched editions (newest first) and the series they belong to, so
+    # the dashboard links to real tables and gives a missing value its true reason
+    assert ind["tables"] == ["91024NED", "91023NED"] and ind["series"] == ["kwb"]
+    assert ind["verified"]
+    from dashboard import presentation as pr
+
+    gap = pr.gap_reason(snap.manifest, ind, "GM0004", "Gemeente 4")
+    assert gap.code == "ontbreekt_bron" and "91024NED" in gap.text, gap
     assert snap.manifest["tables"]["91024NED"]["select"] == [
         "WijkenEnBuurten", "AantalInwoners_5", "Bevolkingsdichtheid_34"]
     assert snap.manifest["new_editions"] == []
