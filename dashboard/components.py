@@ -102,11 +102,14 @@ def show_warnings(warnings: list[str]) -> None:
 NARROW = "narrow-only"  # container keys starting with these are shown on one screen width only
 WIDE = "wide-only"
 # All of the dashboard's own CSS, in one place. Phone = narrower than 640 px: Streamlit stacks
-# columns there. The element toolbars (English: 'Download as CSV', 'Search', 'Fullscreen') are
-# hidden; every page has Dutch CSV/Excel buttons and every chart a table with a CSV button.
+# columns there. The element toolbars (English: 'Download as CSV', 'Search', 'Fullscreen') and
+# the tables' column menus ('Sort ascending', 'Pin column') are hidden; every page has Dutch
+# CSV/Excel buttons, every chart a table with a CSV button; a click on a column head sorts.
 PAGE_CSS = f"""
 <style>
-[data-testid="stElementToolbar"] {{ display: none !important; }}
+[data-testid="stElementToolbar"], [data-testid="stDataFrameColumnMenu"],
+[data-testid="stDataFrameColumnVisibilityMenu"], [data-testid="stDataFrameColumnFormattingMenu"],
+[data-testid="stDataFrameStatisticsMenu"] {{ display: none !important; }}
 @media (max-width: 640px) {{
   [class*="st-key-{WIDE}"] {{ display: none !important; }}
   [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}

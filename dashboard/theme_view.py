@@ -236,7 +236,11 @@ def render(theme: str) -> None:
         essential = [c for c in ("positie", "naam", value_col, "aandeel NL (%)")
                      if c in shown.columns]
         st.dataframe(styled, hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
-                     column_config=config, column_order=essential)
+                     column_order=essential, column_config={
+                         **config, "naam": st.column_config.TextColumn("Naam", width=170),
+                         value_col: st.column_config.Column("Waarde", width=95,
+                                                            help=value_col),
+                         "aandeel NL (%)": st.column_config.Column("Aandeel NL", width=95)})
     order = (("1 = gunstigste waarde. " if hib is not None else "Gerangschikt van hoog naar "
               "laag (geen voorkeursrichting). ") if rankable else
              "Een aantal groeit met de gemeente: daarom geen positie, maar het aandeel in "
