@@ -164,7 +164,8 @@ class CbsClient:
             if status == 404:
                 raise CbsError(table, "not_found",
                                f"{what}: CBS answers 404 - table or entity does not exist") from None
-            resp = getattr(exc.__cause__, "response", None) or getattr(exc, "response", None)
+            resp = getattr(exc.__cause__, "response", None)  # (a Response of 5xx is falsy)
+            resp = resp if resp is not None else getattr(exc, "response", None)
             tries = _attempts(resp) if resp is not None else 1
             raise CbsError(table, "http", f"{what}: HTTP {status} (after {tries} attempt(s))"
                            ) from None

@@ -158,35 +158,40 @@ def value_jumps(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict) -> str 
     period) revised by more than ``max_revision_pct``, or a new period's value more than
     ``max_new_period_factor`` times (or that fraction of) the region's previous one. Fails when
     more than ``max_jump_share_pct`` of the compared values jump (a single odd value in a small
-    gemeente is normal; a table in another unit or scale is not)."""
+    gemeente is normal; a table in another unit or scale is not).
+
+    Revisions are measured against the indicator's typical size (half the median absolute value)
+    when a value is smaller than that, so a net figure near zero (0.2 -> 0.5) does not count as
+    a 150% jump. New periods are compared only where both values are positive and not tiny: a
+    sign change of a net figure is news, not a fault."""
     if new.empty or old.empty:
         return None
     key = ["region_code", "period"]
     tol = 10.0 ** -int(ind.decimals or 0)  # differences below the shown precision never count
+    typical = float(old["value"].abs().median() or 0.0) / 2
     both = new[key + ["value"]].merge(old[key + ["value"]], on=key, suffixes=("", "_old"))
     diff = (both["value"] - both["value_old"]).abs()
-    revised = (diff > tol) & (diff > bounds["max_revision_pct"] / 100 * both["value_old"].abs())
+    base = both["value_old"].abs().clip(lower=typical)
+    revised = (diff > tol) & (diff > bounds["max_revision_pct"] / 100 * base)
     jumps = [(r.region_code, r.period, r.value_old, r.value) for r in both[revised].itertuples()]
     compared = len(both)
 
     seen = set(zip(old["region_code"], old["period"], strict=True))
     fresh = new[[(r, p) not in seen for r, p in zip(new["region_code"], new["period"],
                                                         strict=True)]]
-    if not fresh.empty:
-        cols = key + ["value"] + (["period_type"] if "period_type" in old.columns else [])
-        last = old[cols].sort_values("period").groupby(
-            ["region_code"] + (["period_type"] if "period_type" in cols else [])).tail(1)
-        pair = fresh[cols].merge(last, on=[c for c in cols if c not in ("period", "value")],
-                                 suffixes=("", "_old"))
-        pair = pair[(pair["value_old"] != 0) & (pair["period_old"] < pair["period"])]
-        f = bounds["max_new_period_factor"]  # 0 switches this comparison off
-        if f > 0 and not pair.empty:
-            ratio = (pair["value"] / pair["value_old"]).abs()
-            far = ((ratio > f) | (ratio < 1 / f) | ((pair["value"] * pair["value_old"]) < 0)) \
-                & ((pair["value"] - pair["value_old"]).abs() > tol)
-            jumps += [(r.region_code, r.period, r.value_old, r.value)
-                      for r in pair[far].itertuples()]
-            compared += len(pair)
+    f = bounds["max_new_period_factor"]  # 0 switches this comparison off
+    if not fresh.empty and f > 0:
+        by = ["region_code"] + (["period_type"] if "period_type" in old.columns else [])
+        cols = list(dict.fromkeys(by + ["period", "value"]))
+        last = old[cols].sort_values("period").groupby(by).tail(1)
+        pair = fresh[cols].merge(last, on=by, suffixes=("", "_old"))
+        floor = max(typical / 5, tol)  # tiny values (3 -> 10 faillissementen) prove nothing
+        pair = pair[(pair["period_old"] < pair["period"]) & (pair["value_old"] >= floor)
+                    & (pair["value"] > 0)]
+        ratio = pair["value"] / pair["value_old"]
+        far = ((ratio > f) | (ratio < 1 / f)) & ((pair["value"] - pair["value_old"]).abs() > tol)
+        jumps += [(r.region_code, r.period, r.value_old, r.value) for r in pair[far].itertuples()]
+        compared += len(pair)
     if not compared or not jumps or len(jumps) <= compared * bounds["max_jump_share_pct"] / 100:
         return None
     ex = ", ".join(f"{r} {p}: {o:g} -> {v:g}" for r, p, o, v in jumps[:3])

@@ -180,6 +180,20 @@ def test_value_jumps_ignores_normal_revisions_and_growth():
     assert "2 of 6 values jump" in checks.value_jumps(Ind, unit, old, bounds)
 
 
+def test_value_jumps_lets_a_net_figure_near_zero_move_and_flip_sign():
+    class Ind:
+        decimals = 1
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    regions = [f"GM{i}" for i in range(10)]
+    old = pd.DataFrame({"region_code": regions, "period": "2021", "period_type": "JJ",
+                        "value": [0.2, -1.5, 2.0, 1.8, -0.4, 2.5, 1.1, -2.2, 0.9, 3.0]})
+    revised = old.assign(value=old["value"] + 0.3)  # provisional year revised a little
+    flipped = old.assign(period="2022", value=-old["value"])  # a new year: many signs flip
+    assert checks.value_jumps(Ind, pd.concat([revised, flipped]), old, bounds) is None
+    wrong_scale = old.assign(value=old["value"] * 100)
+    assert checks.value_jumps(Ind, wrong_scale, old, bounds) is not None
+
+
 # --------------------------------------------------------------------------- defect 2 + 3
 
 
@@ -253,9 +267,10 @@ def test_kill_9_during_publish_then_next_run_publishes_the_update(world, where):
 
 def test_cbs_unreachable_exits_failed_not_partial(world):
     world.server.add_fault("status", code=503)
-    assert world("--retries", "0") == 1
+    assert world("--retries", "1") == 1
     run = last_run(world.data)
     assert run["outcome"] == "failed" and "could not be reached" in run["error"]
+    assert "HTTP 503 (after 2 attempt(s))" in run["error"]  # retried per request, then given up
     assert store.current_id(world.data) == world.first_id
 
 
