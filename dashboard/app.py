@@ -20,10 +20,12 @@ from dashboard import components, compute, state  # noqa: E402
 from dashboard import data as dataio  # noqa: E402
 from dashboard import format as fmt  # noqa: E402
 from dashboard import presentation as pr  # noqa: E402
+from dashboard.html_nl import CHROME_JS  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
-st.set_page_config(page_title="Regionale economie · VNG Bestuurlijk Netwerk Economie",
-                   page_icon="📊", layout="wide")
+SITE = "Regionale economie"
+st.set_page_config(page_title=f"{SITE} · VNG Bestuurlijk Netwerk Economie", page_icon="📊",
+                   layout="wide")
 
 DEEPLINK_DONE = "_deeplink_done"
 
@@ -57,7 +59,28 @@ def pages() -> dict[str, st.Page]:
                                   url_path="dwarsverbanden", icon=":material/scatter_plot:"),
         "over": st.Page("app_pages/over_de_data.py", title="Over de data",
                         url_path="over_de_data", icon=":material/info:"),
+        "toegankelijkheid": st.Page("app_pages/toegankelijkheid.py", title="Toegankelijkheid",
+                                    url_path="toegankelijkheid",
+                                    icon=":material/accessibility_new:"),
     }
+
+
+NAV_GROUPS = {"Start": ["overzicht"], "Kernthema's": list(THEMES),
+              "Analyse": ["vergelijken", "brede_welvaart", "dwarsverbanden"],
+              "Over dit dashboard": ["over", "toegankelijkheid"]}
+
+
+def navigation(page_map: dict[str, st.Page]) -> None:
+    """Our own page links: Streamlit's built-in page list has invalid list markup (axe
+    list/listitem) and cannot be fixed by configuration. Plain links, keyboard reachable, the
+    gemeente travels with the session."""
+    with st.sidebar:
+        with st.container(key="hoofdnavigatie"):
+            for group, keys in NAV_GROUPS.items():
+                st.markdown(f"**{group}**")
+                for key in keys:
+                    page = page_map[key]
+                    st.page_link(page, label=page.title, icon=page.icon)
 
 
 def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
@@ -90,6 +113,12 @@ def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
                    "te tonen.")
 
 
+def dutch_chrome() -> None:
+    """lang="nl" and Dutch labels for Streamlit's own interface (see dashboard/html_nl.py); the
+    served page already has them when run through dashboard/serve.py."""
+    st.html(f"<script>{CHROME_JS}</script>", unsafe_allow_javascript=True)
+
+
 def footer(data: dataio.DashData) -> None:
     st.divider()
     for w in compute.freshness_warnings(data.manifest, dataio.run_history(), datetime.now(UTC)):
@@ -101,19 +130,17 @@ def footer(data: dataio.DashData) -> None:
 
 
 def main() -> None:
+    dutch_chrome()
     data, reason = dataio.load_current()
     if data is None:
         st.navigation([st.Page(lambda: no_snapshot_page(reason), title="Geen cijfers",
                                default=True)], position="hidden").run()
         return
     page_map = pages()
-    pg = st.navigation({
-        "Start": [page_map["overzicht"]],
-        "Kernthema's": [page_map[t] for t in THEMES],
-        "Analyse": [page_map["vergelijken"], page_map["brede_welvaart"],
-                    page_map["dwarsverbanden"], page_map["over"]],
-    })
+    pg = st.navigation({group: [page_map[k] for k in keys] for group, keys in NAV_GROUPS.items()},
+                       position="hidden")
     page = next(k for k, p in page_map.items() if p.url_path == pg.url_path)
+    st.set_page_config(page_title=f"{pg.title} · {SITE}")  # a distinct <title> per page
     page_thema = page if page in THEMES else None
     sel, warnings, thema_asked = components.read_url_state(data, page_thema)
     first_run = not st.session_state.get(DEEPLINK_DONE)
@@ -125,6 +152,7 @@ def main() -> None:
     st.session_state[components.CTX_KEY] = components.Ctx(data, sel, page, data.view(sel.grenzen),
                                                           peer)
     components.page_style()
+    navigation(page_map)
     sidebar(data, sel)
     components.gemeente_picker_on_page(data, sel.gemeente)
     components.show_warnings(warnings)

@@ -304,6 +304,7 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
            "period": None, "value": None, "status": None, "prev_period": None,
            "prev_value": None, "change": None, "nl": None, "provincie": None, "peers": None,
            "share_nl": None, "share_pv": None, "rank": None, "rank_n": 0, "trend": [],
+           "trend_periods": [],
            "cbs_table": None, "harmonisation": None, "stale": False, "freshness": "",
            "gap": None}
     s = series(ind_obs, code)
@@ -336,6 +337,7 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
         share_nl=pr.share(value, nl) if pr.is_size(meta) and code != NL else None,
         share_pv=pr.share(value, provincie) if pr.is_size(meta) else None,
         rank=rank, rank_n=n, trend=[float(v) for v in s["value"].tail(TREND_POINTS)],
+        trend_periods=[str(p) for p in s["period"].tail(TREND_POINTS)],
         cbs_table=str(cbs.iloc[-1]) if not cbs.empty else None,
         harmonisation=str(last["harmonisation"]) if "harmonisation" in s.columns else None,
         stale=fresh.stale, freshness=fresh.text)

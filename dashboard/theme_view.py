@@ -199,7 +199,7 @@ def render(theme: str) -> None:
                        "per inwoner of een percentage.")
     components.source_caption(data, cbs_table, period, status)
 
-    st.subheader((f"Ranglijst {fmt.period(period)}" if rankable else
+    st.header((f"Ranglijst {fmt.period(period)}" if rankable else
                   f"Alle {level_name or 'regio' + chr(39) + 's'} {fmt.period(period)}")
                  + (f" ({pr.STALE})" if fresh.stale else ""))
     rk = compute.pinned(dataio.per_snapshot(

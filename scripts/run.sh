@@ -7,5 +7,5 @@ BIN=.venv/bin
 export REGIO_DATA_DIR="${REGIO_DATA_DIR:-data}"
 scripts/ensure-snapshot.sh
 
-exec $BIN/streamlit run dashboard/app.py \
+exec $BIN/streamlit run dashboard/serve.py \
   --server.address "${HOST:-127.0.0.1}" --server.port "${PORT:-8501}"

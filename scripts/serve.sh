@@ -88,7 +88,7 @@ ports=()
 for ((i = 0; i < WORKERS; i++)); do
   port=$((BASE_PORT + i))
   ports+=("$port")
-  env HOME="$RUN_DIR/home" "${WORKER_AS[@]}" "$BIN/streamlit" run dashboard/app.py \
+  env HOME="$RUN_DIR/home" "${WORKER_AS[@]}" "$BIN/streamlit" run dashboard/serve.py \
     --server.address 127.0.0.1 --server.port "$port" --server.headless true \
     > >(sed -u "s/^/[worker $port] /") 2>&1 &
   WORKER_PIDS+=($!)

@@ -33,10 +33,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(data_dir: Path, port: int, log: Path, timeout: float = 60) -> subprocess.Popen:
-    """`streamlit run dashboard/app.py` on loopback; returns once /_stcore/health answers."""
+def start_streamlit(data_dir: Path, port: int, log: Path, timeout: float = 60,
+                    script: str = "dashboard/serve.py") -> subprocess.Popen:
+    """`streamlit run dashboard/serve.py` (as served: Dutch page shell) on loopback; returns once
+    /_stcore/health answers."""
     env = {**os.environ, "REGIO_DATA_DIR": str(data_dir)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+    cmd = [sys.executable, "-m", "streamlit", "run", script,
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("wb"),

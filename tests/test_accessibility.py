@@ -47,19 +47,29 @@ PAGES = {  # url path -> the page's own title (the <title> starts with it)
     "": "Overzicht",
     "mkb_innovatie": "Breed MKB en innovatie",
     "human_capital": "Human Capital",
-    "ruimtelijke_economie": "Ruimtelijke economie",
+    "ruimtelijke_economie": "Ruimtelijke economie & vitale kernen",
     "vergelijken": "Vergelijken",
     "brede_welvaart": "Brede welvaart",
     "dwarsverbanden": "Dwarsverbanden",
     "over_de_data": "Over de data",
+    "toegankelijkheid": "Toegankelijkheid",
 }
 WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
 # pages whose serious/critical violations are still being fixed (strict: an xfail that passes fails)
-KNOWN_FAILING: dict[str, str] = {
-    path: "Streamlit chrome: lang=en, list/listitem in the navigation, caption contrast"
-    for path in PAGES
-}
+KNOWN_FAILING: dict[str, str] = {}
 TIMINGS: dict[str, float] = {}
+# Streamlit's English interface texts a user meets (text, aria-label, title, placeholder)
+ENGLISH = ["Skip to main content", "Help for", "Collapse sidebar", "Expand sidebar",
+           "Choose an option", "Download as CSV", "Show/hide columns", "Fullscreen",
+           "Link to heading", "Record screen", "Print", "Search", "Sidebar", "Open"]
+ENGLISH_JS = """(words) => {
+  const seen = new Set(), hit = (t) => t && words.some(w => t === w || t.startsWith(w + " "));
+  document.querySelectorAll('[aria-label],[title],[placeholder]').forEach(e => {
+    for (const a of ['aria-label', 'title', 'placeholder'])
+      if (hit(e.getAttribute(a))) seen.add(a + '=' + e.getAttribute(a)); });
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT); let n;
+  while ((n = w.nextNode())) if (hit(n.textContent.trim())) seen.add(n.textContent.trim());
+  return [...seen]; }"""
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +140,28 @@ def test_axe_finds_no_serious_violations(app_url, tabs, path):
             open_page(page, f"{app_url}/{path}?gemeente={code}")
             wait_charts(page)
             assert page.get_by_text("Traceback").count() == 0
+            assert page.title() == f"{PAGES[path]} · Regionale economie"
+            assert page.evaluate("() => document.documentElement.lang") == "nl"
+            english = page.evaluate(ENGLISH_JS, ENGLISH)
+            if english:
+                problems.append(f"/{path} {name} {width}: English interface text {english}")
             found = blocking(run_axe(page))
             if found:
                 problems.append(describe(f"/{path} {name} {width}", found))
     TIMINGS[path or "overzicht"] = time.monotonic() - started
     assert not problems, "serious/critical axe violations:\n" + "\n".join(problems)
+
+
+def test_served_page_is_dutch_before_any_script_runs(app_url):
+    """What a screen reader gets on the very first load: the raw HTML, no JavaScript run."""
+    import urllib.request
+
+    for path in ("", "human_capital?gemeente=GM0758"):
+        with urllib.request.urlopen(f"{app_url}/{path}", timeout=10) as r:
+            html = r.read().decode()
+        assert '<html lang="nl">' in html and 'lang="en"' not in html
+        assert "<title>Regionale economie · VNG Bestuurlijk Netwerk Economie</title>" in html
+        assert "<title>Streamlit</title>" not in html
 
 
 def test_axe_is_injected_and_reports_a_known_violation(app_url, tabs):

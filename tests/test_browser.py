@@ -127,6 +127,9 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2",
                            timeout=30_000)
     assert page.locator("h1").first.inner_text() == "Human Capital"
+    # a plain `streamlit run dashboard/app.py` ends up Dutch too (app.py's own chrome script)
+    page.wait_for_function("() => document.documentElement.lang === 'nl'", timeout=10_000)
+    assert page.title() == "Human Capital · Regionale economie"
     assert "Amstelveen, 2023" in page.locator('[data-testid="stMain"]').inner_text()
     # the map is a plotly map trace (MapLibre canvas); the series has its line paths
     page.wait_for_selector(".js-plotly-plot canvas", timeout=30_000)
@@ -147,7 +150,7 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     full_screenshot(page, shots / "3-human-capital-zeist.png")
 
     # the gemeente survives a page switch through the navigation
-    page.locator('[data-testid="stSidebarNav"] a', has_text="Overzicht").click()
+    sidebar.get_by_role("link", name="Overzicht").click()
     page.wait_for_function("() => document.querySelector('h1')?.innerText === 'Zeist'",
                            timeout=30_000)
     wait_idle(page)

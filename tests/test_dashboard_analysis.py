@@ -101,7 +101,7 @@ def test_older_snapshot_degrades_gracefully(old_snapshot, monkeypatch):
     t = texts(at)
     assert "alleen cijfers op de grenzen van dat jaar" in t
     assert "niet beschikbaar; getoond worden gemeenten van dezelfde grootte" in t
-    assert "Sinds de vorige verversing" not in [s.value for s in at.subheader]
+    assert "Sinds de vorige verversing" not in [s.value for s in at.header]
 
 
 def test_brede_welvaart_page(dash_snapshot, monkeypatch):
@@ -156,7 +156,7 @@ def test_dwarsverbanden_bad_and_non_gemeente_indicators(dash_snapshot, monkeypat
 
 def test_changes_section_and_briefing(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "overzicht", gemeente="GM0355")
-    assert "Sinds de vorige verversing" in [s.value for s in at.subheader]
+    assert "Sinds de vorige verversing" in [s.value for s in at.header]
     t = texts(at)
     assert "**Werkloosheid**: nieuwe periode 2023; 2 cijfers herzien (2022)." in t
     assert "voorlopig → definitief" in t

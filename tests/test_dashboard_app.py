@@ -97,7 +97,7 @@ def test_deep_link_selects_the_view(dash_snapshot, monkeypatch):
     assert at.multiselect(key="w_vergelijk").value == ["GM0344", "PV26"]
     assert at.sidebar.selectbox(key="w_gemeente").value == "GM0402"
     assert any(m.label == "Hilversum, 2021" for m in at.metric)
-    assert at.subheader[0].value == "Ranglijst 2021"
+    assert at.header[0].value == "Ranglijst 2021"
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # map + time series
     assert not at.warning
@@ -212,7 +212,7 @@ def test_vergelijken_by_group_and_hand_picked(dash_snapshot, monkeypatch):
     at.segmented_control(key="w_mode").set_value("PV").run()
     assert not at.exception
     assert qp(at, "vergelijk") == "PV26"
-    assert "Gemeenten in Utrecht (provincie)" in [s.value for s in at.subheader]
+    assert "Gemeenten in Utrecht (provincie)" in [s.value for s in at.header]
 
 
 def test_a_new_snapshot_is_picked_up_without_restart(tmp_path, monkeypatch, snapshot_builder):

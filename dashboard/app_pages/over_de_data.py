@@ -60,20 +60,20 @@ config = {"StatLine": st.column_config.LinkColumn("StatLine", display_text="open
           "Indicator": st.column_config.TextColumn("Indicator", pinned=True),
           "Tabel": st.column_config.TextColumn("Tabel", pinned=True)}
 for title in THEMES.values():
-    st.subheader(title)
+    st.header(title)
     st.dataframe(ind_df[ind_df["Thema"] == title].drop(columns=["Thema"]), hide_index=True,
                  column_config=config)
 
 off = [m for m in manifest.get("indicators", []) if not m.get("enabled", True)]
 if off:
-    st.subheader("Nog niet in dit dashboard")
+    st.header("Nog niet in dit dashboard")
     st.markdown("Deze indicatoren staan in de catalogus, maar worden (nog) niet getoond:")
     st.dataframe(pd.DataFrame([{
         "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
         "Waarom niet": m.get("disabled_reason") or "nog niet geverifieerd",
     } for m in off]), hide_index=True, column_config=config)
 
-st.subheader("Leegstand van winkels en kantoren")
+st.header("Leegstand van winkels en kantoren")
 st.markdown(
     "Het CBS publiceert de leegstand van winkels en kantoren niet als StatLine-tabel, dus dit "
     "dashboard kan die niet elke nacht ophalen. Een gemeente vindt deze cijfers in de "
@@ -87,7 +87,7 @@ st.markdown(
     "Zodra het CBS deze cijfers als tabel publiceert, komen ze hier bij de ruimtelijke economie "
     "te staan. Voor woningen toont het dashboard nu ‘onbewoonde woningen’ (CBS-tabel 82900NED).")
 
-st.subheader("CBS-tabellen")
+st.header("CBS-tabellen")
 tdf = pd.DataFrame([{
     "Tabel": t, "Titel": info.get("title"), "StatLine": exports.statline_url(t),
     "CBS gewijzigd": fmt.date(info.get("modified")),
@@ -102,7 +102,7 @@ st.dataframe(tdf, hide_index=True, column_config=config)
 
 runs = dataio.run_history()
 if runs:
-    st.subheader("Laatste verversingen")
+    st.header("Laatste verversingen")
     outcome = {"ok": "gelukt", "partial": "deels gelukt", "failed": "mislukt",
                "noop": "niets nieuws"}
     st.dataframe(pd.DataFrame([{

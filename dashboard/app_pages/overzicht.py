@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, compute
+from dashboard import components, compute, sparkline
 from dashboard import format as fmt
 from dashboard import presentation as pr
 from pipelines.catalog import THEMES
@@ -46,8 +46,9 @@ def card(r: dict) -> None:
             delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}"
                                + (f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
                                if has_change else None),
-            chart_data=r["trend"] or None, chart_type="line",
             help=data.indicators[r["indicator"]].get("description"))
+        if len(r["trend"]) > 1:  # our own sparkline: Streamlit's has no text alternative
+            st.html(sparkline.svg(r["trend"], r["trend_periods"], unit, dec))
         st.caption("  \n".join(card_lines(r)))
 
 
@@ -106,7 +107,7 @@ def region_block(label: str, figures: list[dict]) -> None:
 for theme, title in THEMES.items():
     rows = [r for r in records if r["theme"] == theme]
     head, link = st.columns([3, 1], vertical_alignment="bottom")
-    head.subheader(title)
+    head.header(title)
     link.page_link(f"app_pages/{theme}.py", label="Kaart, trend en ranglijst",
                    icon=":material/arrow_forward:", query_params={"gemeente": gm})
     if not rows:
@@ -125,7 +126,7 @@ for theme, title in THEMES.items():
 
 changes = compute.change_lines(data.manifest, data.indicators)
 if changes is not None:
-    st.subheader("Sinds de vorige verversing")
+    st.header("Sinds de vorige verversing")
     if changes:
         st.markdown("\n".join(f"- {line}" for line in changes))
         prev = str(data.manifest["changes"]["previous_snapshot"])
@@ -136,7 +137,7 @@ if changes is not None:
     else:
         st.caption("Geen wijzigingen in de cijfers sinds de vorige verversing.")
 
-st.subheader("Download")
+st.header("Download")
 components.briefing_button(ctx, key="profiel")
 prof = pd.DataFrame(records)
 export = compute.profile_export(prof, THEMES)

@@ -69,7 +69,7 @@ else:
 
 table, columns = compute.compare_table(ctx.obs, data.regions, data.indicators, codes,
                                       lags=data.lags)
-st.subheader(title)
+st.header(title)
 if not columns:
     st.info("Voor deze regio's zijn geen gegevens.")
     st.stop()
@@ -105,7 +105,7 @@ if ctx.current_boundaries:
 components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
                      [c["id"] for c in columns], key="vergelijk")
 
-st.subheader("Eén indicator in beeld")
+st.header("Eén indicator in beeld")
 st.session_state["w_cmp_ind"] = iid
 st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k]["title"],
              on_change=components.bind_to_url("w_cmp_ind", "indicator"))

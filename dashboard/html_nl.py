@@ -1,0 +1,146 @@
+"""Dutch page shell for Streamlit's own interface (its "chrome").
+
+Streamlit serves one ``index.html`` with ``<html lang="en">`` and ``<title>Streamlit</title>`` and
+has a few English labels that no configuration changes ("Skip to main content", "Help for …",
+"Collapse sidebar", the table toolbar). Two pieces fix that:
+
+- :class:`DutchIndexHtml`, a pure ASGI middleware used by ``dashboard/serve.py``: the served HTML
+  says ``lang="nl"``, has a Dutch title and carries :data:`CHROME_JS` from the first paint, so a
+  screen reader meets Dutch on the very first load;
+- :data:`CHROME_JS` itself, also injected by ``app.py`` on every run (``st.html``), so a plain
+  ``streamlit run dashboard/app.py`` ends up right too, a moment after load. It sets
+  ``lang="nl"`` and translates Streamlit's English labels as they appear (a MutationObserver,
+  installed once per document).
+
+No streamlit import here: the middleware runs in the web server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+LANG = "nl"
+TITLE = "Regionale economie · VNG Bestuurlijk Netwerk Economie"
+# Streamlit's English interface labels (aria-label, title, placeholder or text) -> Dutch
+LABELS = {
+    "Skip to main content": "Direct naar de inhoud",
+    "Collapse sidebar": "Zijbalk inklappen",
+    "Expand sidebar": "Zijbalk uitklappen",
+    "Sidebar": "Zijbalk",
+    "Open": "Openen",
+    "Close": "Sluiten",
+    "Clear all": "Alles wissen",
+    "Clear value": "Keuze wissen",
+    "Choose an option": "Maak een keuze",
+    "No results": "Geen resultaten",
+    "Link to heading": "Link naar deze kop",
+    "Download as CSV": "Downloaden als CSV",
+    "Search": "Zoeken",
+    "Fullscreen": "Volledig scherm",
+    "Close fullscreen": "Volledig scherm sluiten",
+    "Show/hide columns": "Kolommen tonen of verbergen",
+    "Help": "Uitleg",
+}
+PREFIXES = {"Help for ": "Uitleg bij "}
+CHROME_JS = """
+(function () {
+  if (window.__dutchChrome) return; window.__dutchChrome = true;
+  const LABELS = __LABELS__, PREFIXES = __PREFIXES__, ATTRS = ["aria-label", "title", "placeholder"];
+  const nl = (t) => {
+    if (LABELS[t]) return LABELS[t];
+    for (const p in PREFIXES) if (t.startsWith(p)) return PREFIXES[p] + t.slice(p.length);
+    return null;
+  };
+  const fix = (el) => {
+    for (const a of ATTRS) {
+      const v = el.getAttribute && el.getAttribute(a), d = v && nl(v);
+      if (d) el.setAttribute(a, d);
+    }
+    if (el.matches && el.matches('[data-testid="stSkipToContent"]')) {
+      const d = nl(el.textContent.trim()); if (d) el.textContent = d;
+    }
+  };
+  const sweep = (root) => {
+    if (root.nodeType !== 1) return;
+    fix(root);
+    root.querySelectorAll('[aria-label],[title],[placeholder],[data-testid="stSkipToContent"]')
+      .forEach(fix);
+  };
+  const html = document.documentElement;
+  const lang = () => { if (html.lang !== "nl") html.lang = "nl"; };
+  lang(); sweep(html);
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === "attributes") { if (r.target === html) lang(); else fix(r.target); }
+      else r.addedNodes.forEach(sweep);
+    }
+  }).observe(html, {subtree: true, childList: true, attributes: true,
+                    attributeFilter: ATTRS.concat(["lang"])});
+})();
+""".replace("__LABELS__", json.dumps(LABELS, ensure_ascii=False)).replace(
+    "__PREFIXES__", json.dumps(PREFIXES, ensure_ascii=False))
+_HTML_TAG = re.compile(rb"<html\b[^>]*>", re.IGNORECASE)
+_TITLE = re.compile(rb"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
+
+
+def dutch_html(body: bytes) -> bytes:
+    """``<html lang="..">`` -> ``lang="nl"``; the first ``<title>`` -> the dashboard's title,
+    followed by :data:`CHROME_JS`."""
+    body = _HTML_TAG.sub(f'<html lang="{LANG}">'.encode(), body, count=1)
+    shell = f"<title>{TITLE}</title><script>{CHROME_JS}</script>"
+    return _TITLE.sub(lambda _: shell.encode(), body, count=1)
+
+
+class DutchIndexHtml:
+    """ASGI middleware: rewrites ``text/html`` responses with :func:`dutch_html`.
+
+    The request goes on without ``Accept-Encoding`` for page loads (not for assets), so the HTML
+    arrives uncompressed and can be rewritten; Content-Length is set to the new size.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD") \
+                or not _page_path(scope.get("path", "/")):
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"accept-encoding"]
+        scope = {**scope, "headers": headers}
+        start: dict | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                ctype = dict(message.get("headers", [])).get(b"content-type", b"")
+                if not ctype.startswith(b"text/html"):
+                    await send(message)
+                    start = {}
+                    return
+                start = message
+                return
+            if message["type"] == "http.response.body" and start:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = dutch_html(b"".join(chunks))
+                hdrs = [(k, v) for k, v in start.get("headers", [])
+                        if k.lower() != b"content-length"]
+                hdrs.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": hdrs})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+
+def _page_path(path: str) -> bool:
+    """A page URL (``/``, ``/human_capital``, ``/index.html``), not an asset or an API call."""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if path.startswith("/_stcore") or "/static/" in path or "/component/" in path:
+        return False
+    return "." not in last or last.endswith(".html")
