@@ -60,12 +60,16 @@ CHROME_JS = """
     if (el.matches && el.matches('[data-testid="stSkipToContent"]')) {
       const d = nl(el.textContent.trim()); if (d) el.textContent = d;
     }
+    // the sidebar scrolls on its own: reachable by keyboard (WCAG 2.1.1, axe
+    // scrollable-region-focusable; Streamlit leaves it without a tab stop while folded away)
+    if (el.matches && el.matches('[data-testid="stSidebarContent"]')
+        && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "0");
   };
   const sweep = (root) => {
     if (root.nodeType !== 1) return;
     fix(root);
-    root.querySelectorAll('[aria-label],[title],[placeholder],[data-testid="stSkipToContent"]')
-      .forEach(fix);
+    root.querySelectorAll('[aria-label],[title],[placeholder],[data-testid="stSkipToContent"],'
+                          + '[data-testid="stSidebarContent"]').forEach(fix);
   };
   const html = document.documentElement;
   const lang = () => { if (html.lang !== "nl") html.lang = "nl"; };
