@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -254,3 +255,23 @@ def test_health_passes_through_and_one_cookie_always_reaches_one_worker(layout):
     # the same cookie always reaches the same worker
     value = cookie_for(url, w1)
     assert {get(f"{url}/_stcore/health", value)[1]["X-Upstream"] for _ in range(5)} == {w1}
+
+
+def test_sigterm_stops_nginx_and_every_worker_and_cleans_up(layout):
+    """Runs last in this module: `make serve` under systemd or Ctrl-C leaves nothing behind."""
+    proc, base = layout["proc"], layout["base"]
+    log = layout["log"].read_text()
+    m = re.search(r"nginx access log (\S+)/access\.log", log)
+    assert m, log[-2000:]
+    run_dir = Path(m.group(1))
+    assert run_dir.is_dir()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143  # 128 + SIGTERM: stopped on request
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True,
+                        timeout=10).stdout
+    left = [ln for ln in ps.splitlines()
+            if f"--server.port {base} " in ln or f"--server.port {base + 1} " in ln
+            or str(run_dir) in ln]
+    assert not left, left
+    assert not run_dir.exists()
+    assert "serve: stopped" in layout["log"].read_text()
