@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from browser_support import (
@@ -173,3 +174,58 @@ def test_axe_is_injected_and_reports_a_known_violation(app_url, tabs):
     ids = {v["id"] for v in blocking(run_axe(page))}
     assert "image-alt" in ids
     wait_idle(page)
+
+
+def tab_to(page, predicate: str, key: str = "Tab", limit: int = 200) -> None:
+    """Press Tab (or Shift+Tab) until the focused element satisfies the JS ``predicate(el)``."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!el && ({predicate})(el); }}"):
+            return
+    focused = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 200)")
+    raise AssertionError(f"{key} x{limit} never reached {predicate}; focus on {focused}")
+
+
+def test_keyboard_only_walkthrough(app_url, browser):
+    """Change gemeente, switch page, open a chart's table and download a CSV: keys only."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    try:
+        open_page(page, f"{app_url}/?gemeente=GM0758")
+        page.locator("body").focus()
+        # 1. the gemeente picker in the sidebar: type to search, Enter to choose
+        tab_to(page, "el => el.getAttribute('role') === 'combobox' "
+                     "&& !!el.closest('[data-testid=\"stSidebar\"]')")
+        page.keyboard.type("Vlieland")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**gemeente=GM0096**", timeout=30_000)
+        page.wait_for_function("() => document.querySelector('h1')?.innerText === 'Vlieland'",
+                               timeout=30_000)
+        wait_idle(page)
+        # 2. our own page links: back up to 'Human Capital' and follow it
+        tab_to(page, "el => el.tagName === 'A' && el.innerText.trim().endsWith('Human Capital')",
+               key="Shift+Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/human_capital?**", timeout=30_000)
+        assert "gemeente=GM0096" in page.url
+        page.wait_for_function("() => document.querySelector('h1')?.innerText === 'Human Capital'",
+                               timeout=30_000)
+        wait_idle(page)
+        # 3. the table view of the first chart
+        tab_to(page, "el => el.tagName === 'SUMMARY' "
+                     "&& el.innerText.includes('Tabel bij deze grafiek')")
+        page.keyboard.press("Enter")
+        details = page.locator("details", has=page.locator(":focus"))
+        page.wait_for_function("() => document.activeElement.closest('details')?.open === true",
+                               timeout=10_000)
+        details.locator("table").first.wait_for(state="visible", timeout=10_000)
+        # 4. its CSV, still with the keyboard
+        tab_to(page, "el => el.tagName === 'BUTTON' && el.innerText.includes('CSV')")
+        with page.expect_download(timeout=30_000) as dl:
+            page.keyboard.press("Enter")
+        download = dl.value
+        assert download.suggested_filename.endswith(".csv")
+        body = Path(download.path()).read_text(encoding="utf-8-sig")
+        assert "Vlieland" in body and len(body.splitlines()) > 1
+    finally:
+        page.close()
