@@ -14,6 +14,7 @@ skips with the reason otherwise. Bounded: startup 120 s, each wait 60 s.
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 import re
@@ -255,6 +256,25 @@ def test_health_passes_through_and_one_cookie_always_reaches_one_worker(layout):
     # the same cookie always reaches the same worker
     value = cookie_for(url, w1)
     assert {get(f"{url}/_stcore/health", value)[1]["X-Upstream"] for _ in range(5)} == {w1}
+
+
+def test_page_in_dutch_and_static_files_compressed_and_cached(layout):
+    url = layout["url"]
+    with urllib.request.urlopen(f"{url}/mkb_innovatie?gemeente=GM0344", timeout=10) as r:
+        html = r.read().decode()
+        assert "regio_worker=" in (r.headers.get("Set-Cookie") or "")
+    assert '<html lang="nl">' in html and '<html lang="en">' not in html
+    script = re.search(r'src="\./(static/js/[^"]+\.js)"', html).group(1)
+    statuses = []
+    for _ in range(2):
+        req = urllib.request.Request(f"{url}/{script}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert "immutable" in r.headers["Cache-Control"]
+            statuses.append(r.headers["X-Cache-Status"])
+    assert gzip.decompress(body)
+    assert statuses[-1] == "HIT", statuses
 
 
 def test_sigterm_stops_nginx_and_every_worker_and_cleans_up(layout):
