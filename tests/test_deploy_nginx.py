@@ -6,6 +6,7 @@ assets, lang="nl" safety net)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -131,3 +132,51 @@ def test_site_file_drops_into_debians_nginx_conf(tmp_path):
     out = subprocess.run([NGINX, "-e", "stderr", "-t", "-c", str(etc / "nginx.conf")],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)")
+def test_no_worker_reachable_gives_the_dutch_retry_page(tmp_path):
+    """nginx in front of a port where nothing listens: the page is a Dutch 502 with a retry link,
+    the health endpoint a plain failure for monitoring."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    port, dead = free_port(), free_port()
+    run = tmp_path / "run"
+    (run / "tmp").mkdir(parents=True)
+    conf = run / "nginx.conf"
+    conf.write_text(render.render_standalone(1, dead, f"127.0.0.1:{port}", str(run)))
+    # as root, nginx's worker would be `nobody`, which cannot enter pytest's private tmp folder
+    extra = "user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+    proc = subprocess.Popen([NGINX, "-e", "stderr", "-p", f"{run}/", "-c", str(conf),
+                             "-g", f"daemon off; {extra}"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+                raise AssertionError("expected 502")
+            except urllib.error.HTTPError as e:
+                status, body, headers = e.code, e.read().decode(), e.headers
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.2)
+        assert status == 502
+        assert '<html lang="nl">' in body and "even niet bereikbaar" in body
+        assert headers["Retry-After"] == "30" and headers["Cache-Control"] == "no-store"
+        with pytest.raises(urllib.error.HTTPError) as health:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
+        assert health.value.code == 502
+        assert "even niet bereikbaar" not in health.value.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -25,6 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "regio-dashboard.conf.in"
+# the error page for "no worker reachable" (deploy/nginx/pages) where the systemd units install
+# the repository
+PRODUCTION_PAGES = "/opt/regio-economie/deploy/nginx/pages"
 
 PROXY_HEADERS = """\
 proxy_set_header Host $host;
@@ -80,7 +83,7 @@ def indent(block: str, spaces: int) -> str:
 
 def render_site(workers: int, base_port: int = 8501, listen: list[str] | None = None,
                 server_name: str = "_", cache_dir: str = "/var/cache/nginx/regio-dashboard",
-                upstream_host: str = "127.0.0.1") -> str:
+                upstream_host: str = "127.0.0.1", pages_dir: str = PRODUCTION_PAGES) -> str:
     if workers < 1:
         raise ValueError("at least one worker")
     listen = listen or ["80", "[::]:80"]
@@ -100,7 +103,8 @@ def render_site(workers: int, base_port: int = 8501, listen: list[str] | None = 
         else:
             out.append(line.replace("@WORKERS@", str(workers))
                        .replace("@CACHE_DIR@", cache_dir)
-                       .replace("@SERVER_NAME@", server_name))
+                       .replace("@SERVER_NAME@", server_name)
+                       .replace("@PAGES_DIR@", pages_dir))
     text = "\n".join(out) + "\n"
     if re.search(r"@[A-Z_]+@", text):
         raise ValueError("unexpanded placeholder in the template")
@@ -109,7 +113,8 @@ def render_site(workers: int, base_port: int = 8501, listen: list[str] | None = 
 
 def render_standalone(workers: int, base_port: int, listen: str, run_dir: str,
                       mime_types: str = "/etc/nginx/mime.types") -> str:
-    site = render_site(workers, base_port, [listen], "_", f"{run_dir}/cache")
+    site = render_site(workers, base_port, [listen], "_", f"{run_dir}/cache",
+                       pages_dir=str(HERE / "pages"))
     return STANDALONE.format(run_dir=run_dir, mime_types=mime_types, site=indent(site, 4))
 
 
@@ -125,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default="/var/cache/nginx/regio-dashboard")
     ap.add_argument("--run-dir", help="standalone: folder for pid, temp files, cache and logs")
     ap.add_argument("--mime-types", default="/etc/nginx/mime.types")
+    ap.add_argument("--pages-dir", default=PRODUCTION_PAGES,
+                    help="site: folder of onderhoud.html (deploy/nginx/pages of the installation)")
     args = ap.parse_args(argv)
     if args.mode == "standalone":
         if not args.run_dir:
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                                  args.mime_types)
     else:
         text = render_site(args.workers, args.base_port, args.listen, args.server_name,
-                           args.cache_dir)
+                           args.cache_dir, pages_dir=args.pages_dir)
     sys.stdout.write(text)
     return 0
 
