@@ -243,3 +243,21 @@ def test_dockerfile_passes_hadolint(tmp_path, dockerfile, ok):
     out = subprocess.run([exe, "--failure-threshold", "info", str(dockerfile)],
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode == 0) is ok, out.stdout + out.stderr
+
+
+def test_every_deployment_serves_the_same_entry_point_as_make_run():
+    """`make run`, `make serve`, the systemd units, the image and the Deployment all start the
+    same Streamlit entry point (the one that serves the page in Dutch)."""
+    def entry(text: str) -> set[str]:
+        return set(re.findall(r'streamlit"?,? "?run"?,? "?(dashboard/[a-z_]+\.py)', text))
+
+    (expected,) = entry((REPO / "scripts" / "run.sh").read_text())
+    sources = {
+        "scripts/serve.sh": (REPO / "scripts" / "serve.sh").read_text(),
+        "regio-dashboard.service": (REPO / "deploy/systemd/regio-dashboard.service").read_text(),
+        "regio-dashboard@.service": (REPO / "deploy/systemd/regio-dashboard@.service").read_text(),
+        "Dockerfile": DOCKERFILE.read_text(),
+        "deployment.yaml": " ".join(pod_specs()["dashboard"]["containers"][0]["args"]),
+    }
+    for name, text in sources.items():
+        assert entry(text) == {expected}, name
