@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lock run serve nginx test lint bench browser refresh clean
+.PHONY: setup lock run serve nginx test lint bench faults browser refresh clean
 
 LOCK := requirements.lock
 
@@ -53,6 +53,9 @@ lint: setup
 	$(BIN)/ruff check .
 
 BENCH_DATA ?= /tmp/regio-bench-data
+
+faults: setup
+	$(BIN)/python benchmarks/faults.py
 
 bench: setup
 	$(BIN)/python benchmarks/refresh.py

@@ -526,10 +526,15 @@ def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[
     at CBS for a while. Freshness is judged by the last successful check against CBS (a night
     that finds nothing new counts), falling back to the publish date without run records."""
     out = []
-    stale = list(manifest.get("stale_tables") or [])
+    rejected = sorted((manifest.get("plausibility") or {}).get("rejected") or {})
+    stale = [t for t in manifest.get("stale_tables") or [] if t not in rejected]
     if stale:
         out.append("Let op: bij de laatste verversing konden niet alle CBS-tabellen opgehaald "
                    f"worden; voor {', '.join(stale)} worden de eerder opgehaalde cijfers getoond.")
+    if rejected:
+        out.append(f"Let op: de nieuwe cijfers van het CBS voor {', '.join(rejected)} leken niet "
+                   "te kloppen (bijvoorbeeld veel minder rijen of gemeenten dan eerder) en zijn "
+                   "niet overgenomen; de eerder opgehaalde cijfers worden getoond.")
     published = manifest.get("published_at") or ""
     failed = [r for r in runs if r.get("outcome") in OUTCOME_NL
               and str(r.get("started") or "") > published]

@@ -505,7 +505,12 @@ def build_checked(catalog: Catalog, raw: store.RawStore, needed: list[str],
     for f in check_rows(catalog, fresh, current, accept):
         rejected.setdefault(f.table, []).append(str(f))
     for _attempt in range(3):  # rejecting one table can only remove changes: settles quickly
-        raws, _absent = gather(raw, needed, fresh, current, frozenset(rejected))
+        raws, absent = gather(raw, needed, fresh, current, frozenset(rejected))
+        lost = [t for t in absent if t in rejected]
+        if lost:  # nothing earlier to fall back on: publish nothing rather than the doubtful
+            return Checked(None, raws, rejected, error="; ".join(
+                f"{t}: new data not plausible and no earlier data to keep ({rejected[t][0]}); "
+                f"check it and take it with --accept {t}" for t in lost))
         try:
             built = build(catalog, raws, usable)
         except (TransformError, RegionError, HistoryError) as exc:

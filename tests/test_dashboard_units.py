@@ -234,6 +234,14 @@ def test_freshness_warnings():
     assert compute.freshness_warnings(fresh, runs, datetime(2026, 11, 25, 8, tzinfo=UTC)) == []
 
 
+def test_freshness_says_when_new_cbs_data_were_not_plausible():
+    manifest = {"published_at": "2026-11-25T02:00:00Z", "stale_tables": ["81575NED", "85924NED"],
+                "plausibility": {"rejected": {"81575NED": ["81575NED: 687 rows, was 6.865"]}}}
+    w = compute.freshness_warnings(manifest, [], datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert len(w) == 2 and "85924NED" in w[0] and "81575NED" not in w[0]
+    assert "81575NED" in w[1] and "niet overgenomen" in w[1]
+
+
 def test_freshness_counts_quiet_nights_as_checked():
     """Defect 6: after no-op nights the data are fresh; only a missing successful check at CBS
     (failed or partial nights, or none at all) makes them old."""

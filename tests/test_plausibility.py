@@ -353,3 +353,13 @@ def test_cbsodata_pages_go_through_the_retrying_session(tmp_path, standin):
     data = client.download(VEST, None, None)
     assert len(data["TypedDataSet"]) == 60
     assert client.requests_made >= 10  # counted by the session: one per HTTP request
+
+
+def test_implausible_table_without_earlier_raw_data_publishes_nothing(world):
+    import shutil
+    shutil.rmtree(world.data / "raw" / VEST)  # e.g. the raw store was cleaned by hand
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 1
+    err = last_run(world.data)["error"]
+    assert "no earlier data to keep" in err and f"--accept {VEST}" in err
+    assert store.current_id(world.data) == world.first_id
