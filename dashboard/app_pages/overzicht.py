@@ -48,7 +48,7 @@ def card(r: dict) -> None:
                                if has_change else None),
             help=data.indicators[r["indicator"]].get("description"))
         if len(r["trend"]) > 1:  # our own sparkline: Streamlit's has no text alternative
-            st.html(sparkline.svg(r["trend"], r["trend_periods"], unit, dec))
+            st.html(sparkline.img(r["trend"], r["trend_periods"], unit, dec))
         st.caption("  \n".join(card_lines(r)))
 
 
