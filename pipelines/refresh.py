@@ -279,7 +279,7 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
     ``accept``: tables whose new fetch is taken even if it fails the plausibility checks (a
     real, intended change at CBS)."""
     accepted = accept_tables(catalog, accept)
-    started = store.utcnow()
+    started, t0 = store.utcnow(), time.monotonic()
     try:
         with store.refresh_lock(root):
             return _refresh(catalog, root, client, only=only, force=force, keep=keep,
@@ -298,7 +298,8 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
         err = exc
     return resource_failure(root, err, {"started": started, "command": command,
                                         "cbs_url": client.config.base_url, "only": only,
-                                        "force": force})
+                                        "force": force,
+                                        "seconds": round(time.monotonic() - t0, 2)})
 
 
 def resource_failure(root: Path, err: store.StorageError | store.RawDamaged, run: dict) -> int:

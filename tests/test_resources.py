@@ -69,6 +69,7 @@ def test_disk_full_in_the_worker_threads_saving_raw_data(world, monkeypatch, cap
     assert threads and "MainThread" not in threads  # raised in the fetch workers
     run = store.read_runs(world.data)[-1]
     assert run["outcome"] == "failed" and run["exit_code"] == 1 and run["kind"] == "storage"
+    assert run["seconds"] >= 0 and run["started"] <= run["ended"]
     assert "No space left on device" in run["error"] and "/raw/" in run["path"]
     msgs = [m for m in error_lines(caplog) if "cannot write" in m]
     assert len(msgs) == 1 and "No space left on device" in msgs[0] and "/raw/" in msgs[0]
