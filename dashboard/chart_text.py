@@ -63,8 +63,18 @@ def _trace_meta(trace) -> dict:
     return dict(meta) if isinstance(meta, dict) else {}
 
 
-def _val(v, meta: dict) -> str:
-    return fmt.value(v, meta.get("unit"), int(meta.get("decimals") or 0))
+def _val(v, meta: dict, short: bool = False) -> str:
+    return fmt.value(v, meta.get("unit"), int(meta.get("decimals") or 0), short=short)
+
+
+def unit_note(fig: Fig) -> str:
+    """'Eenheid: per 1.000 inwoners.' for a line chart's table, whose cells leave a long unit
+    out (it would fill a phone-wide table); '' where the headers name it."""
+    meta = layout_meta(fig)
+    unit = meta.get("unit")
+    if kind(fig) != "series" or not unit or unit in ("%", "euro", "aantal"):
+        return ""
+    return f"Eenheid: {fmt.unit_label(unit)}."
 
 
 # --------------------------------------------------------------------------- tables
@@ -134,7 +144,7 @@ def _scatter_table(fig: Fig) -> pd.DataFrame:
     rows = []
     for tr in traces(fig):
         m = _trace_meta(tr)
-        role = {"gemeente": "gekozen gemeente", "peers": "vergelijkbare gemeente"}.get(
+        role = {"gemeente": "gekozen", "peers": "vergelijkbaar"}.get(
             m.get("role"), "")
         group = m.get("group") if m.get("role") == "overig" else ""
         for n, x, y in zip(m.get("names", []), _get(tr, "x"), _get(tr, "y"), strict=True):
@@ -157,21 +167,31 @@ def display_table(fig: Fig) -> pd.DataFrame:
         out = df.copy()
         for label, ln in lines.items():
             status = dict(zip(ln["periods"], ln["status"], strict=False))
-            out[label] = [_val(v, meta) + ("" if status.get(p, "Definitief") == "Definitief"
+            out[label] = [_val(v, meta, True) + ("" if status.get(p, "Definitief") == "Definitief"
                                            else f" ({fmt.status(status[p])})")
                           for v, p in zip(df[label], periods, strict=True)]
         return out
     if k == "scatter":
         out = df.copy()
+        names = {}
         for axis in ("x", "y"):
             am = meta.get(axis, {})
             col = am.get("title", axis)
-            out[col] = [_val(v, am) for v in df[col]]
-        return out
+            out[col] = [_val(v, am, True) for v in df[col]]
+            if am.get("unit") not in (None, "%", "euro", "aantal"):
+                names[col] = f"{col} ({fmt.unit_label(am['unit'])})"
+        return out.rename(columns=names)
     out = df.copy()
-    out["waarde"] = [_val(v, meta) for v in df["waarde"]]
+    out["waarde"] = [_val(v, meta, True) for v in df["waarde"]]
     return out.rename(columns={"waarde": f"waarde ({fmt.unit_label(meta.get('unit'))})"
                                if meta.get("unit") else "waarde"})
+
+
+def long_table(shown: pd.DataFrame) -> pd.DataFrame:
+    """A line chart's ``display_table`` (one column per line) as three columns, region by region:
+    it fits a phone however many lines there are."""
+    long = shown.melt(id_vars="periode", var_name="regio", value_name="waarde")
+    return long[["regio", "periode", "waarde"]]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -274,7 +294,7 @@ def _scatter_summary(fig: Fig, meta: dict) -> str:
     xm, ym = meta.get("x", {}), meta.get("y", {})
     xt, yt = xm.get("title", "x"), ym.get("title", "y")
     text = f"{len(df)} gemeenten: {xt} (horizontaal) tegen {yt} (verticaal)"
-    chosen = df[df["markering"] == "gekozen gemeente"]
+    chosen = df[df["markering"] == "gekozen"]
     if not chosen.empty:
         r = chosen.iloc[0]
         text += f". {r['gemeente']}: {_val(r[xt], xm)} en {_val(r[yt], ym)}"

@@ -299,6 +299,8 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
 
 
 GROUP_COLORS = COMPARE_COLORS + ("#01689b", "#e17000", "#39870c", "#5d5d5d")
+GROUP_SYMBOLS = ("circle", "triangle-up", "cross", "x", "triangle-down", "star", "hourglass",
+                 "circle-open", "triangle-up-open", "star-open", "hexagon", "pentagon-open")
 
 
 def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source: str,
@@ -329,8 +331,10 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
     if color_by and "group" in df.columns:
         groups = sorted(rest["group"].fillna("onbekend").unique())
         for i, g in enumerate(groups):
+            # colour and a shape per group: the groups stay apart without colour vision
             add(rest[rest["group"].fillna("onbekend") == g], str(g),
-                {"size": 7, "color": GROUP_COLORS[i % len(GROUP_COLORS)], "opacity": 0.75})
+                {"size": 8, "color": GROUP_COLORS[i % len(GROUP_COLORS)], "opacity": 0.8,
+                 "symbol": GROUP_SYMBOLS[i % len(GROUP_SYMBOLS)]})
     else:
         add(rest, "Overige gemeenten", {"size": 7, "color": "#8fcae7", "opacity": 0.7})
     add(df[df["role"] == "peers"], "Vergelijkbare gemeenten",  # a square, not only green

@@ -115,6 +115,9 @@ PAGE_CSS = f"""
   [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}
   [data-testid="stMetricValue"] {{ font-size: 1.6rem; }}
   [data-testid="stTable"] {{ font-size: 0.85rem; }}
+  [data-testid="stTable"] :is(th, td) {{ padding: 0.25rem 0.4rem; }}
+  [data-testid="stTable"] :is(th, td), [data-testid="stTable"] :is(th, td) * {{
+    white-space: normal !important; overflow-wrap: anywhere !important; }}
 }}
 @media (min-width: 641px) {{
   [class*="st-key-{NARROW}"] {{ display: none !important; }}
@@ -258,7 +261,15 @@ def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
         if table.empty:
             st.caption(fmt.MISSING)
         else:
-            st.table(table, hide_index=True)
+            if note := chart_text.unit_note(fig):
+                st.caption(note)
+            if chart_text.kind(fig) == "series" and table.shape[1] > 3:
+                with wide_only(f"{key}-tabel"):  # too wide for a phone: there region by region
+                    st.table(table, hide_index=True)
+                with narrow_only(f"{key}-tabel"):
+                    st.table(chart_text.long_table(table), hide_index=True)
+            else:
+                st.table(table, hide_index=True)
             st.download_button(
                 "Deze gegevens als CSV", functools.partial(exports.to_csv,
                                                            chart_text.data_table(fig)),

@@ -34,6 +34,10 @@ def test_series_summary_names_last_value_references_and_the_movement():
     shown = chart_text.display_table(fig)
     assert shown["Breda"].tolist() == ["5,1%", "4,6%", "4,2% (voorlopig)"]
     assert chart_text.kind_label(fig) == "lijngrafiek"
+    long = chart_text.long_table(shown)  # the phone's form: region by region
+    assert list(long.columns) == ["regio", "periode", "waarde"]
+    assert long.iloc[2].tolist() == ["Breda", "2024", "4,2% (voorlopig)"]
+    assert long.iloc[3].tolist() == ["Noord-Brabant (provincie)", "2019", "4,0%"]
 
 
 def test_series_with_a_gap_and_a_flat_line():
@@ -105,7 +109,7 @@ def test_scatter_summary_and_table_mark_the_chosen_gemeente():
         "1 per 1.000 inwoners en 2,0%; samenhang r = 1,00.")
     table = chart_text.display_table(fig)
     assert table["gemeente"].tolist() == ["Breda", "Ede", "Goes", "Tilburg"]
-    assert table["markering"].tolist() == ["gekozen gemeente", "", "", "vergelijkbare gemeente"]
+    assert table["markering"].tolist() == ["gekozen", "", "", "vergelijkbaar"]
 
 
 def test_empty_chart_says_geen_gegevens():
@@ -121,3 +125,15 @@ def test_long_titles_are_wrapped_for_a_phone():
     lines = fig.layout.title.text.split("<br>")
     assert len(lines) == 2 and all(len(t) <= charts.TITLE_CHARS for t in lines)
     assert fig.layout.meta["title"].startswith("Banen van werknemers")
+
+
+def test_a_long_unit_is_named_once_not_in_every_cell():
+    df = pd.DataFrame({"period": ["2022", "2023"], "value": [313.0, 1327.0], "label": "Brielle",
+                       "role": "gemeente", "status": "Definitief"})
+    meta = {"unit": "per 1.000 inwoners", "decimals": 0, "higher_is_better": True}
+    fig = charts.time_series(df, meta, title="Banen", source="s")
+    assert chart_text.display_table(fig)["Brielle"].tolist() == ["313", "1.327"]
+    assert chart_text.unit_note(fig) == "Eenheid: per 1.000 inwoners."
+    assert "1.327 per 1.000 inwoners in 2023" in chart_text.summary(fig)  # the sentence keeps it
+    pct = charts.time_series(df, PCT, title="W", source="s")
+    assert chart_text.unit_note(pct) == "" and chart_text.display_table(pct)["Brielle"][0] == "313,0%"
