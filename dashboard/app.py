@@ -70,6 +70,9 @@ NAV_GROUPS = {"Start": ["overzicht"], "Kernthema's": list(THEMES),
               "Over dit dashboard": ["over", "toegankelijkheid"]}
 
 
+NAV_LABELS = {"ruimtelijke_economie": "Ruimtelijke economie"}  # fits the sidebar in full
+
+
 def navigation(page_map: dict[str, st.Page]) -> None:
     """Our own page links: Streamlit's built-in page list has invalid list markup (axe
     list/listitem) and cannot be fixed by configuration. Plain links, keyboard reachable, the
@@ -80,7 +83,7 @@ def navigation(page_map: dict[str, st.Page]) -> None:
                 st.markdown(f"**{group}**")
                 for key in keys:
                     page = page_map[key]
-                    st.page_link(page, label=page.title, icon=page.icon)
+                    st.page_link(page, label=NAV_LABELS.get(key, page.title), icon=page.icon)
 
 
 def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
