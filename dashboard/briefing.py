@@ -182,14 +182,17 @@ def _plain(markdown: str) -> str:
 
 
 def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
-            charts: bool = True) -> dict:
-    """Everything the page shows, as plain Dutch strings (the JSON the template reads)."""
+            charts: bool = True, figures: list[dict] | None = None) -> dict:
+    """Everything the page shows, as plain Dutch strings (the JSON the template reads).
+    ``figures``: the gemeente's ``compute.profile`` when the caller already has it."""
     row = compute.region_row(src.regions, gemeente)
     if not row or row.get("level") != "GM":
         raise KeyError(f"{gemeente} is not a gemeente in snapshot {src.snapshot_id}")
     peer = peer if peer is not None else compute.peers(src.regions, gemeente)
-    figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente, peer,
-                              lags=src.lags, manifest=src.manifest, gaps=src.gaps)
+    if figures is None:
+        figures = compute.profile(src.by_indicator, src.regions, src.indicators, gemeente, peer,
+                                  lags=src.lags, manifest=src.manifest, gaps=src.gaps)
+    figures = [dict(f) for f in figures]
     for f in figures:  # NL's previous value, for relative movements
         f["nl_prev"] = (compute.value_at(src.by_indicator[f["indicator"]], compute.NL,
                                          f["prev_period"]) if f["prev_period"] else None)

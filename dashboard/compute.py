@@ -8,6 +8,7 @@ nothing imports streamlit.
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 import weakref
 from dataclasses import dataclass
@@ -28,9 +29,43 @@ TREND_POINTS = 10
 
 # --------------------------------------------------------------------------- regions
 
+# Lookups a page (or the briefing of every gemeente) repeats per indicator and gemeente are
+# indexed once per frame object: snapshot frames are read-only. Entries hold no reference to the
+# frame and go when it is garbage collected (temporary frames leave nothing behind).
+_INDEX_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _cached(frame: pd.DataFrame, what: tuple, make):
+    """``make()`` once per (frame object, what)."""
+    fid = id(frame)
+    hit = _INDEX_CACHE.get(fid)
+    if hit is None or hit[0]() is not frame:
+        hit = (weakref.ref(frame), {})
+        _INDEX_CACHE[fid] = hit
+        weakref.finalize(frame, _INDEX_CACHE.pop, fid, None)
+    store = hit[1]
+    if what not in store:
+        store[what] = make()
+    return store[what]
+
+
+def _values(ind_obs: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """(region code, period) -> value (the first row of each pair)."""
+    def make() -> dict:
+        keys = zip(ind_obs["region_code"].tolist(), ind_obs["period"].tolist(), strict=True)
+        out: dict = {}
+        for k, v in zip(keys, ind_obs["value"].tolist(), strict=True):
+            out.setdefault(k, v)
+        return out
+
+    return _cached(ind_obs, ("values",), make)
+
+
 def region_row(regions: pd.DataFrame, code: str) -> dict:
-    hit = regions[regions["code"] == code]
-    return {} if hit.empty else hit.iloc[0].to_dict()
+    rows = _cached(regions, ("rows",), lambda: {
+        r["code"]: r for r in regions.drop_duplicates("code").to_dict("records")})
+    row = rows.get(code)
+    return {} if row is None else dict(row)
 
 
 def current_gemeenten(regions: pd.DataFrame) -> pd.DataFrame:
@@ -233,16 +268,16 @@ def off_map(ind_obs: pd.DataFrame, period: str | None, map_codes) -> list[str]:
 def value_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | None:
     if period is None:
         return None
-    rows = region_rows(ind_obs, code)
-    hit = rows.loc[rows["period"] == period, "value"]
-    return None if hit.empty else float(hit.iloc[0])
+    v = _values(ind_obs).get((code, period))
+    return None if v is None else float(v)
 
 
 def peer_median(ind_obs: pd.DataFrame, codes: tuple[str, ...], period: str | None) -> float | None:
     if period is None or not codes:
         return None
-    v = ind_obs.loc[(ind_obs["period"] == period) & ind_obs["region_code"].isin(codes), "value"]
-    return None if v.empty else float(v.median())
+    values = _values(ind_obs)
+    v = [x for c in dict.fromkeys(codes) if not fmt.is_missing(x := values.get((c, period)))]
+    return float(statistics.median(v)) if v else None
 
 
 def ranks(values: pd.Series, higher_is_better: bool | None) -> pd.Series:
@@ -255,11 +290,15 @@ def position(ind_obs: pd.DataFrame, code: str, period: str | None, level: str,
              higher_is_better: bool | None) -> tuple[int | None, int]:
     if period is None:
         return None, 0
-    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
-    if cur.empty or not (cur["region_code"] == code).any():
-        return None, len(cur)
-    r = ranks(cur["value"], higher_is_better)
-    return int(r[cur["region_code"] == code].iloc[0]), len(cur)
+
+    def make() -> tuple[dict[str, int], int]:
+        cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
+        r = ranks(cur["value"], higher_is_better)
+        return ({c: int(v) for c, v in zip(cur["region_code"], r, strict=True) if not pd.isna(v)},
+                len(cur))
+
+    pos, n = _cached(ind_obs, ("ranks", period, level, higher_is_better), make)
+    return pos.get(code), n
 
 
 def judgement(value: float | None, ref: float | None, higher_is_better: bool | None) -> str:

@@ -110,7 +110,7 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict],
         if obs is None:
             continue
         gm = obs[obs["region_level"] == "GM"]
-        own = compute.series(gm, gemeente).dropna(subset=["value"])
+        own = compute.series(obs, gemeente).dropna(subset=["value"])  # a GM code: GM rows only
         if own.empty:
             continue
         last = own.iloc[-1]

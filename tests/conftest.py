@@ -53,3 +53,23 @@ def dev_mirror(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("devmirror")
     mod.build(SHARED_CBS, out, Path(__file__).resolve().parents[1] / "pipelines" / "indicators.yaml")
     return out
+
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MIRROR = REPO.parent / "shared" / "cbs" / "mirror"
+
+
+@pytest.fixture(scope="session")
+def real_data(tmp_path_factory) -> Path:
+    """A data folder with a snapshot of the real CBS data in ../shared (built once per session
+    by scripts/mirror-snapshot.sh, a few seconds). Skips with the reason when ../shared is
+    absent."""
+    import subprocess
+
+    if not (SHARED_MIRROR / "85755NED").is_dir():
+        pytest.skip(f"real CBS mirror not found at {SHARED_MIRROR} (../shared is absent)")
+    out = tmp_path_factory.mktemp("real-data") / "data"
+    res = subprocess.run(["scripts/mirror-snapshot.sh", str(out)], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return out
