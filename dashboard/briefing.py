@@ -111,12 +111,18 @@ class Source:
 def movements(figures: list[dict], n: int = 3) -> list[tuple[dict, pr.Movement]]:
     """The ``n`` largest movements since the previous year among the gemeente's own, current,
     yearly figures: relative change against Nederland's relative change, only where the
-    difference is material (presentation.largest_movements)."""
+    difference is material (presentation.largest_movements) and larger than rounding of the
+    published figures can explain."""
     by_id = {f["indicator"]: f for f in figures}
     items = []
     for f in figures:
         if (not f["headline"] or f["stale"] or f["period"] is None or f["prev_value"] is None
                 or pr.frequency(f["period"]) != "jaar"):
+            continue
+        # a change that rounding alone could make (9% -> 8% is -11%) is no movement
+        step = 10.0 ** -int(f.get("decimals") or 0)
+        if any(v is not None and abs(v) > 0 and step / abs(v) > pr.MATERIAL / 2
+               for v in (f["prev_value"], f.get("nl_prev"))):
             continue
         items.append((f["indicator"], pr.relative_movement(
             f["value"], f["prev_value"], f["nl"], f.get("nl_prev"))))
@@ -274,7 +280,7 @@ def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | N
     unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
     name = compute.region_row(src.regions, gemeente).get("name", gemeente)
     label = f" ({fmt.unit_label(unit)})" if unit in ("%", "euro", "aantal") else ""
-    fig, ax = plt.subplots(figsize=(2.45, 1.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(2.45, 1.45), dpi=100)
     fig.subplots_adjust(left=0.16, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
     periods = list(s["period"])
     ax.plot(periods, s["value"], color=BLUE, lw=2, label=name)

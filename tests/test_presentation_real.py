@@ -252,7 +252,7 @@ def test_briefing_pdf_text_and_tags(real_data, dd, pages, gm):
     lines = text.splitlines()
     for f in pages[gm][1]:
         if f["kind"] == pr.SIZE and f["headline"] and f["period"]:
-            row = next(x for x in lines if x.startswith(f["title"] + " "))
+            row = next(x for x in lines if re.match(re.escape(f["title"]) + r" [\d−]", x))
             assert "van NL" in row and not re.search(r"\d+ van \d+\b(?! NL)", row.replace(
                 "van NL", "")), row
         if not f["headline"] and f["period"]:
