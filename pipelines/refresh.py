@@ -402,6 +402,19 @@ def current_state(root: Path, raw: store.RawStore) -> Current:
     return Current(manifest, inputs, root, current_damage(root))
 
 
+def damaged_inputs(raw: store.RawStore, current: Current) -> dict[str, list[str]]:
+    """The stored fetches the published snapshot was built from that no longer match their
+    sha256 (table -> problems): they are downloaded again, as with ``--force``."""
+    out = {}
+    for t, m in current.inputs.items():
+        problems = raw.verify(t, m.get("folder"))
+        if problems:
+            log.error("raw fetch is damaged; downloading it again",
+                      extra={"table": t, "problems": problems})
+            out[t] = problems
+    return out
+
+
 def current_damage(root: Path) -> list[str]:
     """Integrity problems of the published ``current`` snapshot (empty: intact or none yet).
     A damaged current is never a reason for a no-op: the run republishes from the raw store."""
@@ -425,15 +438,17 @@ class Fetched:
 
 
 def fetch(catalog: Catalog, client: CbsClient, raw: store.RawStore, todo: list[str],
-          current: Current, force: bool, workers: int) -> Fetched:
+          current: Current, force: bool, workers: int,
+          refetch: frozenset[str] = frozenset()) -> Fetched:
     """Stage 1: ask CBS per table whether it changed since the published fetch; download what
-    did. A table that fails is reported and keeps its last good data later on."""
+    did (and, as with ``force``, the tables in ``refetch``: their stored fetch is damaged). A
+    table that fails is reported and keeps its last good data later on."""
     fresh: dict[str, RawTable] = {}
 
     def one(table: str) -> TableResult:
         try:
             req = plan(catalog, table)
-            res, saved = fetch_table(client.for_api(req.api), raw, req, force,
+            res, saved = fetch_table(client.for_api(req.api), raw, req, force or table in refetch,
                                      current.inputs.get(table))
             if saved is not None:
                 fresh[table] = saved
@@ -601,7 +616,10 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     todo = [t for t in dict.fromkeys([*gebieden, *tables])  # --only: keep the regions
             if not (t in gebieden and only and (t in current.inputs or raw.latest_manifest(t)))]
 
-    fetched = fetch(catalog, client, raw, todo, current, force, workers)
+    damaged_raw = damaged_inputs(raw, current)
+    if damaged_raw:
+        run["raw_damaged"] = damaged_raw
+    fetched = fetch(catalog, client, raw, todo, current, force, workers, frozenset(damaged_raw))
     run["tables"] = {t: r.__dict__ for t, r in fetched.results.items()}
     run["new_editions"] = fetched.new_editions
     failed = fetched.failed

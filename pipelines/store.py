@@ -166,6 +166,25 @@ class RawStore:
             return None
         return self.load(table, stamp)
 
+    def verify(self, table: str, folder: str) -> list[str]:
+        """What is wrong with one stored fetch: each file must match the sha256 its manifest
+        recorded when it was saved. Empty list = intact."""
+        path = self.root / table / folder
+        try:
+            files = json.loads((path / "manifest.json").read_text())["files"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return [f"{path / 'manifest.json'}: unreadable ({exc.__class__.__name__})"]
+        problems = []
+        for name, meta in files.items():
+            try:
+                digest = file_digest(path / f"{name}.json")["sha256"]
+            except OSError as exc:
+                problems.append(f"{path / name}.json: missing or unreadable ({exc.strerror})")
+                continue
+            if meta.get("sha256") and digest != meta["sha256"]:
+                problems.append(f"{path / name}.json: sha256 differs from its manifest")
+        return problems
+
     def load(self, table: str, folder: str) -> RawTable:
         """One stored fetch, each file checked against the sha256 its manifest recorded."""
         path = self.root / table / folder

@@ -136,7 +136,7 @@ def world(tmp_path, standin, caplog):
         return main([args[0], "--data-dir", str(data), "--catalog", str(cat), "--log-format",
                      "json", *args[1:], *extra])
 
-    run.data = data
+    run.data, run.server = data, server
     return run
 
 
@@ -190,15 +190,35 @@ def test_export_and_rollback_refuse_damaged_snapshots(tmp_path, snapshot_builder
     assert store.current_id(tmp_path) == third
 
 
-def test_refresh_with_a_damaged_raw_fetch_fails_clearly_and_force_repairs(world, caplog):
-    assert world("refresh") == 0
-    folder = next((world.data / "raw" / VEST).glob("2*"))
-    body = folder / "TypedDataSet.json"
+def damage_raw(world) -> Path:
+    folder = Path(store.read_manifest(world.data)["tables"][VEST]["raw_folder"])
+    body = world.data / folder / "TypedDataSet.json"
     body.write_bytes(body.read_bytes().replace(b'"GM0002', b'"GM0009', 1))  # still valid JSON
+    return folder
+
+
+def test_a_damaged_raw_fetch_is_downloaded_again(world):
+    assert world("refresh") == 0
+    good = store.load_snapshot(world.data).observations
+    folder = damage_raw(world)
+    assert world("refresh") == 0  # CBS has not changed, but the stored copy is no good
+    run = store.read_runs(world.data)[-1]
+    assert "TypedDataSet.json: sha256 differs" in run["raw_damaged"][VEST][0]
+    assert run["tables"][VEST]["action"] == "fetched" and run["outcome"] == "ok"
+    now = store.read_manifest(world.data)["tables"][VEST]["raw_folder"]
+    assert now != str(folder)  # the snapshot now rests on the new, intact fetch
+    pd.testing.assert_frame_equal(store.load_snapshot(world.data).observations, good)
+    assert world("refresh") == 0 and store.read_runs(world.data)[-1]["outcome"] == "noop"
+
+
+def test_a_damaged_raw_fetch_that_cannot_be_replaced_fails_clearly(world):
+    assert world("refresh") == 0
+    damage_raw(world)
     truncate(world.data / "current" / "observations.parquet")  # forces a rebuild from raw
-    caplog.clear()
+    world.server.add_fault("status", table=VEST, code=503)
     assert world("refresh") == 1
     run = store.read_runs(world.data)[-1]
     assert run["kind"] == "raw_damaged" and VEST in run["error"] and "--force" in run["error"]
-    assert world("refresh", "--force") == 0
+    world.server.clear_faults()
+    assert world("refresh") == 0
     assert store.verify_snapshot(world.data, store.current_id(world.data)) == []
