@@ -238,6 +238,8 @@ def _series_summary(fig: Fig, meta: dict) -> str:
         move = _movement(first_v, last_v)
         text += (f"; sinds {fmt.period(first_p)} {move}"
                  + (f" van {_val(first_v, meta)}" if move != "gelijk gebleven" else ""))
+    if main["role"] != "gemeente":  # the chart shows only the regions it is compared with
+        text = "Geen cijfers voor de gemeente zelf. " + text
     return text + "."
 
 

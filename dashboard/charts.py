@@ -263,7 +263,7 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
                             "higher_is_better": meta.get("higher_is_better")})
     base_layout(fig, title, source, height + 22 * len(fig.data))
     fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
-                      hovermode="closest", margin={"b": 50 + 22 * len(fig.data)})
+                      hovermode="closest", margin={"b": 50 + 22 * len(fig.data), "l": 64})
     return fig
 
 
@@ -358,6 +358,6 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
     bottom = 70 + 18 * len(x_title) + 22 * min(len(fig.data), 4)
     fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0,
                               "yanchor": "bottom", "x": 0},
-                      margin={"b": bottom}, height=fig.layout.height + bottom - 110,
+                      margin={"b": bottom, "l": 64}, height=fig.layout.height + bottom - 110,
                       hovermode="closest")
     return fig

@@ -137,3 +137,11 @@ def test_a_long_unit_is_named_once_not_in_every_cell():
     assert "1.327 per 1.000 inwoners in 2023" in chart_text.summary(fig)  # the sentence keeps it
     pct = charts.time_series(df, PCT, title="W", source="s")
     assert chart_text.unit_note(pct) == "" and chart_text.display_table(pct)["Brielle"][0] == "313,0%"
+
+
+def test_series_without_the_gemeente_says_so():
+    df = series_df()
+    df.loc[df["role"] == "gemeente", "value"] = float("nan")
+    fig = charts.time_series(df, PCT, title="Werkloosheid: Breda", source="s")
+    assert chart_text.summary(fig).startswith(
+        "Geen cijfers voor de gemeente zelf. Noord-Brabant (provincie): 3,8% in 2024")

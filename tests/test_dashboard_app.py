@@ -257,3 +257,14 @@ def test_every_chart_has_a_summary_and_a_table(dash_snapshot, monkeypatch, page)
     if page in ("human_capital", "mkb_innovatie", "ruimtelijke_economie", "vergelijken",
                 "dwarsverbanden"):
         assert charts  # these pages do have charts
+
+
+def test_gemeente_choice_on_the_page_itself(dash_snapshot, monkeypatch):
+    """On a phone the sidebar is folded away: the page has its own gemeente picker (shown there
+    only, by CSS), bound to the same URL parameter."""
+    at = run_app(dash_snapshot, monkeypatch, "human_capital", indicator="werkloosheid_pct")
+    at.selectbox(key="w_gemeente_page").set_value("GM0355").run()
+    assert not at.exception
+    assert qp(at, "gemeente") == "GM0355"
+    assert at.sidebar.selectbox(key="w_gemeente").value == "GM0355"
+    assert any(m.label.startswith("Zeist, ") for m in at.metric)
