@@ -218,10 +218,11 @@ def _problems(root: str, snapshot_id: str) -> tuple[str, ...]:
 
 
 def damaged_notice(damaged: str, shown: DashData) -> str:
-    return (f"Let op: de nieuwste gepubliceerde cijfers (snapshot {damaged}) zijn beschadigd en "
-            "worden niet getoond. U ziet de vorige versie, van "
-            f"{fmt.datetime_nl(shown.manifest.get('published_at'))} (snapshot {shown.snapshot_id}"
-            "). De volgende verversing publiceert de cijfers opnieuw.")
+    """Plain Dutch for the visitor; the snapshot ids are in the log and the footer."""
+    log.warning("showing snapshot %s instead of damaged %s", shown.snapshot_id, damaged)
+    return ("Let op: de nieuwste cijfers zijn beschadigd en worden niet getoond. U ziet de vorige "
+            f"versie, van {fmt.datetime_nl(shown.manifest.get('published_at'))}. De volgende "
+            "verversing publiceert de nieuwste cijfers opnieuw.")
 
 
 # --------------------------------------------------------------------------- shared work

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from world import CATALOG, VEST, write_catalog, write_world
 
 from dashboard import data as dataio
+from dashboard import format as fmt
 from pipelines import store
 from pipelines.__main__ import main
 
@@ -93,14 +94,15 @@ def test_dashboard_serves_the_newest_intact_snapshot_with_a_notice(two_snapshots
     monkeypatch.setenv("REGIO_DATA_DIR", str(root))
     data, reason = dataio.load_current()
     assert reason is None and data.snapshot_id == first
-    assert second in data.notice and "beschadigd" in data.notice and first in data.notice
+    published = fmt.datetime_nl(store.read_manifest(root, first)["published_at"])
+    assert "nieuwste cijfers zijn beschadigd" in data.notice and published in data.notice
     pd.testing.assert_frame_equal(data.observations,
                                   store.load_snapshot(root, first).observations)
 
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
     assert not at.exception
-    assert any("beschadigd" in e.value and first in e.value for e in at.error)
+    assert any("beschadigd" in e.value and published in e.value for e in at.error)
     assert any(first in c.value for c in at.caption)  # the footer names what is shown
 
 
