@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import sys
 import textwrap
@@ -354,26 +355,35 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     single = len(codes) == 1 and out.suffix.lower() == ".pdf"
-    (out.parent if single else out).mkdir(parents=True, exist_ok=True)
     names = dict(zip(src.regions["code"], src.regions["name"], strict=False))
     t0 = time.perf_counter()
     jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf") for c in codes]
-    if args.workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    try:  # disk full, permission denied, read-only: one line naming the file, nothing half-written
+        folder = out.parent if single else out
+        with store.writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+        if args.workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(str(root),)) as pool:
-            list(pool.map(_write_one, jobs, chunksize=8))
-    else:
-        for code, path in jobs:
-            _write(src, code, path)
+            with ProcessPoolExecutor(args.workers, initializer=_init,
+                                     initargs=(str(root),)) as pool:
+                list(pool.map(_write_one, jobs, chunksize=8))
+        else:
+            for code, path in jobs:
+                _write(src, code, path)
+    except store.StorageError as exc:
+        print(f"briefing: {exc}", file=sys.stderr)
+        return 1
     print(f"{len(jobs)} briefing(s) in {time.perf_counter() - t0:.1f}s -> {out}")
     return 0
 
 
 def _write(src: Source, code: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(render(src, code))
-    tmp.replace(path)
+    body = render(src, code)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with store.writing(path, cleanup=tmp):
+        tmp.write_bytes(body)
+        tmp.replace(path)
 
 
 _SRC: Source | None = None

@@ -73,6 +73,13 @@ class StorageError(RuntimeError):
         self.reason = exc.strerror or str(exc) or exc.__class__.__name__
         super().__init__(f"cannot write {self.path}: {self.reason}")
 
+    def __reduce__(self):  # picklable, for errors raised in worker processes
+        return (_storage_error, (str(self.path), self.errno, self.reason))
+
+
+def _storage_error(path: str, code: int | None, reason: str) -> StorageError:
+    return StorageError(path, OSError(code, reason))
+
 
 def is_resource_error(exc: BaseException) -> bool:
     return isinstance(exc, StorageError) or (

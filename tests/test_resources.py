@@ -17,6 +17,8 @@ from world import CATALOG, write_catalog, write_world
 from pipelines import store
 from pipelines.__main__ import main
 
+pytest_plugins = ["snapshot_factory"]
+
 
 @pytest.fixture
 def world(tmp_path, standin, caplog):
@@ -137,3 +139,33 @@ def test_storage_error_names_the_file_when_the_os_does_not():
     assert str(err) == "cannot write /data/y: Permission denied"
     assert store.is_resource_error(OSError(errno.EROFS, "ro"))
     assert not store.is_resource_error(OSError(errno.ECONNRESET, "reset"))
+
+
+def test_storage_error_survives_a_process_boundary():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(store.StorageError("/d/x.pdf", OSError(errno.ENOSPC, "full"))))
+    assert isinstance(err, store.StorageError) and str(err) == "cannot write /d/x.pdf: full"
+    assert err.errno == errno.ENOSPC
+
+
+def test_briefing_cli_disk_full_is_one_line_and_leaves_nothing(tmp_path, snapshot_builder,
+                                                               monkeypatch, capsys):
+    from dashboard import briefing
+
+    data = snapshot_builder(tmp_path / "data")
+    out = tmp_path / "out"
+    real = Path.write_bytes
+
+    def full(self, body):
+        if self.parent == out:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, body)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    capsys.readouterr()
+    assert briefing.main(["GM0355", "GM0344", "--out", str(out), "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"briefing: cannot write {out}/briefing-GM0355") and "\n" not in err
+    assert err.endswith("No space left on device")
+    assert list(out.iterdir()) == []  # no .tmp left behind
