@@ -708,7 +708,7 @@ def main() -> None:
                   f"{verdict(br <= 1.3)}")
             print(f"  gemeente switch p50 (browser, drawn)        {browser['switch_p50']:5.2f} s  "
                   f"(<= 0.3 s) {verdict(browser['switch_p50'] <= 0.3)}")
-        sw = [rows[k]["switch_p50"] for k in rows if k.startswith("1:")]
+        sw = [rows[f"1:{n}"]["switch_p50"] for n in sizes if f"1:{n}" in rows]
         if sw:
             print(f"  gemeente switch p50 (protocol, 1 worker, {sizes[0]} sessions) {sw[0]:5.2f} s "
                   f" (<= 0.3 s) {verdict(sw[0] <= 0.3)}")

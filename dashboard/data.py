@@ -233,8 +233,12 @@ def damaged_notice(damaged: str, shown: DashData) -> str:
 # memory and evicts the least recently used (old snapshots' entries go first). Results are
 # shared objects: callers must never mutate them.
 
+# Bounds (entry sizes measured on the real-data snapshot): a map ~20 kB (its boundaries are
+# shared with the snapshot), a ranking ~50 kB, a gemeente's series ~0.3 MB, a rendered ranking
+# table ~1.5 MB; at most ~150 MB per process when every bound is reached.
 PER_SNAPSHOT_ENTRIES = 96   # maps and rankings: indicators x years x boundaries
-PER_VIEW_ENTRIES = 512      # per gemeente: key figures, time series, peer sets
+PER_VIEW_ENTRIES = 256      # per gemeente: key figures, time series, peer sets
+PER_VIEW_LARGE_ENTRIES = 32  # per gemeente, large: rendered ranking tables
 
 
 @st.cache_resource(max_entries=PER_SNAPSHOT_ENTRIES, show_spinner=False)
@@ -244,6 +248,11 @@ def _per_snapshot(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any
 
 @st.cache_resource(max_entries=PER_VIEW_ENTRIES, show_spinner=False)
 def _per_view(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+@st.cache_resource(max_entries=PER_VIEW_LARGE_ENTRIES, show_spinner=False)
+def _per_view_large(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
 
 
@@ -258,10 +267,12 @@ def per_snapshot(data: DashData, kind: str, key: tuple, build: Callable[[], Any]
     return _per_snapshot(_snapshot_key(data), kind, key, build)
 
 
-def per_view(data: DashData, kind: str, key: tuple, build: Callable[[], Any]) -> Any:
+def per_view(data: DashData, kind: str, key: tuple, build: Callable[[], Any], *,
+             large: bool = False) -> Any:
     """As :func:`per_snapshot`, for what depends on the gemeente or another per-view choice
-    (a larger, separate bound, so those entries do not evict the maps)."""
-    return _per_view(_snapshot_key(data), kind, key, build)
+    (a separate bound, so those entries do not evict the maps); ``large``: entries of a MB or
+    more (a rendered table), kept in a smaller cache."""
+    return (_per_view_large if large else _per_view)(_snapshot_key(data), kind, key, build)
 
 
 def load_current() -> tuple[DashData | None, str | None]:

@@ -225,7 +225,8 @@ def render(theme: str) -> None:
                                 ctx.peer.codes, tuple(shown.columns)),
         lambda: components.dutch_styler(shown, {value_col: (None, dec),
                                                 "aandeel NL (%)": ("%", 2)},
-                                        highlight=rk["code"].eq(code), secondary=peers_marked))
+                                        highlight=rk["code"].eq(code), secondary=peers_marked),
+        large=True)
     config = {"positie": st.column_config.NumberColumn("Positie", width="small"),
               "naam": "Naam", "provincie": "Provincie", "status": "Status",
               "aandeel NL (%)": "Aandeel in Nederland"}

@@ -36,11 +36,12 @@ def counted(monkeypatch):
     monkeypatch.setattr(charts, "choropleth", counting("choropleth", charts.choropleth))
     monkeypatch.setattr(charts, "time_series", counting("time_series", charts.time_series))
     monkeypatch.setattr(compute, "ranking", counting("ranking", compute.ranking))
-    dataio._per_snapshot.clear()
-    dataio._per_view.clear()
+    caches = (dataio._per_snapshot, dataio._per_view, dataio._per_view_large)
+    for c in caches:
+        c.clear()
     yield calls
-    dataio._per_snapshot.clear()
-    dataio._per_view.clear()
+    for c in caches:
+        c.clear()
 
 
 def session(data_dir: Path, monkeypatch, gemeente: str) -> AppTest:
