@@ -337,13 +337,18 @@ def test_indicators_without_real_values_are_left_out_with_their_reason(snap, dev
     ("mkb_innovatie", "aandeel_zelfstandigen_met_personeel"), ("mkb_innovatie", "banen_per_vestiging"),
     ("human_capital", "aandeel_flexibele_arbeidsrelatie"), ("human_capital", "inwoners"),
     ("ruimtelijke_economie", "bevolkingsdichtheid"),
-    ("ruimtelijke_economie", "omgevingsadressendichtheid"), ("brede_welvaart", None)])
+    ("ruimtelijke_economie", "omgevingsadressendichtheid"), ("brede_welvaart", None),
+    ("dwarsverbanden", "bevolkingsgroei:groei_vestigingen"),
+    ("dwarsverbanden", "aandeel_flexibele_arbeidsrelatie:werkloosheid_pct")])
 def test_new_indicators_render_on_the_theme_pages(snap, monkeypatch, page, ind):
-    """The kernthema pages and Brede welvaart read the indicators from the snapshot: the new ones
-    render for a gemeente without an exception, with their title."""
+    """The kernthema pages, Brede welvaart and Dwarsverbanden (x:y) read the indicators from the
+    snapshot: the new ones render for a gemeente without an exception, with their title."""
     from test_dashboard_app import run_app, texts
 
     params = {"gemeente": "GM1680"} | ({"indicator": ind} if ind else {})
+    if page == "dwarsverbanden":
+        params = {"gemeente": "GM1680", "x": ind.split(":")[0], "y": ind.split(":")[1]}
+        ind = params["y"]
     at = run_app(snap.path.parents[1], monkeypatch, page, **params)
     if ind:
         title = next(i["title"] for i in snap.manifest["indicators"] if i["id"] == ind)
