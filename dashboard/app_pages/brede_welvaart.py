@@ -50,7 +50,7 @@ table = pd.DataFrame({
                 for p, s, old in zip(ov["period"], ov["status"], ov["stale"], strict=True)],
     "Waarde": [fmt.value(v, u, d) for v, u, d in zip(ov["value"], ov["unit"], ov["decimals"],
                                                      strict=True)],
-    "Percentiel": ov["percentile"].round(0),
+    "Percentiel": pd.to_numeric(ov["percentile"], errors="coerce").round(0),  # NaN, not None
     "Positie": [s if isinstance(s, str) else ("n.v.t. (aantal)" if not rk else fmt.MISSING)
                 for s, rk in zip(ov["standing"], ov["rankable"], strict=True)],
     "Trend 5 jaar": [_trend_text(r) for _, r in ov.iterrows()],
@@ -85,9 +85,11 @@ ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaa
          "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
 with components.wide_only("bw-tabel"):
     st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
+                 placeholder=fmt.MISSING,  # an empty percentile shows no English "None"
                  column_order=ORDER,
                  column_config={
                      "Periode": st.column_config.TextColumn(width="small"),
+                     "Waarde": st.column_config.TextColumn(width="medium"),
                      "Percentiel": st.column_config.NumberColumn(width="small", help=(
                          "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde als er "
                          "geen voorkeursrichting is).")),
