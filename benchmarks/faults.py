@@ -110,8 +110,10 @@ class Lab:
         if not keep:
             keep = [" ".join(ln.split()) for ln in lines if "STALE" in ln]
         runs = [ln.strip() for ln in lines if ln.startswith("  20")]
-        last = runs[-1] if runs else "no runs"
-        last = " ".join(last.split()[1:5])  # outcome, exit, seconds
+        line = runs[-1] if runs else "no runs"
+        last = " ".join(line.split()[1:5])  # outcome, exit, seconds
+        if "error: " in line:
+            last += " error: " + line.split("error: ", 1)[1]
         return "; ".join([last, *keep[:2]])[:200]
 
     # -- CBS serving something else ---------------------------------------------------------
@@ -291,7 +293,7 @@ def c_export(lab, d, r):
         return [{**row, "Naam_2": evil} if row.get("RegioS", "").strip() == "GM0014" else row
                 for row in rows]
     with lab.served_changed(GEBIEDEN, rows=rename):
-        r.codes.append(lab.pipe(d, "refresh", "--accept", GEBIEDEN))
+        r.codes.append(lab.pipe(d, "refresh"))
     body = (lab.export(d) or b"").decode("utf-8", "replace")
     raw_formula = any(cell.startswith("=") for ln in body.splitlines() for cell in ln.split(","))
     r.notes.append(f"formula text in CSV neutralised: {'no' if raw_formula else 'yes'}")

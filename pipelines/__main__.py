@@ -154,7 +154,7 @@ def cmd_status(args, cat, root: Path) -> int:
                 acts[t["action"]] = acts.get(t["action"], 0) + 1
             summary = ", ".join(f"{v} {k}" for k, v in sorted(acts.items()))
             print(f"  {r.get('started')}  {r.get('outcome'):<8} exit {r.get('exit_code')}  "
-                  f"{r.get('seconds')}s  {summary}" + (f"  error: {r['error']}" if r.get("error")
+                  f"{r.get('seconds', '-')}s  {summary}" + (f"  error: {r['error']}" if r.get("error")
                                                        else "")
                   + ("  current was damaged: republished" if r.get("current_damaged") else ""),
                   file=out)
