@@ -13,7 +13,8 @@ Nothing leaves the machine; every run is bounded (timeouts, small retry delays).
     python benchmarks/faults.py [--cases 1,4,9] [--keep-tmp]
 
 Exit status 0 when every case behaved as expected, 1 otherwise, 2 without ../shared/cbs.
-Runtime on the 2-core development machine: about 3-5 minutes for all cases.
+Runtime: all 14 cases 16 minutes on the shared 2-core development machine under load (each case
+copies the data folder and runs one to three real refreshes of about 15-45 s); `--cases` for a few.
 """
 
 from __future__ import annotations

@@ -363,3 +363,27 @@ def test_implausible_table_without_earlier_raw_data_publishes_nothing(world):
     err = last_run(world.data)["error"]
     assert "no earlier data to keep" in err and f"--accept {VEST}" in err
     assert store.current_id(world.data) == world.first_id
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 75])
+def test_cron_line_reports_every_exit_but_0(tmp_path, code):
+    """The crontab line as shipped, with a stand-in python: cron mails whatever it prints, so a
+    good night must print nothing and any other exit code must print the code and the status."""
+    line = next(ln for ln in (ROOT / "deploy/cron").read_text().splitlines()
+                if ln.startswith("30 5 "))
+    cmd = line.split(None, 5)[5]
+    cmd = (cmd.replace("/opt/regio-economie", str(tmp_path))
+              .replace("/var/log/regio-economie", str(tmp_path / "log"))
+              .replace("/var/lib/regio-economie", str(tmp_path / "data")))
+    (tmp_path / "log").mkdir()
+    py = tmp_path / ".venv" / "bin" / "python"
+    py.parent.mkdir(parents=True)
+    py.write_text(f'#!/bin/sh\ncase "$*" in *refresh*) echo night; exit {code};; '
+                  '*status*) echo "STATUS $REGIO_DATA_DIR";; esac\n')
+    py.chmod(0o755)
+    out = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=30)
+    if code == 0:
+        assert out.stdout == ""
+    else:
+        assert f"refresh exit {code}" in out.stdout
+        assert f"STATUS {tmp_path / 'data'}" in out.stdout
