@@ -41,6 +41,19 @@ LABELS = {
     "Close fullscreen": "Volledig scherm sluiten",
     "Show/hide columns": "Kolommen tonen of verbergen",
     "Help": "Uitleg",
+    # the map (MapLibre inside plotly) and plotly's toolbar, wherever they still show
+    "Map": "Kaart",
+    "Toggle attribution": "Bronvermelding van de kaart tonen of verbergen",
+    "Zoom in": "Inzoomen",
+    "Zoom out": "Uitzoomen",
+    "Reset bearing to north": "Noorden boven",
+    "Reset view": "Beginbeeld",
+    "Zoom": "Zoomen",
+    "Pan": "Verschuiven",
+    "Autoscale": "Automatisch schalen",
+    "Reset axes": "Assen herstellen",
+    "Download plot as a png": "Grafiek downloaden als PNG",
+    "Vega visualization": "Grafiek",
 }
 PREFIXES = {"Help for ": "Uitleg bij "}
 CHROME_JS = """

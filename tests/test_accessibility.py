@@ -64,7 +64,7 @@ ENGLISH = ["Skip to main content", "Help for", "Collapse sidebar", "Expand sideb
            "Choose an option", "Download as CSV", "Show/hide columns", "Fullscreen",
            "Link to heading", "Record screen", "Print", "Search", "Sidebar", "Open",
            "Download plot as a png", "Zoom", "Pan", "Reset axes", "Autoscale", "Reset view",
-           "Toggle attribution", "Vega visualization", "No results", "Clear all"]
+           "Toggle attribution", "Vega visualization", "No results", "Clear all", "Map"]
 ENGLISH_JS = """(words) => {
   const seen = new Set(), hit = (t) => t && words.some(w => t === w || t.startsWith(w + " "));
   document.querySelectorAll('[aria-label],[title],[placeholder]').forEach(e => {
