@@ -91,7 +91,7 @@ def status(s: str | None) -> str:
 def period_status(p: str | None, s: str | None) -> str:
     """'2024 (voorlopig)'; definitive figures get no suffix."""
     label = period(p)
-    if s and s != "Definitief":
+    if s and s != "Definitief" and str(s).lower() != "onbekend":  # no status is no warning
         label += f" ({status(s)})"
     return label
 

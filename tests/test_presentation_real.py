@@ -230,10 +230,16 @@ def test_kernthema_brede_welvaart_and_vergelijken_through_the_app(real_data, mon
               indicator="banen_werknemers")
     assert any(m.label == "Aandeel in Nederland" for m in at.metric)
     at = _app(real_data, monkeypatch, "brede_welvaart", gemeente="GM1992")
-    assert "indicatoren met een voorkeursrichting" in _texts(at)
+    t = _texts(at)
+    assert "indicatoren met een voorkeursrichting" in t
+    # the gemeente's missing figures are named with their true reason, not left out silently
+    assert "Zonder cijfer voor Voorne aan Zee: **Vestigingen van bedrijven**: " \
+        + pr.GAP_REASONS["ontbreekt_demo"] in t
     at = _app(real_data, monkeypatch, "vergelijken", gemeente="GM0758")
     cols = " ".join(str(c) for d in at.dataframe for c in d.value.columns)
     assert f"2020 2e kwartaal, {pr.STALE}" in cols
+    regio = at.dataframe[0].value.iloc[:, 0].astype(str).tolist()
+    assert regio[0] == "Nederland" and "Noord-Brabant" in regio[1] and "Breda" in regio[2]
 
 
 # --------------------------------------------------------------------------- the PDF

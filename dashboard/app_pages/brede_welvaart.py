@@ -26,6 +26,11 @@ if ov.empty:
 
 for sentence in welvaart.summary(ov):
     st.markdown(f"- {sentence}")
+# indicators published per gemeente without a value for this gemeente: say why (true reason)
+missing = [f for f in data.profile(ctx.sel.grenzen, gm, peer) if f["headline"] and f["gap"]]
+if missing:
+    st.caption(f"Zonder cijfer voor {data.names[gm]}: "
+               + " ".join(f"**{f['title']}**: {f['gap']}" for f in missing))
 
 STANDING_COLOR = {"beste 25%": welvaart.TREND_COLOR["beter"],
                   "slechtste 25%": welvaart.TREND_COLOR["slechter"]}

@@ -41,7 +41,7 @@ def card(r: dict) -> None:
         st.metric(
             r["title"], fmt.value(r["value"], unit, dec, short=True),
             delta=fmt.change(r["change"], unit, dec) if has_change else None,
-            delta_color=DELTA_COLOR.get(hib, "off"),
+            delta_color=DELTA_COLOR.get(hib, "off") if r["change"] else "off",  # ±0: no colour
             delta_arrow="off" if has_change and r["change"] == 0 else "auto",
             delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}"
                                + (f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
@@ -97,7 +97,7 @@ def region_block(label: str, figures: list[dict]) -> None:
                 extra.append(share)
         elif r["nl"] is not None:
             extra.append(f"Nederland {fmt.value(r['nl'], r['unit'], r['decimals'], short=True)}")
-        stale = f" · **{pr.STALE}**: {r['freshness']}" if r["stale"] else ""
+        stale = f" · **{r['freshness']}**" if r["stale"] else ""  # 'Verouderd: … van 2020 …'
         lines.append(f"- {r['title']}: {fmt.value(r['value'], r['unit'], r['decimals'])} "
                      f"({fmt.period_status(r['period'], r['status'])}"
                      + (f"; {'; '.join(extra)}" if extra else "") + f"){stale}")

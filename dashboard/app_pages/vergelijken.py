@@ -64,7 +64,8 @@ else:
     components.set_url(vergelijk=group)
     gms = data.gemeenten
     members = gms.loc[gms[GROUP_KEY[mode]].eq(group).fillna(False), "code"].tolist()
-    codes = [group] + members
+    # the selected gemeente right under its region, the rest by name: it stays in view
+    codes = [group] + [c for c in members if c == gm] + [c for c in members if c != gm]
     title = f"Gemeenten in {fmt.region_label(data.names[group], mode)}"
 
 table, columns = compute.compare_table(ctx.obs, data.regions, data.indicators, codes,
@@ -93,7 +94,8 @@ with components.narrow_only("vergelijking"):  # a phone: one indicator at a time
                                       for v in table[col["column"]]]}), hide_index=True)
     st.caption("Op een smal scherm één indicator tegelijk; kies een andere bij ‘Eén indicator "
                "in beeld’ hieronder. Alle indicatoren samen staan in de CSV en Excel.")
-st.caption("Geel gemarkeerd en met ‘◀ gekozen’: " + data.names[gm] + ". Leeg = geen gegevens. "
+st.caption("Geel gemarkeerd en met ‘◀ gekozen’: " + data.names[gm]
+           + (" (direct onder de regio)" if mode != "GM" else "") + ". Leeg = geen gegevens. "
            "Indicatoren die "
            "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
            "‘Verouderd’ in een kolomkop: ouder dan gebruikelijk voor die CBS-tabel. "
