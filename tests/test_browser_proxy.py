@@ -83,14 +83,14 @@ def get(url: str, cookie: str | None = None):
 
 
 @pytest.fixture(scope="module")
-def layout(snapshot_builder):
+def layout(snapshot_builder, tmp_path_factory):
     # the workers run as an unprivileged user when the tests run as root: the data must be
     # readable for them (pytest's own tmp folders are private to root)
     data = Path(tempfile.mkdtemp(prefix="regio-proxy-data-"))
     data.chmod(0o755)
     snapshot_builder(data, geo="real")
     base, port = free_port_pair(), free_port()
-    log = Path(tempfile.mkdtemp(prefix="regio-proxy-log-")) / "serve.log"
+    log = tmp_path_factory.mktemp("proxy-log") / "serve.log"
     env = {**os.environ, "REGIO_DATA_DIR": str(data), "WORKERS": "2", "BASE_PORT": str(base),
            "PORT": str(port), "HOST": "127.0.0.1", "STARTUP_TIMEOUT": "120"}
     proc = subprocess.Popen(["scripts/serve.sh"], cwd=REPO, env=env, stdout=log.open("wb"),
