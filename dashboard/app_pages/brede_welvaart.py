@@ -85,7 +85,7 @@ def _standing_style(text: str) -> str:
 
 styled = (table.style.map(_trend_style, subset=["Trend 5 jaar"])
           .map(_standing_style, subset=["Positie"])
-          .format({"Percentiel": lambda v: fmt.MISSING if pd.isna(v) else f"{v:.0f}"}))
+          .format({"Percentiel": lambda v: "–" if pd.isna(v) else f"{v:.0f}"}))  # sizes: none
 ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaar",
          "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
 with components.wide_only("bw-tabel"):
