@@ -90,7 +90,7 @@ ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaa
          "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
 with components.wide_only("bw-tabel"):
     st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
-                 placeholder=fmt.MISSING,  # an empty percentile shows no English "None"
+                 placeholder="–",  # a missing percentile (sizes): no English "None"
                  column_order=ORDER,
                  column_config={
                      "Periode": st.column_config.TextColumn(width="small"),
