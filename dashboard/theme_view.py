@@ -231,12 +231,14 @@ def render(theme: str) -> None:
               "naam": "Naam", "provincie": "Provincie", "status": "Status",
               "aandeel NL (%)": "Aandeel in Nederland"}
     with components.wide_only("ranglijst"):
-        st.dataframe(styled, hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
+        st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING,
+                     height=min(420, 38 + 35 * (len(shown) + 1)),
                      column_config=config)
     with components.narrow_only("ranglijst"):  # a phone: only the essential columns
         essential = [c for c in ("positie", "naam", value_col, "aandeel NL (%)")
                      if c in shown.columns]
-        st.dataframe(styled, hide_index=True, height=min(420, 38 + 35 * (len(shown) + 1)),
+        st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING,
+                     height=min(420, 38 + 35 * (len(shown) + 1)),
                      column_order=essential, column_config={
                          **config, "naam": st.column_config.TextColumn("Naam", width=170),
                          value_col: st.column_config.Column("Waarde", width=95,

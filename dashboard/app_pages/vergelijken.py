@@ -86,6 +86,7 @@ col = next(c for c in columns if c["id"] == iid)
 with components.wide_only("vergelijking"):
     st.dataframe(components.dutch_styler(shown, formats, highlight=table["code"].eq(gm)),
                  hide_index=True, height=min(700, 38 + 35 * len(table)),
+                 placeholder=fmt.MISSING,  # an empty cell never reads "None"
                  column_config={"regio": st.column_config.TextColumn("Regio", pinned=True)})
 with components.narrow_only("vergelijking"):  # a phone: one indicator at a time, all regions
     st.markdown(f"**{col['column']}**")
@@ -95,7 +96,7 @@ with components.narrow_only("vergelijking"):  # a phone: one indicator at a time
     st.caption("Op een smal scherm één indicator tegelijk; kies een andere bij ‘Eén indicator "
                "in beeld’ hieronder. Alle indicatoren samen staan in de CSV en Excel.")
 st.caption("Geel gemarkeerd en met ‘◀ gekozen’: " + data.names[gm]
-           + (" (direct onder de regio)" if mode != "GM" else "") + ". Leeg = geen gegevens. "
+           + (" (direct onder de regio)" if mode != "GM" else "") + ". "
            "Indicatoren die "
            "alleen per provincie of COROP-gebied bestaan, staan er alleen voor die regio's in. "
            "‘Verouderd’ in een kolomkop: ouder dan gebruikelijk voor die CBS-tabel. "
