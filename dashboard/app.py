@@ -122,7 +122,7 @@ def dutch_chrome() -> None:
     st.html(f"<script>{CHROME_JS}</script>", unsafe_allow_javascript=True)
 
 
-def footer(data: dataio.DashData) -> None:
+def footer(data: dataio.DashData, statement: st.Page) -> None:
     st.divider()
     for w in compute.freshness_warnings(data.manifest, dataio.run_history(), datetime.now(UTC)):
         st.warning(w, icon=":material/schedule:")
@@ -130,6 +130,8 @@ def footer(data: dataio.DashData) -> None:
         f"Cijfers: CBS StatLine, snapshot van {fmt.datetime_nl(data.manifest.get('published_at'))}"
         f" ({data.snapshot_id}). {pr.credit_line()}. Het dashboard leest alleen deze snapshot; de "
         "pipeline ververst de cijfers elke nacht.")
+    # on every page, also on a phone where the page links sit in the folded sidebar
+    st.page_link(statement, label="Toegankelijkheidsverklaring", icon=":material/accessibility_new:")
 
 
 def main() -> None:
@@ -163,7 +165,7 @@ def main() -> None:
     if data.notice:  # current is damaged: an earlier, intact snapshot is shown
         st.error(data.notice, icon=":material/report:")
     pg.run()
-    footer(data)
+    footer(data, page_map["toegankelijkheid"])
 
 
 main()
