@@ -165,9 +165,9 @@ def test_briefing_cli_disk_full_is_one_line_and_leaves_nothing(tmp_path, snapsho
     monkeypatch.setattr(Path, "write_bytes", full)
     capsys.readouterr()
     assert briefing.main(["GM0355", "GM0344", "--out", str(out), "--data-dir", str(data)]) == 1
-    err = capsys.readouterr().err
-    lines = [ln for ln in err.splitlines() if ln.startswith("briefing:")]  # libraries may warn
-    assert len(lines) == 1 and "Traceback" not in err, err
+    err = capsys.readouterr().err  # other lines may come from loggers set up by earlier tests
+    lines = [ln for ln in err.splitlines() if "No space left" in ln]  # a traceback would repeat it
+    assert len(lines) == 1, err
     assert lines[0].startswith(f"briefing: cannot write {out}/briefing-GM0355")
     assert lines[0].endswith("No space left on device")
     assert list(out.iterdir()) == []  # no .tmp left behind
