@@ -235,10 +235,11 @@ def damaged_notice(damaged: str, shown: DashData) -> str:
 
 # Bounds (entry sizes measured on the real-data snapshot): a map ~20 kB (its boundaries are
 # shared with the snapshot), a ranking ~50 kB, a gemeente's series ~0.3 MB, a rendered ranking
-# table ~1.5 MB; at most ~150 MB per process when every bound is reached.
+# table ~1.5 MB; at most ~60 MB per process when every bound is reached (benchmarks/load.py:
+# memory after a meeting should return to within 20% of the start).
 PER_SNAPSHOT_ENTRIES = 96   # maps and rankings: indicators x years x boundaries
-PER_VIEW_ENTRIES = 256      # per gemeente: key figures, time series, peer sets
-PER_VIEW_LARGE_ENTRIES = 32  # per gemeente, large: rendered ranking tables
+PER_VIEW_ENTRIES = 128      # per gemeente: key figures, time series, peer sets
+PER_VIEW_LARGE_ENTRIES = 8  # per gemeente, large: rendered ranking tables (the shared link's)
 
 
 @st.cache_resource(max_entries=PER_SNAPSHOT_ENTRIES, show_spinner=False)
