@@ -52,14 +52,18 @@ st.title("Kale pagina")
 st.plotly_chart(px.line(x=list(range(2013, 2025)), y=[4.1, 4.3, 4.0, 3.9, 3.5, 3.2, 3.0, 3.4,
                                                        3.6, 3.5, 3.6, 3.8]))
 """
-# every plot drawn: an svg with traces, and for the map its MapLibre canvas
+# n charts drawn: every plotly plot with its traces (svg) or canvas, plus the map, which the
+# dashboard draws as an inline SVG (dashboard/svgmap.py) with a path per gemeente
 DRAWN = """(n) => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  if (plots.length < n) return false;
   if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]'))
     return false;
-  return plots.every(p => p._fullLayout && (p.querySelector('canvas') ||
-                                            p.querySelector('.scatterlayer .trace, .barlayer')));
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  if (!plots.every(p => p._fullLayout && (p.querySelector('canvas') ||
+                                          p.querySelector('.scatterlayer .trace, .barlayer'))))
+    return false;
+  const maps = [...document.querySelectorAll('.regio-kaart svg')]
+    .filter(m => m.querySelector('path')).length;
+  return plots.length + maps >= n;
 }"""
 GEMEENTEN = ["Utrecht", "Zwolle", "Groningen", "Maastricht", "Eindhoven", "Leeuwarden",
              "Tilburg", "Almere", "Vlissingen", "Enschede", "Delft", "Heerlen",

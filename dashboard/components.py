@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from . import chart_text, compute, exports, state
+from . import chart_text, compute, exports, state, svgmap
 from . import format as fmt
 from . import presentation as pr
 from .compute import Peers
@@ -256,25 +256,51 @@ def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
     st.plotly_chart(_Frozen(fig) if isinstance(fig, dict) else fig, key=key,
                     config=plotly_config(fig, filename), alt=text, theme=None)
     st.caption(text)
-    with st.expander(f"{TABLE_LABEL} ({chart_text.kind_label(fig)})", icon=":material/table:"):
+    chart_table(fig, key, filename)
+
+
+def svg_map(fig: dict, drawn: svgmap.SvgMap, selected: str | None, key: str,
+            filename: str) -> None:
+    """The map as the browser's own SVG (``svgmap``: shared per snapshot, only the selected
+    gemeente's outline differs per view), its summary sentence (also its accessible name), a
+    download of the picture, and the same table expander as :func:`plotly` (read from the
+    plotly figure ``fig`` the SVG was drawn from)."""
+    svg = drawn.render(selected)
+    st.html(svgmap.inline_html(svg), unsafe_allow_javascript=True)
+    st.caption(chart_text.summary(fig))
+    st.download_button("Kaart downloaden (SVG)", functools.partial(str, svg),
+                       f"{slug(filename)}.svg", "image/svg+xml", key=f"{key}-svg",
+                       on_click="ignore", icon=":material/map:")
+    chart_table(fig, key, filename)
+
+
+def chart_table(fig: go.Figure | dict, key: str, filename: str) -> None:
+    """'Tabel bij deze grafiek': the plotted data as a table and a CSV download. Built only when
+    opened (a rerun): a closed expander costs neither the server nor the browser anything, and
+    most views never open it."""
+    exp = st.expander(f"{TABLE_LABEL} ({chart_text.kind_label(fig)})", icon=":material/table:",
+                      key=f"{key}-tabel", on_change="rerun")
+    if not exp.open:
+        return
+    with exp:
         table = chart_text.display_table(fig)
         if table.empty:
             st.caption(fmt.MISSING)
-        else:
-            if note := chart_text.unit_note(fig):
-                st.caption(note)
-            if chart_text.kind(fig) == "series" and table.shape[1] > 3:
-                with wide_only(f"{key}-tabel"):  # too wide for a phone: there region by region
-                    st.table(table, hide_index=True)
-                with narrow_only(f"{key}-tabel"):
-                    st.table(chart_text.long_table(table), hide_index=True)
-            else:
+            return
+        if note := chart_text.unit_note(fig):
+            st.caption(note)
+        if chart_text.kind(fig) == "series" and table.shape[1] > 3:
+            with wide_only(f"{key}-tabel"):  # too wide for a phone: there region by region
                 st.table(table, hide_index=True)
-            st.download_button(
-                "Deze gegevens als CSV", functools.partial(exports.to_csv,
-                                                           chart_text.data_table(fig)),
-                f"{slug(filename)}.csv", "text/csv", key=f"{key}-table-csv", on_click="ignore",
-                icon=":material/download:")
+            with narrow_only(f"{key}-tabel"):
+                st.table(chart_text.long_table(table), hide_index=True)
+        else:
+            st.table(table, hide_index=True)
+        st.download_button(
+            "Deze gegevens als CSV", functools.partial(exports.to_csv,
+                                                       chart_text.data_table(fig)),
+            f"{slug(filename)}.csv", "text/csv", key=f"{key}-table-csv", on_click="ignore",
+            icon=":material/download:")
 
 
 _RENDER_LOCK = threading.Lock()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipelines.catalog import THEMES
 
-from . import charts, components, compute, state
+from . import chart_text, charts, components, compute, state, svgmap
 from . import data as dataio
 from . import format as fmt
 from . import presentation as pr
@@ -131,15 +131,16 @@ def render(theme: str) -> None:
                                         None if own_map else list(geo))
                 fig = charts.choropleth(mdf, geo, map_meta, selected=None, title=title,
                                         source=source, bounds=geo_bounds)
-                return mdf, charts.frozen(fig, geo)
+                spec = charts.frozen(fig, geo)
+                return mdf, spec, svgmap.build(spec, geo, geo_bounds, chart_text.summary(spec))
 
-            # the map of all gemeenten is the same for everyone: built once per snapshot; only
-            # the selected gemeente's outline is added per view
-            mdf, spec = dataio.per_snapshot(
+            # the map of all gemeenten is the same for everyone: built once per snapshot (as an
+            # SVG the browser draws itself); only the selected gemeente's outline differs per view
+            mdf, spec, drawn = dataio.per_snapshot(
                 data, "map", (ctx.current_boundaries, iid, period, own_map, map_year, title,
                               source, hib), build_map)
-            components.plotly(charts.with_traces(spec, charts.selected_outline(
-                mdf, geo, map_meta, gm)), key="map", filename=f"kaart {meta['title']} {period}")
+            components.svg_map(spec, drawn, gm, key="map",
+                               filename=f"kaart {meta['title']} {period}")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
             if n_missing:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import svgmap
+
 pytest_plugins = ["snapshot_factory"]
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +26,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# the map (an inline SVG, dashboard/svgmap.py) and the series (plotly) are on the page
+CHARTS = ("() => (document.querySelectorAll('.js-plotly-plot').length"
+          " + document.querySelectorAll('.regio-kaart svg').length) >= 2")
 
 pytestmark = [
     pytest.mark.browser,
@@ -124,15 +129,20 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     open_page(page, f"{app_url}/human_capital?gemeente=GM0362&indicator=werkloosheid_pct")
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2",
+    page.wait_for_function(CHARTS,
                            timeout=30_000)
     assert page.locator("h1").first.inner_text() == "Human Capital"
     # a plain `streamlit run dashboard/app.py` ends up Dutch too (app.py's own chrome script)
     page.wait_for_function("() => document.documentElement.lang === 'nl'", timeout=10_000)
     assert page.title() == "Human Capital · Regionale economie"
     assert "Amstelveen, 2023" in page.locator('[data-testid="stMain"]').inner_text()
-    # the map is a plotly map trace (MapLibre canvas); the series has its line paths
-    page.wait_for_selector(".js-plotly-plot canvas", timeout=30_000)
+    # the map is an inline SVG with a named path per gemeente and Amstelveen outlined in red;
+    # the series has its line paths
+    page.wait_for_selector(".regio-kaart svg path", timeout=30_000)
+    assert page.locator(".regio-kaart svg > g > path").count() >= 5  # a small test snapshot
+    outline = page.locator(f'.regio-kaart path[stroke="{svgmap.OUTLINE}"] title')
+    assert outline.count() == 1 and outline.text_content().startswith("Amstelveen (gekozen): ")
+    assert page.locator(".regio-kaart svg").get_attribute("aria-label").startswith("Kaart van ")
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
     assert "indicator=werkloosheid_pct" in page.url and "gemeente=GM0362" in page.url
     assert page.get_by_text("Traceback").count() == 0
@@ -145,8 +155,11 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     page.get_by_role("option", name="Zeist", exact=True).click()
     page.wait_for_url("**gemeente=GM0355**", timeout=30_000)
     wait_idle(page)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    page.wait_for_function(CHARTS)
     assert "Zeist" in page.locator('[data-testid="stMain"]').inner_text()
+    page.wait_for_function(  # the same map, now with Zeist outlined
+        f"""() => document.querySelector('.regio-kaart path[stroke="{svgmap.OUTLINE}"] title')
+                  ?.textContent.startsWith('Zeist (gekozen)')""", timeout=10_000)
     full_screenshot(page, shots / "3-human-capital-zeist.png")
 
     # the gemeente survives a page switch through the navigation
@@ -167,7 +180,7 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
             page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 1")
         if path in ("/mkb_innovatie", "/ruimtelijke_economie"):
             page.wait_for_function(
-                "() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+                CHARTS)
         full_screenshot(page, shots / f"{name}.png")
 
     # a bad deep link shows the Dutch message, not an error
@@ -230,7 +243,7 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
             open_page(page, f"{app_url}{path}?gemeente={gm}")
             if path in ("/mkb_innovatie", "/human_capital", "/ruimtelijke_economie"):
                 page.wait_for_function(
-                    "() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+                    CHARTS)
             page.wait_for_timeout(300)  # plotly draws after the script finished
             res = page.evaluate(OVERFLOW_JS)
             assert res["doc"] <= res["width"], (gm, path, res)
@@ -244,7 +257,7 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
                                 width=PHONE["width"])
     # the charts' tables, opened from the keyboard, fit as well (six lines in the chart)
     open_page(page, f"{app_url}/human_capital?gemeente=GM0355&vergelijk=GM0344,PV26")
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
+    page.wait_for_function(CHARTS)
     summaries = page.locator("summary", has_text="Tabel bij deze grafiek")
     assert summaries.count() == 2
     for i in range(2):

@@ -38,7 +38,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PLOTS = "() => document.querySelectorAll('.js-plotly-plot').length >= 2"
+# the map (an inline SVG, dashboard/svgmap.py) and the series (plotly) are on the page
+CHARTS = ("() => (document.querySelectorAll('.js-plotly-plot').length"
+          " + document.querySelectorAll('.regio-kaart svg').length) >= 2")
 
 pytestmark = [
     pytest.mark.browser,
@@ -174,7 +176,7 @@ class Session:
         self.page.goto(url)
         self.page.wait_for_selector("h1", timeout=60_000)
         self.page.wait_for_selector(IDLE, timeout=60_000)
-        self.page.wait_for_function(PLOTS, timeout=60_000)
+        self.page.wait_for_function(CHARTS, timeout=60_000)
 
     def workers(self, skip_first: bool = False) -> set[str]:
         rows = self.upstreams[1:] if skip_first else self.upstreams
@@ -209,7 +211,7 @@ def test_two_workers_behind_nginx_deep_link_switch_download(layout, browser, tmp
     a.page.get_by_role("option", name="Zeist", exact=True).click()
     a.page.wait_for_url("**gemeente=GM0355**", timeout=60_000)
     a.page.wait_for_selector(IDLE, timeout=60_000)
-    a.page.wait_for_function(PLOTS, timeout=60_000)
+    a.page.wait_for_function(CHARTS, timeout=60_000)
     assert "Zeist" in a.page.locator('[data-testid="stMain"]').inner_text()
 
     # CSV download: the file is made on click in the session's worker and fetched over HTTP

@@ -3,11 +3,13 @@ read from the figure that is drawn."""
 
 from __future__ import annotations
 
+import json
 import math
+import xml.etree.ElementTree as ET
 
 import pandas as pd
 
-from dashboard import chart_text, charts
+from dashboard import chart_text, charts, svgmap
 
 PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
 
@@ -96,6 +98,45 @@ def test_map_summary_names_the_selected_gemeente_extremes_and_gaps():
     spec = charts.with_traces(shared, charts.selected_outline(mdf, features, PCT, "GM4"))
     assert chart_text.summary(spec) == chart_text.summary(fig)
     pd.testing.assert_frame_equal(chart_text.data_table(spec), chart_text.data_table(fig))
+
+
+def test_svg_map_draws_every_gemeente_names_it_and_outlines_only_the_chosen_one():
+    features = {c: square(4 + i / 5, 52, c) for i, c in enumerate(["GM1", "GM2", "GM3", "GM4"])}
+    mdf = pd.DataFrame({"code": ["GM1", "GM2", "GM3", "GM4"],
+                        "name": ["Alpha", "Beta", "Gamma", "Delta <&>"],
+                        "value": [3.0, 5.5, float("nan"), 4.0]})
+    spec = charts.frozen(charts.choropleth(mdf, features, PCT, selected=None, title="W 2024",
+                                           source="Bron: CBS", bounds=(4, 52, 4.7, 52.1)),
+                         features)
+    drawn = svgmap.build(spec, features, (4, 52, 4.7, 52.1), chart_text.summary(spec))
+    svg = drawn.render("GM2")
+    root = ET.fromstring(svg)  # well-formed: data-derived text is escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("role") == "img" and root.get("aria-label") == chart_text.summary(spec)
+    paths = root.iter(f"{ns}path")
+    tips = {p.find(f"{ns}title").text: (p.get("fill"), p.get("stroke")) for p in paths}
+    assert set(tips) == {"Alpha: 3,0%", "Beta: 5,5%", "Gamma: geen gegevens",
+                         "Delta <&>: 4,0%", "Beta (gekozen): 5,5%"}
+    # the darkest blue is the most favourable (lowest unemployment), grey = no data
+    assert tips["Alpha: 3,0%"][0] != tips["Beta: 5,5%"][0]
+    assert tips["Gamma: geen gegevens"][0] == svgmap.MISSING_COLOR
+    assert tips["Beta (gekozen): 5,5%"] == ("none", svgmap.OUTLINE)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert texts[:2] == ["W 2024", "Bron: CBS"]
+    assert {"3,0%", "5,5%", "geen gegevens"} <= set(texts)
+    assert any("donkerder = gunstiger" in t for t in texts)
+    # one shared drawing; the outline is the only difference between two views
+    assert drawn.render("GM1").replace(drawn.outlines["GM1"], "") == \
+        svg.replace(drawn.outlines["GM2"], "")
+    assert drawn.render(None) == drawn.render("GM9") and svgmap.OUTLINE not in drawn.render(None)
+
+
+def test_svg_map_html_survives_the_sanitiser_as_a_script_without_markup():
+    html = svgmap.inline_html('<svg><title>Bergen (L.) </script><b></title></svg>')
+    script = html.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert "<" not in script  # DOMPurify drops a script whose text looks like markup
+    payload = script.split(")(", 1)[1].rsplit(")", 1)[0]
+    assert json.loads(payload) == '<svg><title>Bergen (L.) </script><b></title></svg>'
 
 
 def test_scatter_summary_and_table_mark_the_chosen_gemeente():

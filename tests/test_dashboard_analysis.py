@@ -3,6 +3,9 @@ changes section and the briefing download (fixture snapshot of ``snapshot_factor
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from test_dashboard_app import PAGES, qp, run_app, texts
 
@@ -48,8 +51,10 @@ def test_historical_boundaries_deep_link(dash_snapshot, monkeypatch):
     t = texts(at)
     assert "De kaart toont de gemeenten zoals ze in 2020 bestonden." in t  # the 2019-2021 map
     assert "staan er niet op" not in t
-    map_spec = next(c for c in at.get("plotly_chart") if "choroplethmap" in c.proto.spec)
-    assert "GM0370" in map_spec.proto.spec and "(grenzen van 2021)" in map_spec.proto.spec
+    body = next(h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body)
+    svg = json.loads(body.split(")(", 1)[1].rsplit(")</script>", 1)[0])  # svgmap.inline_html
+    assert "<title>Beemster: " in svg  # GM0370, merged into Purmerend in 2022
+    assert re.search(r"\(grenzen van\s*(</text><text[^>]*>)?2021\)", svg)
     assert "opgeteld over de gemeenten" not in series_fig(at).proto.spec
     assert "Beemster" in set(at.dataframe[0].value["naam"])  # ranking on that year's boundaries
     # the choice survives a page switch and can be switched back

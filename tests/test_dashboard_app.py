@@ -98,8 +98,9 @@ def test_deep_link_selects_the_view(dash_snapshot, monkeypatch):
     assert at.sidebar.selectbox(key="w_gemeente").value == "GM0402"
     assert any(m.label == "Hilversum, 2021" for m in at.metric)
     assert at.header[0].value == "Ranglijst 2021"
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2  # map + time series
+    assert len(at.get("plotly_chart")) == 1  # the time series
+    maps = [h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body]
+    assert len(maps) == 1 and "Hilversum (gekozen)" in maps[0]  # the map (svgmap), outlined
     assert not at.warning
     assert qp(at, "gemeente") == "GM0402" and qp(at, "jaar") == "2021"
     assert qp(at, "thema") == "human_capital"
@@ -243,15 +244,28 @@ def test_pages_do_not_mutate_the_cached_snapshot(dash_snapshot, monkeypatch):
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_chart_has_a_summary_and_a_table(dash_snapshot, monkeypatch, page):
     """Each chart on each page: an accessible name = the visible summary sentence, and the
-    expander 'Tabel bij deze grafiek' with the plotted data and a CSV download."""
+    expander 'Tabel bij deze grafiek' with the plotted data and a CSV download. The map is an
+    inline SVG (dashboard/svgmap.py) with the same summary as its accessible name. A table is
+    built only when its expander is opened."""
     at = run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
     charts = at.get("plotly_chart")
+    maps = [h for h in at.get("html") if "regio-kaart" in h.proto.body]
     tables = [e for e in at.expander if e.label.startswith("Tabel bij deze grafiek")]
-    assert len(tables) == len(charts)
+    assert len(tables) == len(charts) + len(maps)
     captions = [c.value for c in at.caption]
     for chart in charts:
         assert chart.proto.alt and chart.proto.alt in captions
         assert '"locale": "nl"' in chart.proto.config
+    for m in maps:
+        label = m.proto.body.split('aria-label=\\"', 1)[1].split('\\"', 1)[0]
+        assert label and label in captions
+    for exp in tables:  # closed: nothing built or sent
+        assert not exp.get("table") and not exp.get("download_button")
+    for exp in tables:  # opened, as a click does (the expander's state, then a rerun)
+        at.session_state[exp.proto.id.rsplit("-", 2)[-2] + "-tabel"] = True
+    at.run()
+    assert not at.exception
+    tables = [e for e in at.expander if e.label.startswith("Tabel bij deze grafiek")]
     for exp in tables:
         assert exp.get("table") and exp.get("download_button")
     if page in ("human_capital", "mkb_innovatie", "ruimtelijke_economie", "vergelijken",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,11 @@ def session(data_dir: Path, monkeypatch, gemeente: str) -> AppTest:
 
 
 def outlined(at: AppTest) -> list[str]:
-    """Codes outlined on the map (the 'gekozen gemeente' trace)."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return [loc for s in specs for t in s["data"] if t.get("name") == "gekozen gemeente"
-            for loc in t["locations"]]
+    """Names outlined on the map (the red 'gekozen' path of the inline SVG)."""
+    bodies = [h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body]
+    svgs = [json.loads(b.split(")(", 1)[1].rsplit(")</script>", 1)[0]) for b in bodies]
+    return [t.split(" (gekozen)")[0] for svg in svgs
+            for t in re.findall(r"<title>([^<]*\(gekozen\)[^<]*)</title>", svg)]
 
 
 def test_sessions_share_the_map_and_ranking_per_snapshot(tmp_path, monkeypatch, counted,
@@ -71,7 +73,7 @@ def test_sessions_share_the_map_and_ranking_per_snapshot(tmp_path, monkeypatch, 
     assert counted["choropleth"] == 1 and counted["ranking"] == 1
     assert counted["time_series"] == 2  # the series is the gemeente's own
     # each session sees only its own gemeente outlined (the shared map is not changed per view)
-    assert outlined(a) == ["GM0355"] and outlined(b) == ["GM0344"]
+    assert outlined(a) == ["Zeist"] and outlined(b) == ["Utrecht"]
     session(data, monkeypatch, "GM0344")  # the same link again (a meeting): nothing rebuilt
     assert counted == {"choropleth": 1, "ranking": 1, "time_series": 2}
 

@@ -4,6 +4,7 @@ pure functions, no browser."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from dashboard import html_nl, sparkline
 
@@ -72,3 +73,19 @@ def test_sparkline_has_a_dutch_text_alternative():
     assert sparkline.description([], [], None, 0) == "Geen verloop beschikbaar."
     flat = sparkline.svg([5.0, 5.0], ["2023", "2024"], "%", 1)  # no division by zero
     assert "van 5,0% naar 5,0%" in flat
+
+
+def test_chart_pages_start_loading_the_plotly_module_at_once():
+    chunk = html_nl.plotly_chunk()
+    # a Streamlit upgrade that renames its Plotly module must fail here, not silently lose this
+    assert chunk and chunk.startswith("PlotlyChart.") and chunk.endswith(".js")
+    tag = f'<script type="module">import("./static/js/{chunk}")</script>'
+    assert tag in html_nl.dutch_html(INDEX, "/human_capital").decode()
+    assert tag in html_nl.dutch_html(INDEX, "/vergelijken/").decode()
+    for page in ("/", "/over_de_data", "/toegankelijkheid"):  # no chart: nothing extra to load
+        assert "import(" not in html_nl.dutch_html(INDEX, page).decode()
+    _, sent = run_asgi("/dwarsverbanden", INDEX, b"text/html")
+    assert tag.encode() in b"".join(m.get("body", b"") for m in sent[1:])
+    # the pages named are the dashboard's pages (url paths in app.py)
+    app = (Path(html_nl.__file__).parent / "app.py").read_text()
+    assert all(f'url_path="{p}"' in app for p in html_nl.CHART_PAGES)

@@ -14,7 +14,8 @@ CONTACT = os.environ.get("REGIO_TOEGANKELIJKHEID_CONTACT", "").strip()
 # (onderdeel, wat er niet goed gaat en voor wie, alternatief, maatregel)
 EXCEPTIONS = [
     ("Kaarten",
-     "De kaart van Nederland is een afbeelding op een tekenvlak. Met een schermlezer of alleen "
+     "De kaart van Nederland is één afbeelding met een samenvatting in tekst. Naam en waarde "
+     "per gemeente verschijnen alleen bij aanwijzen met de muis; met een schermlezer of alleen "
      "het toetsenbord zijn de gemeenten op de kaart niet één voor één te bereiken.",
      "Dezelfde cijfers staan in de ranglijst en de tabel onder de kaart, en zijn te downloaden "
      "als CSV of Excel.",
