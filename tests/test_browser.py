@@ -6,26 +6,15 @@ every page are written to a temporary folder whose path is printed (run with -s 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, open_page, start_streamlit, stop, wait_idle
 
 from dashboard import svgmap
 
 pytest_plugins = ["snapshot_factory"]
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # the map (an inline SVG, dashboard/svgmap.py) and the series (plotly) are on the page
 CHARTS = ("() => (document.querySelectorAll('.js-plotly-plot').length"
           " + document.querySelectorAll('.regio-kaart svg').length) >= 2")
@@ -39,45 +28,16 @@ playwright_api = pytest.importorskip("playwright.sync_api",
                                      reason="the playwright python package is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "REGIO_DATA_DIR": str(data_dir)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("streamlit did not become healthy within 60 s")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, snapshot_builder):
     data = snapshot_builder(tmp_path_factory.mktemp("browser-data"), geo="real")
     port = free_port()
     log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
-    proc = start_streamlit(data, port, log)
+    # a plain `streamlit run dashboard/app.py` (development): the page must end up Dutch by
+    # itself as well (the production entry point, serve.py, is tested in test_accessibility)
+    proc = start_streamlit(data, port, log, script="dashboard/app.py")
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +56,6 @@ def shots() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="dashboard-screens-"))
     print(f"\nscreenshots: {folder}")
     return folder
-
-
-def wait_idle(page, timeout: float = 60_000) -> None:
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("h1", timeout=60_000)
-    wait_idle(page)
 
 
 def full_screenshot(page, path: Path, width: int = 1400) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from world import CATALOG, VEST, write_catalog, write_world
+from world import VEST, cli_world
 
 from dashboard import data as dataio
 from dashboard import format as fmt
@@ -126,20 +126,7 @@ def test_intact_current_has_no_notice(two_snapshots, monkeypatch):
 @pytest.fixture
 def world(tmp_path, standin, caplog):
     caplog.set_level(logging.INFO)
-    mirror = write_world(tmp_path / "mirror")
-    server = standin(mirror, geo_dir=mirror.parent / "geo")
-    cat = write_catalog(tmp_path / "catalog.yaml", CATALOG)
-    data = tmp_path / "data"
-
-    def run(*args: str) -> int:
-        extra = (["--cbs-url", server.url, "--backoff", "0",
-                  "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"]
-                 if args[0] == "refresh" else [])
-        return main([args[0], "--data-dir", str(data), "--catalog", str(cat), "--log-format",
-                     "json", *args[1:], *extra])
-
-    run.data, run.server = data, server
-    return run
+    return cli_world(tmp_path, standin)
 
 
 @pytest.mark.parametrize("how", ["truncated", "overwritten"])

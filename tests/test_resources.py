@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from world import CATALOG, write_catalog, write_world
+from world import cli_world
 
 from pipelines import store
-from pipelines.__main__ import main
 
 pytest_plugins = ["snapshot_factory"]
 
@@ -23,21 +22,9 @@ pytest_plugins = ["snapshot_factory"]
 @pytest.fixture
 def world(tmp_path, standin, caplog):
     caplog.set_level(logging.INFO)
-    mirror = write_world(tmp_path / "mirror")
-    server = standin(mirror, geo_dir=mirror.parent / "geo")
-    cat = write_catalog(tmp_path / "catalog.yaml", CATALOG)
-    data = tmp_path / "data"
-
-    def run(*args: str) -> int:
-        extra = (["--cbs-url", server.url, "--backoff", "0",
-                  "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"]
-                 if args[0] == "refresh" else [])
-        return main([args[0], "--data-dir", str(data), "--catalog", str(cat), "--log-format",
-                     "json", *args[1:], *extra])
-
-    run.data = data
+    run = cli_world(tmp_path, standin)
     assert run("refresh") == 0
-    run.good = store.current_id(data), store.load_snapshot(data).observations
+    run.good = store.current_id(run.data), store.load_snapshot(run.data).observations
     return run
 
 

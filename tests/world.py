@@ -163,3 +163,24 @@ def write_catalog(path: Path, text: str = CATALOG) -> Path:
 
 def load_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def cli_world(tmp_path: Path, standin):
+    """The world served by the CBS stand-in, and ``run("refresh" | "status" | ..., *args)``: the
+    pipeline's command line against it with one data folder (``run.data``, ``run.server``)."""
+    from pipelines.__main__ import main  # noqa: PLC0415 - the pipeline only where it is used
+
+    mirror = write_world(tmp_path / "mirror")
+    server = standin(mirror, geo_dir=mirror.parent / "geo")
+    cat = write_catalog(tmp_path / "catalog.yaml", CATALOG)
+    data = tmp_path / "data"
+
+    def run(*args: str) -> int:
+        extra = (["--cbs-url", server.url, "--backoff", "0",
+                  "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"]
+                 if args[0] == "refresh" else [])
+        return main([args[0], "--data-dir", str(data), "--catalog", str(cat), "--log-format",
+                     "json", *args[1:], *extra])
+
+    run.data, run.server = data, server
+    return run
