@@ -130,6 +130,17 @@ def page_style() -> None:
     st.html(PAGE_CSS)
 
 
+def device() -> str | None:
+    """'phone' when the browser says it is one (every phone browser's user agent has 'Mobi'),
+    'desktop' when it says it is not, None when nothing was said (tests, some proxies). For the
+    few elements that are costly to send twice (a wide and a phone version, one hidden by CSS):
+    those are drawn once, for the device at hand; with None both, and the CSS chooses."""
+    ua = st.context.headers.get("User-Agent") or ""
+    if not ua:
+        return None
+    return "phone" if "Mobi" in ua else "desktop"
+
+
 def narrow_only(name: str):
     """A container shown only on a phone-wide screen (hidden by CSS elsewhere)."""
     return st.container(key=f"{NARROW}-{name}")

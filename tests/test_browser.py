@@ -153,6 +153,8 @@ def test_thema_param_on_start_page_opens_the_thema_page(app_url, browser_context
 
 
 PHONE = {"width": 390, "height": 844}
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36")
 ALL_PAGES = ["/", "/mkb_innovatie", "/human_capital", "/ruimtelijke_economie", "/vergelijken",
              "/brede_welvaart", "/dwarsverbanden", "/over_de_data"]
 # Content wider than the screen: the page scrolls sideways, or an element sticks out of the main
@@ -186,6 +188,9 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
     choice is on the page itself; the chart toolbar speaks Dutch; wide tables give way."""
     page = browser_context.new_page()
     page.set_viewport_size(PHONE)
+    # a phone's browser says so (user agent): the ranking is then sent in its phone form only
+    browser_context.new_cdp_session(page).send("Emulation.setUserAgentOverride",
+                                               {"userAgent": PHONE_UA})
     (shots / "telefoon").mkdir(exist_ok=True)
     # every page for one gemeente; the pages with charts and cards also for one with gaps
     for gm, paths in (("GM0355", ALL_PAGES), ("GM0352", ALL_PAGES[:4])):
@@ -216,14 +221,17 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
     page.get_by_role("button", name="Deze gegevens als CSV").nth(1).wait_for()
     res = page.evaluate(OVERFLOW_JS)
     assert not res["out"] and all(sw <= cw + 1 for sw, cw in res["tables"]), res
-    assert page.locator(".st-key-narrow-only-ranglijst").is_visible()
-    assert not page.locator(".st-key-wide-only-ranglijst").is_visible()
+    assert page.locator(".st-key-ranglijst-telefoon").is_visible()
+    assert page.locator(".st-key-ranglijst-breed").count() == 0
     titles = {page.locator(".modebar-btn").nth(i).get_attribute("data-title")
               for i in range(page.locator(".modebar-btn").count())}
     assert titles == {"Grafiek downloaden als PNG"}
-    # a desktop gets the full table and the sidebar's picker only
-    page.set_viewport_size({"width": 1400, "height": 900})
-    page.wait_for_timeout(300)
-    assert page.locator(".st-key-wide-only-ranglijst").is_visible()
+    page.close()
+    # a desktop browser gets the full table only, and the sidebar's picker only
+    page = browser_context.new_page()
+    open_page(page, f"{app_url}/human_capital?gemeente=GM0355")
+    page.wait_for_function(CHARTS)
+    assert page.locator(".st-key-ranglijst-breed").is_visible()
+    assert page.locator(".st-key-ranglijst-telefoon").count() == 0
     assert not page.locator(".st-key-narrow-only-gemeente").is_visible()
     page.close()
