@@ -53,16 +53,20 @@ st.plotly_chart(px.line(x=list(range(2013, 2025)), y=[4.1, 4.3, 4.0, 3.9, 3.5, 3
                                                        3.6, 3.5, 3.6, 3.8]))
 """
 # n charts drawn: every plotly plot with its traces (svg) or canvas, plus the map, which the
-# dashboard draws as an inline SVG (dashboard/svgmap.py) with a path per gemeente
-DRAWN = """(n) => {
+# dashboard draws as inline SVGs (dashboard/svgmap.py, svgseries.py)
+# arg: the number of charts, or {n: charts, m: metrics} (a page is drawn when its key figures
+# are shown too: Streamlit loads each kind of element's code when the first one arrives)
+DRAWN = """(a) => {
+  const n = a.n ?? a, m = a.m ?? 0;
   if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]'))
     return false;
+  if (document.querySelectorAll('[data-testid="stMetricValue"]').length < m) return false;
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   if (!plots.every(p => p._fullLayout && (p.querySelector('canvas') ||
                                           p.querySelector('.scatterlayer .trace, .barlayer'))))
     return false;
-  const maps = [...document.querySelectorAll('.regio-kaart svg')]
-    .filter(m => m.querySelector('path')).length;
+  const maps = [...document.querySelectorAll('.regio-svg svg')]
+    .filter(m => m.querySelector('path, polyline, circle')).length;
   return plots.length + maps >= n;
 }"""
 GEMEENTEN = ["Utrecht", "Zwolle", "Groningen", "Maastricht", "Eindhoven", "Leeuwarden",
@@ -117,7 +121,7 @@ def prepare_data(data_dir: Path, geojson: Path | None, tmp: Path) -> Path:
     return copy
 
 
-def load_time(browser, url: str, plots: int) -> float:
+def load_time(browser, url: str, plots: int | dict) -> float:
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
     t0 = time.perf_counter()

@@ -402,8 +402,8 @@ async def until_drawn(ws, srv: Server, state: dict) -> None:
         elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
             el = fm.delta.new_element
             t = el.WhichOneof("type")
-            if t == "plotly_chart" or (t == "html" and "regio-kaart" in el.html.body):
-                charts += 1  # a plotly chart, or the map (an inline SVG, dashboard/svgmap.py)
+            if t == "plotly_chart" or (t == "html" and "regio-svg" in el.html.body):
+                charts += 1  # a plotly chart, or an SVG chart (dashboard/svgmap.py, svgseries.py)
             elif t == "exception":
                 raise RuntimeError(f"exception on the page: {el.exception.message[:100]}")
             elif t == "selectbox" and el.selectbox.label == "Gemeente":
@@ -515,11 +515,12 @@ def browser_checks(app: Server, bare: Server, repeats: int) -> dict | None:
     deep = f"{app.url}/{app.page}?{urllib.parse.urlencode({**app.params, 'gemeente': 'GM0363'})}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=db.ARGS)
-        db.load_time(browser, deep, 2)
+        full = {"n": 2, "m": 3}  # map + series, and the key figures (3 or 4 cards)
+        db.load_time(browser, deep, full)
         db.load_time(browser, bare.url, 1)
         d, b = [], []
         for _ in range(repeats):
-            d.append(db.load_time(browser, deep, 2))
+            d.append(db.load_time(browser, deep, full))
             b.append(db.load_time(browser, bare.url, 1))
         ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         page = ctx.new_page()

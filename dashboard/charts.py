@@ -253,7 +253,7 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=ESTIMATED_LEGEND,
                                  marker={"symbol": "diamond-open", "size": 11, "color": "#333333",
                                          "line": {"width": 2}}, hoverinfo="skip"))
-    nonneg = df.empty or bool((df["value"] >= 0).all())
+    nonneg = df.empty or bool((df["value"].dropna() >= 0).all())  # a gap is not negative
     fig.update_xaxes(type="category", categoryorder="category ascending", showgrid=False)
     fig.update_yaxes(title=fmt.unit_label(unit), rangemode="tozero" if nonneg else "normal",
                      gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#999999",

@@ -270,18 +270,17 @@ def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
     chart_table(fig, key, filename)
 
 
-def svg_map(fig: dict, drawn: svgmap.SvgMap, selected: str | None, key: str,
-            filename: str) -> None:
-    """The map as the browser's own SVG (``svgmap``: shared per snapshot, only the selected
-    gemeente's outline differs per view), its summary sentence (also its accessible name), a
-    download of the picture, and the same table expander as :func:`plotly` (read from the
-    plotly figure ``fig`` the SVG was drawn from)."""
-    svg = drawn.render(selected)
-    st.html(svgmap.inline_html(svg), unsafe_allow_javascript=True)
+def svg_chart(fig: dict, svg: str, key: str, filename: str, kind: str = "grafiek") -> None:
+    """A chart drawn on the server as SVG (``svgmap`` for the map, ``svgseries`` for a time
+    series; the browser draws it without a chart library): the picture, its summary sentence
+    (also its accessible name), a download of the picture, and the same table expander as
+    :func:`plotly`, all read from the plotly figure ``fig`` the SVG was drawn from."""
+    st.html(svgmap.inline_html(svg, kind), unsafe_allow_javascript=True)
     st.caption(chart_text.summary(fig))
-    st.download_button("Kaart downloaden (SVG)", functools.partial(str, svg),
-                       f"{slug(filename)}.svg", "image/svg+xml", key=f"{key}-svg",
-                       on_click="ignore", icon=":material/map:")
+    label = "Kaart downloaden (SVG)" if kind == "kaart" else "Grafiek downloaden (SVG)"
+    st.download_button(label, functools.partial(str, svg), f"{slug(filename)}.svg",
+                       "image/svg+xml", key=f"{key}-svg", on_click="ignore",
+                       icon=":material/download:")
     chart_table(fig, key, filename)
 
 

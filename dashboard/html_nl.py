@@ -105,8 +105,8 @@ _TITLE = re.compile(rb"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 
 
 # url paths of the pages that draw plotly charts (app.py's st.Page url_path values)
-CHART_PAGES = frozenset({"mkb_innovatie", "human_capital", "ruimtelijke_economie",
-                         "vergelijken", "dwarsverbanden"})
+# (the kernthema pages draw their map and series as SVG: no Plotly there)
+CHART_PAGES = frozenset({"vergelijken", "dwarsverbanden"})
 
 
 def _streamlit_js() -> Path | None:
@@ -129,7 +129,7 @@ def preload(path: str) -> str:
     """For a first load of a chart page: start loading and evaluating Streamlit's Plotly module
     (4.7 MB, the largest part of drawing the first chart) while the page connects and the
     script runs, instead of after the first chart arrived. Measured in benchmarks/load.py: a
-    deep link to a kernthema page draws its charts ~0.7 s sooner. Other pages load it as usual
+    deep link to a chart page draws its charts ~0.7 s sooner. Other pages load it as usual
     (only when a chart comes)."""
     page = path.strip("/").rsplit("/", 1)[-1]
     chunk = plotly_chunk()

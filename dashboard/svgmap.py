@@ -182,12 +182,12 @@ def _lines(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_long_words=False) if text else []
 
 
-def inline_html(svg: str) -> str:
+def inline_html(svg: str, kind: str = "kaart") -> str:
     """HTML for ``st.html(..., unsafe_allow_javascript=True)`` that shows ``svg`` inline.
     st.html sanitises with DOMPurify's HTML profile, which removes ``<svg>``; a one-line script
     (our own markup only: every data-derived text in ``svg`` is escaped) puts it in place. '<' is
     written as \\u003c so the sanitiser sees no markup inside the script."""
     payload = json.dumps(svg).replace("<", "\\u003c")
-    return ('<div class="regio-kaart"></div><script>(function(s){'
+    return (f'<div class="regio-svg regio-{kind}"></div><script>(function(s){{'
             'document.currentScript.previousElementSibling.innerHTML=s;})(' + payload
             + ")</script>")

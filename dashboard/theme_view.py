@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipelines.catalog import THEMES
 
-from . import chart_text, charts, components, compute, state, svgmap
+from . import chart_text, charts, components, compute, state, svgmap, svgseries
 from . import data as dataio
 from . import format as fmt
 from . import presentation as pr
@@ -139,8 +139,8 @@ def render(theme: str) -> None:
             mdf, spec, drawn = dataio.per_snapshot(
                 data, "map", (ctx.current_boundaries, iid, period, own_map, map_year, title,
                               source, hib), build_map)
-            components.svg_map(spec, drawn, gm, key="map",
-                               filename=f"kaart {meta['title']} {period}")
+            components.svg_chart(spec, drawn.render(gm), key="map",
+                                 filename=f"kaart {meta['title']} {period}", kind="kaart")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
             if n_missing:
@@ -175,10 +175,11 @@ def render(theme: str) -> None:
 
         def build_series():
             sdf = compute.series_frame(ind_obs, lines, peer)
-            return sdf, charts.frozen(charts.time_series(sdf, meta, title=series_title,
-                                                         source=source))
+            spec = charts.frozen(charts.time_series(sdf, meta, title=series_title,
+                                                    source=source))
+            return sdf, spec, svgseries.build(spec, chart_text.summary(spec))
 
-        sdf, series_spec = dataio.per_view(
+        sdf, series_spec, series_svg = dataio.per_view(
             data, "series", (ctx.current_boundaries, iid, tuple(lines),
                              (peer.codes, peer.label) if peer else None, series_title, source),
             build_series)
@@ -189,8 +190,8 @@ def render(theme: str) -> None:
             gap = pr.gap_reason(data.manifest, meta, gm, data.names[gm], harmonisation=harm,
                                 period=period)
             st.info(gap.text + " De grafiek toont alleen de vergelijkingsregio's.")
-        components.plotly(series_spec, key="series",
-                          filename=f"trend {meta['title']} {data.names[gm]}")
+        components.svg_chart(series_spec, series_svg, key="series",
+                             filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
         components.boundary_caption(ctx, code, ind_obs, iid)

@@ -17,7 +17,7 @@ from dashboard import svgmap
 pytest_plugins = ["snapshot_factory"]
 # the map (an inline SVG, dashboard/svgmap.py) and the series (plotly) are on the page
 CHARTS = ("() => (document.querySelectorAll('.js-plotly-plot').length"
-          " + document.querySelectorAll('.regio-kaart svg').length) >= 2")
+          " + document.querySelectorAll('.regio-svg svg').length) >= 2")
 
 pytestmark = [
     pytest.mark.browser,
@@ -85,15 +85,15 @@ def test_deep_link_map_series_switch_and_screenshots(app_url, browser_context, s
     # a plain `streamlit run dashboard/app.py` ends up Dutch too (app.py's own chrome script)
     page.wait_for_function("() => document.documentElement.lang === 'nl'", timeout=10_000)
     assert page.title() == "Human Capital · Regionale economie"
-    assert "Amstelveen, 2023" in page.locator('[data-testid="stMain"]').inner_text()
+    page.get_by_text("Amstelveen, 2023", exact=True).wait_for(timeout=10_000)
     # the map is an inline SVG with a named path per gemeente and Amstelveen outlined in red;
-    # the series has its line paths
+    # the series (an SVG too) has its lines
     page.wait_for_selector(".regio-kaart svg path", timeout=30_000)
     assert page.locator(".regio-kaart svg > g > path").count() >= 5  # a small test snapshot
     outline = page.locator(f'.regio-kaart path[stroke="{svgmap.OUTLINE}"] title')
     assert outline.count() == 1 and outline.text_content().startswith("Amstelveen (gekozen): ")
     assert page.locator(".regio-kaart svg").get_attribute("aria-label").startswith("Kaart van ")
-    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
+    assert page.locator(".regio-grafiek svg polyline").count() >= 3
     assert "indicator=werkloosheid_pct" in page.url and "gemeente=GM0362" in page.url
     assert page.get_by_text("Traceback").count() == 0
     full_screenshot(page, shots / "2-human-capital-amstelveen.png")
@@ -146,7 +146,7 @@ def test_thema_param_on_start_page_opens_the_thema_page(app_url, browser_context
     page = browser_context.new_page()
     open_page(page, f"{app_url}/?gemeente=GM0344&thema=ruimtelijke_economie")
     page.wait_for_url("**/ruimtelijke_economie?**", timeout=30_000)
-    page.get_by_text("Utrecht, 2023").wait_for(timeout=30_000)
+    page.get_by_text("Utrecht, 2023", exact=True).wait_for(timeout=30_000)
     wait_idle(page)
     page.close()
 
@@ -223,6 +223,9 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
     assert not res["out"] and all(sw <= cw + 1 for sw, cw in res["tables"]), res
     assert page.locator(".st-key-ranglijst-telefoon").is_visible()
     assert page.locator(".st-key-ranglijst-breed").count() == 0
+    # plotly's toolbar (Vergelijken's bars): only the Dutch PNG button
+    open_page(page, f"{app_url}/vergelijken?gemeente=GM0355&vergelijk=GM0344")
+    page.wait_for_selector(".modebar-btn", state="attached", timeout=30_000)
     titles = {page.locator(".modebar-btn").nth(i).get_attribute("data-title")
               for i in range(page.locator(".modebar-btn").count())}
     assert titles == {"Grafiek downloaden als PNG"}

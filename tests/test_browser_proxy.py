@@ -40,7 +40,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # the map (an inline SVG, dashboard/svgmap.py) and the series (plotly) are on the page
 CHARTS = ("() => (document.querySelectorAll('.js-plotly-plot').length"
-          " + document.querySelectorAll('.regio-kaart svg').length) >= 2")
+          " + document.querySelectorAll('.regio-svg svg').length) >= 2")
 
 pytestmark = [
     pytest.mark.browser,

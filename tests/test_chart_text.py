@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 
-from dashboard import chart_text, charts, svgmap
+from dashboard import chart_text, charts, svgmap, svgseries
 
 PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
 
@@ -129,6 +129,39 @@ def test_svg_map_draws_every_gemeente_names_it_and_outlines_only_the_chosen_one(
     assert drawn.render("GM1").replace(drawn.outlines["GM1"], "") == \
         svg.replace(drawn.outlines["GM2"], "")
     assert drawn.render(None) == drawn.render("GM9") and svgmap.OUTLINE not in drawn.render(None)
+
+
+def test_svg_series_draws_each_line_with_its_points_named_and_marked():
+    df = series_df()
+    df.loc[(df["label"] == "Breda") & (df["period"] == "2020"), "value"] = float("nan")
+    df["harmonisation"] = ["geschat" if (lab == "Breda" and p == "2019") else "gepubliceerd"
+                           for lab, p in zip(df["label"], df["period"], strict=True)]
+    df.loc[df["label"] == "Nederland", "label"] = "Neder<land> & co"
+    spec = charts.frozen(charts.time_series(df, PCT, title="Werkloosheid: Breda",
+                                            source="Bron: CBS"))
+    svg = svgseries.build(spec, chart_text.summary(spec))
+    root = ET.fromstring(svg)  # well-formed: names are escaped
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("aria-label") == chart_text.summary(spec)
+    tips = [g.find(f"{ns}title").text for g in root.iter(f"{ns}g")]
+    assert "Breda, 2024: 4,2% (voorlopig)" in tips
+    assert "Neder<land> & co, 2019: 4,4%" in tips
+    assert not any(t.startswith("Breda, 2020") for t in tips)  # no value, no point
+    assert any(t.startswith("Breda, 2019: 5,1%; geschat") for t in tips)
+    shapes = {g.find(f"{ns}title").text: g[1] for g in root.iter(f"{ns}g")}
+    assert shapes["Breda, 2024: 4,2% (voorlopig)"].get("fill") == "#ffffff"  # open: provisional
+    assert shapes["Breda, 2019: 5,1%; geschat: deel van een gesplitste gemeente"].tag == \
+        f"{ns}polygon"  # the open diamond
+    assert shapes["Neder<land> & co, 2019: 4,4%"].get("fill") != "#ffffff"
+    # Breda's gap in 2020 splits its line: no polyline through the missing year
+    breda = [pl for pl in root.iter(f"{ns}polyline")
+             if pl.get("stroke") == charts.ROLE_STYLE["gemeente"][0]]
+    assert all(len(pl.get("points").split()) < 3 for pl in breda)
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert texts[:2] == ["Werkloosheid: Breda", "Bron: CBS"] and "%" in texts
+    assert {"0", "2", "4", "6"} <= set(texts)  # Dutch y ticks from 0 (rangemode tozero)
+    assert {"2019", "2020", "2024"} <= set(texts)
+    assert {"Breda", "Neder<land> & co", charts.ESTIMATED_LEGEND} <= set(texts)  # legend
 
 
 def test_svg_map_html_survives_the_sanitiser_as_a_script_without_markup():

@@ -19,9 +19,14 @@ def old_snapshot(tmp_path_factory, snapshot_builder):
     return snapshot_builder(tmp_path_factory.mktemp("old-dash"), extended=False)
 
 
-def series_fig(at):
-    return next(c for c in at.get("plotly_chart") if '"scatter"' in c.proto.spec
-                and "choroplethmap" not in c.proto.spec)
+def svg_of(at, kind: str) -> str:
+    """The SVG of the page's map ('kaart') or time series ('grafiek') (svgmap.inline_html)."""
+    body = next(h.proto.body for h in at.get("html") if f"regio-{kind}" in h.proto.body)
+    return json.loads(body.split(")(", 1)[1].rsplit(")</script>", 1)[0])
+
+
+def series_fig(at) -> str:
+    return svg_of(at, "grafiek")
 
 
 def test_boundaries_default_current_with_note_and_estimated_marker(dash_snapshot, monkeypatch):
@@ -31,15 +36,16 @@ def test_boundaries_default_current_with_note_and_estimated_marker(dash_snapshot
     t = texts(at)
     assert "kreeg op 1 januari 2020 een deel" in t
     assert "Open ruit = geschat: deel van een gesplitste gemeente" in t
-    spec = series_fig(at).proto.spec
-    assert "diamond-open" in spec and "geschat: deel van een gesplitste gemeente" in spec
+    svg = series_fig(at)  # open diamonds (a white polygon), explained in the legend
+    assert '<polygon points=' in svg and 'fill="#ffffff"' in svg
+    assert "geschat: deel van een gesplitste gemeente" in svg
 
 
 def test_opgeteld_in_hover_and_export_column(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "mkb_innovatie", gemeente="GM0406",
                  indicator="vestigingen", jaar="2020")
     assert "Beemster is op 1 januari 2022 opgegaan in Huizen" in texts(at)
-    assert "opgeteld over de gemeenten" in series_fig(at).proto.spec
+    assert "opgeteld over de gemeenten" in series_fig(at)
     assert "Ze staan wel in de ranglijst" not in texts(at)  # current mode: map fits
 
 
@@ -51,11 +57,10 @@ def test_historical_boundaries_deep_link(dash_snapshot, monkeypatch):
     t = texts(at)
     assert "De kaart toont de gemeenten zoals ze in 2020 bestonden." in t  # the 2019-2021 map
     assert "staan er niet op" not in t
-    body = next(h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body)
-    svg = json.loads(body.split(")(", 1)[1].rsplit(")</script>", 1)[0])  # svgmap.inline_html
+    svg = svg_of(at, "kaart")
     assert "<title>Beemster: " in svg  # GM0370, merged into Purmerend in 2022
     assert re.search(r"\(grenzen van\s*(</text><text[^>]*>)?2021\)", svg)
-    assert "opgeteld over de gemeenten" not in series_fig(at).proto.spec
+    assert "opgeteld over de gemeenten" not in series_fig(at)
     assert "Beemster" in set(at.dataframe[0].value["naam"])  # ranking on that year's boundaries
     # the choice survives a page switch and can be switched back
     at.switch_page(PAGES["overzicht"][0]).run()
@@ -85,7 +90,7 @@ def test_peers_choice_everywhere(dash_snapshot, monkeypatch):
     assert set(at.dataframe[0].value["Gemeente"]) == {"Amstelveen", "Hilversum", "Huizen"}
     at = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0355",
                  peers="statistisch", indicator="werkloosheid_pct")
-    assert "Statistisch vergelijkbare gemeenten (mediaan)" in series_fig(at).proto.spec
+    assert "Statistisch vergelijkbare gemeenten (mediaan)" in series_fig(at)
 
 
 def test_vergelijken_peer_preset(dash_snapshot, monkeypatch):

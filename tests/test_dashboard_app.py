@@ -98,9 +98,11 @@ def test_deep_link_selects_the_view(dash_snapshot, monkeypatch):
     assert at.sidebar.selectbox(key="w_gemeente").value == "GM0402"
     assert any(m.label == "Hilversum, 2021" for m in at.metric)
     assert at.header[0].value == "Ranglijst 2021"
-    assert len(at.get("plotly_chart")) == 1  # the time series
+    assert not at.get("plotly_chart")  # map and series are SVG (svgmap, svgseries)
     maps = [h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body]
-    assert len(maps) == 1 and "Hilversum (gekozen)" in maps[0]  # the map (svgmap), outlined
+    assert len(maps) == 1 and "Hilversum (gekozen)" in maps[0]  # the map, outlined
+    series = [h.proto.body for h in at.get("html") if "regio-grafiek" in h.proto.body]
+    assert len(series) == 1 and "Hilversum, 2021: " in series[0]  # a point's tooltip
     assert not at.warning
     assert qp(at, "gemeente") == "GM0402" and qp(at, "jaar") == "2021"
     assert qp(at, "thema") == "human_capital"
@@ -182,7 +184,8 @@ def test_without_geojson_the_page_says_no_map(tmp_path, monkeypatch, snapshot_bu
     data = snapshot_builder(tmp_path, geo=None)
     at = run_app(data, monkeypatch, "human_capital")
     assert "Geen kaart beschikbaar in deze snapshot." in texts(at)
-    assert len(at.get("plotly_chart")) == 1
+    svgs = [h.proto.body for h in at.get("html") if "regio-svg" in h.proto.body]
+    assert len(svgs) == 1 and "regio-grafiek" in svgs[0]  # the series only
 
 
 def test_footer_warns_about_stale_data(tmp_path, monkeypatch, snapshot_builder):
@@ -249,7 +252,7 @@ def test_every_chart_has_a_summary_and_a_table(dash_snapshot, monkeypatch, page)
     built only when its expander is opened."""
     at = run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
     charts = at.get("plotly_chart")
-    maps = [h for h in at.get("html") if "regio-kaart" in h.proto.body]
+    maps = [h for h in at.get("html") if "regio-svg" in h.proto.body]
     tables = [e for e in at.expander if e.label.startswith("Tabel bij deze grafiek")]
     assert len(tables) == len(charts) + len(maps)
     captions = [c.value for c in at.caption]
@@ -270,7 +273,7 @@ def test_every_chart_has_a_summary_and_a_table(dash_snapshot, monkeypatch, page)
         assert exp.get("table") and exp.get("download_button")
     if page in ("human_capital", "mkb_innovatie", "ruimtelijke_economie", "vergelijken",
                 "dwarsverbanden"):
-        assert charts  # these pages do have charts
+        assert charts or maps  # these pages do have charts (plotly or SVG)
 
 
 def test_gemeente_choice_on_the_page_itself(dash_snapshot, monkeypatch):
