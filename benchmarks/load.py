@@ -242,8 +242,12 @@ def static_paths(url: str, page: str, params: dict[str, str], use_browser: bool)
 
 
 DRAWN_ANY = """() => {
+  if (!document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]'))
+    return false;
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  return plots.length > 0 && plots.every(p => p._fullLayout);
+  const svgs = document.querySelectorAll('.regio-svg svg').length;
+  return plots.length + svgs > 0 && plots.every(p => p._fullLayout)
+    && document.querySelectorAll('[data-testid="stMetricValue"]').length > 0 === svgs > 0;
 }"""
 
 
@@ -701,6 +705,15 @@ def main() -> None:
                 # random affinity cookies spread them like real visitors)
                 asyncio.run(run_sessions(srv, [[g] for g in GEMEENTEN[:8]], statics["app"],
                                          args.session_timeout, 0, 0, names))
+                # the production layout one visitor after another: nginx serves the static
+                # files from its cache, the workers the websocket; CPU of workers and nginx
+                time.sleep(1)
+                px = sequential(srv, statics["app"], args.sequential, names,
+                                args.session_timeout, GEMEENTEN[8:8 + args.sequential])
+                rows[f"{w}:seq"] = px
+                print(f"\n  {srv.name}, sequential views (new gemeente, static files from "
+                      f"nginx's cache): server CPU/view {px['cpu']:.3f} s (workers + nginx); "
+                      f"link -> charts received p50 {px['open_p50']:.2f} s; errors {px['errors']}")
             time.sleep(1)
             print(f"\n== {srv.name}: concurrent sessions (deep link + 3 gemeente switches, "
                   f"{args.think} s apart; start spread over {args.ramp:.0f} s) ==")
@@ -737,6 +750,12 @@ def main() -> None:
             ratio = a["cpu"] / b["cpu"]
             print(f"  server CPU per kernthema view / bare, {label:12s} {ratio:5.2f}x  (<= 1.2x) "
                   f"{verdict(ratio <= 1.2)}  ({how})")
+        for w in layouts:
+            if f"{w}:seq" in rows:
+                ratio = rows[f"{w}:seq"]["cpu"] / seq_bare["cpu"]
+                print(f"  server CPU per kernthema view / bare, {w} workers behind nginx "
+                      f"{ratio:5.2f}x  (<= 1.2x) {verdict(ratio <= 1.2)}  (the production layout: "
+                      "workers + nginx, static files from nginx's cache; bare: Streamlit alone)")
         open_ratio = seq_one["open_p50"] / seq_bare["open_p50"]
         print(f"  link -> charts received / bare (protocol)   {open_ratio:5.2f}x  (<= 1.3x) "
               f"{verdict(open_ratio <= 1.3)}")
@@ -771,7 +790,8 @@ def main() -> None:
         # the exit code says whether every session worked (the timing targets depend on the
         # machine and are only printed): a smoke run in CI fails on errors, not on slowness
         failed = sum(p["errors"] for parts in seq.values() for p in parts) + sum(
-            r["errors"] + r["n"] - r["drawn"] for r in rows.values() if "errors" in r)
+            r["errors"] + r.get("n", 0) - r.get("drawn", 0) for r in rows.values()
+            if "errors" in r)
     finally:
         signal.alarm(0)
         for s in servers:
