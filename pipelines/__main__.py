@@ -170,7 +170,9 @@ def cmd_status(args, cat, root: Path) -> int:
           + (f" ({age} day(s) ago)" if age is not None else "")
           + ("" if fresh else f"  NOT FRESH: no full refresh succeeded in {FRESH_DAYS} days"),
           file=out)
-    return EXIT_FAILED if damaged else EXIT_OK
+    # monitoring runs this: a damaged snapshot, none at all, or figures not checked at CBS for
+    # FRESH_DAYS days is a failure, not a printed remark with exit 0
+    return EXIT_FAILED if damaged or not sid or not fresh else EXIT_OK
 
 
 FRESH_DAYS = 3  # as the dashboard footer (dashboard/compute.py STALE_AFTER_DAYS)

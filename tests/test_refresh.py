@@ -180,7 +180,7 @@ def test_export_csv_has_documented_columns(world, tmp_path):
 
 
 def test_status_and_catalog_commands(world, capsys):
-    assert world("status") == 0
+    assert world("status") == 1  # nothing published yet: monitoring must see a failure
     assert "Geen gepubliceerde snapshot" in capsys.readouterr().out
     assert world("refresh") == 0
     assert world("status") == 0
@@ -189,6 +189,18 @@ def test_status_and_catalog_commands(world, capsys):
     assert VEST in out and "2025-04-22T02:00:00" in out
     assert world("catalog", "--check") == 0
     assert "all tables, measures and keys of enabled indicators exist" in capsys.readouterr().out
+
+
+def test_status_fails_when_no_refresh_succeeded_for_days(world, capsys):
+    assert world("refresh") == 0
+    runs = world.data / "runs.jsonl"
+    old = [json.loads(line) for line in runs.read_text().splitlines()]
+    for r in old:  # the only successful check, years ago
+        r["started"], r["ended"] = "2020-01-01T02:00:00Z", "2020-01-01T02:01:00Z"
+    runs.write_text("".join(json.dumps(r) + "\n" for r in old))
+    capsys.readouterr()
+    assert world("status") == 1
+    assert "NOT FRESH" in capsys.readouterr().out
 
 
 def test_rollback_and_retention(world):
