@@ -181,7 +181,11 @@ def test_axe_is_injected_and_reports_a_known_violation(app_url, tabs):
 
 
 def tab_to(page, predicate: str, key: str = "Tab", limit: int = 200) -> None:
-    """Press Tab (or Shift+Tab) until the focused element satisfies the JS ``predicate(el)``."""
+    """Press Tab (or Shift+Tab) until the focused element satisfies the JS ``predicate(el)``.
+    First waits until such an element is on the page (Streamlit draws an element once its code
+    has loaded, which may be a moment after the script run finished)."""
+    page.wait_for_function(f"() => [...document.querySelectorAll('a, button, summary, input, "
+                           f"[tabindex]')].some({predicate})", timeout=15_000)
     for _ in range(limit):
         page.keyboard.press(key)
         if page.evaluate(f"() => {{ const el = document.activeElement; return !!el && ({predicate})(el); }}"):
