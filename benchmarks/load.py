@@ -246,8 +246,9 @@ DRAWN_ANY = """() => {
     return false;
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const svgs = document.querySelectorAll('.regio-svg svg').length;
-  return plots.length + svgs > 0 && plots.every(p => p._fullLayout)
-    && document.querySelectorAll('[data-testid="stMetricValue"]').length > 0 === svgs > 0;
+  const metrics = document.querySelectorAll('[data-testid="stMetricValue"]').length;
+  if (plots.length + svgs === 0 || !plots.every(p => p._fullLayout)) return false;
+  return svgs === 0 || metrics > 0;  // a kernthema page: its key figures drawn as well
 }"""
 
 

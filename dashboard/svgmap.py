@@ -31,15 +31,20 @@ TITLE_SIZE, TEXT_SIZE = 26, 20
 
 @dataclass(frozen=True)
 class SvgMap:
-    """The shared part of a map: everything but the outline (``head`` + ``paths`` + ``tail``)."""
+    """The shared part of a map: everything but the opening tag (its accessible name names the
+    selected gemeente) and the selected gemeente's outline."""
 
+    height: float
     head: str
     body: str
     tail: str
     outlines: dict[str, str]  # code -> the outline path of that gemeente (drawn on top)
 
-    def render(self, selected: str | None) -> str:
-        return self.head + self.body + self.outlines.get(selected or "", "") + self.tail
+    def render(self, selected: str | None, label: str) -> str:
+        """The map for one view: ``selected`` outlined, ``label`` (that view's summary
+        sentence) as its accessible name."""
+        return (svg_open(self.height, label) + self.head + self.body
+                + self.outlines.get(selected or "", "") + self.tail)
 
 
 def _rings(geometry: dict) -> list[list[list[float]]]:
@@ -81,10 +86,9 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def build(spec: dict, features: dict[str, dict], bounds: tuple[float, float, float, float],
-          label: str) -> SvgMap:
-    """The SVG of a ``charts.choropleth`` figure dict. ``label``: the accessible name (the
-    chart's summary sentence)."""
+def build(spec: dict, features: dict[str, dict],
+          bounds: tuple[float, float, float, float]) -> SvgMap:
+    """The SVG of a ``charts.choropleth`` figure dict, for all views (see :meth:`SvgMap.render`)."""
     proj = _Projection(bounds, WIDTH)
     meta = (spec.get("layout") or {}).get("meta") or {}
     title, source = str(meta.get("title", "")), str(meta.get("source", ""))
@@ -126,25 +130,14 @@ def build(spec: dict, features: dict[str, dict], bounds: tuple[float, float, flo
     # above the map: title and source (a saved or printed map names its source); below: the
     # colour scale in words and numbers, and grey = no data. Sizes in viewBox units: the map is
     # drawn ~360 px wide on a phone, so 20 -> 12 px there.
-    title_lines, source_lines = _lines(title, 38), _lines(source, 56)
-    top = 8 + TITLE_SIZE * 1.25 * len(title_lines) + TEXT_SIZE * 1.3 * len(source_lines) + 10
+    heading, end = header(title, source)
+    top = end + 10
     legend_h = (TEXT_SIZE * 4.2 if values is not None else 0) + \
         (TEXT_SIZE * 1.8 if missing is not None else 0) + 8
-    total_h = top + proj.height + legend_h
-    head = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {total_h:.0f}" '
-            f'width="100%" role="img" aria-label="{_esc(label)}" '
-            f'style="max-width:{WIDTH}px;display:block;font-family:{FONT}">']
-    y = 8.0
-    for line in title_lines:
-        y += TITLE_SIZE * 1.25
-        head.append(f'<text x="0" y="{y:.0f}" font-size="{TITLE_SIZE}" font-weight="600" '
-                    f'fill="#1f1f1f">{_esc(line)}</text>')
-    for line in source_lines:
-        y += TEXT_SIZE * 1.3
-        head.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#555555">'
-                    f'{_esc(line)}</text>')
-    head.append(f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" stroke-width="0.4" '
-                'stroke-linejoin="round">')
+    height = top + proj.height + legend_h
+    head = [*heading,
+            f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" stroke-width="0.4" '
+            'stroke-linejoin="round">']
     tail = ['</g>']
     y = top + proj.height + TEXT_SIZE * 1.2
     if values is not None:
@@ -170,7 +163,30 @@ def build(spec: dict, features: dict[str, dict], bounds: tuple[float, float, flo
                     f'stroke="#767676" stroke-width="0.6"/><text x="26" y="{y + 16:.0f}" '
                     f'font-size="{TEXT_SIZE}" fill="#1f1f1f">{fmt.MISSING}</text>')
     tail.append("</svg>")
-    return SvgMap("".join(head), "".join(body), "".join(tail), outlines)
+    return SvgMap(height, "".join(head), "".join(body), "".join(tail), outlines)
+
+
+def svg_open(height: float, label: str) -> str:
+    """The opening tag of a chart SVG: WIDTH wide in viewBox units, scaled to its container,
+    with ``label`` (the summary sentence) as its accessible name."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" '
+            f'width="100%" role="img" aria-label="{_esc(label)}" '
+            f'style="max-width:{WIDTH}px;display:block;font-family:{FONT}">')
+
+
+def header(title: str, source: str) -> tuple[list[str], float]:
+    """Title and source lines at the top of a chart SVG (a saved or printed picture names its
+    source), and the y where they end."""
+    out, y = [], 8.0
+    for line in _lines(title, 38):
+        y += TITLE_SIZE * 1.25
+        out.append(f'<text x="0" y="{y:.0f}" font-size="{TITLE_SIZE}" font-weight="600" '
+                   f'fill="#1f1f1f">{_esc(line)}</text>')
+    for line in _lines(source, 56):
+        y += TEXT_SIZE * 1.3
+        out.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#555555">'
+                   f'{_esc(line)}</text>')
+    return out, y
 
 
 def _outline(d: str, name: str, text: str) -> str:

@@ -12,13 +12,11 @@ diamonds, every line its own colour *and* dash or marker, the legend says which 
 from __future__ import annotations
 
 import math
-import textwrap
 
 from . import format as fmt
 from .chart_text import _get
-from .svgmap import FONT, TEXT_SIZE, TITLE_SIZE, _esc
+from .svgmap import TEXT_SIZE, WIDTH, _esc, header, svg_open
 
-WIDTH = 600
 PLOT_H = 320
 LEFT, RIGHT = 70, 16
 DASHES = {"solid": "", "dash": "9 5", "dot": "2 4", "dashdot": "9 4 2 4",
@@ -98,9 +96,8 @@ def build(spec: dict, label: str) -> str:
     y0, y1 = ticks[0], ticks[-1]
     dec = _decimals(ticks[1] - ticks[0]) if len(ticks) > 1 else 0
 
-    title_lines = textwrap.wrap(title, 38, break_long_words=False)
-    source_lines = textwrap.wrap(source, 56, break_long_words=False)
-    top = 8 + TITLE_SIZE * 1.25 * len(title_lines) + TEXT_SIZE * 1.3 * len(source_lines) + 36
+    heading, end = header(title, source)
+    top = end + 36  # room for the unit above the y axis
     named = [t for t in traces if t[0].get("name")]
     legend_top = top + PLOT_H + TEXT_SIZE * 2.6
     total_h = legend_top + TEXT_SIZE * 1.5 * len(named) + 6
@@ -112,18 +109,7 @@ def build(spec: dict, label: str) -> str:
     def py(v: float) -> float:
         return top + PLOT_H * (1 - (v - y0) / ((y1 - y0) or 1.0))
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {total_h:.0f}" '
-           f'width="100%" role="img" aria-label="{_esc(label)}" '
-           f'style="max-width:{WIDTH}px;display:block;font-family:{FONT}">']
-    y = 8.0
-    for line in title_lines:
-        y += TITLE_SIZE * 1.25
-        out.append(f'<text x="0" y="{y:.0f}" font-size="{TITLE_SIZE}" font-weight="600" '
-                   f'fill="#1f1f1f">{_esc(line)}</text>')
-    for line in source_lines:
-        y += TEXT_SIZE * 1.3
-        out.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#555555">'
-                   f'{_esc(line)}</text>')
+    out = [svg_open(total_h, label), *heading]
     # y axis: grid lines with Dutch numbers, the unit above the axis
     out.append(f'<text x="0" y="{top - 10:.0f}" font-size="{TEXT_SIZE}" fill="#1f1f1f">'
                f'{_esc(y_title)}</text>')

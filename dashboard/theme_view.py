@@ -132,14 +132,17 @@ def render(theme: str) -> None:
                 fig = charts.choropleth(mdf, geo, map_meta, selected=None, title=title,
                                         source=source, bounds=geo_bounds)
                 spec = charts.frozen(fig, geo)
-                return mdf, spec, svgmap.build(spec, geo, geo_bounds, chart_text.summary(spec))
+                return mdf, spec, svgmap.build(spec, geo, geo_bounds)
 
             # the map of all gemeenten is the same for everyone: built once per snapshot (as an
             # SVG the browser draws itself); only the selected gemeente's outline differs per view
             mdf, spec, drawn = dataio.per_snapshot(
                 data, "map", (ctx.current_boundaries, iid, period, own_map, map_year, title,
                               source, hib), build_map)
-            components.svg_chart(spec, drawn.render(gm), key="map",
+            # the figure of this view: the shared one plus the selected gemeente's outline trace,
+            # so the summary (caption and accessible name) names its value as well
+            view = charts.with_traces(spec, charts.selected_outline(mdf, geo, map_meta, gm))
+            components.svg_chart(view, drawn.render(gm, chart_text.summary(view)), key="map",
                                  filename=f"kaart {meta['title']} {period}", kind="kaart")
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]

@@ -108,11 +108,13 @@ def test_svg_map_draws_every_gemeente_names_it_and_outlines_only_the_chosen_one(
     spec = charts.frozen(charts.choropleth(mdf, features, PCT, selected=None, title="W 2024",
                                            source="Bron: CBS", bounds=(4, 52, 4.7, 52.1)),
                          features)
-    drawn = svgmap.build(spec, features, (4, 52, 4.7, 52.1), chart_text.summary(spec))
-    svg = drawn.render("GM2")
+    drawn = svgmap.build(spec, features, (4, 52, 4.7, 52.1))
+    view = charts.with_traces(spec, charts.selected_outline(mdf, features, PCT, "GM2"))
+    svg = drawn.render("GM2", chart_text.summary(view))
     root = ET.fromstring(svg)  # well-formed: data-derived text is escaped
     ns = "{http://www.w3.org/2000/svg}"
-    assert root.get("role") == "img" and root.get("aria-label") == chart_text.summary(spec)
+    assert root.get("role") == "img" and root.get("aria-label") == chart_text.summary(view)
+    assert "Beta: 5,5%" in root.get("aria-label")  # names the chosen gemeente's value
     paths = root.iter(f"{ns}path")
     tips = {p.find(f"{ns}title").text: (p.get("fill"), p.get("stroke")) for p in paths}
     assert set(tips) == {"Alpha: 3,0%", "Beta: 5,5%", "Gamma: geen gegevens",
@@ -126,9 +128,10 @@ def test_svg_map_draws_every_gemeente_names_it_and_outlines_only_the_chosen_one(
     assert {"3,0%", "5,5%", "geen gegevens"} <= set(texts)
     assert any("donkerder = gunstiger" in t for t in texts)
     # one shared drawing; the outline is the only difference between two views
-    assert drawn.render("GM1").replace(drawn.outlines["GM1"], "") == \
-        svg.replace(drawn.outlines["GM2"], "")
-    assert drawn.render(None) == drawn.render("GM9") and svgmap.OUTLINE not in drawn.render(None)
+    assert drawn.render("GM1", "x").replace(drawn.outlines["GM1"], "") == \
+        drawn.render("GM2", "x").replace(drawn.outlines["GM2"], "")
+    assert drawn.render(None, "x") == drawn.render("GM9", "x")
+    assert svgmap.OUTLINE not in drawn.render(None, "x")
 
 
 def test_svg_series_draws_each_line_with_its_points_named_and_marked():

@@ -3,11 +3,10 @@ changes section and the briefing download (fixture snapshot of ``snapshot_factor
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from test_dashboard_app import PAGES, qp, run_app, texts
+from test_dashboard_app import PAGES, qp, run_app, svg_of, texts
 
 from dashboard import data as dataio
 
@@ -17,12 +16,6 @@ pytest_plugins = ["snapshot_factory"]
 @pytest.fixture(scope="module")
 def old_snapshot(tmp_path_factory, snapshot_builder):
     return snapshot_builder(tmp_path_factory.mktemp("old-dash"), extended=False)
-
-
-def svg_of(at, kind: str) -> str:
-    """The SVG of the page's map ('kaart') or time series ('grafiek') (svgmap.inline_html)."""
-    body = next(h.proto.body for h in at.get("html") if f"regio-{kind}" in h.proto.body)
-    return json.loads(body.split(")(", 1)[1].rsplit(")</script>", 1)[0])
 
 
 def series_fig(at) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,15 @@ def run_app(data_dir: Path, monkeypatch, page: str | None = None, **params: str)
 def qp(at: AppTest, key: str) -> str:
     v = at.query_params[key]
     return v if isinstance(v, str) else v[-1]
+
+
+def svg_of(at: AppTest, kind: str) -> str:
+    """The SVG of the page's map ('kaart') or time series ('grafiek'), out of the st.html
+    element that puts it in place (svgmap.inline_html); '' when the page has none."""
+    for h in at.get("html"):
+        if f"regio-{kind}" in h.proto.body:
+            return json.loads(h.proto.body.split(")(", 1)[1].rsplit(")</script>", 1)[0])
+    return ""
 
 
 def texts(at: AppTest) -> str:

@@ -5,12 +5,12 @@ sessions, a gemeente's series once per gemeente; a new snapshot builds them agai
 from __future__ import annotations
 
 import gc
-import json
 import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_dashboard_app import svg_of
 
 from dashboard import charts, compute
 from dashboard import data as dataio
@@ -59,10 +59,8 @@ def session(data_dir: Path, monkeypatch, gemeente: str) -> AppTest:
 
 def outlined(at: AppTest) -> list[str]:
     """Names outlined on the map (the red 'gekozen' path of the inline SVG)."""
-    bodies = [h.proto.body for h in at.get("html") if "regio-kaart" in h.proto.body]
-    svgs = [json.loads(b.split(")(", 1)[1].rsplit(")</script>", 1)[0]) for b in bodies]
-    return [t.split(" (gekozen)")[0] for svg in svgs
-            for t in re.findall(r"<title>([^<]*\(gekozen\)[^<]*)</title>", svg)]
+    return [t.split(" (gekozen)")[0]
+            for t in re.findall(r"<title>([^<]*\(gekozen\)[^<]*)</title>", svg_of(at, "kaart"))]
 
 
 def test_sessions_share_the_map_and_ranking_per_snapshot(tmp_path, monkeypatch, counted,
