@@ -7,9 +7,9 @@
 #   otherwise              -> refresh from the real CBS (https://opendata.cbs.nl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=${VENV_BIN:-.venv/bin}  # VENV_BIN: another environment (the tests pass theirs)
 export REGIO_DATA_DIR="${REGIO_DATA_DIR:-data}"
-MIRROR=../shared/cbs/mirror
+MIRROR=${REGIO_SHARED_DIR:-../shared}/cbs/mirror
 
 if [ ! -e "$REGIO_DATA_DIR/current" ]; then
   if [ -z "${CBS_ODATA_URL:-}" ] && [ -d "$MIRROR" ]; then

@@ -3,7 +3,7 @@
 # (scripts/ensure-snapshot.sh). More than one worker behind nginx: scripts/serve.sh (make serve).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=${VENV_BIN:-.venv/bin}  # VENV_BIN: another environment (the tests pass theirs)
 export REGIO_DATA_DIR="${REGIO_DATA_DIR:-data}"
 scripts/ensure-snapshot.sh
 

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
-BIN=.venv/bin
+BIN=${VENV_BIN:-.venv/bin}  # VENV_BIN: another environment (the tests pass theirs)
 WORKERS=${WORKERS:-2}
 [ "$WORKERS" = auto ] && WORKERS=$(nproc)
 BASE_PORT=${BASE_PORT:-8501}

@@ -1,0 +1,389 @@
+"""Plausibility against the published snapshot, honest state and exit codes (issue 10).
+
+CBS sometimes serves a partial or broken table with a newer Modified. Such a fetch must not be
+published: the table keeps its last good data, the run names it with numbers and exits non-zero,
+and the next night does not mistake the bad fetch for "nothing changed"."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import catalog as catalog_mod
+from pipelines import checks, store
+from pipelines.__main__ import main
+from tests.support.world import CATALOG, GEBIEDEN, VEST, WON, write_catalog, write_world
+
+ROOT = Path(__file__).resolve().parents[2]
+NEWER = "2026-02-01T02:00:00"
+
+
+@pytest.fixture
+def world(tmp_path, standin):
+    mirror = write_world(tmp_path / "mirror")
+    server = standin(mirror, geo_dir=mirror.parent / "geo")
+    data = tmp_path / "data"
+
+    def args(*extra: str, catalog: str = CATALOG) -> list[str]:
+        cat = write_catalog(tmp_path / "catalog.yaml", catalog)
+        return ["refresh", "--data-dir", str(data), "--catalog", str(cat), "--cbs-url",
+                server.url, "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
+                "--backoff", "0", "--timeout", "2", "--log-format", "json", *extra]
+
+    def run(*extra: str, catalog: str = CATALOG) -> int:
+        return main(args(*extra, catalog=catalog))
+
+    run.args, run.server, run.data, run.mirror = args, server, data, mirror
+    assert run() == 0
+    run.first_id = store.current_id(data)
+    run.first_obs = store.load_snapshot(data).observations
+    return run
+
+
+def _rows(mirror: Path, table: str, fn, modified: str = NEWER) -> None:
+    """CBS serves ``fn(rows)`` for the table's TypedDataSet, with a newer Modified."""
+    path = mirror / table / "TypedDataSet.json"
+    body = json.loads(path.read_text())
+    body["value"] = fn(body["value"])
+    path.write_text(json.dumps(body))
+    info = mirror / table / "TableInfos.json"
+    body = json.loads(info.read_text())
+    body["value"][0]["Modified"] = modified
+    info.write_text(json.dumps(body))
+
+
+def _scale(key: str, factor: float):
+    def fn(rows):
+        return [{**r, key: None if r.get(key) is None else r[key] * factor} for r in rows]
+    return fn
+
+
+def last_run(data) -> dict:
+    return store.read_runs(data)[-1]
+
+
+def obs(data) -> pd.DataFrame:
+    return store.load_snapshot(data).observations
+
+
+# --------------------------------------------------------------------------- defect 1
+
+
+def test_silent_truncation_is_not_published(world):
+    """81575NED with 10% of its rows and a newer Modified: kept on its last good data."""
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3  # gebieden and woningen were checked fine: partial
+    run = last_run(world.data)
+    t = run["tables"][VEST]
+    assert t["action"] == "rejected" and t["kind"] == "plausibility"
+    assert f"{VEST}: 3 rows, was 30" in t["error"]
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)  # nothing wrong published
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["stale"] is True
+    assert "3 rows, was 30" in snap.manifest["tables"][VEST]["error"]
+    assert snap.manifest["stale_tables"] == [VEST]
+
+
+def test_coverage_drop_names_indicator_and_gemeenten(world):
+    """Rows barely change, but the latest period lost two of its three gemeenten."""
+    gone = {"GM0001", "GM0002"}
+    _rows(world.mirror, VEST, lambda rows: [r for r in rows if not (
+        r["RegioS"].strip() in gone and r["Perioden"] == "2021JJ00")])
+    assert world() == 3
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "vestigingen: 1 gemeenten, was 3" in err
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+
+
+def test_values_that_jump_are_rejected_and_reported(world):
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1000))  # e.g. served in another unit
+    assert world() == 3
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "vestigingen:" in err and "values jump" in err and "GM0001 2019" in err
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+
+
+def test_implausible_table_keeps_old_data_while_others_are_published(world):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    _rows(world.mirror, WON, _scale("Koopwoningen_2", 1.01))  # a small, normal revision
+    _rows(world.mirror, WON, lambda rows: rows + [], modified="2026-03-01T00:00:00")
+    assert world() == 3
+    run = last_run(world.data)
+    assert run["tables"][WON]["action"] == "fetched"
+    assert run["tables"][VEST]["action"] == "rejected"
+    snap = store.load_snapshot(world.data)
+    assert snap.id != world.first_id
+    assert snap.manifest["tables"][WON]["modified"] == "2026-03-01T00:00:00"
+    assert snap.manifest["tables"][VEST]["modified"] != NEWER
+    vest = lambda o: o[o.indicator == "vestigingen"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(vest(snap.observations), vest(world.first_obs))
+
+
+def test_accept_takes_a_real_change(world, capsys):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    assert world("--accept", VEST) == 0
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["modified"] == NEWER
+    assert snap.manifest["plausibility"]["accepted"] == [VEST]
+    assert len(snap.observations[snap.observations.indicator == "vestigingen"]) < len(
+        world.first_obs[world.first_obs.indicator == "vestigingen"])
+    assert world() == 0 and last_run(world.data)["outcome"] == "noop"  # accepted is now normal
+
+
+def test_accept_unknown_table_is_an_error(world):
+    assert world("--accept", "12345XYZ") == 1
+
+
+def test_thresholds_come_from_the_catalogue(world):
+    loose = CATALOG.replace("indicators:\n", "plausibility: {max_rows_drop_pct: 95, "
+                            "max_coverage_drop_pct: 100, max_jump_share_pct: 100}\nindicators:\n", 1)
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world(catalog=loose) == 0
+
+
+def test_indicator_bound_overrides_the_catalogue(tmp_path):
+    text = CATALOG.replace("    unit: aantal\n",
+                           "    unit: aantal\n    plausibility: {max_revision_pct: 5}\n", 1)
+    cat = catalog_mod.load(write_catalog(tmp_path / "c.yaml", text))
+    assert cat.bounds(cat.indicator("vestigingen"))["max_revision_pct"] == 5
+    assert cat.bounds(cat.indicator("onbewoond_pct"))["max_revision_pct"] == 50
+    assert cat.bounds()["max_rows_drop_pct"] == 20
+
+
+def test_unknown_bound_is_a_catalogue_error(tmp_path):
+    bad = CATALOG.replace("indicators:\n", "plausibility: {max_rows: 5}\nindicators:\n", 1)
+    with pytest.raises(catalog_mod.CatalogError, match="unknown bound 'max_rows'"):
+        catalog_mod.load(write_catalog(tmp_path / "c.yaml", bad))
+
+
+def test_value_jumps_ignores_normal_revisions_and_growth():
+    class Ind:
+        decimals = 0
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = pd.DataFrame({"region_code": ["GM1", "GM2", "GM1", "GM2"],
+                        "period": ["2020", "2020", "2021", "2021"],
+                        "period_type": "JJ", "value": [100.0, 200.0, 110.0, 210.0]})
+    new = pd.concat([old.assign(value=old["value"] * 1.05),
+                     pd.DataFrame({"region_code": ["GM1", "GM2"], "period": ["2022", "2022"],
+                                   "period_type": "JJ", "value": [120.0, 190.0]})])
+    assert checks.value_jumps(Ind, new, old, bounds) is None
+    unit = new.assign(value=new["value"].where(new["period"] != "2022", new["value"] * 1000))
+    assert "2 of 6 values jump" in checks.value_jumps(Ind, unit, old, bounds)
+
+
+def test_value_jumps_lets_a_net_figure_near_zero_move_and_flip_sign():
+    class Ind:
+        decimals = 1
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    regions = [f"GM{i}" for i in range(10)]
+    old = pd.DataFrame({"region_code": regions, "period": "2021", "period_type": "JJ",
+                        "value": [0.2, -1.5, 2.0, 1.8, -0.4, 2.5, 1.1, -2.2, 0.9, 3.0]})
+    revised = old.assign(value=old["value"] + 0.3)  # provisional year revised a little
+    flipped = old.assign(period="2022", value=-old["value"])  # a new year: many signs flip
+    assert checks.value_jumps(Ind, pd.concat([revised, flipped]), old, bounds) is None
+    wrong_scale = old.assign(value=old["value"] * 100)
+    assert checks.value_jumps(Ind, wrong_scale, old, bounds) is not None
+
+
+# --------------------------------------------------------------------------- defect 2 + 3
+
+
+def _percentage_250(mirror: Path) -> None:
+    """Bewoonde woningen served negative: onbewoond_pct far above 100 (fails the range check)."""
+    def fn(rows):
+        return [{**r, "TotaleWoningvoorraad_1": -1.5 * r["TotaleWoningvoorraad_1"]}
+                if r["StatusVanBewoning"] == "A028725" else r for r in rows]
+    _rows(mirror, WON, fn)
+
+
+def test_a_run_that_failed_its_checks_fails_again_the_next_night(world):
+    _percentage_250(world.mirror)
+    assert world() == 1
+    assert world() == 1, "same CBS data: still failing, not a no-op"
+    runs = store.read_runs(world.data)[-2:]
+    assert [r["outcome"] for r in runs] == ["failed", "failed"]
+    assert any("[range]" in v and "onbewoond_pct" in v for v in runs[1]["violations"])
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_implausible_night_after_night_stays_non_zero(world):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    assert world() == 3
+    assert last_run(world.data)["tables"][VEST]["action"] == "rejected"
+
+
+KILL_AT = {  # where publishing is killed: the function whose call is replaced by kill -9
+    "before the snapshot folder is renamed into place": "pipelines.store.os.rename",
+    "before current is switched": "pipelines.store.switch_current",
+    "after current is switched": "pipelines.store.RawStore.mark_good",
+}
+
+
+@pytest.mark.parametrize("where", list(KILL_AT))
+def test_kill_9_during_publish_then_next_run_publishes_the_update(world, where):
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1.02))
+    target = KILL_AT[where]
+    mod, name = target.rsplit(".", 1)
+    script = textwrap.dedent(f"""
+        import os, signal, sys, importlib
+        mod, name = {mod!r}, {name!r}
+        parts = mod.split(".")
+        try:
+            obj = importlib.import_module(mod)
+        except ImportError:
+            obj = getattr(importlib.import_module(".".join(parts[:-1])), parts[-1])
+        real = getattr(obj, name)
+        def kill(*a, **kw):
+            if name != "rename" or "snapshots" in str(a[1]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*a, **kw)
+        setattr(obj, name, kill)
+        from pipelines.__main__ import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", script, *world.args()], cwd=ROOT, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert world() == 0
+    snap = store.load_snapshot(world.data)
+    assert snap.manifest["tables"][VEST]["modified"] == NEWER, "the update is published"
+    vest = snap.observations[snap.observations.indicator == "vestigingen"]
+    first = world.first_obs[world.first_obs.indicator == "vestigingen"]
+    assert vest["value"].sum() > first["value"].sum()
+    assert not list((world.data / "snapshots").glob(".tmp-*"))
+    assert world() == 0 and last_run(world.data)["outcome"] == "noop"
+
+
+def test_cbs_unreachable_exits_failed_not_partial(world):
+    world.server.add_fault("status", code=503)
+    assert world("--retries", "1") == 1
+    run = last_run(world.data)
+    assert run["outcome"] == "failed" and "could not be reached" in run["error"]
+    assert "HTTP 503 (after 2 attempt(s))" in run["error"]  # retried per request, then given up
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_connection_refused_exits_failed(world, tmp_path):
+    args = world.args("--retries", "0")
+    args[args.index("--cbs-url") + 1] = "http://127.0.0.1:9"
+    assert main(args) == 1
+    assert last_run(world.data)["outcome"] == "failed"
+    assert store.current_id(world.data) == world.first_id
+
+
+def test_gebieden_only_failing_is_partial(world):
+    world.server.add_fault("status", table=GEBIEDEN, code=500)
+    assert world("--retries", "0", "--force") == 3
+
+
+def test_status_names_the_rejected_table_and_the_last_successful_check(world, capsys):
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 3
+    capsys.readouterr()
+    assert main(["status", "--data-dir", str(world.data), "--catalog",
+                 str(write_catalog(world.data.parent / "catalog.yaml"))]) == 0
+    out = capsys.readouterr().out
+    assert f"{VEST} rejected: {VEST}: new data not plausible" in out and "3 rows, was 30" in out
+    first_ok = store.read_runs(world.data)[0]["ended"]
+    assert f"last successful check at CBS: {first_ok} (0 day(s) ago)" in out
+
+
+def test_deploy_examples_treat_only_exit_0_as_success():
+    systemd = (ROOT / "deploy/systemd/regio-refresh.service").read_text()
+    assert "SuccessExitStatus" not in systemd
+    assert "OnFailure=regio-refresh-alert@%n.service" in systemd
+    assert (ROOT / "deploy/systemd/regio-refresh-alert@.service").is_file()
+    cron = (ROOT / "deploy/cron").read_text()
+    assert "pipelines refresh" in cron and "|| {" in cron and "MAILTO=" in cron
+    wf = (ROOT / "deploy/github/nightly-refresh.yml").read_text()
+    assert "steps.refresh.outputs.code != '0'" in wf and "exit 0;" not in wf
+
+
+# --------------------------------------------------------------------------- per-request retries
+
+
+def test_flaky_cbs_30pct_http_500_every_table_completes(tmp_path, standin):
+    """At 30% HTTP 500s each request is retried on its own (not the whole table): every table
+    completes, and exactly the requests of a fault-free run were answered well - no page that
+    came through was downloaded again."""
+    from collections import Counter
+    mirror = write_world(tmp_path / "mirror")
+    server = standin(mirror, geo_dir=mirror.parent / "geo", page_size=7)  # several pages
+    cat = write_catalog(tmp_path / "catalog.yaml")
+
+    def refresh(data: str) -> int:
+        return main(["refresh", "--data-dir", str(tmp_path / data), "--catalog", str(cat),
+                     "--cbs-url", server.url, "--backoff", "0", "--retries", "4",
+                     "--workers", "1", "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson"])
+
+    def answered() -> Counter:
+        return Counter(p for _m, p, s in server.stats.log if "/ODataFeed/" in p and s == 200)
+
+    assert refresh("clean") == 0
+    clean = answered()
+    server.reset_stats()
+    fault = server.add_fault("status", code=500, rate=0.3, seed=7)
+    assert refresh("data") == 0
+    run = last_run(tmp_path / "data")
+    assert {t["action"] for t in run["tables"].values()} == {"fetched"}
+    assert fault.fired >= 10
+    assert sum(1 for _m, p, s in server.stats.log if s == 500) == fault.fired
+    assert answered() == clean, "a page answered well was downloaded again"
+    assert any("skip=" in p for p in clean)
+
+
+def test_cbsodata_pages_go_through_the_retrying_session(tmp_path, standin):
+    from pipelines.cbs import CbsClient, CbsConfig
+    mirror = write_world(tmp_path / "mirror")
+    server = standin(mirror, page_size=7)
+    server.add_fault("truncate", table=VEST, entity="TypedDataSet", times=1)
+    server.add_fault("reset", table=VEST, entity="TypedDataSet", times=1)
+    client = CbsClient(CbsConfig(base_url=server.url, backoff=0, retries=2))
+    data = client.download(VEST, None, None)
+    assert len(data["TypedDataSet"]) == 60
+    assert client.requests_made >= 10  # counted by the session: one per HTTP request
+
+
+def test_implausible_table_without_earlier_raw_data_publishes_nothing(world):
+    import shutil
+    shutil.rmtree(world.data / "raw" / VEST)  # e.g. the raw store was cleaned by hand
+    _rows(world.mirror, VEST, lambda rows: rows[::10])
+    assert world() == 1
+    err = last_run(world.data)["error"]
+    assert "no earlier data to keep" in err and f"--accept {VEST}" in err
+    assert store.current_id(world.data) == world.first_id
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 75])
+def test_cron_line_reports_every_exit_but_0(tmp_path, code):
+    """The crontab line as shipped, with a stand-in python: cron mails whatever it prints, so a
+    good night must print nothing and any other exit code must print the code and the status."""
+    line = next(ln for ln in (ROOT / "deploy/cron").read_text().splitlines()
+                if ln.startswith("30 5 "))
+    cmd = line.split(None, 5)[5]
+    cmd = (cmd.replace("/opt/regio-economie", str(tmp_path))
+              .replace("/var/log/regio-economie", str(tmp_path / "log"))
+              .replace("/var/lib/regio-economie", str(tmp_path / "data")))
+    (tmp_path / "log").mkdir()
+    py = tmp_path / ".venv" / "bin" / "python"
+    py.parent.mkdir(parents=True)
+    py.write_text(f'#!/bin/sh\ncase "$*" in *refresh*) echo night; exit {code};; '
+                  '*status*) echo "STATUS $REGIO_DATA_DIR";; esac\n')
+    py.chmod(0o755)
+    out = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=30)
+    if code == 0:
+        assert out.stdout == ""
+    else:
+        assert f"refresh exit {code}" in out.stdout
+        assert f"STATUS {tmp_path / 'data'}" in out.stdout

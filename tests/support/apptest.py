@@ -1,0 +1,61 @@
+"""AppTest helpers: run the dashboard (``dashboard/app.py``) on a data folder, read what a page
+shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from .paths import APP as APP_PATH
+
+APP = str(APP_PATH)
+PAGES = {
+    "overzicht": ("app_pages/overzicht.py", "Amstelveen"),
+    "mkb_innovatie": ("app_pages/mkb_innovatie.py", "Breed MKB en innovatie"),
+    "human_capital": ("app_pages/human_capital.py", "Human Capital"),
+    "ruimtelijke_economie": ("app_pages/ruimtelijke_economie.py",
+                             "Ruimtelijke economie en vitale kernen"),
+    "vergelijken": ("app_pages/vergelijken.py", "Vergelijken"),
+    "brede_welvaart": ("app_pages/brede_welvaart.py", "Brede welvaart"),
+    "dwarsverbanden": ("app_pages/dwarsverbanden.py", "Dwarsverbanden"),
+    "over": ("app_pages/over_de_data.py", "Over de data"),
+}
+
+
+def run_app(data_dir: Path, monkeypatch, page: str | None = None, **params: str) -> AppTest:
+    monkeypatch.setenv("REGIO_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(APP, default_timeout=30)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(PAGES[page][0])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def qp(at: AppTest, key: str) -> str:
+    v = at.query_params[key]
+    return v if isinstance(v, str) else v[-1]
+
+
+def svg_of(at: AppTest, kind: str) -> str:
+    """The SVG of the page's map ('kaart') or time series ('grafiek'), out of the st.html
+    element that puts it in place (svgmap.inline_html); '' when the page has none."""
+    for h in at.get("html"):
+        if f"regio-{kind}" in h.proto.body:
+            return json.loads(h.proto.body.split(")(", 1)[1].rsplit(")</script>", 1)[0])
+    return ""
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
