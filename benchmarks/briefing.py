@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard import briefing  # noqa: E402
+from dashboard.core import briefing  # noqa: E402
 
 
 def main() -> int:

@@ -250,8 +250,9 @@ def main() -> None:
 
 
 def map_figure_kb(data_dir: Path, args) -> float:
-    from dashboard import charts, compute
-    from dashboard.data import build
+    from dashboard.core import compute
+    from dashboard.core.charts import figures as charts
+    from dashboard.ui.data import build
 
     dd = build(store.load_snapshot(data_dir))
     if dd.geo is None:

@@ -277,7 +277,7 @@ def c_disk_full(lab, d, r):
 def c_quiet_nights(lab, d, r):
     r.codes += [lab.pipe(d, "refresh") for _ in range(3)]
     r.expected = [0, 0, 0]
-    from dashboard.compute import freshness_warnings
+    from dashboard.core.compute import freshness_warnings
 
     runs = store.read_runs(d)
     snap = store.read_manifest(d)

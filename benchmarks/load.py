@@ -422,7 +422,7 @@ async def until_drawn(ws, srv: Server, state: dict) -> None:
 
 
 def gemeente_names(data_dir: Path) -> dict[str, str]:
-    from dashboard.data import build
+    from dashboard.ui.data import build
 
     d = build(store.load_snapshot(data_dir))
     return dict(d.names)

@@ -33,7 +33,7 @@ from streamlit.components.v2.component_manager import BidiComponentManager  # no
 from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard import data as dataio  # noqa: E402
+from dashboard.ui import data as dataio  # noqa: E402
 
 APP = str(REPO / "dashboard" / "app.py")
 THEMA_PAGES = {

@@ -16,11 +16,12 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 
 import streamlit as st  # noqa: E402
 
-from dashboard import components, compute, state  # noqa: E402
-from dashboard import data as dataio  # noqa: E402
-from dashboard import format as fmt  # noqa: E402
-from dashboard import presentation as pr  # noqa: E402
-from dashboard.html_nl import CHROME_JS  # noqa: E402
+from dashboard.core import compute, state  # noqa: E402
+from dashboard.core import format as fmt  # noqa: E402
+from dashboard.core import presentation as pr  # noqa: E402
+from dashboard.ui import components  # noqa: E402
+from dashboard.ui import data as dataio  # noqa: E402
+from dashboard.ui.html_nl import CHROME_JS  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
 SITE = "Regionale economie"

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 from standin import StandIn
-
-from .support.paths import REPO, SHARED_CBS, require_shared
-from .support.snapshot_factory import build_snapshot
+from tests.support.paths import REPO, SHARED_CBS, require_shared
+from tests.support.snapshot_factory import build_snapshot
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ and the comparable gemeenten. Logic in ``dashboard.welvaart``."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, welvaart
-from dashboard import format as fmt
-from dashboard import presentation as pr
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core import welvaart
+from dashboard.ui import components
 from pipelines.catalog import THEMES
 
 ctx = components.context()

@@ -5,8 +5,10 @@ and curated pairs (manifest ``dwarsverbanden``) as one-click presets."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, welvaart
-from dashboard import format as fmt
+from dashboard.core import format as fmt
+from dashboard.core import welvaart
+from dashboard.core.charts import figures as charts
+from dashboard.ui import components
 from pipelines.catalog import THEMES
 
 ctx = components.context()

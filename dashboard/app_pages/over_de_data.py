@@ -4,10 +4,11 @@ licence, and the pipeline's recent runs."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, exports
-from dashboard import data as dataio
-from dashboard import format as fmt
-from dashboard import presentation as pr
+from dashboard.core import exports
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.ui import components
+from dashboard.ui import data as dataio
 from pipelines.catalog import THEMES
 
 ctx = components.context()

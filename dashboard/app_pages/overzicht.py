@@ -3,9 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, compute, sparkline
-from dashboard import format as fmt
-from dashboard import presentation as pr
+from dashboard.core import compute
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core.charts import sparkline
+from dashboard.ui import components
 from pipelines.catalog import THEMES
 
 ctx = components.context()

@@ -1,5 +1,5 @@
 """Kernthema page: map, time series and ranking for one indicator."""
 
-from dashboard.theme_view import render
+from dashboard.ui.theme_view import render
 
 render("ruimtelijke_economie")

@@ -4,9 +4,11 @@ or a hand-picked set of gemeenten, with Nederland as the reference row."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, compute, state
-from dashboard import format as fmt
-from dashboard import presentation as pr
+from dashboard.core import compute, state
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core.charts import figures as charts
+from dashboard.ui import components
 
 ctx = components.context()
 data, sel = ctx.data, ctx.sel

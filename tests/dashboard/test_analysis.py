@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dashboard import data as dataio
+from dashboard.ui import data as dataio
 from tests.support.apptest import PAGES, qp, run_app, svg_of, texts
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import data as dataio
+from dashboard.core import dashdata
+from dashboard.ui import data as dataio
 from pipelines import store
 from tests.support.apptest import PAGES, metric, qp, run_app, texts
 
@@ -191,7 +192,7 @@ def test_pages_do_not_mutate_the_cached_snapshot(dash_snapshot, monkeypatch):
     for page in PAGES:
         run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
     cached = dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
-    fresh = dataio.build(store.load_snapshot(dash_snapshot))
+    fresh = dashdata.build(store.load_snapshot(dash_snapshot))
     assert cached is dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
     pd.testing.assert_frame_equal(cached.observations, fresh.observations)
     pd.testing.assert_frame_equal(cached.regions, fresh.regions)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from dashboard import briefing
-from dashboard import presentation as pr
+from dashboard.core import briefing
+from dashboard.core import presentation as pr
 from pipelines import store
 from tests.support.pdf import assert_tagged, pdf_text
 

@@ -9,7 +9,9 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 
-from dashboard import chart_text, charts, svgmap, svgseries
+from dashboard.core.charts import figures as charts
+from dashboard.core.charts import svgmap, svgseries
+from dashboard.core.charts import text as chart_text
 
 PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
 

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import exports
+from dashboard.core import exports
 from pipelines import spreadsheet, store
 from pipelines.__main__ import main
 

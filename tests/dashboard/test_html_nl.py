@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from dashboard import html_nl, sparkline
+from dashboard.core.charts import sparkline
+from dashboard.ui import html_nl
 
 INDEX = (b'<!DOCTYPE html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n'
          b"    <title>Streamlit</title>\n  </head><body><div id=\"root\"></div></body></html>")
@@ -87,5 +88,5 @@ def test_chart_pages_start_loading_the_plotly_module_at_once():
     _, sent = run_asgi("/dwarsverbanden", INDEX, b"text/html")
     assert tag.encode() in b"".join(m.get("body", b"") for m in sent[1:])
     # the pages named are the dashboard's pages (url paths in app.py)
-    app = (Path(html_nl.__file__).parent / "app.py").read_text()
+    app = (Path(html_nl.__file__).parents[1] / "app.py").read_text()
     assert all(f'url_path="{p}"' in app for p in html_nl.CHART_PAGES)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from dashboard import presentation as pr
+from dashboard.core import presentation as pr
 from pipelines import catalog
 
 SIZE = {"id": "vestigingen", "unit": "aantal", "kind": "size", "rankable": False,

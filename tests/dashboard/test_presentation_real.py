@@ -16,10 +16,9 @@ import re
 import pandas as pd
 import pytest
 
-from dashboard import briefing, compute, welvaart
-from dashboard import data as dataio
-from dashboard import format as fmt
-from dashboard import presentation as pr
+from dashboard.core import briefing, compute, dashdata, welvaart
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
 from pipelines import store
 from pipelines.catalog import THEMES
 
@@ -29,8 +28,8 @@ CASES = {"GM0758": "Breda", "GM1992": "Voorne aan Zee", "GM0096": "Vlieland"}
 
 
 @pytest.fixture(scope="module")
-def dd(real_data) -> dataio.DashData:
-    return dataio.build(store.load_snapshot(real_data))
+def dd(real_data) -> dashdata.DashData:
+    return dashdata.build(store.load_snapshot(real_data))
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts, compute
-from dashboard import data as dataio
+from dashboard.core import compute
+from dashboard.core.charts import figures as charts
+from dashboard.ui import data as dataio
 from pipelines import store
 from tests.support.apptest import svg_of
 

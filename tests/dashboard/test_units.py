@@ -10,15 +10,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import charts, compute, exports, state
-from dashboard import data as dataio
-from dashboard import format as fmt
+from dashboard.core import compute, dashdata, exports, state
+from dashboard.core import format as fmt
+from dashboard.core.charts import figures as charts
 from pipelines import store
 
 
 @pytest.fixture(scope="module")
-def dd(dash_snapshot) -> dataio.DashData:
-    return dataio.build(store.load_snapshot(dash_snapshot))
+def dd(dash_snapshot) -> dashdata.DashData:
+    return dashdata.build(store.load_snapshot(dash_snapshot))
 
 
 # --------------------------------------------------------------------------- format
@@ -334,11 +334,11 @@ def test_geojson_is_rounded_and_trimmed(tmp_path):
         {"type": "Feature", "properties": {"statcode": "GM0001", "statnaam": "A", "x": 1},
          "geometry": {"type": "Polygon", "coordinates": [[[5.123456789, 52.987654321],
                                                           [5.2, 52.9], [5.1, 52.8]]]}}]}))
-    feats = dataio.read_geojson(path)
+    feats = dashdata.read_geojson(path)
     assert feats["GM0001"]["properties"] == {"statcode": "GM0001", "statnaam": "A"}
     assert feats["GM0001"]["geometry"]["coordinates"][0][0] == [5.1235, 52.9877]
-    assert dataio.read_geojson(tmp_path / "absent.geojson") is None
-    assert dataio.bounds(feats) == (5.1, 52.8, 5.2, 52.9877)
+    assert dashdata.read_geojson(tmp_path / "absent.geojson") is None
+    assert dashdata.bounds(feats) == (5.1, 52.8, 5.2, 52.9877)
 
 
 def test_build_indexes_the_snapshot(dd, dash_snapshot):

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import compute, state, welvaart
-from dashboard import data as dataio
+from dashboard.core import compute, dashdata, state, welvaart
+from dashboard.ui import data as dataio
 from pipelines import store
 
 
@@ -118,14 +118,14 @@ def test_correlation_handles_nan_and_small_n():
 # --------------------------------------------------------------------------- on the fixture
 
 @pytest.fixture(scope="module")
-def dd(dash_snapshot) -> dataio.DashData:
-    return dataio.build(store.load_snapshot(dash_snapshot))
+def dd(dash_snapshot) -> dashdata.DashData:
+    return dashdata.build(store.load_snapshot(dash_snapshot))
 
 
 @pytest.fixture(scope="module")
-def old(tmp_path_factory, snapshot_builder) -> dataio.DashData:
+def old(tmp_path_factory, snapshot_builder) -> dashdata.DashData:
     root = snapshot_builder(tmp_path_factory.mktemp("old-style"), extended=False)
-    return dataio.build(store.load_snapshot(root))
+    return dashdata.build(store.load_snapshot(root))
 
 
 def test_overview_and_summary(dd):
@@ -235,7 +235,7 @@ def test_latest_rows_and_overview_carry_harmonisation(dd):
 
 
 def test_map_hover_mentions_opgeteld(dd):
-    from dashboard import charts
+    from dashboard.core.charts import figures as charts
 
     meta = dd.indicators["vestigingen"]
     mdf = compute.map_frame(dd.view("huidig")["vestigingen"], dd.regions, "2019")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import svgmap
+from dashboard.core.charts import svgmap
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

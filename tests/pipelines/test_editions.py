@@ -216,7 +216,7 @@ def test_editions_combine_into_one_series_with_the_edition_per_value(world):
     # the dashboard links to real tables and gives a missing value its true reason
     assert ind["tables"] == ["91024NED", "91023NED"] and ind["series"] == ["kwb"]
     assert ind["verified"]
-    from dashboard import presentation as pr
+    from dashboard.core import presentation as pr
 
     gap = pr.gap_reason(snap.manifest, ind, "GM0004", "Gemeente 4")
     assert gap.code == "ontbreekt_bron" and "91024NED" in gap.text, gap

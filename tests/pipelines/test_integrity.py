@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data as dataio
-from dashboard import format as fmt
+from dashboard.core import format as fmt
+from dashboard.ui import data as dataio
 from pipelines import store
 from pipelines.__main__ import main
 from tests.support.world import VEST, cli_world

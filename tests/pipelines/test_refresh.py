@@ -270,7 +270,7 @@ def test_boundaries_stored_reused_and_failure_keeps_the_old_map(world):
     assert store.load_snapshot(world.data).manifest["boundaries"]["year"] == 2025
     # a map whose gemeenten do not match is refused; the old one is kept, marked stale
     (world.mirror.parent / "geo" / "gemeente_2025.geojson").unlink()
-    from world import write_geo
+    from tests.support.world import write_geo
 
     write_geo(world.mirror.parent / "geo", 2024, codes={"GM0001", "GM0002"})
     assert world("refresh", "--force") == 0

@@ -136,7 +136,7 @@ def test_storage_error_survives_a_process_boundary():
 
 def test_briefing_cli_disk_full_is_one_line_and_leaves_nothing(tmp_path, snapshot_builder,
                                                                monkeypatch, capsys):
-    from dashboard import briefing
+    from dashboard.core import briefing
 
     data = snapshot_builder(tmp_path / "data")
     out = tmp_path / "out"

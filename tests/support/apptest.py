@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from .paths import APP as APP_PATH
+from tests.support.paths import APP as APP_PATH
 
 APP = str(APP_PATH)
 PAGES = {

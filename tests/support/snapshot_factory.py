@@ -22,8 +22,7 @@ import pandas as pd
 from pipelines import store
 from pipelines.regions import typed_regions
 from pipelines.transform import typed_observations
-
-from .paths import GEO
+from tests.support.paths import GEO
 
 REAL_GEO = GEO / "gemeente_2025.geojson"
 YEARS = list(range(2019, 2024))

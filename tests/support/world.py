@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .cbs_factory import write_gebieden, write_table
+from tests.support.cbs_factory import write_gebieden, write_table
 
 GEBIEDEN = "95755NED"
 VEST = "90001NED"

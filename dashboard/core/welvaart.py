@@ -16,8 +16,8 @@ import math
 
 import pandas as pd
 
-from . import compute
-from . import presentation as pr
+from dashboard.core import compute
+from dashboard.core import presentation as pr
 
 TREND_YEARS = 5
 TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"

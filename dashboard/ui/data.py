@@ -10,85 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
+from dashboard.core import briefing, compute
+from dashboard.core import format as fmt
+from dashboard.core.dashdata import DashData, bounds, build, map_entry, read_geojson
 from pipelines import store
 
-from . import briefing, compute, state
-from . import format as fmt
-from . import presentation as pr
-
 log = logging.getLogger(__name__)
-GEOJSON_NAME = "gemeenten.geojson"
-GEO_DECIMALS = 4  # ~10 m; plenty for a national choropleth and keeps the payload small
-
-
-@dataclass(frozen=True)
-class DashData:
-    snapshot_id: str
-    path: Path
-    manifest: dict
-    observations: pd.DataFrame
-    regions: pd.DataFrame
-    indicators: dict[str, dict]             # id -> manifest entry, catalogue order, with data
-    by_indicator: dict[str, pd.DataFrame]   # id -> its observations
-    gemeenten: pd.DataFrame                 # current gemeenten, sorted by name
-    names: dict[str, str]                   # region code -> plain name
-    levels: dict[str, str]                  # region code -> level
-    geo: dict[str, dict] | None             # GM code -> GeoJSON feature (None: no map)
-    geo_bounds: tuple[float, float, float, float] | None  # lon0, lat0, lon1, lat1
-    known: state.Known
-    # optional tables of newer snapshots (None in older ones)
-    by_indicator_current: dict[str, pd.DataFrame] | None = None  # on current boundaries
-    peers: pd.DataFrame | None = None
-    region_history: pd.DataFrame | None = None
-    gaps: pd.DataFrame | None = None  # values that could not be put on current boundaries
-    lags: pr.Lags | None = None  # freshness rules of this snapshot (presentation.lags)
-    notice: str | None = None  # set when this is a fallback because `current` is damaged
-
-    def indicators_of(self, theme: str) -> dict[str, dict]:
-        return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
-
-    @property
-    def has_current(self) -> bool:
-        return self.by_indicator_current is not None
-
-    def view(self, grenzen: str) -> dict[str, pd.DataFrame]:
-        """Observations per indicator for the chosen boundaries: 'huidig' (current gemeente
-        boundaries, when the snapshot has them) or 'historisch' (as CBS published them)."""
-        if grenzen == "huidig" and self.by_indicator_current is not None:
-            return self.by_indicator_current
-        return self.by_indicator
-
-    def boundary_note(self, code: str) -> str | None:
-        notes = (self.manifest.get("harmonisation") or {}).get("boundary_notes") or {}
-        note = notes.get(code)
-        return compute.names_in(note, self.regions) if note else note
-
-    def profile(self, grenzen: str, gemeente: str, peer: compute.Peers) -> list[dict]:
-        """The key figures of ``gemeente`` with the presentation rules applied (see
-        compute.key_figure): the page model of Overzicht, the exports and the briefing.
-        Computed once per snapshot, boundaries, gemeente and peer set in this process and shared
-        by all sessions (see :func:`per_view`); do not mutate the result."""
-        current = grenzen == "huidig" and self.has_current
-        return per_view(self, "profile", (current, gemeente, peer.method, peer.codes),
-                        lambda: compute.profile(self.view(grenzen), self.regions, self.indicators,
-                                                gemeente, peer, lags=self.lags,
-                                                manifest=self.manifest,
-                                                gaps=self.gaps if current else None))
-
-    def peer_set(self, gemeente: str, method: str) -> compute.Peers:
-        """compute.peer_set of ``gemeente``, once per snapshot (shared by all sessions)."""
-        return per_view(self, "peers", (gemeente, method),
-                        lambda: compute.peer_set(self.peers, self.regions, gemeente, method))
 
 
 def data_root() -> Path:
@@ -99,103 +33,13 @@ def current_snapshot_id(root: Path | None = None) -> str | None:
     return store.current_id(root or data_root())
 
 
-def _round(coords, nd: int):
-    if isinstance(coords, (int, float)):
-        return round(coords, nd)
-    return [_round(c, nd) for c in coords]
-
-
-def read_geojson(path: Path) -> dict[str, dict] | None:
-    """GM code -> feature (coordinates rounded, only statcode/statnaam kept); None if absent."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.warning("unreadable %s: %s", path, exc)
-        return None
-    out = {}
-    for f in raw.get("features", []):
-        props = f.get("properties") or {}
-        code = props.get("statcode")
-        geom = f.get("geometry")
-        if not code or not geom:
-            continue
-        out[code] = {"type": "Feature", "id": code,
-                     "properties": {"statcode": code, "statnaam": props.get("statnaam", code)},
-                     "geometry": {"type": geom["type"],
-                                  "coordinates": _round(geom["coordinates"], GEO_DECIMALS)}}
-    return out or None
-
-
-def bounds(features: dict[str, dict] | None) -> tuple[float, float, float, float] | None:
-    if not features:
-        return None
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(c) -> None:
-        if isinstance(c[0], (int, float)):
-            xs.append(c[0])
-            ys.append(c[1])
-        else:
-            for sub in c:
-                walk(sub)
-
-    for f in features.values():
-        walk(f["geometry"]["coordinates"])
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def build(snap: store.Snapshot) -> DashData:
-    """Derive the read-only structures the pages use from a loaded snapshot (pure)."""
-    obs = snap.observations
-    regions = snap.regions
-    by_ind = {iid: g.sort_values(["region_code", "period"]).reset_index(drop=True)
-              for iid, g in obs.groupby("indicator", sort=False)}
-    indicators = {m["id"]: m for m in snap.manifest.get("indicators", [])
-                  if m.get("enabled", True) and m["id"] in by_ind}
-    gemeenten = compute.current_gemeenten(regions).reset_index(drop=True)
-    uniq = regions.drop_duplicates("code")
-    names = dict(zip(uniq["code"], uniq["name"], strict=True))
-    levels = dict(zip(uniq["code"], uniq["level"], strict=True))
-    current = regions[regions["is_current"].astype(bool)]
-    known = state.Known(
-        gemeenten=frozenset(gemeenten["code"]),
-        regions=frozenset(current.loc[current["level"].isin(["GM", "PV", "CR", "AM"]), "code"]),
-        indicators={k: m["theme"] for k, m in indicators.items()},
-        default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
-    )
-    geo = read_geojson(snap.path / GEOJSON_NAME)
-    cur = _optional(snap, "observations_current")
-    by_cur = None
-    if cur is not None:
-        by_cur = {iid: g.sort_values(["region_code", "period"]).reset_index(drop=True)
-                  for iid, g in cur.groupby("indicator", sort=False)}
-        # an indicator without rows on current boundaries keeps its published series
-        by_cur = {iid: by_cur.get(iid, by_ind[iid]) for iid in by_ind}
-    lags = pr.lags(snap.manifest, indicators,
-                   compute.latest_periods({k: by_ind[k] for k in indicators}))
-    return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
-                    gemeenten, names, levels, geo, bounds(geo), known, by_cur,
-                    _optional(snap, "peers"), _optional(snap, "region_history"),
-                    _optional(snap, "harmonisation_gaps"), lags)
-
-
-def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:
-    """An optional snapshot table; None when absent or unreadable (logged, never raised)."""
-    try:
-        return snap.frame(name)
-    except Exception as exc:  # noqa: BLE001 - a damaged optional table must not stop the app
-        log.warning("optional table %s unreadable: %s", name, exc)
-        return None
-
-
 @st.cache_resource(max_entries=2, show_spinner="Cijfers laden…")
 def _load(root: str, snapshot_id: str) -> DashData:
     log.info("loading snapshot %s from %s", snapshot_id, root)
     gc.unfreeze()  # a previous snapshot, once evicted, can be collected again
     data = build(store.load_snapshot(Path(root), snapshot_id, verify=False))  # see _problems
+    key = f"{data.snapshot_id}@{data.path}"
+    data = dataclasses.replace(data, memo=lambda kind, k, fn: _per_view(key, kind, k, fn))
     freeze_long_lived()
     return data
 
@@ -303,18 +147,6 @@ def load_current() -> tuple[DashData | None, str | None]:
         return dataclasses.replace(data, notice=damaged_notice(sid, data)), None
     return None, ("De gepubliceerde snapshot is beschadigd en er is geen eerdere, onbeschadigde "
                   "versie.")
-
-
-def map_entry(manifest: dict, year: int | None) -> tuple[str, dict] | None:
-    """The manifest ``boundaries_by_year`` entry (key, meta) whose years include ``year``; None
-    when that year's gemeenten are today's (the reference map serves) or the snapshot predates
-    per-year maps. A meta without ``file`` means the map of that year could not be fetched."""
-    if year is None:
-        return None
-    for key, meta in (manifest.get("boundaries_by_year") or {}).items():
-        if year in (meta.get("years") or []):
-            return key, meta
-    return None
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.core import compute, state
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core.charts import figures as charts
+from dashboard.core.charts import svgmap, svgseries
+from dashboard.core.charts import text as chart_text
+from dashboard.ui import components
+from dashboard.ui import data as dataio
 from pipelines.catalog import THEMES
-
-from . import chart_text, charts, components, compute, state, svgmap, svgseries
-from . import data as dataio
-from . import format as fmt
-from . import presentation as pr
 
 
 def _compare_options(data) -> list[str]:

@@ -10,10 +10,9 @@ import re
 
 import pandas as pd
 
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
 from pipelines.spreadsheet import csv_safe, protect_sheet
-
-from . import format as fmt
-from . import presentation as pr
 
 STATLINE = "https://opendata.cbs.nl/statline/#/CBS/nl/dataset/{table}/table"
 LICENCE = f"{pr.credit_line()} (https://creativecommons.org/licenses/by/4.0/deed.nl)"

@@ -12,11 +12,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from . import chart_text, compute, exports, state, svgmap
-from . import format as fmt
-from . import presentation as pr
-from .compute import Peers
-from .data import DashData
+from dashboard.core import compute, exports, state
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core.charts import svgmap
+from dashboard.core.charts import text as chart_text
+from dashboard.core.compute import Peers
+from dashboard.ui.data import DashData
 
 CTX_KEY = "_dashboard_ctx"
 LAST_GEMEENTE = "_last_gemeente"
@@ -440,7 +442,7 @@ def peers_expander(ctx: Ctx) -> None:
 
 def briefing_button(ctx: Ctx, key: str) -> None:
     """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers."""
-    from . import data as dataio  # noqa: PLC0415 - keeps components importable without a loader
+    from dashboard.ui import data as dataio  # noqa: PLC0415 - keeps components importable without a loader
 
     gm = ctx.sel.gemeente
     name = ctx.data.names.get(gm, gm)

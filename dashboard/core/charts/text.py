@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import format as fmt
+from dashboard.core import format as fmt
 
 KIND_LABEL = {"series": "lijngrafiek", "bars": "staafdiagram", "map": "kaart",
               "scatter": "spreidingsdiagram"}

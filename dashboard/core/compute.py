@@ -17,10 +17,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
 from pipelines.store import last_successful_check
-
-from . import format as fmt
-from . import presentation as pr
 
 NL = "NL01"
 _QUARTER = re.compile(r"^(\d{4})KW(\d{2})$")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import format as fmt
+from dashboard.core import format as fmt
 
 FONT = "Source Sans Pro, Arial, sans-serif"
 MISSING_COLOR = "#d9d9d9"

@@ -1,7 +1,7 @@
 """Wethoudersbriefing: a one-page A4 PDF per gemeente, from the published snapshot.
 
-    python -m dashboard.briefing GM0758 --out briefing.pdf
-    python -m dashboard.briefing --all --out briefings/        # every current gemeente
+    python -m dashboard briefing GM0758 --out briefing.pdf
+    python -m dashboard briefing --all --out briefings/        # every current gemeente
 
 Route: typst (the ``typst`` wheel: a self-contained typesetting engine, no browser, no system
 libraries) + matplotlib (small charts as SVG). Typst writes a *tagged* PDF (PDF/UA-1): headings,
@@ -39,11 +39,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import typst  # noqa: E402
 
+from dashboard.core import compute  # noqa: E402
+from dashboard.core import format as fmt  # noqa: E402
+from dashboard.core import presentation as pr  # noqa: E402
 from pipelines import store  # noqa: E402
-
-from . import compute  # noqa: E402
-from . import format as fmt  # noqa: E402
-from . import presentation as pr  # noqa: E402
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
@@ -331,7 +330,7 @@ def slug(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dashboard.briefing", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m dashboard briefing", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("gemeenten", nargs="*", help="gemeente codes, e.g. GM0758")
     ap.add_argument("--all", action="store_true", help="every current gemeente")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from . import format as fmt
+from dashboard.core import format as fmt
 
 WIDTH, HEIGHT, PAD = 240, 36, 3
 COLOUR = "#01689b"  # the theme's primary colour: 6.1:1 on white (non-text contrast needs 3:1)

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from . import format as fmt
+from dashboard.core import format as fmt
 
 # --------------------------------------------------------------------------- kind of figure
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 
-from . import format as fmt
-from .chart_text import _get
-from .svgmap import TEXT_SIZE, WIDTH, _esc, header, svg_open
+from dashboard.core import format as fmt
+from dashboard.core.charts.svgmap import TEXT_SIZE, WIDTH, _esc, header, svg_open
+from dashboard.core.charts.text import _get
 
 PLOT_H = 320
 LEFT, RIGHT = 70, 16

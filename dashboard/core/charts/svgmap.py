@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from plotly.colors import sample_colorscale
 
-from . import format as fmt
-from .chart_text import _get
+from dashboard.core import format as fmt
+from dashboard.core.charts.text import _get
 
 WIDTH = 600  # viewBox units; the SVG scales to its container
 OUTLINE = "#e4002b"
