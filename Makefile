@@ -23,10 +23,11 @@ $(STAMP): pyproject.toml $(LOCK)
 
 setup: $(STAMP)
 
-# re-resolve pyproject.toml (dev tools included) into requirements.lock, pinned with hashes
+# re-resolve pyproject.toml (dev tools included) into requirements.lock, pinned with hashes; the
+# versions already locked stay where they fit (`make lock UPGRADE=1`: the newest of everything)
 lock:
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python scripts/lock.py compile
+	$(BIN)/python scripts/lock.py compile $(if $(UPGRADE),--upgrade)
 
 run: setup
 	scripts/run.sh

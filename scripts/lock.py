@@ -2,7 +2,8 @@
 """The lock file for reproducible installs: ``requirements.lock`` pins every dependency of
 ``pyproject.toml`` (the ``dev`` extra included) to one version with its sha256 hashes.
 
-    python scripts/lock.py compile   # `make lock`: re-resolve with uv (pinned) and rewrite the lock
+    python scripts/lock.py compile   # `make lock`: re-resolve with uv (pinned), keeping the versions
+                                     # already locked where they fit; --upgrade: newest of everything
     python scripts/lock.py check     # exit 1 when pyproject.toml's dependencies changed since
 
 ``make setup`` installs the lock with ``pip install --require-hashes`` (so a package that differs
@@ -63,13 +64,19 @@ def stale_reason(pyproject: Path = PYPROJECT, lock: Path = LOCK) -> str | None:
     return None
 
 
-def compile_lock() -> int:
+def compile_lock(upgrade: bool = False) -> int:
+    """Re-resolve pyproject.toml. The versions already locked are kept where they still fit (uv
+    takes an existing output file as its preferences), so adding one dependency adds it and what
+    it needs, nothing else moves; ``upgrade`` takes the newest versions of everything."""
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", UV], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "requirements.lock"
+        if LOCK.exists() and not upgrade:
+            out.write_text(LOCK.read_text(encoding="utf-8"), encoding="utf-8")
         subprocess.run([sys.executable, "-m", "uv", "pip", "compile", str(PYPROJECT),
                         "--extra", "dev", "--universal", "--python-version", "3.11",
-                        "--generate-hashes", "--no-header", "--quiet", "-o", str(out)],
+                        "--generate-hashes", "--no-header", "--quiet", "-o", str(out)]
+                       + (["--upgrade"] if upgrade else []),
                        check=True, cwd=ROOT)
         body = out.read_text(encoding="utf-8")
     LOCK.write_text(HEADER + MARK + deps_hash() + "\n" + body, encoding="utf-8")
@@ -80,7 +87,7 @@ def compile_lock() -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["compile"]:
-        return compile_lock()
+        return compile_lock(upgrade="--upgrade" in argv[1:])
     if argv[:1] == ["check"]:
         reason = stale_reason()
         if reason:
