@@ -50,8 +50,10 @@ if [ "$(id -u)" = 0 ]; then
   gid=$(id -g "$SERVE_USER")
   chown -R "$uid:$gid" "$RUN_DIR"
   NGINX_AS=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
-  if "${NGINX_AS[@]}" test -r dashboard/app.py \
-      && "${NGINX_AS[@]}" "$BIN/python" -c 'import streamlit, dashboard' 2>/dev/null \
+  # absolute paths: the workers open $REPO/dashboard/serve.py, which needs every parent folder
+  # to be searchable by that user too (a checkout under a 0700 home or mktemp folder is not)
+  if "${NGINX_AS[@]}" test -r "$REPO/dashboard/serve.py" \
+      && (cd / && "${NGINX_AS[@]}" "$BIN/python" -c "import sys; sys.path.insert(0, '$REPO'); import streamlit, dashboard") 2>/dev/null \
       && [ -z "$("${NGINX_AS[@]}" find -L "$REGIO_DATA_DIR/current/" ! -readable -print -quit \
                  2>&1)" ]; then
     WORKER_AS=("${NGINX_AS[@]}")
