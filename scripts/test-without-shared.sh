@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV_BIN:-$PWD/.venv/bin}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/regio-noshared.XXXXXX")
+chmod 755 "$tmp"  # like a normal checkout: readable for the unprivileged serving user
 trap 'rm -rf "$tmp"' EXIT
 git clone -q . "$tmp/repo"
 [ -d node_modules ] && ln -s "$PWD/node_modules" "$tmp/repo/node_modules"
