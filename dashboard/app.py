@@ -19,9 +19,8 @@ import streamlit as st  # noqa: E402
 from dashboard.core import compute, state  # noqa: E402
 from dashboard.core import format as fmt  # noqa: E402
 from dashboard.core import presentation as pr  # noqa: E402
-from dashboard.ui import components  # noqa: E402
+from dashboard.ui import components, streamlit_fixes  # noqa: E402
 from dashboard.ui import data as dataio  # noqa: E402
-from dashboard.ui.html_nl import CHROME_JS  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
 SITE = "Regionale economie"
@@ -75,16 +74,11 @@ NAV_LABELS = {"ruimtelijke_economie": "Ruimtelijke economie"}  # fits the sideba
 
 
 def navigation(page_map: dict[str, st.Page]) -> None:
-    """Our own page links: Streamlit's built-in page list has invalid list markup (axe
-    list/listitem) and cannot be fixed by configuration. Plain links, keyboard reachable, the
-    gemeente travels with the session."""
-    with st.sidebar:
-        with st.container(key="hoofdnavigatie"):
-            for group, keys in NAV_GROUPS.items():
-                st.markdown(f"**{group}**")
-                for key in keys:
-                    page = page_map[key]
-                    st.page_link(page, label=NAV_LABELS.get(key, page.title), icon=page.icon)
+    """Our own page links (streamlit_fixes.page_links: Streamlit's page list has invalid list
+    markup); the gemeente travels with the session."""
+    streamlit_fixes.page_links({group: [page_map[k] for k in keys]
+                                for group, keys in NAV_GROUPS.items()},
+                               {page_map[k].url_path: label for k, label in NAV_LABELS.items()})
 
 
 def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
@@ -118,9 +112,9 @@ def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
 
 
 def dutch_chrome() -> None:
-    """lang="nl" and Dutch labels for Streamlit's own interface (see dashboard/html_nl.py); the
-    served page already has them when run through dashboard/serve.py."""
-    st.html(f"<script>{CHROME_JS}</script>", unsafe_allow_javascript=True)
+    """lang="nl" and Dutch labels for Streamlit's own interface (streamlit_fixes, 1); the served
+    page already has them when run through dashboard/serve.py."""
+    st.html(f"<script>{streamlit_fixes.CHROME_JS}</script>", unsafe_allow_javascript=True)
 
 
 def footer(data: dataio.DashData, statement: st.Page) -> None:

@@ -19,6 +19,6 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/serve.py` puts only da
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
-from dashboard.ui.html_nl import DutchIndexHtml  # noqa: E402
+from dashboard.ui.streamlit_fixes import DutchIndexHtml  # noqa: E402
 
 app = st.App(Path(__file__).with_name("app.py"), middleware=[Middleware(DutchIndexHtml)])

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.core import format as fmt
 from dashboard.core import welvaart
-from dashboard.core.charts import figures as charts
+from dashboard.core.charts import build
 from dashboard.ui import components
 from pipelines.catalog import THEMES
 
@@ -124,9 +124,9 @@ when = (str(yr) if yr is not None else
 tables = sorted({t for o in (xo, yo) for ct in o["cbs_table"].dropna().unique()
                  for t in str(ct).split("+") if t})
 source = components.source_text("+".join(tables), str(yr) if yr is not None else None)
-fig = charts.scatter(plot, xm, ym, title=f"{xm['title']} en {ym['title']}, {when}",
-                     source=source, color_by=None if color_by == "geen" else color_by)
-components.plotly(fig, key="scatter", filename=f"dwarsverband {xm['title']} {ym['title']}")
+spec = build.scatter_chart(plot, xm, ym, title=f"{xm['title']} en {ym['title']}, {when}",
+                           source=source, grouped_by=None if color_by == "geen" else color_by)
+components.chart(spec, key="scatter", filename=f"dwarsverband {xm['title']} {ym['title']}")
 
 m1, m2, m3 = st.columns(3)
 if corr["message"]:

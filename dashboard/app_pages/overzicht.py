@@ -6,7 +6,8 @@ import streamlit as st
 from dashboard.core import compute
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from dashboard.core.charts import sparkline
+from dashboard.core.charts import build
+from dashboard.core.charts import svg as svgdraw
 from dashboard.ui import components
 from pipelines.catalog import THEMES
 
@@ -50,7 +51,7 @@ def card(r: dict) -> None:
                                if has_change else None),
             help=data.indicators[r["indicator"]].get("description"))
         if len(r["trend"]) > 1:  # our own sparkline: Streamlit's has no text alternative
-            st.html(sparkline.img(r["trend"], r["trend_periods"], unit, dec))
+            st.html(svgdraw.sparkline_img(build.trend(r["trend"], r["trend_periods"], r)))
         st.caption("  \n".join(card_lines(r)))
 
 

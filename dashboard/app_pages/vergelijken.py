@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.core import compute, state
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from dashboard.core.charts import figures as charts
+from dashboard.core.charts import build
 from dashboard.ui import components
 
 ctx = components.context()
@@ -120,9 +120,9 @@ if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemee
     bars = bars[bars["code"].str.startswith("GM")]
     st.caption("Bij aantallen staan alleen de gemeenten in de grafiek, niet Nederland of de regio.")
 cbs_table = str(ctx.obs[iid]["cbs_table"].iloc[-1])
-fig = charts.bar_compare(bars, meta, highlight={gm}, title=col["column"],
-                         source=components.source_text(cbs_table, col["period"]))
-components.plotly(fig, key="bars", filename=col["column"])
+spec = build.bar_chart(bars, meta, chosen={gm}, title=col["column"],
+                       source=components.source_text(cbs_table, col["period"]))
+components.chart(spec, key="bars", filename=col["column"])
 components.source_caption(data, cbs_table, col["period"])
 if mode == "GM":
     components.peers_expander(ctx)

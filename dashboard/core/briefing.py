@@ -4,9 +4,11 @@
     python -m dashboard briefing --all --out briefings/        # every current gemeente
 
 Route: typst (the ``typst`` wheel: a self-contained typesetting engine, no browser, no system
-libraries) + matplotlib (small charts as SVG). Typst writes a *tagged* PDF (PDF/UA-1): headings,
+libraries) + the dashboard's own SVG charts (``charts.svg``, the same renderer as the web's
+time series, at print size). Typst writes a *tagged* PDF (PDF/UA-1): headings,
 paragraphs, tables with header cells, charts as figures with a Dutch alt text, document
-language ``nl`` and a title, in reading order. Fonts are matplotlib's own DejaVu Sans, so the
+language ``nl`` and a title, in reading order. Fonts are DejaVu Sans as shipped in matplotlib's
+wheel (matplotlib is only the font source here), so the
 result is the same on every machine. The page is ``briefing.typ``; all content reaches it as
 JSON (:func:`content`), so no text is ever spliced into markup.
 
@@ -22,33 +24,29 @@ boundaries when the snapshot has them.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
 import sys
-import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
+import typst
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import typst  # noqa: E402
-
-from dashboard.core import compute  # noqa: E402
-from dashboard.core import format as fmt  # noqa: E402
-from dashboard.core import presentation as pr  # noqa: E402
-from pipelines import store  # noqa: E402
+from dashboard.core import compute
+from dashboard.core import format as fmt
+from dashboard.core import presentation as pr
+from dashboard.core.charts import build, text
+from dashboard.core.charts import svg as svgdraw
+from pipelines import store
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
 CHART_INDICATORS = ("werkloosheid_pct", "banen_per_1000_inwoners", "vestigingen_per_1000_inwoners",
                     "woningvoorraad")
-BLUE, ORANGE, DARK = "#1565c0", "#b35200", "#333333"
 TEMPLATE = Path(__file__).with_name("briefing.typ")
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, shipped with matplotlib
 PDF_STANDARD = "ua-1"
@@ -261,57 +259,27 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
 
 # --------------------------------------------------------------------------- charts
 
-def _from_to(s: pd.DataFrame, unit: str, dec: int) -> str:
-    return (f"van {fmt.value(s['value'].iloc[0], unit, dec)} in {fmt.period(s['period'].iloc[0])} "
-            f"naar {fmt.value(s['value'].iloc[-1], unit, dec)} in {fmt.period(s['period'].iloc[-1])}")
-
-
 def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | None:
-    """A small line chart as SVG with its alt text (a Dutch summary sentence). Sizes show the
-    gemeente alone (Nederland's count would flatten it); rates add Nederland and the median of
-    comparable gemeenten."""
+    """A small line chart (the dashboard's own SVG renderer, at print size) with its alt text
+    (the chart's summary sentence). Sizes show the gemeente alone (Nederland's count would
+    flatten it); rates add Nederland and the median of comparable gemeenten, over the
+    gemeente's own periods."""
     obs = src.by_indicator.get(iid)
     meta = src.indicators.get(iid)
     if obs is None or meta is None:
         return None
-    s = compute.series(obs, gemeente)
-    if s.empty or len(s) < 2:
+    own = compute.series(obs, gemeente)
+    if len(own) < 2:
         return None
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
     name = compute.region_row(src.regions, gemeente).get("name", gemeente)
-    label = f" ({fmt.unit_label(unit)})" if unit in ("%", "euro", "aantal") else ""
-    fig, ax = plt.subplots(figsize=(2.45, 1.45), dpi=100)
-    fig.subplots_adjust(left=0.16, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
-    periods = list(s["period"])
-    ax.plot(periods, s["value"], color=BLUE, lw=2, label=name)
-    alt = [f"Lijngrafiek {meta['title']}{label}. {name}: {_from_to(s, unit, dec)}."]
+    lines = [(gemeente, name, "gemeente")]
     if not pr.is_size(meta):
-        nl = compute.series(obs, compute.NL)
-        nl = nl[nl["period"].isin(periods)]
-        if not nl.empty:
-            ax.plot(list(nl["period"]), nl["value"], color=DARK, lw=1.2, ls="--", label="Nederland")
-            alt.append(f"Nederland: {_from_to(nl, unit, dec)}.")
-        if peer.codes:
-            med = [compute.peer_median(obs, peer.codes, p) for p in periods]
-            ax.plot(periods, med, color=ORANGE, lw=1.2, ls=":", label="Vergelijkbaar (mediaan)")
-            known = [(p, v) for p, v in zip(periods, med, strict=True) if v is not None]
-            if known:
-                alt.append("Mediaan vergelijkbare gemeenten: " + _from_to(pd.DataFrame(
-                    known, columns=["period", "value"]), unit, dec) + ".")
-    title = textwrap.fill(meta["title"] + label, 40)
-    ax.set_title(title, fontsize=6.2, loc="left")
-    ax.tick_params(labelsize=5.5)
-    step = max(1, len(periods) // 5)
-    ax.set_xticks(periods[::step])
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
-        lambda v, _p: fmt.number(v, 0 if abs(v) >= 100 else 1)))
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis="y", lw=0.3, color="#dddddd")
-    ax.legend(fontsize=4.8, frameon=False, loc="best")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    return {"svg": buf.getvalue().decode(), "alt": " ".join(alt)}
+        lines.append((compute.NL, "Nederland", "nl"))
+    sdf = compute.series_frame(obs, lines, None if pr.is_size(meta) else peer)
+    sdf = sdf[sdf["period"].isin(set(own["period"]))]
+    spec = build.series_chart(sdf, meta, title=meta["title"], source="")
+    return {"svg": svgdraw.series(spec, text.summary(spec), svgdraw.PRINT),
+            "alt": text.alt_text(spec)}
 
 
 # --------------------------------------------------------------------------- the page

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from dataclasses import dataclass
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from dashboard.core import compute, exports, state
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from dashboard.core.charts import svgmap
+from dashboard.core.charts import interactive
+from dashboard.core.charts import svg as svgdraw
 from dashboard.core.charts import text as chart_text
+from dashboard.core.charts.spec import Chart, MapChart, SeriesChart
 from dashboard.core.compute import Peers
+from dashboard.ui import streamlit_fixes
 from dashboard.ui.data import DashData
 
 CTX_KEY = "_dashboard_ctx"
@@ -109,9 +109,7 @@ WIDE = "wide-only"
 # CSV/Excel buttons, every chart a table with a CSV button; a click on a column head sorts.
 PAGE_CSS = f"""
 <style>
-[data-testid="stElementToolbar"], [data-testid="stDataFrameColumnMenu"],
-[data-testid="stDataFrameColumnVisibilityMenu"], [data-testid="stDataFrameColumnFormattingMenu"],
-[data-testid="stDataFrameStatisticsMenu"] {{ display: none !important; }}
+{streamlit_fixes.HIDE_TOOLBARS_CSS.strip()}
 @media (max-width: 640px) {{
   [class*="st-key-{WIDE}"] {{ display: none !important; }}
   [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}
@@ -207,101 +205,52 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "grafiek"
 
 
-class _Frozen(go.Figure):
-    """A figure already validated and turned into a dict (charts.frozen, shared between sessions):
-    st.plotly_chart takes it as it is instead of validating and deep-copying it again."""
-
-    def __init__(self, spec: dict):
-        super().__init__()
-        self._spec = spec
-
-    def to_dict(self) -> dict:
-        return self._spec
-
-
-# plotly's own texts in Dutch (plotly reads a locale from the chart's config; no script needed)
-PLOTLY_NL = {
-    "dictionary": {
-        "Download plot as a PNG": "Grafiek downloaden als PNG",  # plotly.js 3
-        "Download plot as a png": "Grafiek downloaden als PNG",  # plotly.js 2
-        "Download plot": "Grafiek downloaden",
-        "Taking snapshot - this may take a few seconds": "Afbeelding wordt gemaakt…",
-        "Snapshot succeeded": "Afbeelding gemaakt",
-        "Sorry, there was a problem downloading your snapshot!":
-            "Het downloaden van de afbeelding is mislukt.",
-        "Autoscale": "Automatisch schalen", "Reset axes": "Assen herstellen",
-        "Zoom": "Zoomen", "Zoom in": "Inzoomen", "Zoom out": "Uitzoomen", "Pan": "Verschuiven",
-        "Reset view": "Beeld herstellen", "Double-click to zoom back out":
-            "Dubbelklik om uit te zoomen",
-        "Produced with Plotly.js": "Gemaakt met Plotly.js",
-    },
-    "format": {
-        "days": ["zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"],
-        "shortDays": ["zo", "ma", "di", "wo", "do", "vr", "za"],
-        "months": list(fmt.MONTHS),
-        "shortMonths": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt",
-                        "nov", "dec"],
-        "date": "%d-%m-%Y", "decimal": ",", "thousands": ".",
-    },
-}
 TABLE_LABEL = "Tabel bij deze grafiek"
 
 
-def plotly_config(fig: go.Figure | dict, filename: str) -> dict:
-    """Only the PNG button (Dutch tooltip) in the chart's toolbar; zooming is off (a finger on
-    a chart scrolls the page) and the data are in the table under the chart."""
-    return {
-        "locale": "nl", "locales": {"nl": PLOTLY_NL},
-        "displaylogo": False, "scrollZoom": False, "modeBarButtons": [["toImage"]],
-        "toImageButtonOptions": {"format": "png", "filename": slug(filename), "scale": 2,
-                                 "width": 1000,
-                                 "height": chart_text.layout(fig).get("height") or 500},
-    }
+def chart(spec: Chart, key: str, filename: str, *, svg: str | None = None) -> None:
+    """THE way a page shows a chart (a :mod:`dashboard.core.charts.spec`): the picture, its
+    summary sentence (also its accessible name), a download, and an expander with the plotted
+    data as a table plus a CSV, all from the one specification.
+
+    Maps and time series are drawn on the server as SVG (``svg``: an already drawn picture, e.g.
+    the shared map with this view's outline; else it is drawn here); bars and the scatter are
+    interactive plotly figures (hover names a gemeente)."""
+    text = chart_text.summary(spec)
+    if isinstance(spec, SeriesChart | MapChart):
+        drawn = svg if svg is not None else svgdraw.series(spec, text)
+        kind = "kaart" if isinstance(spec, MapChart) else "grafiek"
+        streamlit_fixes.inline_svg(drawn, kind)
+        st.caption(text)
+        st.download_button("Kaart downloaden (SVG)" if kind == "kaart" else
+                           "Grafiek downloaden (SVG)", functools.partial(str, drawn),
+                           f"{slug(filename)}.svg", "image/svg+xml", key=f"{key}-svg",
+                           on_click="ignore", icon=":material/download:")
+    else:
+        fig = interactive.figure(spec)
+        # theme=None: our own fonts and dark-enough text colours (the Streamlit theme greys them)
+        st.plotly_chart(fig, key=key, config=interactive.config(fig, slug(filename)), alt=text,
+                        theme=None)
+        st.caption(text)
+    chart_table(spec, key, filename)
 
 
-def plotly(fig: go.Figure | dict, key: str, filename: str) -> None:
-    """THE way a page shows a chart: the figure with a Dutch toolbar, its summary sentence (also
-    the chart's accessible name), and an expander with the plotted data as a table plus a CSV
-    download. Text and table are read from the figure itself (``chart_text``). ``fig``: a
-    Figure, or the dict of a shared, already validated figure (charts.frozen / with_traces)."""
-    text = chart_text.summary(fig)
-    # theme=None: our own fonts and dark-enough text colours (the Streamlit theme greys them)
-    st.plotly_chart(_Frozen(fig) if isinstance(fig, dict) else fig, key=key,
-                    config=plotly_config(fig, filename), alt=text, theme=None)
-    st.caption(text)
-    chart_table(fig, key, filename)
-
-
-def svg_chart(fig: dict, svg: str, key: str, filename: str, kind: str = "grafiek") -> None:
-    """A chart drawn on the server as SVG (``svgmap`` for the map, ``svgseries`` for a time
-    series; the browser draws it without a chart library): the picture, its summary sentence
-    (also its accessible name), a download of the picture, and the same table expander as
-    :func:`plotly`, all read from the plotly figure ``fig`` the SVG was drawn from."""
-    st.html(svgmap.inline_html(svg, kind), unsafe_allow_javascript=True)
-    st.caption(chart_text.summary(fig))
-    label = "Kaart downloaden (SVG)" if kind == "kaart" else "Grafiek downloaden (SVG)"
-    st.download_button(label, functools.partial(str, svg), f"{slug(filename)}.svg",
-                       "image/svg+xml", key=f"{key}-svg", on_click="ignore",
-                       icon=":material/download:")
-    chart_table(fig, key, filename)
-
-
-def chart_table(fig: go.Figure | dict, key: str, filename: str) -> None:
+def chart_table(spec: Chart, key: str, filename: str) -> None:
     """'Tabel bij deze grafiek': the plotted data as a table and a CSV download. Built only when
     opened (a rerun): a closed expander costs neither the server nor the browser anything, and
     most views never open it."""
-    exp = st.expander(f"{TABLE_LABEL} ({chart_text.kind_label(fig)})", icon=":material/table:",
+    exp = st.expander(f"{TABLE_LABEL} ({chart_text.kind_label(spec)})", icon=":material/table:",
                       key=f"{key}-tabel", on_change="rerun")
     if not exp.open:
         return
     with exp:
-        table = chart_text.display_table(fig)
+        table = chart_text.display_table(spec)
         if table.empty:
             st.caption(fmt.MISSING)
             return
-        if note := chart_text.unit_note(fig):
+        if note := chart_text.unit_note(spec):
             st.caption(note)
-        if chart_text.kind(fig) == "series" and table.shape[1] > 3:
+        if isinstance(spec, SeriesChart) and table.shape[1] > 3:
             with wide_only(f"{key}-tabel"):  # too wide for a phone: there region by region
                 st.table(table, hide_index=True)
             with narrow_only(f"{key}-tabel"):
@@ -310,46 +259,16 @@ def chart_table(fig: go.Figure | dict, key: str, filename: str) -> None:
             st.table(table, hide_index=True)
         st.download_button(
             "Deze gegevens als CSV", functools.partial(exports.to_csv,
-                                                       chart_text.data_table(fig)),
+                                                       chart_text.data_table(spec)),
             f"{slug(filename)}.csv", "text/csv", key=f"{key}-table-csv", on_click="ignore",
             icon=":material/download:")
-
-
-_RENDER_LOCK = threading.Lock()
-
-
-def render_once(sty: Styler) -> Styler:
-    """The same Styler, rendered once: st.dataframe runs the style functions (``_compute``) and
-    builds the cell table (``_translate``) on every call, a large part of a page view's CPU for
-    a 300-row ranking. After this the second and later calls (the phone table of the same view,
-    other sessions sharing it through data.per_view) reuse the first result; do not change the
-    Styler afterwards. (Instance attributes: st.dataframe only takes the Styler class itself.)"""
-    compute_, translate_ = sty._compute, sty._translate
-    memo: dict = {}
-
-    def _compute():
-        with _RENDER_LOCK:
-            if "computed" not in memo:
-                compute_()
-                memo["computed"] = True
-        return sty
-
-    def _translate(*args, **kwargs):
-        key = (args, tuple(sorted(kwargs.items())))
-        with _RENDER_LOCK:
-            if key not in memo:
-                memo[key] = translate_(*args, **kwargs)
-            return memo[key]
-
-    sty._compute, sty._translate = _compute, _translate
-    return sty
 
 
 def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
                  highlight: pd.Series | None = None, secondary: pd.Series | None = None):
     """A Styler that shows Dutch numbers ('geen gegevens' for missing) while the dataframe
     still sorts on the numbers. ``formats``: column -> (unit, decimals). Rendered once
-    (:func:`render_once`): do not change it after the first st.dataframe."""
+    (``streamlit_fixes.render_once``): do not change it after the first st.dataframe."""
     sty = df.style.format({c: functools.partial(_fmt_cell, unit=u, dec=d)
                            for c, (u, d) in formats.items() if c in df.columns})
     if highlight is not None or secondary is not None:
@@ -359,7 +278,7 @@ def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
         sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m
                                      else ("background-color: #e3f1dc" if p else "")
                                      for m, p in zip(mask, second, strict=True)], axis=0)
-    return render_once(sty)
+    return streamlit_fixes.render_once(sty)
 
 
 def _fmt_cell(v, unit, dec):
@@ -379,8 +298,8 @@ def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
                        f"{base}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
-    c3.caption("Excel bevat ook een tabblad ‘Bronnen’. Een grafiek bewaart u als PNG met het "
-               "camera-icoon rechtsboven in de grafiek.")
+    c3.caption("Excel bevat ook een tabblad ‘Bronnen’. Een grafiek bewaart u met de "
+               "downloadknop eronder; de gegevens van een grafiek staan in de tabel eronder.")
 
 
 # --------------------------------------------------------------------------- boundaries, peers

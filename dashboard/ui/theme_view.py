@@ -10,8 +10,8 @@ import streamlit as st
 from dashboard.core import compute, state
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from dashboard.core.charts import figures as charts
-from dashboard.core.charts import svgmap, svgseries
+from dashboard.core.charts import build, svgmap
+from dashboard.core.charts import svg as svgdraw
 from dashboard.core.charts import text as chart_text
 from dashboard.ui import components
 from dashboard.ui import data as dataio
@@ -127,14 +127,11 @@ def render(theme: str) -> None:
                 title += f" (grenzen van {map_year})"
             if fresh.stale:
                 title += f" ({pr.STALE})"
-            map_meta = {**meta, "higher_is_better": hib}
 
             def build_map(geo=geo, geo_bounds=geo_bounds, own_map=own_map, title=title):
                 mdf = compute.map_frame(ind_obs, data.regions, period,
                                         None if own_map else list(geo))
-                fig = charts.choropleth(mdf, geo, map_meta, selected=None, title=title,
-                                        source=source, bounds=geo_bounds)
-                spec = charts.frozen(fig, geo)
+                spec = build.map_chart(mdf, meta, title=title, source=source)
                 return mdf, spec, svgmap.build(spec, geo, geo_bounds)
 
             # the map of all gemeenten is the same for everyone: built once per snapshot (as an
@@ -142,11 +139,11 @@ def render(theme: str) -> None:
             mdf, spec, drawn = dataio.per_snapshot(
                 data, "map", (ctx.current_boundaries, iid, period, own_map, map_year, title,
                               source, hib), build_map)
-            # the figure of this view: the shared one plus the selected gemeente's outline trace,
-            # so the summary (caption and accessible name) names its value as well
-            view = charts.with_traces(spec, charts.selected_outline(mdf, geo, map_meta, gm))
-            components.svg_chart(view, drawn.render(gm, chart_text.summary(view)), key="map",
-                                 filename=f"kaart {meta['title']} {period}", kind="kaart")
+            # this view's chart: the shared one with the gemeente chosen, so the summary (caption
+            # and accessible name) names its value as well
+            view = spec.for_selected(gm)
+            components.chart(view, key="map", filename=f"kaart {meta['title']} {period}",
+                             svg=drawn.render(gm, chart_text.summary(view)))
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
             if n_missing:
@@ -181,9 +178,8 @@ def render(theme: str) -> None:
 
         def build_series():
             sdf = compute.series_frame(ind_obs, lines, peer)
-            spec = charts.frozen(charts.time_series(sdf, meta, title=series_title,
-                                                    source=source))
-            return sdf, spec, svgseries.build(spec, chart_text.summary(spec))
+            spec = build.series_chart(sdf, meta, title=series_title, source=source)
+            return sdf, spec, svgdraw.series(spec, chart_text.summary(spec))
 
         sdf, series_spec, series_svg = dataio.per_view(
             data, "series", (ctx.current_boundaries, iid, tuple(lines),
@@ -196,8 +192,8 @@ def render(theme: str) -> None:
             gap = pr.gap_reason(data.manifest, meta, gm, data.names[gm], harmonisation=harm,
                                 period=period)
             st.info(gap.text + " De grafiek toont alleen de vergelijkingsregio's.")
-        components.svg_chart(series_spec, series_svg, key="series",
-                             filename=f"trend {meta['title']} {data.names[gm]}")
+        components.chart(series_spec, key="series", svg=series_svg,
+                         filename=f"trend {meta['title']} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
         components.boundary_caption(ctx, code, ind_obs, iid)

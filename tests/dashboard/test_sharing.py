@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core import compute
-from dashboard.core.charts import figures as charts
+from dashboard.core.charts import build
 from dashboard.ui import data as dataio
 from pipelines import store
 from tests.support.apptest import svg_of
@@ -33,8 +33,8 @@ def counted(monkeypatch):
             return fn(*a, **k)
         return wrapper
 
-    monkeypatch.setattr(charts, "choropleth", counting("choropleth", charts.choropleth))
-    monkeypatch.setattr(charts, "time_series", counting("time_series", charts.time_series))
+    monkeypatch.setattr(build, "map_chart", counting("choropleth", build.map_chart))
+    monkeypatch.setattr(build, "series_chart", counting("time_series", build.series_chart))
     monkeypatch.setattr(compute, "ranking", counting("ranking", compute.ranking))
     caches = (dataio._per_snapshot, dataio._per_view, dataio._per_view_large)
     for c in caches:

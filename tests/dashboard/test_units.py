@@ -12,7 +12,8 @@ import pytest
 
 from dashboard.core import compute, dashdata, exports, state
 from dashboard.core import format as fmt
-from dashboard.core.charts import figures as charts
+from dashboard.core.charts import build, interactive, style, svgmap
+from dashboard.core.charts import svg as svgdraw
 from pipelines import store
 
 
@@ -283,47 +284,43 @@ def test_tables_of_and_statline():
 
 # --------------------------------------------------------------------------- charts
 
-def test_choropleth_sends_each_feature_once_and_outlines_the_selection(dd):
+def test_map_spec_draws_every_gemeente_once_and_outlines_the_selection(dd):
     meta = dd.indicators["werkloosheid_pct"]
     mdf = compute.map_frame(dd.by_indicator["werkloosheid_pct"], dd.regions, "2023")
-    fig = charts.choropleth(mdf, dd.geo, meta, selected="GM0355", title="t", source="Bron: CBS",
-                            bounds=dd.geo_bounds)
-    assert fig.layout.separators == ",."
-    assert fig.layout.map.style == "white-bg"
-    values, missing, outline = fig.data
-    assert list(missing.locations) == ["GM0352"] and "geen gegevens" in missing.hovertemplate
-    assert list(outline.locations) == ["GM0355"] and outline.marker.line.width == 3
-    feats = [f["id"] for t in fig.data[:2] for f in t.geojson["features"]]
-    assert sorted(feats) == sorted(dd.geo)
-    assert "Bron: CBS" in fig.layout.title.subtitle.text
+    spec = build.map_chart(mdf, meta, title="t", source="Bron: CBS")
+    assert [a.code for a in spec.without_value] == ["GM0352"]
+    drawn = svgmap.build(spec, dd.geo, dd.geo_bounds)
+    svg = drawn.render("GM0355", "x")
+    assert svg.count(svgmap.OUTLINE) == 1 and "Zeist (gekozen)" in svg
+    assert len(drawn.outlines) == len(dd.geo)  # every gemeente drawn, each once
+    assert "Bron: CBS" in svg
 
 
 def test_time_series_and_bars_have_honest_axes(dd):
     meta = dd.indicators["werkloosheid_pct"]
     df = compute.series_frame(dd.by_indicator["werkloosheid_pct"],
                               [("GM0355", "Zeist", "gemeente"), ("NL01", "Nederland", "nl")])
-    fig = charts.time_series(df, meta, title="t", source="s")
-    assert fig.layout.yaxis.rangemode == "tozero" and fig.layout.separators == ",."
-    assert fig.data[0].name == "Zeist"
-    assert fig.data[0].marker.symbol[-1] == "circle-open"  # 2023 is provisional
-    bars = charts.bar_compare(pd.DataFrame({"code": ["NL01", "GM0355"], "label": ["NL", "Z"],
-                                            "value": [4.0, None]}), meta,
-                              highlight={"GM0355"}, title="t", source="s")
-    assert bars.layout.xaxis.range[0] == 0
+    spec = build.series_chart(df, meta, title="t", source="s")
+    assert spec.zero_based and spec.lines[0].label == "Zeist"
+    last = spec.lines[0].points[-1]
+    assert last.provisional  # 2023 is provisional: an open marker
+    assert style.point_marker(style.ROLE_STYLE["gemeente"], last)[0] == "circle-open"
+    bars = interactive.bars(build.bar_chart(pd.DataFrame(
+        {"code": ["NL01", "GM0355"], "label": ["NL", "Z"], "value": [4.0, None]}), meta,
+        chosen={"GM0355"}, title="t", source="s"))
+    assert bars.layout.xaxis.range[0] == 0 and bars.layout.separators == ",."
     assert "geen gegevens" in list(bars.data[0].text)
 
 
-def test_map_view_fits_the_netherlands():
-    view = charts.map_view((3.36, 50.75, 7.23, 53.55), 440, 450)
-    assert 5.5 < view["zoom"] < 7 and 52 < view["center"]["lat"] < 52.3
-
-
 def test_labels_are_escaped_in_charts():
-    df = pd.DataFrame({"period": ["2023"], "year": [2023], "value": [1.0],
-                       "status": ["Definitief"], "code": ["X"], "label": ["<b>x</b>"],
-                       "role": ["vergelijk"]})
-    fig = charts.time_series(df, {"unit": "%", "decimals": 1}, title="t", source="s")
-    assert "<b>" not in fig.data[0].name
+    df = pd.DataFrame({"code": ["X", "NL01"], "label": ["<b>x</b>", "NL"], "value": [1.0, 2.0]})
+    fig = interactive.bars(build.bar_chart(df, {"unit": "%", "decimals": 1}, chosen=set(),
+                                           title="t", source="s"))
+    assert all("<b>x" not in y for y in fig.data[0].y)
+    series = build.series_chart(df.assign(period="2023", status="Definitief", role="vergelijk"),
+                                {"unit": "%", "decimals": 1}, title="t", source="s")
+    assert "<b>x</b>" not in svgdraw.series(series, "x") and "&lt;b&gt;x" in svgdraw.series(
+        series, "x")
 
 
 # --------------------------------------------------------------------------- data

@@ -235,14 +235,14 @@ def test_latest_rows_and_overview_carry_harmonisation(dd):
 
 
 def test_map_hover_mentions_opgeteld(dd):
-    from dashboard.core.charts import figures as charts
+    from dashboard.core.charts import build, svgmap
 
     meta = dd.indicators["vestigingen"]
     mdf = compute.map_frame(dd.view("huidig")["vestigingen"], dd.regions, "2019")
     assert mdf.set_index("code").at["GM0406", "harmonisation"] == "opgeteld"
-    fig = charts.choropleth(mdf, dd.geo, meta, selected="GM0406", title="t", source="s",
-                            bounds=dd.geo_bounds)
-    assert any("opgeteld over de gemeenten" in str(c) for c in fig.data[0].customdata[:, 1])
+    spec = build.map_chart(mdf, meta, title="t", source="s")
+    assert spec.area("GM0406").note.startswith("opgeteld over de gemeenten")
+    assert "opgeteld over de gemeenten" in svgmap.build(spec, dd.geo, dd.geo_bounds).body
     hist = compute.map_frame(dd.view("historisch")["vestigingen"], dd.regions, "2019")
     assert "harmonisation" not in hist.columns
 

@@ -43,7 +43,7 @@ def qp(at: AppTest, key: str) -> str:
 
 def svg_of(at: AppTest, kind: str) -> str:
     """The SVG of the page's map ('kaart') or time series ('grafiek'), out of the st.html
-    element that puts it in place (svgmap.inline_html); '' when the page has none."""
+    element that puts it in place (streamlit_fixes.inline_svg); '' when the page has none."""
     for h in at.get("html"):
         if f"regio-{kind}" in h.proto.body:
             return json.loads(h.proto.body.split(")(", 1)[1].rsplit(")</script>", 1)[0])

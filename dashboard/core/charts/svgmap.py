@@ -1,38 +1,32 @@
-"""The gemeente map as a static SVG (no streamlit): built once per snapshot, indicator and period
-from the same plotly figure the text alternative reads (``charts.choropleth`` -> ``frozen``),
-plus the selected gemeente's outline per view (a string insertion, not a new map).
+"""The gemeente map as SVG (pure), from a :class:`spec.MapChart` and the boundaries: built once
+per snapshot, indicator and period, plus the chosen gemeente's red outline per view (a string
+insertion, not a new map).
 
-Why not the plotly map itself: a plotly map redraws completely (WebGL) whenever anything in it
-changes, so every gemeente switch cost the browser a full map; the SVG is drawn by the browser
-itself, prints, scales to a phone, names every gemeente in a tooltip (``<title>``) and stays the
-same element for everyone except the one outline.
+Why not a map library in the browser: a WebGL map redraws completely whenever anything in it
+changes, so every gemeente switch cost the browser a full map; this SVG is drawn by the browser
+itself, prints, scales to a phone, names every gemeente in a tooltip (``<title>``) and is the same
+element for everyone except the one outline.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
-import json
 import math
-import textwrap
 from dataclasses import dataclass
 
-from plotly.colors import sample_colorscale
-
 from dashboard.core import format as fmt
-from dashboard.core.charts.text import _get
+from dashboard.core.charts import style
+from dashboard.core.charts.spec import MapChart
+from dashboard.core.charts.svg import TEXT_SIZE, WIDTH, esc, header, svg_open, text
 
-WIDTH = 600  # viewBox units; the SVG scales to its container
-OUTLINE = "#e4002b"
-MISSING_COLOR = "#d9d9d9"
-FONT = "Source Sans Pro, Arial, sans-serif"
-TITLE_SIZE, TEXT_SIZE = 26, 20
+MISSING_COLOR = style.MISSING_COLOR
+OUTLINE = style.OUTLINE
 
 
 @dataclass(frozen=True)
 class SvgMap:
     """The shared part of a map: everything but the opening tag (its accessible name names the
-    selected gemeente) and the selected gemeente's outline."""
+    chosen gemeente) and the chosen gemeente's outline."""
 
     height: float
     head: str
@@ -82,128 +76,85 @@ class _Projection:
         return "".join(parts)
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def _hex(c: str) -> tuple[int, int, int]:
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
 
 
-def build(spec: dict, features: dict[str, dict],
+def colour_at(stops: tuple[str, ...], t: float) -> str:
+    """The colour at ``t`` (0..1) on a scale of evenly spaced stops (linear in RGB)."""
+    t = min(1.0, max(0.0, t))
+    pos = t * (len(stops) - 1)
+    i = min(int(pos), len(stops) - 2)
+    a, b = _hex(stops[i]), _hex(stops[i + 1])
+    f = pos - i
+    return "#" + "".join(f"{round(x + (y - x) * f):02x}" for x, y in zip(a, b, strict=True))
+
+
+def tip(value_text: str, note: str) -> str:
+    return value_text + (f"; {note}" if note else "")
+
+
+def build(chart: MapChart, features: dict[str, dict],
           bounds: tuple[float, float, float, float]) -> SvgMap:
-    """The SVG of a ``charts.choropleth`` figure dict, for all views (see :meth:`SvgMap.render`)."""
+    """The SVG of a map for all views (see :meth:`SvgMap.render`); gemeenten without a
+    boundary in ``features`` are left out of the picture (never of the table)."""
     proj = _Projection(bounds, WIDTH)
-    meta = (spec.get("layout") or {}).get("meta") or {}
-    title, source = str(meta.get("title", "")), str(meta.get("source", ""))
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
-    traces = {((t.get("meta") or {}).get("role")): t for t in spec.get("data", [])}
-    values, missing = traces.get("waarde"), traces.get("missing")
+    m = chart.measure
+    have, missing = chart.with_value, chart.without_value
     body, outlines = [], {}
     lo = hi = None
-    stops: list[str] = []
-    if values is not None:
-        z = [float(v) for v in _get(values, "z")]
-        lo, hi = min(z), max(z)
-        scale = values.get("colorscale") or [[0, "#f7fbff"], [1, "#08306b"]]
-        if values.get("reversescale"):
-            scale = [[1 - p, c] for p, c in reversed(scale)]
+    stops = style.map_scale(m.direction)
+    if have:
+        lo, hi = min(a.value for a in have), max(a.value for a in have)
         span = (hi - lo) or 1.0
-        colours = sample_colorscale(scale, [(v - lo) / span for v in z])
-        stops = sample_colorscale(scale, [i / 8 for i in range(9)])
-        names = (values.get("meta") or {}).get("names") or []
-        texts = [str(row[1]) for row in _get(values, "customdata")]
-        for code, name, text, colour in zip(_get(values, "locations"), names, texts, colours,
-                                            strict=True):
-            d = proj.path(features[code]["geometry"]) if code in features else ""
+        for a in have:
+            d = proj.path(features[a.code]["geometry"]) if a.code in features else ""
             if not d:
                 continue
-            tip = text.replace("<br>", "; ")  # plotly's hover text: value + herindeling note
-            body.append(f'<path d="{d}" fill="{colour}"><title>{_esc(name)}: {_esc(tip)}'
-                        '</title></path>')
-            outlines[code] = _outline(d, name, tip)
-    if missing is not None:
-        names = (missing.get("meta") or {}).get("names") or []
-        for code, name in zip(_get(missing, "locations"), names, strict=True):
-            d = proj.path(features[code]["geometry"]) if code in features else ""
-            if not d:
-                continue
-            body.append(f'<path d="{d}" fill="{MISSING_COLOR}"><title>{_esc(name)}: '
-                        f'{fmt.MISSING}</title></path>')
-            outlines[code] = _outline(d, name, fmt.MISSING)
+            t = tip(fmt.value(a.value, m.unit, m.decimals), a.note)
+            body.append(f'<path d="{d}" fill="{colour_at(stops, (a.value - lo) / span)}">'
+                        f"<title>{esc(a.name)}: {esc(t)}</title></path>")
+            outlines[a.code] = _outline(d, a.name, t)
+    for a in missing:
+        d = proj.path(features[a.code]["geometry"]) if a.code in features else ""
+        if not d:
+            continue
+        body.append(f'<path d="{d}" fill="{MISSING_COLOR}"><title>{esc(a.name)}: '
+                    f"{fmt.MISSING}</title></path>")
+        outlines[a.code] = _outline(d, a.name, fmt.MISSING)
     # above the map: title and source (a saved or printed map names its source); below: the
-    # colour scale in words and numbers, and grey = no data. Sizes in viewBox units: the map is
-    # drawn ~360 px wide on a phone, so 20 -> 12 px there.
-    heading, end = header(title, source)
+    # colour scale in words and numbers, and grey = no data
+    heading, end = header(chart.title, chart.source)
     top = end + 10
-    legend_h = (TEXT_SIZE * 4.2 if values is not None else 0) + \
-        (TEXT_SIZE * 1.8 if missing is not None else 0) + 8
+    legend_h = (TEXT_SIZE * 4.2 if have else 0) + (TEXT_SIZE * 1.8 if missing else 0) + 8
     height = top + proj.height + legend_h
-    head = [*heading,
-            f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" stroke-width="0.4" '
-            'stroke-linejoin="round">']
-    tail = ['</g>']
+    head = [*heading, f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" '
+                      'stroke-width="0.4" stroke-linejoin="round">']
+    tail = ["</g>"]
     y = top + proj.height + TEXT_SIZE * 1.2
-    if values is not None:
-        scale_title = ((values.get("colorbar") or {}).get("title") or {}).get("text", "")
+    if have:
         bar = WIDTH * 0.7
-        gid = "schaal-" + hashlib.sha1(f"{title}|{source}|{lo}|{hi}".encode()).hexdigest()[:10]
-        tail.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#1f1f1f">'
-                    f'{_esc(scale_title)}</text>')
+        gid = "schaal-" + hashlib.sha1(f"{chart.title}|{chart.source}|{lo}|{hi}".encode()
+                                       ).hexdigest()[:10]
+        tail.append(text(0, y, f"{fmt.unit_label(m.unit)} · {style.scale_words(m.direction)}"))
         tail.append(f'<defs><linearGradient id="{gid}">'
-                    + "".join(f'<stop offset="{i / 8:.3f}" stop-color="{c}"/>'
-                              for i, c in enumerate(stops))
+                    + "".join(f'<stop offset="{i / 8:.3f}" stop-color="{colour_at(stops, i / 8)}"/>'
+                              for i in range(9))
                     + "</linearGradient></defs>")
         tail.append(f'<rect x="0" y="{y + 6:.0f}" width="{bar:.0f}" height="14" '
                     f'fill="url(#{gid})" stroke="#767676" stroke-width="0.6"/>')
         y += 6 + 14 + TEXT_SIZE * 1.2
-        tail.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#1f1f1f">'
-                    f'{_esc(fmt.value(lo, unit, dec))}</text>')
-        tail.append(f'<text x="{bar:.0f}" y="{y:.0f}" font-size="{TEXT_SIZE}" '
-                    f'text-anchor="end" fill="#1f1f1f">{_esc(fmt.value(hi, unit, dec))}</text>')
+        tail.append(text(0, y, fmt.value(lo, m.unit, m.decimals)))
+        tail.append(text(bar, y, fmt.value(hi, m.unit, m.decimals), "end"))
         y += TEXT_SIZE * 0.6
-    if missing is not None:
+    if missing:
         tail.append(f'<rect x="0" y="{y + 4:.0f}" width="18" height="14" fill="{MISSING_COLOR}" '
-                    f'stroke="#767676" stroke-width="0.6"/><text x="26" y="{y + 16:.0f}" '
-                    f'font-size="{TEXT_SIZE}" fill="#1f1f1f">{fmt.MISSING}</text>')
+                    f'stroke="#767676" stroke-width="0.6"/>')
+        tail.append(text(26, y + 16, fmt.MISSING))
     tail.append("</svg>")
     return SvgMap(height, "".join(head), "".join(body), "".join(tail), outlines)
 
 
-def svg_open(height: float, label: str) -> str:
-    """The opening tag of a chart SVG: WIDTH wide in viewBox units, scaled to its container,
-    with ``label`` (the summary sentence) as its accessible name."""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" '
-            f'width="100%" role="img" aria-label="{_esc(label)}" '
-            f'style="max-width:{WIDTH}px;display:block;font-family:{FONT}">')
-
-
-def header(title: str, source: str) -> tuple[list[str], float]:
-    """Title and source lines at the top of a chart SVG (a saved or printed picture names its
-    source), and the y where they end."""
-    out, y = [], 8.0
-    for line in _lines(title, 38):
-        y += TITLE_SIZE * 1.25
-        out.append(f'<text x="0" y="{y:.0f}" font-size="{TITLE_SIZE}" font-weight="600" '
-                   f'fill="#1f1f1f">{_esc(line)}</text>')
-    for line in _lines(source, 56):
-        y += TEXT_SIZE * 1.3
-        out.append(f'<text x="0" y="{y:.0f}" font-size="{TEXT_SIZE}" fill="#555555">'
-                   f'{_esc(line)}</text>')
-    return out, y
-
-
-def _outline(d: str, name: str, text: str) -> str:
+def _outline(d: str, name: str, body: str) -> str:
     return (f'<path d="{d}" fill="none" stroke="{OUTLINE}" stroke-width="3">'
-            f'<title>{_esc(name)} (gekozen): {_esc(text)}</title></path>')
-
-
-def _lines(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width, break_long_words=False) if text else []
-
-
-def inline_html(svg: str, kind: str = "kaart") -> str:
-    """HTML for ``st.html(..., unsafe_allow_javascript=True)`` that shows ``svg`` inline.
-    st.html sanitises with DOMPurify's HTML profile, which removes ``<svg>``; a one-line script
-    (our own markup only: every data-derived text in ``svg`` is escaped) puts it in place. '<' is
-    written as \\u003c so the sanitiser sees no markup inside the script."""
-    payload = json.dumps(svg).replace("<", "\\u003c")
-    return (f'<div class="regio-svg regio-{kind}"></div><script>(function(s){{'
-            'document.currentScript.previousElementSibling.innerHTML=s;})(' + payload
-            + ")</script>")
+            f"<title>{esc(name)} (gekozen): {esc(body)}</title></path>")

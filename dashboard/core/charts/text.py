@@ -1,190 +1,137 @@
-"""Text alternatives for the dashboard's charts (pure, no streamlit): a short Dutch summary
-sentence and a table of the plotted data, both read from the figure itself.
+"""The text alternative of every chart (pure): a short Dutch summary sentence — the chart's
+accessible name and its caption — and the table of the plotted data under it (and its CSV).
 
-Every figure of ``dashboard.charts`` carries what they need in plotly's ``meta`` attributes:
-``layout.meta`` = {"chart": "series" | "bars" | "map" | "scatter", "title", "unit", "decimals",
-...} and, per trace, the role and the names behind the plotted points. So the text alternative
-always describes exactly what is drawn, for any chart the helper ``components.plotly`` shows.
+Both are read from the chart's specification (:mod:`spec`), the same object every renderer
+draws, so the words always describe exactly what is drawn, on the web, in a download and in the
+briefing's alt texts.
 """
 
 from __future__ import annotations
 
-import base64
-
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboard.core import format as fmt
+from dashboard.core.charts.spec import (
+    BarChart,
+    Chart,
+    MapChart,
+    Measure,
+    ScatterChart,
+    SeriesChart,
+)
 
 KIND_LABEL = {"series": "lijngrafiek", "bars": "staafdiagram", "map": "kaart",
               "scatter": "spreidingsdiagram"}
-ROLE_ORDER = {"gemeente": 0, "vergelijk": 1, "provincie": 2, "peers": 3, "nl": 4}
 UNCHANGED = 0.005  # relative change below which a series counts as 'gelijk gebleven'
 
 
-Fig = go.Figure | dict  # a Figure or its plain dict form (charts.frozen, shared by sessions)
+def kind_label(chart: Chart) -> str:
+    return KIND_LABEL.get(chart.kind, "grafiek")
 
 
-def _get(obj, name: str):
-    value = obj.get(name) if isinstance(obj, dict) else obj[name]
-    if isinstance(value, dict) and "bdata" in value:  # plotly's typed array in a figure dict
-        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        return arr.reshape(value["shape"]) if value.get("shape") else arr
-    return value
+def _val(v, m: Measure, short: bool = False) -> str:
+    return fmt.value(v, m.unit, m.decimals, short=short)
 
 
-def layout(fig: Fig) -> dict:
-    """The layout's top-level attributes (as plain values for a dict figure)."""
-    if isinstance(fig, dict):
-        return fig.get("layout") or {}
-    return {"height": fig.layout.height, "meta": fig.layout.meta}
+def period_label(period: str) -> str:
+    """An axis label: years stay '2024'; quarters become '2020 K1'."""
+    return period if period.isdigit() else f"{period[:4]} K{int(period[-2:])}"
 
 
-def traces(fig: Fig) -> list:
-    return list(fig.get("data") or []) if isinstance(fig, dict) else list(fig.data)
-
-
-def layout_meta(fig: Fig) -> dict:
-    meta = layout(fig).get("meta")
-    return dict(meta) if isinstance(meta, dict) else {}
-
-
-def kind(fig: Fig) -> str | None:
-    return layout_meta(fig).get("chart")
-
-
-def kind_label(fig: Fig) -> str:
-    return KIND_LABEL.get(kind(fig) or "", "grafiek")
-
-
-def _trace_meta(trace) -> dict:
-    meta = _get(trace, "meta")
-    return dict(meta) if isinstance(meta, dict) else {}
-
-
-def _val(v, meta: dict, short: bool = False) -> str:
-    return fmt.value(v, meta.get("unit"), int(meta.get("decimals") or 0), short=short)
-
-
-def unit_note(fig: Fig) -> str:
+def unit_note(chart: Chart) -> str:
     """'Eenheid: per 1.000 inwoners.' for a line chart's table, whose cells leave a long unit
     out (it would fill a phone-wide table); '' where the headers name it."""
-    meta = layout_meta(fig)
-    unit = meta.get("unit")
-    if kind(fig) != "series" or not unit or unit in ("%", "euro", "aantal"):
+    if not isinstance(chart, SeriesChart):
+        return ""
+    unit = chart.measure.unit
+    if not unit or unit in ("%", "euro", "aantal"):
         return ""
     return f"Eenheid: {fmt.unit_label(unit)}."
 
 
 # --------------------------------------------------------------------------- tables
 
-def data_table(fig: Fig) -> pd.DataFrame:
-    """The plotted data as numbers (for the CSV download), one row per point/region/period."""
-    return {"series": _series_table, "bars": _bars_table, "map": _map_table,
-            "scatter": _scatter_table}.get(kind(fig) or "", _empty)(fig)
-
-
-def _empty(fig: Fig) -> pd.DataFrame:
+def data_table(chart: Chart) -> pd.DataFrame:
+    """The plotted data as numbers (for the CSV download), one row per period/region."""
+    if isinstance(chart, SeriesChart):
+        return _series_table(chart)
+    if isinstance(chart, BarChart):
+        return pd.DataFrame({"regio": [b.label for b in chart.bars],
+                             "waarde": [_num(b.value) for b in chart.bars]})
+    if isinstance(chart, MapChart):
+        df = pd.DataFrame({"gemeente": [a.name for a in chart.areas],
+                           "waarde": [_num(a.value) for a in chart.areas]},
+                          columns=["gemeente", "waarde"])
+        return (df.sort_values(["waarde", "gemeente"], ascending=[False, True],
+                               na_position="last").reset_index(drop=True))
+    if isinstance(chart, ScatterChart):
+        return _scatter_table(chart)
     return pd.DataFrame()
 
 
-def _series_lines(fig: Fig) -> list[dict]:
-    """Plotted lines in legend order (the chosen gemeente first), legend-only traces dropped."""
-    lines = []
-    for tr in traces(fig):
-        m = _trace_meta(tr)
-        if not m.get("periods"):
-            continue
-        lines.append({"role": m.get("role"), "label": m.get("label") or tr.name,
-                      "periods": list(m["periods"]), "x": list(_get(tr, "x")),
-                      "values": [None if fmt.is_missing(v) else float(v) for v in _get(tr, "y")],
-                      "status": list(m.get("status") or [])})
-    return sorted(lines, key=lambda ln: ROLE_ORDER.get(ln["role"], 1))
+def _num(v) -> float:
+    return float("nan") if v is None else float(v)
 
 
-def _series_table(fig: Fig) -> pd.DataFrame:
-    lines = _series_lines(fig)
+def _series_table(chart: SeriesChart) -> pd.DataFrame:
+    lines = chart.ordered()
+    periods = chart.periods
     if not lines:
         return pd.DataFrame(columns=["periode"])
-    labels = {}
+    out = pd.DataFrame({"periode": [period_label(p) for p in periods]})
     for ln in lines:
-        for p, x in zip(ln["periods"], ln["x"], strict=True):
-            labels[p] = x
-    out = pd.DataFrame({"periode": [labels[p] for p in sorted(labels)]})
-    for ln in lines:
-        by_period = dict(zip(ln["periods"], ln["values"], strict=True))
-        out[ln["label"]] = [by_period.get(p) for p in sorted(labels)]
+        by_period = {p.period: p.value for p in ln.points}
+        out[ln.label] = [by_period.get(p) for p in periods]
     return out
 
 
-def _bars_table(fig: Fig) -> pd.DataFrame:
-    m = _trace_meta(traces(fig)[0]) if traces(fig) else {}
-    df = pd.DataFrame({"regio": m.get("labels", []), "waarde": m.get("values", [])})
-    return df.iloc[::-1].reset_index(drop=True)  # plotted bottom-up: the table top-down
+MARK = {"gemeente": "gekozen", "peers": "vergelijkbaar"}
 
 
-def _map_table(fig: Fig) -> pd.DataFrame:
-    rows = []
-    for tr in traces(fig):
-        m = _trace_meta(tr)
-        if m.get("role") == "waarde":
-            rows += [{"gemeente": n, "waarde": float(v)}
-                     for n, v in zip(m["names"], _get(tr, "z"), strict=True)]
-        elif m.get("role") == "missing":
-            rows += [{"gemeente": n, "waarde": None} for n in m["names"]]
-    df = pd.DataFrame(rows, columns=["gemeente", "waarde"])
-    return (df.sort_values(["waarde", "gemeente"], ascending=[False, True], na_position="last")
-            .reset_index(drop=True))
+def axis_titles(chart: ScatterChart) -> tuple[str, str]:
+    """The table's column names of the two axes (told apart when both are one indicator)."""
+    xt, yt = chart.x.title, chart.y.title
+    if xt == yt:
+        return f"{xt} (horizontaal)", f"{yt} (verticaal)"
+    return xt, yt
 
 
-def _scatter_table(fig: Fig) -> pd.DataFrame:
-    meta = layout_meta(fig)
-    xt, yt = meta.get("x", {}).get("title", "x"), meta.get("y", {}).get("title", "y")
-    rows = []
-    for tr in traces(fig):
-        m = _trace_meta(tr)
-        role = {"gemeente": "gekozen", "peers": "vergelijkbaar"}.get(
-            m.get("role"), "")
-        group = m.get("group") if m.get("role") == "overig" else ""
-        for n, x, y in zip(m.get("names", []), _get(tr, "x"), _get(tr, "y"), strict=True):
-            rows.append({"gemeente": n, xt: float(x), yt: float(y),
-                         "markering": role or (group if group != "Overige gemeenten" else "")})
+def _scatter_table(chart: ScatterChart) -> pd.DataFrame:
+    xt, yt = axis_titles(chart)
+    rows = [{"gemeente": d.name, xt: d.x, yt: d.y,
+             "markering": MARK.get(d.role) or (d.group or "")} for d in chart.dots]
     df = pd.DataFrame(rows, columns=["gemeente", xt, yt, "markering"])
     return df.sort_values("gemeente", key=lambda s: s.str.lower()).reset_index(drop=True)
 
 
-def display_table(fig: Fig) -> pd.DataFrame:
+def display_table(chart: Chart) -> pd.DataFrame:
     """``data_table`` as Dutch text ('4,2%', 'geen gegevens', '(voorlopig)'), for on screen."""
-    meta = layout_meta(fig)
-    df = data_table(fig)
-    k = kind(fig)
+    df = data_table(chart)
     if df.empty:
         return df
-    if k == "series":
-        lines = {ln["label"]: ln for ln in _series_lines(fig)}
-        periods = sorted({p for ln in lines.values() for p in ln["periods"]})
+    if isinstance(chart, SeriesChart):
         out = df.copy()
-        for label, ln in lines.items():
-            status = dict(zip(ln["periods"], ln["status"], strict=False))
-            out[label] = [_val(v, meta, True) + ("" if status.get(p, "Definitief") == "Definitief"
-                                           else f" ({fmt.status(status[p])})")
-                          for v, p in zip(df[label], periods, strict=True)]
+        periods = chart.periods
+        for ln in chart.ordered():
+            status = {p.period: p.status for p in ln.points}
+            out[ln.label] = [_val(v, chart.measure, True)
+                             + ("" if status.get(p, "Definitief") == "Definitief"
+                                else f" ({fmt.status(status[p])})")
+                             for v, p in zip(df[ln.label], periods, strict=True)]
         return out
-    if k == "scatter":
+    if isinstance(chart, ScatterChart):
         out = df.copy()
         names = {}
-        for axis in ("x", "y"):
-            am = meta.get(axis, {})
-            col = am.get("title", axis)
-            out[col] = [_val(v, am, True) for v in df[col]]
-            if am.get("unit") not in (None, "%", "euro", "aantal"):
-                names[col] = f"{col} ({fmt.unit_label(am['unit'])})"
+        for m, col in zip((chart.x, chart.y), axis_titles(chart), strict=True):
+            out[col] = [_val(v, m, True) for v in df[col]]
+            if m.unit not in (None, "%", "euro", "aantal"):
+                names[col] = f"{col} ({fmt.unit_label(m.unit)})"
         return out.rename(columns=names)
     out = df.copy()
-    out["waarde"] = [_val(v, meta, True) for v in df["waarde"]]
-    return out.rename(columns={"waarde": f"waarde ({fmt.unit_label(meta.get('unit'))})"
-                               if meta.get("unit") else "waarde"})
+    m = chart.measure
+    out["waarde"] = [_val(v, m, True) for v in df["waarde"]]
+    return out.rename(columns={"waarde": f"waarde ({fmt.unit_label(m.unit)})"
+                               if m.unit else "waarde"})
 
 
 def long_table(shown: pd.DataFrame) -> pd.DataFrame:
@@ -196,19 +143,27 @@ def long_table(shown: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- summaries
 
-def summary(fig: Fig) -> str:
+def summary(chart: Chart) -> str:
     """One or two short Dutch sentences that say what the chart shows."""
-    k = kind(fig)
-    fn = {"series": _series_summary, "bars": _bars_summary, "map": _map_summary,
-          "scatter": _scatter_summary}.get(k or "")
-    text = fn(fig, layout_meta(fig)) if fn else ""
-    return text or f"{layout_meta(fig).get('title') or 'Grafiek'}: geen gegevens."
+    if isinstance(chart, SeriesChart):
+        text = _series_summary(chart)
+    elif isinstance(chart, BarChart):
+        text = _bars_summary(chart)
+    elif isinstance(chart, MapChart):
+        text = _map_summary(chart)
+    elif isinstance(chart, ScatterChart):
+        text = _scatter_summary(chart)
+    else:
+        text = ""
+    return text or f"{chart.title or 'Grafiek'}: geen gegevens."
 
 
-def _known(ln: dict) -> list[tuple[str, float, str]]:
-    return [(p, v, s) for p, v, s in zip(ln["periods"], ln["values"],
-                                         ln["status"] or ["Definitief"] * len(ln["periods"]),
-                                         strict=True) if v is not None]
+def alt_text(chart: Chart) -> str:
+    """The kind, the title and the summary: 'Lijngrafiek Werkloosheid (%). Breda: ...' (the
+    briefing's figure alt text, which has no caption beside it)."""
+    unit = chart.measure.unit if not isinstance(chart, ScatterChart) else None
+    label = f" ({fmt.unit_label(unit)})" if unit in ("%", "euro", "aantal") else ""
+    return f"{kind_label(chart).capitalize()} {chart.title}{label}. {summary(chart)}"
 
 
 def _movement(first: float, last: float) -> str:
@@ -217,71 +172,65 @@ def _movement(first: float, last: float) -> str:
     return "gestegen" if last > first else "gedaald"
 
 
-def _series_summary(fig: Fig, meta: dict) -> str:
-    lines = [ln for ln in _series_lines(fig) if _known(ln)]
+def _series_summary(chart: SeriesChart) -> str:
+    m = chart.measure
+    lines = [ln for ln in chart.ordered() if ln.known]
     if not lines:
         return ""
     main = lines[0]
-    known = _known(main)
-    last_p, last_v, last_s = known[-1]
-    when = fmt.period_status(last_p, last_s)
-    text = f"{main['label']}: {_val(last_v, meta)} in {when}"
+    known = main.known
+    last = known[-1]
+    text = f"{main.label}: {_val(last.value, m)} in {fmt.period_status(last.period, last.status)}"
     others = []
     for ln in lines[1:]:
-        at = {p: v for p, v, _ in _known(ln)}
-        if last_p in at:
-            others.append(f"{ln['label']} {_val(at[last_p], meta)}")
+        at = {p.period: p.value for p in ln.known}
+        if last.period in at:
+            others.append(f"{ln.label} {_val(at[last.period], m)}")
     if others:
         text += ", " + ", ".join(others)
     if len(known) > 1:
-        first_p, first_v, _ = known[0]
-        move = _movement(first_v, last_v)
-        text += (f"; sinds {fmt.period(first_p)} {move}"
-                 + (f" van {_val(first_v, meta)}" if move != "gelijk gebleven" else ""))
-    if main["role"] != "gemeente":  # the chart shows only the regions it is compared with
+        first = known[0]
+        move = _movement(first.value, last.value)
+        text += (f"; sinds {fmt.period(first.period)} {move}"
+                 + (f" van {_val(first.value, m)}" if move != "gelijk gebleven" else ""))
+    if main.role != "gemeente":  # the chart shows only the regions it is compared with
         text = "Geen cijfers voor de gemeente zelf. " + text
     return text + "."
 
 
-def _bars_summary(fig: Fig, meta: dict) -> str:
-    df = _bars_table(fig)
-    m = _trace_meta(traces(fig)[0]) if traces(fig) else {}
-    have = df.dropna(subset=["waarde"])
-    if have.empty:
+def _bars_summary(chart: BarChart) -> str:
+    m = chart.measure
+    have = [b for b in chart.bars if b.value is not None]
+    if not have:
         return ""
-    top, low = have.loc[have["waarde"].idxmax()], have.loc[have["waarde"].idxmin()]
-    parts = [f"{len(have)} regio's; hoogste: {top['regio']} ({_val(top['waarde'], meta)}), "
-             f"laagste: {low['regio']} ({_val(low['waarde'], meta)})"]
-    codes = dict(zip(m.get("codes", []), zip(m.get("labels", []), m.get("values", []),
-                                             strict=True), strict=True))
-    named = [codes[c] for c in m.get("highlight", []) if c in codes]
-    if "NL01" in codes:
-        named.append(codes["NL01"])
+    top = max(have, key=lambda b: b.value)
+    low = min(have, key=lambda b: b.value)
+    parts = [f"{len(have)} regio's; hoogste: {top.label} ({_val(top.value, m)}), "
+             f"laagste: {low.label} ({_val(low.value, m)})"]
+    named = [b for b in chart.bars if b.emphasis == "chosen"]
+    named += [b for b in chart.bars if b.emphasis == "reference"]
     if named:
-        parts.append(", ".join(f"{lab}: {_val(v, meta)}" for lab, v in named))
-    n_missing = len(df) - len(have)
+        parts.append(", ".join(f"{b.label}: {_val(b.value, m)}" for b in named))
+    n_missing = len(chart.bars) - len(have)
     if n_missing:
         parts.append(f"{n_missing} zonder gegevens")
     return ". ".join(parts) + "."
 
 
-def _map_summary(fig: Fig, meta: dict) -> str:
-    df = _map_table(fig)
+def _map_summary(chart: MapChart) -> str:
+    m = chart.measure
+    df = data_table(chart)
     have = df.dropna(subset=["waarde"])
     if have.empty:
         return ""
-    hib = meta.get("higher_is_better")
-    scale = ("donkerder = gunstiger" if hib is not None else "donkerder = hoger")
+    scale = "donkerder = hoger" if m.direction is None else "donkerder = gunstiger"
     parts = [f"Kaart van {len(have)} gemeenten ({scale})"]
-    selected = next((_trace_meta(tr)["names"][0] for tr in traces(fig)
-                     if _trace_meta(tr).get("role") == "selected"), None)
-    if selected is not None:
-        row = df[df["gemeente"] == selected]
-        if not row.empty:
-            parts.append(f"{selected}: {_val(row['waarde'].iloc[0], meta)}")
+    chosen = chart.area(chart.selected)
+    if chosen is not None:
+        parts.append(f"{chosen.name}: {_val(chosen.value, m)}")
     top, low = have.iloc[0], have.iloc[-1]
-    parts.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], meta)}), laagste: "
-                 f"{low['gemeente']} ({_val(low['waarde'], meta)})")
+    parts.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], m)}), laagste: "
+                 f"{low['gemeente']} ({_val(low['waarde'], m)})")
     n_missing = len(df) - len(have)
     if n_missing:
         parts.append(f"{n_missing} {'gemeente' if n_missing == 1 else 'gemeenten'} zonder "
@@ -289,19 +238,20 @@ def _map_summary(fig: Fig, meta: dict) -> str:
     return ". ".join(parts) + "."
 
 
-def _scatter_summary(fig: Fig, meta: dict) -> str:
-    df = _scatter_table(fig)
-    if df.empty:
+def _scatter_summary(chart: ScatterChart) -> str:
+    if not chart.dots:
         return ""
-    xm, ym = meta.get("x", {}), meta.get("y", {})
-    xt, yt = xm.get("title", "x"), ym.get("title", "y")
-    text = f"{len(df)} gemeenten: {xt} (horizontaal) tegen {yt} (verticaal)"
-    chosen = df[df["markering"] == "gekozen"]
-    if not chosen.empty:
-        r = chosen.iloc[0]
-        text += f". {r['gemeente']}: {_val(r[xt], xm)} en {_val(r[yt], ym)}"
-    if len(df) >= 3:
-        r = df[xt].corr(df[yt])
-        if not fmt.is_missing(r):
-            text += f"; samenhang r = {fmt.number(r, 2)}"
+    xm, ym = chart.x, chart.y
+    text = (f"{len(chart.dots)} gemeenten: {xm.title} (horizontaal) tegen {ym.title} "
+            "(verticaal)")
+    chosen = next((d for d in chart.dots if d.role == "gemeente"), None)
+    if chosen is not None:
+        text += f". {chosen.name}: {_val(chosen.x, xm)} en {_val(chosen.y, ym)}"
+    if len(chart.dots) >= 3:
+        xs = pd.Series([d.x for d in chart.dots])
+        ys = pd.Series([d.y for d in chart.dots])
+        if xs.nunique() > 1 and ys.nunique() > 1:  # a constant axis has no correlation
+            r = xs.corr(ys)
+            if not fmt.is_missing(r):
+                text += f"; samenhang r = {fmt.number(r, 2)}"
     return text + "."

@@ -1,18 +1,40 @@
-"""Dutch page shell for Streamlit's own interface (its "chrome").
+"""Every place the dashboard works around Streamlit, in one module.
 
-Streamlit serves one ``index.html`` with ``<html lang="en">`` and ``<title>Streamlit</title>`` and
-has a few English labels that no configuration changes ("Skip to main content", "Help for …",
-"Collapse sidebar", the table toolbar). Two pieces fix that:
+Each workaround names the Streamlit version it was written for (1.67, the version
+``requirements.lock`` pins and CI tests) and, where there is one, the Streamlit issue it works
+around, so that after an upgrade each can be checked and removed when Streamlit fixed it.
+``tests/dashboard/test_streamlit_fixes.py`` fails when one stops working (a renamed Plotly module,
+a changed index.html, a changed Styler hook).
 
-- :class:`DutchIndexHtml`, a pure ASGI middleware used by ``dashboard/serve.py``: the served HTML
-  says ``lang="nl"``, has a Dutch title and carries :data:`CHROME_JS` from the first paint, so a
-  screen reader meets Dutch on the very first load;
-- :data:`CHROME_JS` itself, also injected by ``app.py`` on every run (``st.html``), so a plain
-  ``streamlit run dashboard/app.py`` ends up right too, a moment after load. It sets
-  ``lang="nl"`` and translates Streamlit's English labels as they appear (a MutationObserver,
-  installed once per document).
+1. **Dutch page shell** (:class:`DutchIndexHtml`, :data:`CHROME_JS`): Streamlit serves one
+   ``index.html`` with ``<html lang="en">`` and ``<title>Streamlit</title>``, and has English
+   labels no configuration changes ("Skip to main content", "Help for …", the table toolbar).
+   streamlit/streamlit#15726 (open; a ``page_lang`` option was proposed in #16024, not merged).
+   The middleware (used by ``dashboard/serve.py`` through ``st.App``) serves the page with
+   ``lang="nl"``, a Dutch title and :data:`CHROME_JS` from the first paint, so a screen reader
+   meets Dutch on the very first load; ``app.py`` also injects :data:`CHROME_JS` on every run
+   (``st.html``), so a plain ``streamlit run dashboard/app.py`` ends up right a moment after load.
+   The script sets ``lang="nl"`` and translates Streamlit's English labels as they appear.
+2. **Plotly module preload** (:func:`preload`): Streamlit loads its Plotly chart module
+   (4.7 MB) only when the first chart arrives; on the two pages with plotly charts the served page
+   starts loading it at once (~0.7 s sooner, ``benchmarks/load.py``).
+3. **Inline SVG** (:func:`inline_svg`): ``st.html`` sanitises with DOMPurify's HTML profile,
+   which removes ``<svg>`` (Streamlit 1.67 offers no SVG element); a one-line script puts our own
+   SVG in place.
+4. **A Styler rendered once** (:func:`render_once`): ``st.dataframe`` runs a Styler's style
+   functions and builds its cell table on every call, a large part of a page view's CPU for a
+   300-row ranking (streamlit/streamlit#10952, open): the second and later calls reuse the first
+   result.
+5. **Our own page links** (:func:`page_links`): the page list ``st.navigation`` draws in the
+   sidebar has invalid list markup (axe ``list``/``listitem``: its ``<ul>`` holds ``<div>``s) and
+   cannot be fixed by configuration; the navigation is hidden and plain ``st.page_link`` links
+   are drawn instead.
+6. **English element toolbars hidden** (:data:`HIDE_TOOLBARS_CSS`): the dataframe and chart
+   toolbars ('Download as CSV', 'Search', 'Fullscreen') and column menus ('Sort ascending') are
+   English and cannot be translated; every page has Dutch CSV/Excel buttons and every chart a
+   table with a CSV button instead, and a click on a column head still sorts.
 
-No streamlit import here: the middleware runs in the web server.
+Only the functions that need it import streamlit; the middleware runs in the web server.
 """
 
 from __future__ import annotations
@@ -21,7 +43,10 @@ import functools
 import importlib.util
 import json
 import re
+import threading
 from pathlib import Path
+
+# --------------------------------------------------------------------------- 1. Dutch shell
 
 LANG = "nl"
 TITLE = "Regionale economie · VNG Bestuurlijk Netwerk Economie"
@@ -103,6 +128,8 @@ CHROME_JS = """
 _HTML_TAG = re.compile(rb"<html\b[^>]*>", re.IGNORECASE)
 _TITLE = re.compile(rb"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 
+
+# --------------------------------------------------------------------------- 2. preload
 
 # url paths of the pages that draw plotly charts (app.py's st.Page url_path values)
 # (the kernthema pages draw their map and series as SVG: no Plotly there)
@@ -198,3 +225,79 @@ def _page_path(path: str) -> bool:
     if path.startswith("/_stcore") or "/static/" in path or "/component/" in path:
         return False
     return "." not in last or last.endswith(".html")
+
+
+# --------------------------------------------------------------------------- 3. inline SVG
+
+def inline_svg_html(svg: str, kind: str = "grafiek") -> str:
+    """HTML for ``st.html(..., unsafe_allow_javascript=True)`` that shows ``svg`` inline.
+    st.html sanitises with DOMPurify's HTML profile, which removes ``<svg>``; a one-line script
+    (our own markup only: every data-derived text in ``svg`` is escaped) puts it in place. '<' is
+    written as \\u003c so the sanitiser sees no markup inside the script."""
+    payload = json.dumps(svg).replace("<", "\\u003c")
+    return (f'<div class="regio-svg regio-{kind}"></div><script>(function(s){{'
+            'document.currentScript.previousElementSibling.innerHTML=s;})(' + payload
+            + ")</script>")
+
+
+def inline_svg(svg: str, kind: str = "grafiek") -> None:
+    import streamlit as st
+
+    st.html(inline_svg_html(svg, kind), unsafe_allow_javascript=True)
+
+
+# --------------------------------------------------------------------------- 4. Styler once
+
+_RENDER_LOCK = threading.Lock()
+
+
+def render_once(sty):
+    """The same Styler, rendered once: st.dataframe runs the style functions (``_compute``) and
+    builds the cell table (``_translate``) on every call. After this the second and later calls
+    (the phone table of the same view, other sessions sharing it through the per-view cache)
+    reuse the first result; do not change the Styler afterwards. (Instance attributes:
+    st.dataframe only takes the Styler class itself.)"""
+    compute_, translate_ = sty._compute, sty._translate
+    memo: dict = {}
+
+    def _compute():
+        with _RENDER_LOCK:
+            if "computed" not in memo:
+                compute_()
+                memo["computed"] = True
+        return sty
+
+    def _translate(*args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        with _RENDER_LOCK:
+            if key not in memo:
+                memo[key] = translate_(*args, **kwargs)
+            return memo[key]
+
+    sty._compute, sty._translate = _compute, _translate
+    return sty
+
+
+# --------------------------------------------------------------------------- 5. page links
+
+def page_links(groups: dict[str, list], labels: dict | None = None) -> None:
+    """Plain links per group (``{group title: [st.Page, ...]}``) in the sidebar, instead of
+    st.navigation's page list (invalid list markup). Keyboard reachable; the URL state travels
+    with the session."""
+    import streamlit as st
+
+    labels = labels or {}
+    with st.sidebar, st.container(key="hoofdnavigatie"):
+        for group, pages in groups.items():
+            st.markdown(f"**{group}**")
+            for page in pages:
+                st.page_link(page, label=labels.get(page.url_path, page.title), icon=page.icon)
+
+
+# --------------------------------------------------------------------------- 6. toolbars
+
+HIDE_TOOLBARS_CSS = """
+[data-testid="stElementToolbar"], [data-testid="stDataFrameColumnMenu"],
+[data-testid="stDataFrameColumnVisibilityMenu"], [data-testid="stDataFrameColumnFormattingMenu"],
+[data-testid="stDataFrameStatisticsMenu"] { display: none !important; }
+"""

@@ -1,13 +1,17 @@
-"""The Dutch page shell (dashboard/html_nl.py) and the accessible sparkline (dashboard/sparkline.py):
-pure functions, no browser."""
+"""The Streamlit workarounds (dashboard/ui/streamlit_fixes.py), each checked so that a Streamlit
+upgrade that breaks one fails here: the Dutch page shell (lang, title, labels) served by the
+middleware, the Plotly module preload, the inline-SVG insertion past st.html's sanitiser, and the
+Styler rendered once."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
-from dashboard.core.charts import sparkline
-from dashboard.ui import html_nl
+import pandas as pd
+
+from dashboard.ui import streamlit_fixes as html_nl
 
 INDEX = (b'<!DOCTYPE html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n'
          b"    <title>Streamlit</title>\n  </head><body><div id=\"root\"></div></body></html>")
@@ -62,20 +66,6 @@ def test_middleware_leaves_assets_and_other_types_alone():
     assert b"".join(m.get("body", b"") for m in sent[1:]) == b"ok"
 
 
-def test_sparkline_has_a_dutch_text_alternative():
-    out = sparkline.svg([13.9, 13.2, 15.8, 15.0], ["2015", "2017", "2019", "2024"],
-                        "per 1.000 inwoners", 1)
-    text = ("Verloop 2015–2024: van 13,9 naar 15,0; laagste 13,2 (2017), hoogste 15,8 (2019).")
-    assert out.startswith("<svg ") and f'aria-label="{text}"' in out
-    assert f"<title>{text}</title>" in out
-    tag = sparkline.img([13.9, 13.2, 15.8, 15.0], ["2015", "2017", "2019", "2024"],
-                        "per 1.000 inwoners", 1)
-    assert tag.startswith('<img src="data:image/svg+xml;base64,') and f'alt="{text}"' in tag
-    assert sparkline.description([], [], None, 0) == "Geen verloop beschikbaar."
-    flat = sparkline.svg([5.0, 5.0], ["2023", "2024"], "%", 1)  # no division by zero
-    assert "van 5,0% naar 5,0%" in flat
-
-
 def test_chart_pages_start_loading_the_plotly_module_at_once():
     chunk = html_nl.plotly_chunk()
     # a Streamlit upgrade that renames its Plotly module must fail here, not silently lose this
@@ -90,3 +80,27 @@ def test_chart_pages_start_loading_the_plotly_module_at_once():
     # the pages named are the dashboard's pages (url paths in app.py)
     app = (Path(html_nl.__file__).parents[1] / "app.py").read_text()
     assert all(f'url_path="{p}"' in app for p in html_nl.CHART_PAGES)
+
+
+def test_inline_svg_survives_the_sanitiser_as_a_script_without_markup():
+    html = html_nl.inline_svg_html('<svg><title>Bergen (L.) </script><b></title></svg>')
+    script = html.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    assert "<" not in script  # DOMPurify drops a script whose text looks like markup
+    payload = script.split(")(", 1)[1].rsplit(")", 1)[0]
+    assert json.loads(payload) == '<svg><title>Bergen (L.) </script><b></title></svg>'
+
+
+def test_a_styler_is_rendered_once_however_often_it_is_shown():
+    calls = []
+    df = pd.DataFrame({"a": [1.0, 2.0]})
+    sty = html_nl.render_once(df.style.format(lambda v: calls.append(v) or f"{v:.1f}"))
+    first = sty._translate(False, False)
+    n = len(calls)
+    assert n > 0 and sty._translate(False, False) is first  # the second call is the first result
+    sty._compute()
+    sty._compute()
+    assert len(calls) == n
+    # a Streamlit or pandas upgrade that stops calling these hooks makes this a no-op: check
+    # that pandas still has them where render_once expects them
+    assert callable(pd.io.formats.style.Styler._compute)
+    assert callable(pd.io.formats.style.Styler._translate)
