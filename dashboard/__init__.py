@@ -1,7 +1,15 @@
-"""Streamlit dashboard over the published CBS snapshot (read-only; never calls CBS).
+"""The dashboard over the published CBS snapshot (read-only; never calls CBS).
 
-Only this package imports streamlit. Modules: ``data`` (loading + caching), ``state`` (URL
-parameters), ``compute`` (pure pandas), ``welvaart`` (brede-welvaart standing and trend,
-correlations; pure), ``charts`` (plotly figures), ``format`` (Dutch formatting), ``exports``
-(CSV/Excel), ``briefing`` (PDF), ``components`` (shared widgets), ``app_pages`` (pages).
+Two halves, and a test says so (``tests/dashboard/test_layers.py``):
+
+    core/           no streamlit: presentation rules, compute (pandas), URL state, brede
+                    welvaart, exports, the snapshot view (dashdata), the chart model (charts/)
+                    and the PDF briefing. Everything here can run in a script or a test.
+    ui/             streamlit: loaders and caches (data), shared widgets (components), the
+                    kernthema view, and every Streamlit workaround (streamlit_fixes).
+    app.py          the Streamlit entry point: page config, navigation, sidebar, footer;
+    serve.py        what is served (st.App with the Dutch page shell);
+    app_pages/      one thin file per page: selection -> load -> compute -> render.
+
+``python -m dashboard briefing GM0758 --out briefing.pdf`` writes a briefing (``__main__``).
 """
