@@ -6,6 +6,7 @@ the footer (snapshot date, stale warnings). Pages read their context from ``comp
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException  # noqa: E402
 
 from dashboard.core import compute, state  # noqa: E402
 from dashboard.core import format as fmt  # noqa: E402
@@ -23,6 +25,7 @@ from dashboard.ui import components, streamlit_fixes  # noqa: E402
 from dashboard.ui import data as dataio  # noqa: E402
 from pipelines.catalog import THEMES  # noqa: E402
 
+log = logging.getLogger("dashboard")
 SITE = "Regionale economie"
 st.set_page_config(page_title=f"{SITE} · VNG Bestuurlijk Netwerk Economie", page_icon="📊",
                    layout="wide")
@@ -129,6 +132,25 @@ def footer(data: dataio.DashData, statement: st.Page) -> None:
     st.page_link(statement, label="Toegankelijkheidsverklaring", icon=":material/accessibility_new:")
 
 
+PAGE_FAILED = ("Deze weergave kon niet worden getoond. Kies een andere gemeente, indicator of "
+               "periode, of open de pagina opnieuw. De fout is vastgelegd voor de beheerder.")
+
+
+def guarded(where: str, fn) -> None:
+    """Run ``fn`` (a page, or the shell around it); an unexpected error becomes a short Dutch
+    message on the page and one log line with the page and its URL parameters (the traceback
+    in the server log, never in the browser). Streamlit's own control flow (st.stop, st.rerun,
+    st.switch_page) passes through."""
+    try:
+        fn()
+    except ScriptControlException:
+        raise
+    except Exception:
+        params = {k: st.query_params.get_all(k) for k in st.query_params}
+        log.exception("page failed", extra={"page": where, "params": params})
+        st.error(PAGE_FAILED, icon=":material/error:")
+
+
 def main() -> None:
     dutch_chrome()
     data, reason = dataio.load_current()
@@ -159,8 +181,8 @@ def main() -> None:
     components.demo_banner(data)
     if data.notice:  # current is damaged: an earlier, intact snapshot is shown
         st.error(data.notice, icon=":material/report:")
-    pg.run()
+    guarded(page, pg.run)
     footer(data, page_map["toegankelijkheid"])
 
 
-main()
+guarded("app", main)

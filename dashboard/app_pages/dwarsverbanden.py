@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.core import format as fmt
 from dashboard.core import welvaart
-from dashboard.core.charts import build
+from dashboard.core.charts import build, text
 from dashboard.ui import components
 from pipelines.catalog import THEMES
 
@@ -155,8 +155,8 @@ components.boundary_caption(ctx, gm)
 components.source_caption(data, "+".join(tables), str(yr) if yr is not None else None)
 components.peers_expander(ctx)
 
-export = df.rename(columns={"name": "gemeente", "x": xm["title"], "y": ym["title"],
-                            "role": "rol"})
+x_col, y_col = text.axis_titles(spec)  # told apart when x and y are one indicator
+export = df.rename(columns={"name": "gemeente", "x": x_col, "y": y_col, "role": "rol"})
 for axis, o in (("x", xo), ("y", yo)):
     rows = welvaart.latest_rows(o, codes, yr)
     export[f"periode {axis}"] = export["code"].map(rows["period"])
