@@ -40,15 +40,17 @@ APP_SCRIPTS = (streamlit_fixes.CHROME_JS, streamlit_fixes.SVG_LOADER)
 #   and connect-src stay 'self' (+ data: URIs).
 # - img-src data: the trend lines of the overview (sparklines) are data: URI images.
 # - font-src data: Streamlit's own stylesheet embeds one font as a data: URI.
-# - connect-src 'self': XHR to /_stcore/* and the websocket /_stcore/stream (CSP Level 3: 'self'
-#   matches ws:/wss: of the page's own host).
+# - connect-src 'self' ws://<host> wss://<host>: XHR to /_stcore/* and the websocket
+#   /_stcore/stream. CSP Level 3 lets 'self' match ws:/wss: of the page's own origin (Chromium,
+#   Firefox); older WebKit (Safari) did not, so the websocket of the host the request names is
+#   listed too (only a well-formed Host header, else 'self' alone).
 DIRECTIVES = (
     ("default-src", "'self'"),
     ("script-src", "'self' 'wasm-unsafe-eval' {hashes}"),
     ("style-src", "'self' 'unsafe-inline'"),
     ("img-src", "'self' data:"),
     ("font-src", "'self' data:"),
-    ("connect-src", "'self'"),
+    ("connect-src", "'self'{websocket}"),
     ("object-src", "'none'"),
     ("base-uri", "'self'"),
     ("form-action", "'self'"),
@@ -59,6 +61,8 @@ STATIC_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "strict-origin-when-cross-origin",
 }
+# a host name, IPv4 or [IPv6] address with an optional port: nothing that could end a directive
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 # a classic or module script without src (data blocks such as application/json never run)
 _INLINE_SCRIPT = re.compile(
     rb"<script(?![^>]*\bsrc=)(?:\s+type=\"?(?:module|text/javascript)\"?)?\s*>(.*?)</script>",
@@ -76,13 +80,14 @@ def inline_scripts(html: bytes) -> list[bytes]:
     return [m.group(1) for m in _INLINE_SCRIPT.finditer(html)]
 
 
-def policy(page: bytes = b"") -> str:
+def policy(page: bytes = b"", host: str | None = None) -> str:
     """The Content-Security-Policy for a response: the app's own scripts and the inline scripts of
-    ``page`` (the served index.html) allowed by hash; no 'unsafe-inline' or 'unsafe-eval' for
-    scripts."""
+    ``page`` (the served index.html) allowed by hash, no 'unsafe-inline' or 'unsafe-eval' for
+    scripts; the websocket of ``host`` (the request's Host header) when it is well-formed."""
     hashes = dict.fromkeys([script_hash(s) for s in APP_SCRIPTS]
                            + [script_hash(s) for s in inline_scripts(page)])
-    return "; ".join(f"{name} {value.format(hashes=' '.join(hashes))}"
+    websocket = f" ws://{host} wss://{host}" if host and _HOST.fullmatch(host) else ""
+    return "; ".join(f"{name} {value.format(hashes=' '.join(hashes), websocket=websocket)}"
                      for name, value in DIRECTIVES)
 
 
@@ -100,6 +105,7 @@ class SecurityHeaders:
             return
         start: dict | None = None
         chunks: list[bytes] = []
+        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1") or None
 
         async def capture(message):
             nonlocal start
@@ -108,14 +114,14 @@ class SecurityHeaders:
                 if ctype.startswith(b"text/html"):
                     start = message
                     return
-                await send(with_headers(message, policy()))
+                await send(with_headers(message, policy(host=host)))
                 return
             if message["type"] == "http.response.body" and start is not None:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
                 body = b"".join(chunks)
-                await send(with_headers(start, policy(body)))
+                await send(with_headers(start, policy(body, host)))
                 await send({"type": "http.response.body", "body": body})
                 return
             await send(message)

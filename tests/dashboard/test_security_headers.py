@@ -46,6 +46,17 @@ def test_policy_is_strict_where_streamlit_allows():
     assert not re.search(r"\*|https?:|blob:|wss?:", sh.policy())
 
 
+def test_the_websocket_of_the_requested_host_only_when_the_host_is_well_formed():
+    assert directives(sh.policy(host="dashboard.gemeente.nl"))["connect-src"] == [
+        "'self'", "ws://dashboard.gemeente.nl", "wss://dashboard.gemeente.nl"]
+    assert directives(sh.policy(host="127.0.0.1:8080"))["connect-src"][1] == "ws://127.0.0.1:8080"
+    assert directives(sh.policy(host="[::1]:8501"))["connect-src"][2] == "wss://[::1]:8501"
+    for bad in ("evil; script-src *", "a b", "x/y", "*", ""):
+        csp = sh.policy(host=bad)
+        assert directives(csp)["connect-src"] == ["'self'"], bad
+        assert directives(csp)["script-src"][0] == "'self'"
+
+
 def test_hash_is_the_browsers_sha256_of_the_exact_text():
     # the value Chromium reported for an empty inline <style> (the well-known sha256 of "")
     assert sh.script_hash("") == "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
@@ -99,7 +110,8 @@ def test_every_script_the_pages_send_is_allowed_by_hash(dash_snapshot, monkeypat
         assert sent.count(streamlit_fixes.SVG_LOADER.encode()) >= 2
 
 
-def run(path: str, ctype: bytes, body: bytes, extra: list | None = None, scope_type="http"):
+def run(path: str, ctype: bytes, body: bytes, extra: list | None = None, scope_type="http",
+        host: bytes = b"dashboard.example.org"):
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", ctype)] + (extra or [])})
@@ -111,7 +123,8 @@ def run(path: str, ctype: bytes, body: bytes, extra: list | None = None, scope_t
     async def send(message):
         sent.append(message)
 
-    asyncio.run(sh.SecurityHeaders(app)({"type": scope_type, "path": path}, None, send))
+    scope = {"type": scope_type, "path": path, "headers": [(b"host", host)]}
+    asyncio.run(sh.SecurityHeaders(app)(scope, None, send))
     return sent
 
 
@@ -126,6 +139,8 @@ def test_middleware_sets_the_headers_on_every_response():
     assert h[b"x-content-type-options"] == b"nosniff"
     assert h[b"referrer-policy"] == b"strict-origin-when-cross-origin"
     assert sh.script_hash("one()").encode() in h[b"content-security-policy"]
+    assert b"connect-src 'self' ws://dashboard.example.org wss://dashboard.example.org;" in h[
+        b"content-security-policy"]
     assert b"".join(m.get("body", b"") for m in sent[1:]) == page
     # an asset: the same headers, the body streamed on as it came
     sent = run("/static/js/x.js", b"application/javascript", b"var a = 1; var b = 2;")

@@ -290,6 +290,9 @@ def assert_security_headers(response) -> None:
     script = directives["script-src"]
     assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
     assert any(s.startswith("'sha256-") for s in script)
+    # the websocket: 'self', and for older WebKit ws:// and wss:// of this host only
+    connect = directives["connect-src"]
+    assert connect[0] == "'self'" and connect[1:] == ["ws://127.0.0.1", "wss://127.0.0.1"]
     assert values["x-frame-options"] == ["DENY"]
     assert values["x-content-type-options"] == ["nosniff"]
     assert values["referrer-policy"] == ["strict-origin-when-cross-origin"]
