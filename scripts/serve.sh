@@ -122,7 +122,7 @@ PY
 NGINX_PID=$!
 
 echo "serve: dashboard on http://$HOST:$PORT  ($WORKERS workers on 127.0.0.1:${ports[*]};" \
-     "nginx access log $RUN_DIR/access.log). Stop with Ctrl-C."
+     "nginx access log $RUN_DIR/access.log names the worker of each request). Stop with Ctrl-C."
 # Run until any of them stops: then stop the others too (systemd restarts single workers in
 # production; here a dead worker is a fault to see).
 set +e

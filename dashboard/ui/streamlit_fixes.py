@@ -19,8 +19,9 @@ a changed index.html, a changed Styler hook).
    (4.7 MB) only when the first chart arrives; on the two pages with plotly charts the served page
    starts loading it at once (~0.7 s sooner, ``benchmarks/load.py``).
 3. **Inline SVG** (:func:`inline_svg`): ``st.html`` sanitises with DOMPurify's HTML profile,
-   which removes ``<svg>`` (Streamlit 1.67 offers no SVG element); a one-line script puts our own
-   SVG in place.
+   which removes ``<svg>`` (Streamlit 1.67 offers no SVG element); a one-line script, the same for
+   every chart (:data:`SVG_LOADER`, allowed by its hash in the Content-Security-Policy), puts our
+   own SVG in place.
 4. **A Styler rendered once** (:func:`render_once`): ``st.dataframe`` runs a Styler's style
    functions and builds its cell table on every call, a large part of a page view's CPU for a
    300-row ranking (streamlit/streamlit#10952, open): the second and later calls reuse the first
@@ -229,15 +230,24 @@ def _page_path(path: str) -> bool:
 
 # --------------------------------------------------------------------------- 3. inline SVG
 
+# The one script every inline SVG runs: the same text for every chart, so the page's
+# Content-Security-Policy allows it by its sha256 hash (dashboard/ui/security_headers.py) without
+# 'unsafe-inline'. It moves the SVG out of the JSON data block before it into the <div> before that.
+SVG_LOADER = ("(function(s){var d=s.previousElementSibling;"
+              "d.previousElementSibling.innerHTML=JSON.parse(d.textContent);d.remove();})"
+              "(document.currentScript)")
+
+
 def inline_svg_html(svg: str, kind: str = "grafiek") -> str:
     """HTML for ``st.html(..., unsafe_allow_javascript=True)`` that shows ``svg`` inline.
-    st.html sanitises with DOMPurify's HTML profile, which removes ``<svg>``; a one-line script
-    (our own markup only: every data-derived text in ``svg`` is escaped) puts it in place. '<' is
-    written as \\u003c so the sanitiser sees no markup inside the script."""
+    st.html sanitises with DOMPurify's HTML profile, which removes ``<svg>``; the SVG travels as a
+    JSON data block (``<script type="application/json">``: never executed, so no CSP question)
+    and :data:`SVG_LOADER`, the same script for every chart, puts it in place (our own markup
+    only: every data-derived text in ``svg`` is escaped). '<' is written as \\u003c so the
+    sanitiser sees no markup inside the data block."""
     payload = json.dumps(svg).replace("<", "\\u003c")
-    return (f'<div class="regio-svg regio-{kind}"></div><script>(function(s){{'
-            'document.currentScript.previousElementSibling.innerHTML=s;})(' + payload
-            + ")</script>")
+    return (f'<div class="regio-svg regio-{kind}"></div>'
+            f'<script type="application/json">{payload}</script><script>{SVG_LOADER}</script>')
 
 
 def inline_svg(svg: str, kind: str = "grafiek") -> None:

@@ -190,6 +190,41 @@ def test_network_policies():
         assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
 
 
+# ingress-nginx silently ignores an annotation it does not know (a typo turns a setting off):
+# every annotation the Ingress uses must be one of these, checked by name against ingress-nginx's
+# docs/user-guide/nginx-configuration/annotations.md (controller v1.15.1)
+INGRESS_NGINX_ANNOTATIONS = {
+    f"nginx.ingress.kubernetes.io/{name}" for name in (
+        "affinity", "affinity-mode", "session-cookie-name", "session-cookie-path",
+        "session-cookie-samesite", "session-cookie-secure", "proxy-read-timeout",
+        "proxy-send-timeout", "proxy-body-size", "ssl-redirect")}
+
+
+def test_ingress_is_safe_by_default():
+    """TLS at the controller (HSTS is its default there) with a redirect from plain http, a
+    Secure affinity cookie, and no annotation that needs the cluster admin to work: no snippet
+    (refused by default) and no custom-headers (denies the location unless the admin allow-lists
+    each header); the security headers come from the app itself."""
+    ing = one("Ingress")
+    ann = ing["metadata"]["annotations"]
+    assert set(ann) <= INGRESS_NGINX_ANNOTATIONS | {"cert-manager.io/cluster-issuer"}, (
+        set(ann) - INGRESS_NGINX_ANNOTATIONS)
+    assert ann["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+    assert ann["nginx.ingress.kubernetes.io/session-cookie-secure"] == "true"
+    assert not [k for k in ann if k.endswith("-snippet") or k.endswith("/custom-headers")]
+    tls_hosts = {h for t in ing["spec"]["tls"] for h in t["hosts"]}
+    assert {r["host"] for r in ing["spec"]["rules"]} <= tls_hosts
+    # the pods serve through dashboard/serve.py, which adds the headers to every response
+    args = pod_specs()["dashboard"]["containers"][0]["args"]
+    assert "dashboard/serve.py" in args
+    serve = (REPO / "dashboard" / "serve.py").read_text()
+    assert "Middleware(SecurityHeaders)" in serve
+    comment = (K8S / "ingress.yaml").read_text()
+    for word in ("Content-Security-Policy", "X-Frame-Options", "Strict-Transport-Security",
+                 "global-allowed-response-headers"):
+        assert word in comment, word
+
+
 # --------------------------------------------------------------------------- container build file
 
 def dockerfile_final_stage() -> list[str]:
@@ -215,6 +250,32 @@ def test_dockerfile_runs_non_root_with_a_health_check():
         assert re.search(rf"{var}=/tmp/", env), var
     assert "PYTHONDONTWRITEBYTECODE=1" in env
     assert "EXPOSE 8501" in final
+
+
+def dockerfile_runs() -> list[str]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    return [ln.strip()[4:] for ln in text.splitlines() if ln.strip().startswith("RUN ")]
+
+
+def test_dockerfile_is_reproducible():
+    """The base image pinned by digest (the same in both stages), every Python package from
+    requirements.lock with its hashes, the project itself without resolving anything."""
+    froms = [ln.split()[1] for ln in DOCKERFILE.read_text().splitlines() if ln.startswith("FROM ")]
+    assert len(froms) == 2 and len(set(froms)) == 1, froms
+    assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", froms[0]), froms[0]
+    pip = [cmd.strip() for run in dockerfile_runs() for cmd in run.split("&&")
+           if re.search(r"\bpip (install|wheel)\b", cmd)]
+    assert pip, "no pip install"
+    locked = [c for c in pip if "-r requirements.lock" in c]
+    assert len(locked) == 1 and "--require-hashes" in locked[0]
+    for cmd in pip:  # nothing else resolves: the lock, or a local build with --no-deps
+        assert cmd in locked or "--no-deps" in cmd, cmd
+        assert "pyproject.toml" not in cmd and "requirements.txt" not in cmd, cmd
+    steps = " && ".join(dockerfile_runs())
+    assert "pip check" in steps
+    assert "['optional-dependencies']['dev']" in steps and "pip uninstall" in steps
+    # the lock is what `make setup` installs
+    assert "--require-hashes -r $(LOCK)" in (REPO / "Makefile").read_text()
 
 
 def test_dockerignore_lets_through_what_the_dockerfile_copies():

@@ -46,7 +46,8 @@ def svg_of(at: AppTest, kind: str) -> str:
     element that puts it in place (streamlit_fixes.inline_svg); '' when the page has none."""
     for h in at.get("html"):
         if f"regio-{kind}" in h.proto.body:
-            return json.loads(h.proto.body.split(")(", 1)[1].rsplit(")</script>", 1)[0])
+            data = h.proto.body.split('<script type="application/json">', 1)[1]
+            return json.loads(data.split("</script>", 1)[0])
     return ""
 
 
