@@ -190,7 +190,9 @@ class DutchIndexHtml:
             await self.app(scope, receive, send)
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"accept-encoding"]
-        scope = {**scope, "headers": headers}
+        head = scope.get("method") == "HEAD"
+        # a HEAD answers with the GET's headers: the page is made as for a GET, then sent bodiless
+        scope = {**scope, "headers": headers, "method": "GET" if head else scope["method"]}
         start: dict | None = None
         chunks: list[bytes] = []
 
@@ -213,7 +215,7 @@ class DutchIndexHtml:
                         if k.lower() != b"content-length"]
                 hdrs.append((b"content-length", str(len(body)).encode()))
                 await send({**start, "headers": hdrs})
-                await send({"type": "http.response.body", "body": body})
+                await send({"type": "http.response.body", "body": b"" if head else body})
                 return
             await send(message)
 

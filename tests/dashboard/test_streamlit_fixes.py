@@ -25,12 +25,14 @@ def test_index_html_gets_lang_nl_a_dutch_title_and_the_chrome_script():
     assert out.count("<title>") == 1
 
 
-def run_asgi(path: str, body: bytes, ctype: bytes, accept_encoding: bytes = b"gzip"):
+def run_asgi(path: str, body: bytes, ctype: bytes, accept_encoding: bytes = b"gzip",
+             method: str = "GET"):
     """Drive the middleware around a fake app; returns (headers seen by the app, messages)."""
     seen = {}
 
     async def app(scope, receive, send):
         seen["headers"] = dict(scope["headers"])
+        seen["method"] = scope["method"]
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", ctype),
                                 (b"content-length", str(len(body)).encode())]})
@@ -42,7 +44,7 @@ def run_asgi(path: str, body: bytes, ctype: bytes, accept_encoding: bytes = b"gz
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": path,
+    scope = {"type": "http", "method": method, "path": path,
              "headers": [(b"accept-encoding", accept_encoding), (b"host", b"x")]}
     asyncio.run(html_nl.DutchIndexHtml(app)(scope, None, send))
     return seen["headers"], sent
@@ -109,3 +111,11 @@ def test_a_styler_is_rendered_once_however_often_it_is_shown():
     # that pandas still has them where render_once expects them
     assert callable(pd.io.formats.style.Styler._compute)
     assert callable(pd.io.formats.style.Styler._translate)
+
+
+def test_a_head_request_gets_the_headers_of_the_get():
+    _, got = run_asgi("/human_capital", INDEX, b"text/html")
+    _, head = run_asgi("/human_capital", INDEX, b"text/html", method="HEAD")
+    length = dict(got[0]["headers"])[b"content-length"]
+    assert dict(head[0]["headers"])[b"content-length"] == length != b"0"
+    assert b"".join(m.get("body", b"") for m in head[1:]) == b""
