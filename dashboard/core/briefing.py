@@ -42,7 +42,8 @@ import typst  # noqa: E402
 from dashboard.core import compute  # noqa: E402
 from dashboard.core import format as fmt  # noqa: E402
 from dashboard.core import presentation as pr  # noqa: E402
-from pipelines import store  # noqa: E402
+from pipelines import snapshot  # noqa: E402
+from pipelines.fileio import StorageError, writing  # noqa: E402
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
@@ -62,10 +63,10 @@ class Source:
     """What a briefing needs from a snapshot, loaded once and reused for many gemeenten."""
 
     snapshot_id: str
-    manifest: dict
+    manifest: snapshot.Manifest
     regions: pd.DataFrame
     by_indicator: dict[str, pd.DataFrame]
-    indicators: dict[str, dict]
+    indicators: dict[str, snapshot.IndicatorEntry]
     boundaries: str  # "current" | "historical"
     lags: pr.Lags | None = None
     gaps: pd.DataFrame | None = None  # harmonisation gaps (current boundaries only)
@@ -79,10 +80,9 @@ class Source:
 
     @classmethod
     def load(cls, root: Path) -> Source:
-        snap = store.load_snapshot(root)
+        snap = snapshot.load_snapshot(root)
         published = {i: g for i, g in snap.observations.groupby("indicator", sort=False)}
-        inds = {m["id"]: m for m in snap.manifest.get("indicators", [])
-                if m.get("enabled", True) and m["id"] in published}
+        inds = {m.id: m for m in snap.manifest.indicators if m.enabled and m.id in published}
         lags = pr.lags(snap.manifest, inds, compute.latest_periods(
             {k: published[k] for k in inds}))
         obs = snap.frame("observations_current")
@@ -230,7 +230,7 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "gemeente en krijgen geen positie, maar hun aandeel in Nederland (NL).",
         "Voorlopige cijfers van het CBS zijn als voorlopig aangeduid; 'verouderd' staat bij een "
         "cijfer dat ouder is dan gebruikelijk voor die CBS-tabel.",
-        f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.get('published_at'))}.",
+        f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.published_at)}.",
     ]
     out = {
         "title": f"Briefing regionale economie {name}",
@@ -277,14 +277,14 @@ def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | N
     s = compute.series(obs, gemeente)
     if s.empty or len(s) < 2:
         return None
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    unit, dec = meta.unit, int(meta.decimals or 0)
     name = compute.region_row(src.regions, gemeente).get("name", gemeente)
     label = f" ({fmt.unit_label(unit)})" if unit in ("%", "euro", "aantal") else ""
     fig, ax = plt.subplots(figsize=(2.45, 1.45), dpi=100)
     fig.subplots_adjust(left=0.16, right=0.98, bottom=0.12, top=0.8)  # fixed: no tight_layout pass
     periods = list(s["period"])
     ax.plot(periods, s["value"], color=BLUE, lw=2, label=name)
-    alt = [f"Lijngrafiek {meta['title']}{label}. {name}: {_from_to(s, unit, dec)}."]
+    alt = [f"Lijngrafiek {meta.title}{label}. {name}: {_from_to(s, unit, dec)}."]
     if not pr.is_size(meta):
         nl = compute.series(obs, compute.NL)
         nl = nl[nl["period"].isin(periods)]
@@ -298,7 +298,7 @@ def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | N
             if known:
                 alt.append("Mediaan vergelijkbare gemeenten: " + _from_to(pd.DataFrame(
                     known, columns=["period", "value"]), unit, dec) + ".")
-    title = textwrap.fill(meta["title"] + label, 40)
+    title = textwrap.fill(meta.title + label, 40)
     ax.set_title(title, fontsize=6.2, loc="left")
     ax.tick_params(labelsize=5.5)
     step = max(1, len(periods) // 5)
@@ -338,10 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default data)")
     ap.add_argument("--workers", type=int, default=1, help="processes for --all (default 1)")
     args = ap.parse_args(argv)
-    root = store.data_dir(args.data_dir)
+    root = snapshot.data_dir(args.data_dir)
     try:
         src = Source.load(root)
-    except store.NoSnapshot as exc:
+    except snapshot.NoSnapshot as exc:
         print(f"{exc}. Maak er een met: python -m pipelines refresh", file=sys.stderr)
         return 1
     codes = list(compute.current_gemeenten(src.regions)["code"]) if args.all else [
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf") for c in codes]
     try:  # disk full, permission denied, read-only: one line naming the file, nothing half-written
         folder = out.parent if single else out
-        with store.writing(folder):
+        with writing(folder):
             folder.mkdir(parents=True, exist_ok=True)
         if args.workers > 1 and len(jobs) > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for code, path in jobs:
                 _write(src, code, path)
-    except store.StorageError as exc:
+    except StorageError as exc:
         print(f"briefing: {exc}", file=sys.stderr)
         return 1
     print(f"{len(jobs)} briefing(s) in {time.perf_counter() - t0:.1f}s -> {out}")
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write(src: Source, code: str, path: Path) -> None:
     body = render(src, code)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with store.writing(path, cleanup=tmp):
+    with writing(path, cleanup=tmp):
         tmp.write_bytes(body)
         tmp.replace(path)
 

@@ -12,8 +12,10 @@ import pandas as pd
 from dashboard.core.charts import figures as charts
 from dashboard.core.charts import svgmap, svgseries
 from dashboard.core.charts import text as chart_text
+from tests.support.snapshot_factory import indicator_entry
 
-PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
+PCT = indicator_entry(id="werkloosheid_pct", unit="%", decimals=1, higher_is_better=False,
+                      title="Werkloosheid")
 
 
 def series_df() -> pd.DataFrame:
@@ -181,7 +183,7 @@ def test_scatter_summary_and_table_mark_the_chosen_gemeente():
     df = pd.DataFrame({"code": ["A", "B", "C", "D"], "name": ["Breda", "Tilburg", "Goes", "Ede"],
                        "x": [1.0, 2.0, 3.0, 4.0], "y": [2.0, 4.0, 6.1, 8.0],
                        "role": ["gemeente", "peers", "overig", "overig"]})
-    xm = {"title": "Banen", "unit": "per 1.000 inwoners", "decimals": 0}
+    xm = indicator_entry(title="Banen", unit="per 1.000 inwoners", decimals=0)
     fig = charts.scatter(df, xm, PCT, title="Banen en werkloosheid", source="s")
     assert chart_text.summary(fig) == (
         "4 gemeenten: Banen (horizontaal) tegen Werkloosheid (verticaal). Breda: "
@@ -209,7 +211,7 @@ def test_long_titles_are_wrapped_for_a_phone():
 def test_a_long_unit_is_named_once_not_in_every_cell():
     df = pd.DataFrame({"period": ["2022", "2023"], "value": [313.0, 1327.0], "label": "Brielle",
                        "role": "gemeente", "status": "Definitief"})
-    meta = {"unit": "per 1.000 inwoners", "decimals": 0, "higher_is_better": True}
+    meta = indicator_entry(unit="per 1.000 inwoners", decimals=0, higher_is_better=True)
     fig = charts.time_series(df, meta, title="Banen", source="s")
     assert chart_text.display_table(fig)["Brielle"].tolist() == ["313", "1.327"]
     assert chart_text.unit_note(fig) == "Eenheid: per 1.000 inwoners."

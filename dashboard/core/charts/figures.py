@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import math
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.core import format as fmt
+
+if TYPE_CHECKING:
+    from pipelines.snapshot import IndicatorEntry
 
 FONT = "Source Sans Pro, Arial, sans-serif"
 MISSING_COLOR = "#d9d9d9"
@@ -90,7 +94,7 @@ def map_view(bounds: tuple[float, float, float, float], width: int, height: int)
             "zoom": round(zoom - 0.35, 2)}
 
 
-def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
+def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: IndicatorEntry, *,
                selected: str | None, title: str, source: str,
                bounds: tuple[float, float, float, float], height: int = 560) -> go.Figure:
     """All gemeenten coloured by value; no value = grey 'geen gegevens'; ``selected`` outlined.
@@ -99,8 +103,8 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
     df = map_df[map_df["code"].isin(features.keys())]
     have = df[df["value"].notna()]
     missing = df[df["value"].isna()]
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
-    hib = meta.get("higher_is_better")
+    unit, dec = meta.unit, int(meta.decimals or 0)
+    hib = meta.higher_is_better
     fig = go.Figure()
     if not have.empty:
         harm = (have["harmonisation"].fillna("").astype(str) if "harmonisation" in have.columns
@@ -144,13 +148,13 @@ def choropleth(map_df: pd.DataFrame, features: dict[str, dict], meta: dict, *,
     return fig
 
 
-def selected_outline(map_df: pd.DataFrame, features: dict[str, dict], meta: dict,
+def selected_outline(map_df: pd.DataFrame, features: dict[str, dict], meta: IndicatorEntry,
                      selected: str | None) -> go.Choroplethmap | None:
     """The red outline of the selected gemeente (its own trace, so the rest of the map is the
     same for every visitor and can be built once: see :func:`with_traces`)."""
     if not selected or selected not in features:
         return None
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    unit, dec = meta.unit, int(meta.decimals or 0)
     row = map_df[map_df["code"] == selected]
     label = fmt.value(row["value"].iloc[0], unit, dec) if not row.empty else fmt.MISSING
     name = row["name"].iloc[0] if not row.empty else selected
@@ -205,11 +209,11 @@ def _x(period: str) -> str:
     return period if period.isdigit() else f"{period[:4]} K{int(period[-2:])}"
 
 
-def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
+def time_series(df: pd.DataFrame, meta: IndicatorEntry, *, title: str, source: str,
                 height: int = 460) -> go.Figure:
     """Lines per region (roles: gemeente, nl, provincie, peers, vergelijk); provisional figures
     get open markers. The y axis starts at 0 when all values are non-negative."""
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    unit, dec = meta.unit, int(meta.decimals or 0)
     fig = go.Figure()
     extra = 0
     any_estimated = False
@@ -260,18 +264,18 @@ def time_series(df: pd.DataFrame, meta: dict, *, title: str, source: str,
                      exponentformat="none", separatethousands=True)
     # the legend goes below the x axis; its room grows with the number of lines
     fig.update_layout(meta={"chart": "series", "unit": unit, "decimals": dec,
-                            "higher_is_better": meta.get("higher_is_better")})
+                            "higher_is_better": meta.higher_is_better})
     base_layout(fig, title, source, height + 22 * len(fig.data))
     fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0},
                       hovermode="closest", margin={"b": 50 + 22 * len(fig.data), "l": 64})
     return fig
 
 
-def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str,
+def bar_compare(df: pd.DataFrame, meta: IndicatorEntry, *, highlight: set[str], title: str,
                 source: str) -> go.Figure:
     """Horizontal bars (columns label, value, code), sorted; the value axis always includes 0.
     Regions without a value are listed with 'geen gegevens' instead of a zero-length bar."""
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    unit, dec = meta.unit, int(meta.decimals or 0)
     df = df.sort_values("value", ascending=True, na_position="first")
     colors = ["#01689b" if c in highlight else ("#444444" if c == "NL01" else "#8fcae7")
               for c in df["code"]]
@@ -292,7 +296,7 @@ def bar_compare(df: pd.DataFrame, meta: dict, *, highlight: set[str], title: str
         fig.update_xaxes(range=[min(0.0, float(df["value"].min())), float(top) * 1.18])
     fig.update_yaxes(automargin=True)
     fig.update_layout(meta={"chart": "bars", "unit": unit, "decimals": dec,
-                            "higher_is_better": meta.get("higher_is_better")})
+                            "higher_is_better": meta.higher_is_better})
     base_layout(fig, title, source, height=max(260, 26 * len(df) + 140))
     fig.update_layout(margin={"r": 56})  # room for the value label of the longest bar
     return fig
@@ -303,21 +307,21 @@ GROUP_SYMBOLS = ("circle", "triangle-up", "cross", "x", "triangle-down", "star",
                  "circle-open", "triangle-up-open", "star-open", "hexagon", "pentagon-open")
 
 
-def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source: str,
-            color_by: str | None = None, height: int = 560) -> go.Figure:
+def scatter(df: pd.DataFrame, x_meta: IndicatorEntry, y_meta: IndicatorEntry, *, title: str,
+            source: str, color_by: str | None = None, height: int = 560) -> go.Figure:
     """All gemeenten as points (columns code, name, x, y, role, group): role 'gemeente' (large,
     labelled), 'peers' (highlighted) or 'overig'. ``color_by``: colour the 'overig' points by
     the ``group`` column (provincie or gemeentegrootte)."""
-    xu, xd = x_meta.get("unit"), int(x_meta.get("decimals") or 0)
-    yu, yd = y_meta.get("unit"), int(y_meta.get("decimals") or 0)
+    xu, xd = x_meta.unit, int(x_meta.decimals or 0)
+    yu, yd = y_meta.unit, int(y_meta.decimals or 0)
     fig = go.Figure()
 
     def add(part: pd.DataFrame, name: str, marker: dict, text: bool = False,
             role: str = "overig") -> None:
         if part.empty:
             return
-        hover = [f"<b>{_esc(n)}</b><br>{_esc(x_meta['title'])}: {fmt.value(a, xu, xd)}"
-                 f"<br>{_esc(y_meta['title'])}: {fmt.value(b, yu, yd)}"
+        hover = [f"<b>{_esc(n)}</b><br>{_esc(x_meta.title)}: {fmt.value(a, xu, xd)}"
+                 f"<br>{_esc(y_meta.title)}: {fmt.value(b, yu, yd)}"
                  for n, a, b in zip(part["name"], part["x"], part["y"], strict=True)]
         fig.add_trace(go.Scatter(
             x=part["x"], y=part["y"], mode="markers+text" if text else "markers",
@@ -345,15 +349,15 @@ def scatter(df: pd.DataFrame, x_meta: dict, y_meta: dict, *, title: str, source:
                                                                       "color": "white"}},
         text=True, role="gemeente")
     # axis titles wrapped like the chart title; the legend at the very bottom, under them
-    x_title = wrap(f"{x_meta['title']} ({fmt.unit_label(xu)})", TITLE_CHARS)
-    y_title = wrap(f"{y_meta['title']} ({fmt.unit_label(yu)})", TITLE_CHARS + 10)
+    x_title = wrap(f"{x_meta.title} ({fmt.unit_label(xu)})", TITLE_CHARS)
+    y_title = wrap(f"{y_meta.title} ({fmt.unit_label(yu)})", TITLE_CHARS + 10)
     fig.update_xaxes(title="<br>".join(_esc(t) for t in x_title), gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
     fig.update_yaxes(title="<br>".join(_esc(t) for t in y_title), gridcolor="#e5e5e5",
                      exponentformat="none", separatethousands=True, zeroline=False)
     fig.update_layout(meta={"chart": "scatter",
-                            "x": {"title": x_meta["title"], "unit": xu, "decimals": xd},
-                            "y": {"title": y_meta["title"], "unit": yu, "decimals": yd}})
+                            "x": {"title": x_meta.title, "unit": xu, "decimals": xd},
+                            "y": {"title": y_meta.title, "unit": yu, "decimals": yd}})
     base_layout(fig, title, source, height)
     bottom = 70 + 18 * len(x_title) + 22 * min(len(fig.data), 4)
     fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0,
