@@ -96,9 +96,10 @@ def data_dir(arg: str | None = None) -> Path:
 # --------------------------------------------------------------------------- the manifest
 
 class Model(BaseModel):
-    """Frozen, and an unknown key is an error: a renamed or misspelt key fails loudly."""
+    """Frozen, and an unknown key is an error: a renamed or misspelt key fails loudly. The
+    docstring under a field is its description in the JSON Schema."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class FileEntry(Model):
@@ -112,66 +113,93 @@ class TableEntry(Model):
     """Provenance of one CBS table: what was fetched, when, how, and from which raw fetch."""
 
     title: str | None
+    """CBS's title of the table (TableInfos / Properties)."""
     catalogue_title: str | None
-    modified: str | None  # CBS's Modified of the table
+    """The title the catalogue (indicators.yaml) expects; None for the region tables."""
+    modified: str | None
+    """CBS's Modified of the table when it was fetched."""
     fetched_at: str | None
     url: str | None
-    filter: str | None  # the OData $filter asked
-    select: tuple[str, ...] | None  # the OData $select asked (None: everything)
-    rows: int | None  # rows of the data entity received
-    sha256: str | None  # of the raw data entity
-    raw_folder: str | None  # raw/<table>/<fetched-at>: the fetch this snapshot was built from
-    stale: bool  # the last fetch failed or was not plausible: earlier data kept
+    """The data entity asked (TypedDataSet in v3, Observations in v4)."""
+    filter: str | None
+    """The OData $filter asked (None: every row)."""
+    select: tuple[str, ...] | None
+    """The OData $select asked (None: every column)."""
+    rows: int | None
+    """Rows of the data entity received."""
+    sha256: str | None
+    """Of the raw data entity as stored under raw_folder."""
+    raw_folder: str | None
+    """raw/<table>/<fetched-at>: the stored fetch this snapshot was built from."""
+    stale: bool
+    """The last fetch failed or was not plausible: the earlier data were kept."""
     error: str | None
-    boundaries: str | None  # catalogue: "yearly" or "fixed:<year>"
+    """Why the last fetch failed (with stale)."""
+    boundaries: str | None
+    """Catalogue: "yearly" (each year on its own gemeenten) or "fixed:<year>"."""
     api: Literal["v3", "v4"] = "v3"
-    output_status: str | None = None  # CBS: "Regulier" or e.g. "Stopgezet" (discontinued)
-    frequency: str | None = None  # CBS: "Perjaar", ...
+    output_status: str | None = None
+    """CBS: "Regulier", or e.g. "Stopgezet" for a discontinued table."""
+    frequency: str | None = None
+    """CBS: "Perjaar", "Perkwartaal", ..."""
 
 
 class BredeWelvaart(Model):
-    dimensie: str  # hier_en_nu | later | elders
+    dimensie: str
+    """hier_en_nu, later or elders (CBS Monitor Brede Welvaart)."""
     thema: str | None = None
 
 
 class IndicatorEntry(Model):
-    """One catalogue indicator as published (disabled ones included, ``enabled`` false)."""
+    """One catalogue indicator as published (disabled ones included, with ``enabled`` false)."""
 
     id: str
     theme: str
+    """mkb_innovatie, human_capital or ruimtelijke_economie."""
     title: str
     description: str | None
     unit: str
     decimals: int
     higher_is_better: bool | None
+    """The good direction; None: neither direction is better."""
     levels: tuple[str, ...]
-    tables: tuple[str, ...]  # CBS table ids; a series as its fetched editions, newest first
-    measure: str | None  # what the export's measure column says
-    formula: str | None  # of a derived indicator
+    """Region levels it is published for: NL, PV, CR, AM, GM, ..."""
+    tables: tuple[str, ...]
+    """CBS table ids (keys of ``tables``); a series as its fetched editions, newest first."""
+    measure: str | None
+    """What the export's measure column says: the CBS key, or the formula with its inputs."""
+    formula: str | None
+    """The formula of a derived indicator."""
     derived: bool
     enabled: bool
     in_snapshot: bool
+    """Has rows in observations.parquet."""
     rows: int
     verified: bool
-    series: tuple[str, ...] = ()  # the catalogue series among the tables
+    """Every table behind it is verified against CBS in the catalogue."""
+    series: tuple[str, ...] = ()
+    """The catalogue series (yearly editions) among its tables."""
     brede_welvaart: BredeWelvaart | None = None
-    kind: Literal["size", "rate", "index"] | None = None  # None: older snapshot (unit decides)
+    kind: Literal["size", "rate", "index"] | None = None
+    """size (never ranked), rate or index; None in older snapshots: the unit decides."""
     rankable: bool | None = None
     disabled_reason: str | None = None
 
 
 class CoverageEntry(Model):
-    """Gemeenten with a value in the latest period of one indicator."""
+    """Current gemeenten with a value in the latest period of one indicator."""
 
     latest_period: str | None
     covered: int
     expected: int
-    missing: tuple[str, ...]  # "GM0050 Zeewolde"
-    missing_reasons: dict[str, str] = {}  # code -> CBS's reason (OData v4 ValueAttribute)
+    missing: tuple[str, ...]
+    """The gemeenten without a value, as "GM0050 Zeewolde"."""
+    missing_reasons: dict[str, str] = {}
+    """Gemeente code -> CBS's reason for the empty cell (OData v4 ValueAttribute)."""
 
 
 class Dwarsverband(Model):
-    """A curated pair of indicators for the Dwarsverbanden page."""
+    """A curated pair of indicators, offered as a preset on the Dwarsverbanden page."""
 
     theme: str
     x: str
@@ -190,13 +218,17 @@ class NewEdition(Model):
 
 
 class Harmonisation(Model):
-    """The series on current gemeente boundaries (``observations_current``)."""
+    """How the series were put on today's gemeente boundaries (observations_current)."""
 
     history_from: int
+    """The first year the herindelingen list covers."""
     rows: int
     gaps: int
-    boundary_notes: dict[str, str]  # gemeente code -> Dutch note on its herindelingen
-    flags: dict[str, int]  # gepubliceerd / opgeteld / geschat -> number of values
+    """Values that could not be put on today's boundaries (harmonisation_gaps.parquet)."""
+    boundary_notes: dict[str, str]
+    """Gemeente code -> a Dutch sentence on its herindelingen, shown under its charts."""
+    flags: dict[str, int]
+    """gepubliceerd / opgeteld / geschat -> number of values."""
 
 
 class RevisedExample(Model):
@@ -216,11 +248,15 @@ class IndicatorChange(Model):
     revised_examples: tuple[RevisedExample, ...] = ()
     status_changed: int = 0
     status_changes: tuple[str, ...] = ()
+    """E.g. "Voorlopig -> Definitief"."""
     removed: bool = False
 
 
 class Changes(Model):
-    previous_snapshot: str | None  # None: nothing earlier to compare with
+    """What changed since the previous snapshot ("Sinds de vorige verversing")."""
+
+    previous_snapshot: str | None
+    """The intact snapshot compared with; None: nothing earlier to compare with."""
     indicators: dict[str, IndicatorChange]
 
 
@@ -230,9 +266,10 @@ class PeerFeature(Model):
 
 
 class PeersInfo(Model):
-    """How ``peers.parquet`` was made (pipelines/peers.py)."""
+    """How peers.parquet was made (pipelines/peers.py)."""
 
     k: int
+    """Statistical peers per gemeente."""
     min_common_features: int
     features: tuple[PeerFeature, ...]
 
@@ -240,15 +277,19 @@ class PeersInfo(Model):
 class MapEntry(Model):
     """A gemeente map: fetched (``year``, ``url``, ``features``, ``bytes``, ``fetched_at``),
     kept from the previous snapshot after a failed fetch (``stale``, ``error``) or unavailable
-    (``error``, ``checked_at``). ``codes_sha`` identifies the gemeenten it is for."""
+    (``error``, ``checked_at``)."""
 
-    year: int | None = None  # the map's year (may differ from data_year: same gemeenten)
+    year: int | None = None
+    """The map's year (a neighbouring year with the same gemeenten may serve)."""
     data_year: int | None = None
+    """The year whose gemeenten the map is for."""
     url: str | None = None
     features: int | None = None
     bytes: int | None = None
     fetched_at: str | None = None
     codes_sha: str | None = None
+    """Identifies the set of gemeenten (a map that is known to be unavailable is not asked
+    for again while it stays the same)."""
     stale: bool = False
     error: str | None = None
     checked_at: str | None = None
@@ -257,55 +298,75 @@ class MapEntry(Model):
 class YearMap(MapEntry):
     """A map of an earlier year whose gemeenten differ from today's (``boundaries_by_year``)."""
 
-    file: str | None  # gemeenten_<year>.geojson; None: not available
+    file: str | None
+    """gemeenten_<year>.geojson in the snapshot folder; None: not available."""
     gemeenten: int
-    years: tuple[int, ...]  # the years it serves (same gemeenten)
+    years: tuple[int, ...]
+    """The years it serves (the same gemeenten)."""
 
 
 class Plausibility(Model):
-    """New data not taken (``rejected``: table -> findings) or taken despite the checks."""
+    """New CBS data that were not taken (failed the plausibility checks) or taken anyway."""
 
     rejected: dict[str, tuple[str, ...]] = {}
+    """Table -> the findings; the table kept its earlier data (and is in stale_tables)."""
     accepted: tuple[str, ...] = ()
+    """Tables taken with --accept despite the checks."""
 
 
 class ManifestBody(Model):
     """What the pipeline writes; :func:`publish` completes it into a :class:`Manifest`."""
 
     catalogue_sha256: str
+    """Of indicators.yaml: a changed catalogue is always republished."""
     reference_year: int
+    """The gemeente division of the snapshot (current gemeenten, maps)."""
     gebieden_table: str
+    """The CBS "Gebieden in Nederland" table of the reference year."""
     licence: str
-    rows: int  # of observations.parquet
+    rows: int
+    """Rows of observations.parquet."""
     tables: dict[str, TableEntry]
-    indicators: tuple[IndicatorEntry, ...]  # catalogue order
-    coverage: dict[str, CoverageEntry]  # indicators with gemeente data
+    """Every CBS table the snapshot was built from, by table id."""
+    indicators: tuple[IndicatorEntry, ...]
+    """Every catalogue indicator, in catalogue order."""
+    coverage: dict[str, CoverageEntry]
+    """Per enabled indicator with gemeente data."""
     stale_tables: tuple[str, ...]
+    """Tables whose earlier data were kept (the last fetch failed or was not plausible)."""
     indicators_not_yet_fetched: tuple[str, ...]
-    # later additions: a default means "this snapshot predates it"
     dwarsverbanden: tuple[Dwarsverband, ...] = ()
     new_editions: tuple[NewEdition, ...] = ()
     cbs_url: str | None = None
-    data_source: str | None = None  # cbs | mirror | test | onbekend
+    """The CBS OData address the data came from."""
+    data_source: str | None = None
+    """cbs, mirror (the development copy: the dashboard shows a demo banner), test or
+    onbekend; None in older snapshots (then judged from cbs_url)."""
     harmonisation: Harmonisation | None = None
     changes: Changes | None = None
     peers: PeersInfo | None = None
     boundaries: MapEntry | None = None
+    """The map of the reference year's gemeenten (gemeenten.geojson)."""
     boundaries_by_year: dict[str, YearMap] = {}
+    """Maps of earlier years whose gemeenten differ from today's, by year."""
     plausibility: Plausibility | None = None
-
-    def indicator(self, iid: str) -> IndicatorEntry | None:
-        return next((i for i in self.indicators if i.id == iid), None)
+    """Set when new data were rejected or accepted despite the checks."""
 
 
 class Manifest(ManifestBody):
     """``manifest.json`` of a published snapshot."""
 
     snapshot_id: str
+    """<UTC time to the microsecond>-<first 8 hex digits of content_sha256>: sorts in publish
+    order."""
     published_at: str
-    content_sha256: str  # of the observations and regions (the id ends in its first 8 digits)
-    files: dict[str, FileEntry] | None = None  # None: published before per-file hashes
-    schema_version: int = 1  # absent: published before the contract (version 1)
+    content_sha256: str
+    """Of the observations and regions tables."""
+    files: dict[str, FileEntry] | None = None
+    """Every other file of the folder; None: published before per-file hashes (only the
+    presence of the two required tables can be checked)."""
+    schema_version: int = 1
+    """The contract version it was written with; absent: 1 (before the contract existed)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from pipelines.__main__ import main
 from pipelines.cbs import CbsClient, CbsConfig, CbsError
 from pipelines.odata import v4_as_v3, v4_codes, v4_data_properties, v4_reason, v4_wide
 from standin import parse_filter
+from tests.support.contract import assert_fits_contract
 from tests.support.v4_factory import write_v4_table
 from tests.support.world import CATALOG, FORMER, GEMEENTEN, VEST, vest_value, write_catalog, write_world
 
@@ -267,7 +268,7 @@ def mixed(tmp_path, standin, caplog):
 
 def test_refresh_mixes_v3_and_v4_tables(mixed):
     assert mixed("refresh") == 0
-    snap = snapshot.load_snapshot(mixed.data)
+    snap = assert_fits_contract(mixed.data)  # v4 provenance and missing-value reasons too
     obs = snap.observations
     inw = obs[obs["indicator"] == "inwoners"].set_index(["region_code", "period"])["value"]
     for reg in ("NL01", "PV20", "GM0001", "GM0004"):
