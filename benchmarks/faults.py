@@ -194,7 +194,7 @@ def c_kill_publish(lab, d, r):
     r.codes += [lab.pipe(d, "refresh", hook=KILL), lab.pipe(d, "refresh")]
     r.expected = [-9, 0]
     m = snapshot.read_manifest(d)
-    good = m["tables"][VEST]["modified"] == NEWER
+    good = m.tables[VEST].modified == NEWER
     r.notes.append(f"update published after the kill: {'yes' if good else 'NO'}")
     r.ok &= good
 
