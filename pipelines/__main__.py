@@ -110,7 +110,8 @@ def cmd_status(args, cat, root: Path) -> int:
     damaged = snapshot.verify_snapshot(root, sid) if sid else []
     if damaged:
         fallback = snapshot.newest_intact(root, before=sid)
-        print(f"DAMAGED    current snapshot {sid} fails its integrity check:", file=out)
+        print(f"DAMAGED    current snapshot {sid} fails its integrity check (every file against "
+              "its sha256, the manifest against the snapshot contract):", file=out)
         for p in damaged:
             print(f"             {p}", file=out)
         print("           the dashboard shows " + (f"the earlier snapshot {fallback}" if fallback
@@ -126,6 +127,8 @@ def cmd_status(args, cat, root: Path) -> int:
         print(f"data dir   {root.resolve()}", file=out)
         print(f"integrity  {'DAMAGED (see above)' if damaged else 'ok: every file matches its sha256'}",
               file=out)
+        print(f"contract   schema version {m.schema_version} (this code: "
+              f"{snapshot.SCHEMA_VERSION})", file=out)
         print(f"\n{'table':<10} {'api':<4} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<25} "
               "state", file=out)
         for t, tm in m.tables.items():

@@ -41,6 +41,14 @@ the contract is a visible, reviewed change of that file.
 **Schema version.** ``schema_version`` is :data:`SCHEMA_VERSION` in what :func:`publish` writes;
 a manifest without it is version 1 (everything published before the contract existed) and
 loads. A manifest of a newer version than this code knows is refused with that reason.
+``python -m pipelines.snapshot --check DATA_DIR`` checks a published snapshot against the
+contract; ``python -m pipelines status`` shows its version.
+
+**What does not fit.** :func:`verify_snapshot` reports a manifest that does not fit as damage
+(so ``status`` says DAMAGED, the next refresh republishes, ``rollback`` skips it) and
+:func:`load_snapshot` raises :class:`ContractError` (a :class:`NoSnapshot`): the dashboard then
+shows the newest earlier snapshot that fits, with a notice, or its Dutch "beschadigd of
+onleesbaar" page.
 
 **Adding or changing a field.**
 
@@ -51,9 +59,10 @@ loads. A manifest of a newer version than this code knows is refused with that r
    read it as an attribute in the dashboard.
 3. Regenerate the schema (``python -m pipelines.snapshot --schema``) and commit it with the
    change; ``tests/pipelines/test_snapshot_contract.py`` fails until you do.
-4. Renaming or removing a key breaks every snapshot already published (they no longer fit): keep
-   the old key readable (a pydantic ``validation_alias``), or bump :data:`SCHEMA_VERSION` and
-   republish (``python -m pipelines refresh --force``) before the dashboard is deployed.
+4. Renaming or removing a key breaks every snapshot already published (they no longer fit):
+   keep the old key readable (a pydantic ``validation_alias``), or bump :data:`SCHEMA_VERSION`
+   and run ``python -m pipelines refresh --force`` right after deploying (it republishes; until
+   then the dashboard shows its "onleesbaar" page).
 
 Standard library, pandas and pydantic only: the dashboard imports this module, never the
 network code of the pipeline (``cbs.py``, ``geo.py``).
@@ -444,6 +453,12 @@ class FrameContract:
     unique: tuple[str, ...] = ()
     required: bool = False
     description: str = ""
+
+    def __post_init__(self) -> None:
+        wrong = {c: k for c, k in self.columns.items() if k not in KINDS}
+        if wrong or not set(self.unique) <= set(self.columns):
+            raise ValueError(f"{self.name}: kinds must be one of {KINDS} ({wrong}) and the "
+                             f"unique key ({self.unique}) its own columns")
 
     @property
     def file(self) -> str:
