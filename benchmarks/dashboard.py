@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines import store  # noqa: E402
+from pipelines import snapshot  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -106,7 +106,7 @@ def rss_mb(pid: int) -> float:
 
 
 def prepare_data(data_dir: Path, geojson: Path | None, tmp: Path) -> Path:
-    sid = store.current_id(data_dir)
+    sid = snapshot.current_id(data_dir)
     if not sid:
         raise SystemExit(f"no published snapshot in {data_dir}; see the docstring")
     snap = data_dir / "snapshots" / sid
@@ -156,7 +156,7 @@ def main() -> None:
     app, app_url = serve(REPO / "dashboard" / "app.py", data_dir, tmp / "app.log")
     bare, bare_url = serve(bare_script, data_dir, tmp / "bare.log")
     deep = (f"{app_url}/human_capital?gemeente={args.gemeente}&indicator={args.indicator}")
-    print(f"snapshot {store.current_id(data_dir)} in {data_dir}")
+    print(f"snapshot {snapshot.current_id(data_dir)} in {data_dir}")
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -254,7 +254,7 @@ def map_figure_kb(data_dir: Path, args) -> float:
     from dashboard.core.charts import figures as charts
     from dashboard.ui.data import build
 
-    dd = build(store.load_snapshot(data_dir))
+    dd = build(snapshot.load_snapshot(data_dir))
     if dd.geo is None:
         return 0.0
     ind = dd.by_indicator[args.indicator]

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import store  # noqa: E402
+from pipelines import runs, snapshot  # noqa: E402
 from pipelines.__main__ import main as cli_main  # noqa: E402
 from standin import StandIn  # noqa: E402
 
@@ -150,10 +150,10 @@ class Lab:
 
 KILL = """
     import os, signal
-    from pipelines import store
+    from pipelines import snapshot
     def _kill(*a, **kw):
         os.kill(os.getpid(), signal.SIGKILL)
-    store.switch_current = _kill
+    snapshot.switch_current = _kill
 """
 DISK_FULL = """
     import errno
@@ -193,8 +193,8 @@ def c_kill_publish(lab, d, r):
     lab.server.set_modified(VEST, NEWER)
     r.codes += [lab.pipe(d, "refresh", hook=KILL), lab.pipe(d, "refresh")]
     r.expected = [-9, 0]
-    m = store.read_manifest(d)
-    good = m["tables"][VEST]["modified"] == NEWER
+    m = snapshot.read_manifest(d)
+    good = m.tables[VEST].modified == NEWER
     r.notes.append(f"update published after the kill: {'yes' if good else 'NO'}")
     r.ok &= good
 
@@ -224,7 +224,7 @@ def c_flaky(lab, d, r):
     fault = lab.server.add_fault("status", code=500, rate=0.3, seed=1)
     r.codes.append(lab.pipe(d, "refresh", "--force", "--retries", "4"))
     r.expected = [0]
-    run = store.read_runs(d)[-1]
+    run = runs.read_runs(d)[-1]
     fetched = sum(1 for t in run["tables"].values() if t["action"] == "fetched")
     r.notes.append(f"{fault.fired} HTTP 500s; {fetched}/{len(run['tables'])} tables fetched")
     r.ok &= fetched == len(run["tables"])
@@ -279,10 +279,11 @@ def c_quiet_nights(lab, d, r):
     r.expected = [0, 0, 0]
     from dashboard.core.compute import freshness_warnings
 
-    runs = store.read_runs(d)
-    snap = store.read_manifest(d)
+    history = runs.read_runs(d)
+    snap = snapshot.read_manifest(d)
     later = datetime.now(UTC).replace(microsecond=0)
-    warn = freshness_warnings({**snap, "published_at": "2026-01-01T00:00:00Z"}, runs, later)
+    old = snap.model_copy(update={"published_at": "2026-01-01T00:00:00Z"})
+    warn = freshness_warnings(old, history, later)
     r.notes.append(f"footer after quiet nights (snapshot published long ago): {warn or 'none'}")
     r.ok &= not warn
 
@@ -365,7 +366,7 @@ def main() -> int:
         if code != 0:
             print(f"first refresh failed (exit {code}); see {tmp}/log.jsonl", file=sys.stderr)
             return 1
-        print(f"baseline snapshot {store.current_id(lab.base)} "
+        print(f"baseline snapshot {snapshot.current_id(lab.base)} "
               f"({time.monotonic() - t0:.0f} s incl. mirror build)\n")
         print(f"{'#':>2} {'defect':<6} {'case':<62} {'exit (expected)':<17} {'export same':<11} "
               "verdict")

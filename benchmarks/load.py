@@ -57,7 +57,7 @@ from websockets.asyncio.client import connect
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines import store  # noqa: E402
+from pipelines import snapshot  # noqa: E402
 
 BARE = """
 import plotly.express as px
@@ -424,7 +424,7 @@ async def until_drawn(ws, srv: Server, state: dict) -> None:
 def gemeente_names(data_dir: Path) -> dict[str, str]:
     from dashboard.ui.data import build
 
-    d = build(store.load_snapshot(data_dir))
+    d = build(snapshot.load_snapshot(data_dir))
     return dict(d.names)
 
 
@@ -613,7 +613,7 @@ def main() -> None:
     signal.alarm(int(args.max_seconds))
 
     data_dir = args.data_dir.resolve()
-    sid = store.current_id(data_dir)
+    sid = snapshot.current_id(data_dir)
     if not sid:
         raise SystemExit(f"no published snapshot in {data_dir}; see the docstring")
     names = gemeente_names(data_dir)

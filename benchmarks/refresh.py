@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines import catalog, refresh, store  # noqa: E402
+from pipelines import catalog, refresh, runs  # noqa: E402
 from pipelines.cbs import CbsClient, CbsConfig  # noqa: E402
 
 
@@ -127,7 +127,7 @@ def scenario(mirror: Path, cat, tables, repeat: int, latency: float, bandwidth: 
                 full.append(measure(server, run))
                 assert code[0] == 0, f"full refresh failed with exit {code[0]}"
                 noop.append(measure(server, run))
-                assert code[0] == 0 and store.read_runs(root)[-1]["outcome"] == "noop"
+                assert code[0] == 0 and runs.read_runs(root)[-1]["outcome"] == "noop"
             naive.append(measure(server, naive_all))
     return full, naive, noop
 

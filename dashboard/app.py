@@ -125,7 +125,7 @@ def footer(data: dataio.DashData, statement: st.Page) -> None:
     for w in compute.freshness_warnings(data.manifest, dataio.run_history(), datetime.now(UTC)):
         st.warning(w, icon=":material/schedule:")
     st.caption(
-        f"Cijfers: CBS StatLine, snapshot van {fmt.datetime_nl(data.manifest.get('published_at'))}"
+        f"Cijfers: CBS StatLine, snapshot van {fmt.datetime_nl(data.manifest.published_at)}"
         f" ({data.snapshot_id}). {pr.credit_line()}. Het dashboard leest alleen deze snapshot; de "
         "pipeline ververst de cijfers elke nacht.")
     # on every page, also on a phone where the page links sit in the folded sidebar

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import catalog as catalog_mod
-from . import editions, logs, spreadsheet, store
+from . import editions, logs, runs, snapshot, spreadsheet, store
 from .cbs import CbsClient, CbsConfig, CbsError
 from .refresh import EXIT_FAILED, EXIT_OK, refresh
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.command_line = " ".join(argv)
     logs.setup(args.log_format)
-    root = store.data_dir(args.data_dir)
+    root = snapshot.data_dir(args.data_dir)
     try:
         cat = catalog_mod.load(args.catalog)
     except catalog_mod.CatalogError as exc:
@@ -103,14 +103,15 @@ def cmd_refresh(args, cat, root: Path) -> int:
 
 def cmd_status(args, cat, root: Path) -> int:
     out = sys.stdout
-    sid = store.current_id(root)
+    sid = snapshot.current_id(root)
     if not sid:
         print(f"Geen gepubliceerde snapshot in {root}. Maak er een met: python -m pipelines refresh",
               file=out)
-    damaged = store.verify_snapshot(root, sid) if sid else []
+    damaged = snapshot.verify_snapshot(root, sid) if sid else []
     if damaged:
-        fallback = store.newest_intact(root, before=sid)
-        print(f"DAMAGED    current snapshot {sid} fails its integrity check:", file=out)
+        fallback = snapshot.newest_intact(root, before=sid)
+        print(f"DAMAGED    current snapshot {sid} fails its integrity check (every file against "
+              "its sha256, the manifest against the snapshot contract):", file=out)
         for p in damaged:
             print(f"             {p}", file=out)
         print("           the dashboard shows " + (f"the earlier snapshot {fallback}" if fallback
@@ -118,37 +119,38 @@ def cmd_status(args, cat, root: Path) -> int:
               + "; the next refresh republishes (or: python -m pipelines refresh --force)",
               file=out)
     try:
-        m = store.read_manifest(root) if sid else None
-    except store.NoSnapshot:
+        m = snapshot.read_manifest(root) if sid else None
+    except snapshot.NoSnapshot:
         m = None
     if m:
-        print(f"snapshot   {sid}  (published {m.get('published_at')}, {m.get('rows')} rows)", file=out)
+        print(f"snapshot   {sid}  (published {m.published_at}, {m.rows} rows)", file=out)
         print(f"data dir   {root.resolve()}", file=out)
         print(f"integrity  {'DAMAGED (see above)' if damaged else 'ok: every file matches its sha256'}",
               file=out)
+        print(f"contract   schema version {m.schema_version} (this code: "
+              f"{snapshot.SCHEMA_VERSION})", file=out)
         print(f"\n{'table':<10} {'api':<4} {'rows':>7}  {'fetched at':<21} {'CBS Modified':<25} "
               "state", file=out)
-        for t, tm in m["tables"].items():
-            state = "STALE: " + (tm.get("error") or "") if tm.get("stale") else "ok"
-            print(f"{t:<10} {tm.get('api') or 'v3':<4} {tm.get('rows') or 0:>7}  "
-                  f"{tm.get('fetched_at') or '-':<21} {tm.get('modified') or '-':<25} {state}",
+        for t, tm in m.tables.items():
+            state = "STALE: " + (tm.error or "") if tm.stale else "ok"
+            print(f"{t:<10} {tm.api:<4} {tm.rows or 0:>7}  "
+                  f"{tm.fetched_at or '-':<21} {tm.modified or '-':<25} {state}",
                   file=out)
         print(f"\n{'indicator':<30} {'rows':>7}  gemeenten in latest period", file=out)
-        cov = m.get("coverage", {})
-        for ind in m["indicators"]:
-            if not ind["enabled"]:
+        for ind in m.indicators:
+            if not ind.enabled:
                 continue
-            c = cov.get(ind["id"])
-            cv = (f"{c['covered']}/{c['expected']} in {c['latest_period']}" if c else "n.v.t.")
-            print(f"{ind['id']:<30} {ind['rows']:>7}  {cv}", file=out)
-        for n in m.get("new_editions") or []:
-            print(f"NEW EDITION at CBS: {editions.message(n)}", file=out)
-        if m.get("indicators_not_yet_fetched"):
-            print("not yet fetched: " + ", ".join(m["indicators_not_yet_fetched"]), file=out)
-    runs = store.read_runs(root, last=5)
-    if runs:
+            c = m.coverage.get(ind.id)
+            cv = (f"{c.covered}/{c.expected} in {c.latest_period}" if c else "n.v.t.")
+            print(f"{ind.id:<30} {ind.rows:>7}  {cv}", file=out)
+        for n in m.new_editions:
+            print(f"NEW EDITION at CBS: {editions.message(n.model_dump())}", file=out)
+        if m.indicators_not_yet_fetched:
+            print("not yet fetched: " + ", ".join(m.indicators_not_yet_fetched), file=out)
+    recent = runs.read_runs(root, last=5)
+    if recent:
         print("\nrecent runs", file=out)
-        for r in runs:
+        for r in recent:
             acts = {}
             for t in r.get("tables", {}).values():
                 acts[t["action"]] = acts.get(t["action"], 0) + 1
@@ -158,12 +160,11 @@ def cmd_status(args, cat, root: Path) -> int:
                                                        else "")
                   + ("  current was damaged: republished" if r.get("current_damaged") else ""),
                   file=out)
-        last = runs[-1]
+        last = recent[-1]
         for t, tr in (last.get("tables") or {}).items():
             if tr.get("action") in ("stale", "rejected", "failed") and tr.get("error"):
                 print(f"    {t} {tr['action']}: {tr['error']}", file=out)
-    everything = store.read_runs(root)
-    checked = store.last_successful_check(everything)
+    checked = runs.last_successful_check(runs.read_runs(root))
     age = _days_since(checked)
     fresh = age is not None and age < FRESH_DAYS
     print(f"\nlast successful check at CBS: {checked or 'never'}"
@@ -276,7 +277,7 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
             f"{note_keys}")
 
 
-def export_frame(snap: store.Snapshot, boundaries: str = "historical") -> pd.DataFrame:
+def export_frame(snap: snapshot.Snapshot, boundaries: str = "historical") -> pd.DataFrame:
     """The documented export: EXPORT_COLUMNS plus `boundaries` and `harmonisation`
     (gepubliceerd / opgeteld / geschat)."""
     obs, regions = snap.observations, snap.regions
@@ -285,7 +286,7 @@ def export_frame(snap: store.Snapshot, boundaries: str = "historical") -> pd.Dat
         raise ValueError(f"snapshot {snap.id} has no current-boundary series; "
                          "use --boundaries historical or refresh")
     obs = current if current is not None else obs.assign(harmonisation="gepubliceerd")
-    units = {i["id"]: i["unit"] for i in snap.manifest["indicators"]}
+    units = {i.id: i.unit for i in snap.manifest.indicators}
     names = regions.drop_duplicates("code").set_index("code")["name"]
     out = obs.assign(region_name=obs["region_code"].map(names),
                      unit=obs["indicator"].map(units), boundaries=boundaries)
@@ -294,8 +295,8 @@ def export_frame(snap: store.Snapshot, boundaries: str = "historical") -> pd.Dat
 
 def cmd_export(args, cat, root: Path) -> int:
     try:
-        snap = store.load_snapshot(root)
-    except store.NoSnapshot as exc:
+        snap = snapshot.load_snapshot(root)
+    except snapshot.NoSnapshot as exc:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
     df = spreadsheet.csv_safe(export_frame(snap, args.boundaries))
@@ -328,11 +329,11 @@ def cmd_export(args, cat, root: Path) -> int:
 
 def cmd_rollback(args, cat, root: Path) -> int:
     try:
-        sid = store.rollback(root)
-    except store.NoSnapshot as exc:
+        sid = snapshot.rollback(root)
+    except snapshot.NoSnapshot as exc:
         log.error(str(exc))
         return EXIT_FAILED
-    store.append_run(root, {"started": store.utcnow(), "command": "rollback", "outcome": "rollback",
+    runs.append_run(root, {"started": store.utcnow(), "command": "rollback", "outcome": "rollback",
                             "exit_code": 0, "snapshot_id": sid})
     print(json.dumps({"current": sid}))
     return EXIT_OK

@@ -18,11 +18,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .snapshot import REGION_HISTORY
+
 DEFAULT_PATH = Path(__file__).with_name("herindelingen.yaml")
 KINDS = ("merge", "absorb", "split", "rename")
 FLAG_PUBLISHED, FLAG_SUMMED, FLAG_ESTIMATED = "gepubliceerd", "opgeteld", "geschat"
-HIST_COLUMNS = ["year", "kind", "predecessor", "predecessor_name", "successor", "successor_name",
-                "share", "verified", "note"]
+HIST_COLUMNS = REGION_HISTORY.names  # the snapshot contract (pipelines/snapshot.py)
 
 
 class HistoryError(ValueError):

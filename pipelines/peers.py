@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .snapshot import PEER_FEATURES, PEERS
+
 K = 10
 MIN_COMMON = 4
 RECENT_YEARS = 3  # a feature value may be at most this many years older than the newest
@@ -32,7 +34,7 @@ FEATURES = [
     ("aandeel_corporatiewoningen", "Aandeel corporatiewoningen", "indicator"),
     ("woningen_per_1000_inwoners", "Woningen per 1.000 inwoners", "indicator"),
 ]
-PEER_COLUMNS = ["gemeente", "method", "rank", "peer", "distance", "similar_on"]
+PEER_COLUMNS = PEERS.names  # the snapshot contract (pipelines/snapshot.py)
 
 
 def feature_matrix(obs: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
@@ -114,4 +116,4 @@ def compute(obs_current: pd.DataFrame, regions: pd.DataFrame, k: int = K
     long.columns = ["code", "feature", "value"]
     long["z"] = z.stack(future_stack=True).to_numpy()
     long["label"] = long["feature"].map(labels)
-    return peers, long[["code", "feature", "label", "value", "z"]]
+    return peers, long[PEER_FEATURES.names]

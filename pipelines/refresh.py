@@ -7,8 +7,10 @@ The orchestration (:func:`_refresh`) is the list of stages, each a function of e
     gather          the raw data per table: new fetch, else the published one
     build_checked   regions + tidy (pure) -> contract checks -> plausibility against the
                     published snapshot (an implausible table goes back to its last good data)
-    enrich          manifest with provenance, changes, peers, maps (maps.py, beside geo.py)
-    publish_snapshot  write, switch ``current``; only then the fetches become "last good"
+    enrich          manifest with provenance, changes, peers, maps (maps.py, beside geo.py),
+                    built from the snapshot contract's models (snapshot.py)
+    publish_snapshot  write, switch ``current`` (snapshot.publish); only then the fetches
+                    become "last good"
 
 Exit codes: 0 ok (or nothing to do), 1 failed (nothing published: CBS unreachable for every
 table, a failed check, no data), 3 partial (some tables refreshed, at least one kept its last
@@ -30,7 +32,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, editions, maps, peers, store
+from . import changes, checks, editions, maps, peers, runs, snapshot, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .editions import EditionError, resolve_measure
@@ -248,8 +250,7 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     violations += [checks.Violation(v.rule, v.indicator, v.table, "current boundaries: " + v.detail)
                    for v in checks.check(obs_current, regions, catalog, indicators)
                    if v.rule != "non_empty"]
-    gaps_df = pd.DataFrame(gaps, columns=["indicator", "table", "region_code", "period_key",
-                                          "reason"]).astype("string")
+    gaps_df = pd.DataFrame(gaps, columns=snapshot.HARMONISATION_GAPS.names).astype("string")
     region_names = dict(zip(regions["code"], regions["name"], strict=False))
     notes = {c: n for c in sorted(current)
              if (n := history.note_for(c, catalog.reference_year, region_names))}
@@ -314,7 +315,7 @@ def resource_failure(root: Path, err: store.StorageError | store.RawDamaged, run
               "outcome": "failed", "exit_code": EXIT_FAILED, "kind": kind,
               "error": str(err), **path}
     try:
-        store.append_run(root, record)
+        runs.append_run(root, record)
     except (store.StorageError, OSError) as exc:
         print(f"refresh failed: {err}; and this run could not be recorded in "
               f"{root / 'runs.jsonl'}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
@@ -351,7 +352,7 @@ class Current:
     whatever the raw store fetched last (that fetch may have failed its checks). ``damaged``:
     integrity problems of the current snapshot; comparisons then use the newest intact one."""
 
-    manifest: dict | None
+    manifest: snapshot.Manifest | None
     inputs: dict[str, dict]
     root: Path
     damaged: list[str] = field(default_factory=list)
@@ -359,11 +360,11 @@ class Current:
 
     @property
     def id(self) -> str | None:
-        return (self.manifest or {}).get("snapshot_id")
+        return self.manifest.snapshot_id if self.manifest else None
 
     @property
     def stale(self) -> list[str]:
-        return sorted((self.manifest or {}).get("stale_tables") or [])
+        return sorted(self.manifest.stale_tables) if self.manifest else []
 
     def baseline(self) -> tuple[str | None, pd.DataFrame | None, dict]:
         """(id, observations, coverage) of the published data to compare with: the current
@@ -371,13 +372,14 @@ class Current:
         if self._baseline is None:
             sid, obs, cov = None, None, {}
             if self.manifest:
-                cur = store.current_id(self.root)
-                sid = store.newest_intact(self.root, before=cur) if self.damaged else cur
+                cur = snapshot.current_id(self.root)
+                sid = snapshot.newest_intact(self.root, before=cur) if self.damaged else cur
             if sid:
                 try:
-                    snap = store.load_snapshot(self.root, sid)
-                    obs, cov = snap.observations, snap.manifest.get("coverage") or {}
-                except store.NoSnapshot:
+                    snap = snapshot.load_snapshot(self.root, sid)
+                    obs = snap.observations
+                    cov = {k: c.model_dump() for k, c in snap.manifest.coverage.items()}
+                except snapshot.NoSnapshot:
                     sid = None
             self._baseline = (sid if obs is not None else None, obs, cov)
         return self._baseline
@@ -387,15 +389,17 @@ class Current:
 
 
 def current_state(root: Path, raw: store.RawStore) -> Current:
+    """What is published now. A current snapshot whose manifest cannot be read (or does not
+    fit the contract) counts as none: everything is fetched and published again."""
     manifest = None
-    if store.current_id(root):
+    if snapshot.current_id(root):
         try:
-            manifest = store.read_manifest(root)
-        except store.NoSnapshot:
+            manifest = snapshot.read_manifest(root)
+        except snapshot.NoSnapshot:
             manifest = None
     inputs = {}
-    for t, tm in ((manifest or {}).get("tables") or {}).items():
-        folder = str(tm.get("raw_folder") or "").rsplit("/", 1)[-1]
+    for t, tm in (manifest.tables if manifest else {}).items():
+        folder = str(tm.raw_folder or "").rsplit("/", 1)[-1]
         m = raw.manifest(t, folder) if folder and folder != "None" else None
         if m is not None:
             inputs[t] = m
@@ -418,8 +422,8 @@ def damaged_inputs(raw: store.RawStore, current: Current) -> dict[str, list[str]
 def current_damage(root: Path) -> list[str]:
     """Integrity problems of the published ``current`` snapshot (empty: intact or none yet).
     A damaged current is never a reason for a no-op: the run republishes from the raw store."""
-    sid = store.current_id(root)
-    problems = store.verify_snapshot(root, sid) if sid else []
+    sid = snapshot.current_id(root)
+    problems = snapshot.verify_snapshot(root, sid) if sid else []
     if problems:
         log.error("current snapshot is damaged; republishing",
                   extra={"snapshot_id": sid, "problems": problems})
@@ -546,41 +550,41 @@ def build_checked(catalog: Catalog, raw: store.RawStore, needed: list[str],
 
 @dataclass
 class Enriched:
-    manifest: dict
-    frames: dict[str, pd.DataFrame]
-    files: dict[str, bytes]
+    manifest: snapshot.ManifestBody
+    frames: dict[str, pd.DataFrame]  # optional tables by contract name
+    files: dict[str, bytes]  # maps
 
 
 def enrich(catalog: Catalog, built: Built, raws: dict[str, RawTable], current: Current,
            stale: list[str], failed: dict, not_yet: list[str], run: dict, root: Path,
-           geo_url: str | None, force: bool) -> Enriched:
+           geo_url: str | None, force: bool, data_source: str | None = None,
+           plausibility: snapshot.Plausibility | None = None) -> Enriched:
     """Stage 5: what the dashboard needs beside the numbers: provenance manifest, changes since
     the published snapshot, comparable gemeenten (peers) and map boundaries."""
     obs, regions = built.observations, built.regions
-    manifest = snapshot_manifest(catalog, raws, obs, built.coverage, stale, failed, not_yet)
-    manifest["new_editions"] = run["new_editions"]
-    manifest["cbs_url"] = run["cbs_url"]
-    manifest["harmonisation"] = {
-        "history_from": built.history.history_from, "rows": len(built.observations_current),
-        "gaps": len(built.gaps), "boundary_notes": built.boundary_notes,
-        "flags": built.observations_current["harmonisation"].value_counts().to_dict(),
-    }
     base_id, previous, _cov = current.baseline()  # changes are diffed against intact data only
-    manifest["changes"] = {"previous_snapshot": base_id,
-                           "indicators": changes.diff(previous, obs)}
     peer_table, peer_features = peers.compute(built.observations_current, regions)
-    manifest["peers"] = {"k": peers.K, "min_common_features": peers.MIN_COMMON,
-                         "features": [{"id": f, "label": lbl} for f, lbl, _ in peers.FEATURES]}
-    geojson, manifest["boundaries"] = maps.boundaries(catalog, regions, current.manifest, root,
-                                                      geo_url, force)
-    old_maps, manifest["boundaries_by_year"] = maps.historical_boundaries(
-        catalog, regions, built.history, current.manifest, root, geo_url, force)
-    files = {store.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
-    frames = {"observations_current.parquet": built.observations_current,
-              "region_history.parquet": built.history.table(),
-              "harmonisation_gaps.parquet": built.gaps,
-              "peers.parquet": peer_table, "peer_features.parquet": peer_features,
-              "missing_values.parquet": built.missing}
+    geojson, bounds = maps.boundaries(catalog, regions, current.manifest, root, geo_url, force)
+    old_maps, by_year = maps.historical_boundaries(catalog, regions, built.history,
+                                                   current.manifest, root, geo_url, force)
+    manifest = snapshot_manifest(
+        catalog, raws, obs, built.coverage, stale, failed, not_yet,
+        new_editions=run["new_editions"], cbs_url=run["cbs_url"], data_source=data_source,
+        harmonisation=snapshot.Harmonisation(
+            history_from=built.history.history_from, rows=len(built.observations_current),
+            gaps=len(built.gaps), boundary_notes=built.boundary_notes,
+            flags=built.observations_current["harmonisation"].value_counts().to_dict()),
+        changes=snapshot.Changes(previous_snapshot=base_id,
+                                 indicators=changes.diff(previous, obs)),
+        peers=snapshot.PeersInfo(k=peers.K, min_common_features=peers.MIN_COMMON,
+                                 features=[snapshot.PeerFeature(id=f, label=lbl)
+                                           for f, lbl, _ in peers.FEATURES]),
+        boundaries=bounds, boundaries_by_year=by_year, plausibility=plausibility)
+    files = {snapshot.BOUNDARIES: geojson, **old_maps} if geojson else dict(old_maps)
+    frames = {"observations_current": built.observations_current,
+              "region_history": built.history.table(), "harmonisation_gaps": built.gaps,
+              "peers": peer_table, "peer_features": peer_features,
+              "missing_values": built.missing}
     return Enriched(manifest, frames, files)
 
 
@@ -588,8 +592,8 @@ def publish_snapshot(root: Path, raw: store.RawStore, built: Built, raws: dict[s
                      enriched: Enriched, keep: int) -> str:
     """Stage 6: write the snapshot and switch ``current`` (atomic); only then do the fetches it
     was built from become "last good"."""
-    sid = store.publish(root, built.observations, built.regions, enriched.manifest, keep=keep,
-                        extra_files=enriched.files, extra_frames=enriched.frames)
+    sid = snapshot.publish(root, built.observations, built.regions, enriched.manifest, keep=keep,
+                           files=enriched.files, frames=enriched.frames)
     for t, r in raws.items():
         if r.manifest.get("folder"):
             raw.mark_good(t, r.manifest["folder"])
@@ -660,13 +664,14 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         return _finish(root, run, t_start, "partial" if stale else "noop",
                        EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
 
+    plausible = (snapshot.Plausibility(rejected=checked.rejected, accepted=sorted(accept))
+                 if checked.rejected or accept else None)
     enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
-                      geo_url, force)
-    enriched.manifest["data_source"] = data_source_of(client.config.base_url, data_source)
-    if checked.rejected or accept:
-        enriched.manifest["plausibility"] = {"rejected": checked.rejected,
-                                             "accepted": sorted(accept)}
-    run["boundaries"] = enriched.manifest["boundaries"]
+                      geo_url, force, data_source_of(client.config.base_url, data_source),
+                      plausible)
+    if enriched.manifest.boundaries is not None:
+        run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
+                                                                    exclude_defaults=True)
     sid = publish_snapshot(root, raw, checked.built, raws, enriched, keep)
     outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
     return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
@@ -677,7 +682,7 @@ def published_as_is(catalog: Catalog, current: Current, raws: dict[str, RawTable
     """True when a snapshot of ``raws`` would be the current one again: same fetches, same
     catalogue, same stale tables, and current intact (a damaged current is always republished)."""
     return bool(current.manifest and not force and not current.damaged
-                and current.manifest.get("catalogue_sha256") == catalog.sha256
+                and current.manifest.catalogue_sha256 == catalog.sha256
                 and current.stale == stale
                 and all(r.manifest.get("folder") == current.inputs.get(t, {}).get("folder")
                         for t, r in raws.items()))
@@ -728,24 +733,29 @@ def data_source_of(base_url: str, declared: str | None) -> str:
 
 
 def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataFrame, cov: dict,
-                      stale: list[str], failed: dict, not_yet: list[str]) -> dict:
+                      stale: list[str], failed: dict, not_yet: list[str],
+                      **later: object) -> snapshot.ManifestBody:
+    """The manifest of the snapshot built from ``raws``: provenance per CBS table, the
+    catalogue's indicators, coverage. ``later``: the fields :func:`enrich` adds (changes,
+    peers, maps, ...). Built from the contract's models, so a misspelt field fails here."""
     counts = obs.groupby("indicator").size().to_dict()
     tables = {}
     for t, r in raws.items():
         m = r.manifest
-        tables[t] = {
-            "title": r.info.get("Title") or m.get("title"),
-            "catalogue_title": catalog.tables[t].title if t in catalog.tables else None,
-            "modified": m.get("modified"), "fetched_at": m.get("fetched_at"), "url": m.get("url"),
-            "filter": m.get("filter"), "select": m.get("select"),
-            "rows": data_file(m).get("rows"), "sha256": data_file(m).get("sha256"),
-            "api": m.get("api", "v3"),
-            "raw_folder": f"raw/{t}/{m.get('folder')}",
-            "stale": t in stale, "error": failed[t].error if t in failed else None,
-            "boundaries": catalog.tables[t].boundaries if t in catalog.tables else None,
+        tables[t] = snapshot.TableEntry(
+            title=r.info.get("Title") or m.get("title"),
+            catalogue_title=catalog.tables[t].title if t in catalog.tables else None,
+            modified=m.get("modified"), fetched_at=m.get("fetched_at"), url=m.get("url"),
+            filter=m.get("filter"), select=m.get("select"),
+            rows=data_file(m).get("rows"), sha256=data_file(m).get("sha256"),
+            api=m.get("api", "v3"),
+            raw_folder=f"raw/{t}/{m.get('folder')}",
+            stale=t in stale, error=failed[t].error if t in failed else None,
+            boundaries=catalog.tables[t].boundaries if t in catalog.tables else None,
             # CBS TableInfos: "Regulier" or e.g. "Stopgezet" (discontinued); "Perjaar", ...
-            "output_status": r.info.get("OutputStatus"), "frequency": r.info.get("Frequency"),
-        }
+            output_status=r.info.get("OutputStatus"), frequency=r.info.get("Frequency"),
+        )
+
     def table_ids(ind) -> list[str]:
         """CBS table ids behind an indicator: a series as its fetched editions, newest first
         (what the dashboard links to and looks up in ``tables``)."""
@@ -758,37 +768,35 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
                 out.append(t)
         return list(dict.fromkeys(out))
 
-    inds = []
-    for i in catalog.indicators:
-        inds.append({
-            "id": i.id, "theme": i.theme, "title": i.title, "description": i.description,
-            "unit": i.unit, "decimals": i.decimals, "higher_is_better": i.higher_is_better,
-            "levels": list(i.levels), "tables": table_ids(i),
-            "series": [t for t in i.tables if t in catalog.series], "measure": i.measure_label,
-            "formula": i.formula if i.derived else None, "derived": i.derived,
-            "enabled": i.enabled, "in_snapshot": i.id in counts, "rows": int(counts.get(i.id, 0)),
-            "verified": all((catalog.series[t] if t in catalog.series else catalog.tables[t]
-                             ).verified for t in i.tables),
-            "brede_welvaart": ({"dimensie": i.bw_dimension, "thema": i.bw_theme}
-                               if i.bw_dimension else None),
-            "kind": i.kind, "rankable": i.rankable, "disabled_reason": i.disabled_reason,
-        })
-    return {
-        "catalogue_sha256": catalog.sha256, "reference_year": catalog.reference_year,
-        "gebieden_table": catalog.gebieden[catalog.reference_year],
-        "licence": "CBS open data, CC BY 4.0 (Bron: CBS)",
-        "tables": tables, "indicators": inds, "coverage": cov,
-        "dwarsverbanden": list(catalog.pairs),
-        "stale_tables": stale, "indicators_not_yet_fetched": not_yet,
-        "rows": len(obs),
-    }
+    inds = [snapshot.IndicatorEntry(
+        id=i.id, theme=i.theme, title=i.title, description=i.description,
+        unit=i.unit, decimals=i.decimals, higher_is_better=i.higher_is_better,
+        levels=i.levels, tables=table_ids(i),
+        series=[t for t in i.tables if t in catalog.series], measure=i.measure_label,
+        formula=i.formula if i.derived else None, derived=i.derived,
+        enabled=i.enabled, in_snapshot=i.id in counts, rows=int(counts.get(i.id, 0)),
+        verified=all((catalog.series[t] if t in catalog.series else catalog.tables[t]
+                      ).verified for t in i.tables),
+        brede_welvaart=(snapshot.BredeWelvaart(dimensie=i.bw_dimension, thema=i.bw_theme)
+                        if i.bw_dimension else None),
+        kind=i.kind, rankable=i.rankable, disabled_reason=i.disabled_reason,
+    ) for i in catalog.indicators]
+    return snapshot.ManifestBody(
+        catalogue_sha256=catalog.sha256, reference_year=catalog.reference_year,
+        gebieden_table=catalog.gebieden[catalog.reference_year],
+        licence="CBS open data, CC BY 4.0 (Bron: CBS)",
+        tables=tables, indicators=inds, coverage=cov,
+        dwarsverbanden=list(catalog.pairs),
+        stale_tables=stale, indicators_not_yet_fetched=not_yet,
+        rows=len(obs), **later,
+    )
 
 
 def _finish(root: Path, run: dict, t0: float, outcome: str, code: int, **extra) -> int:
     run.update(extra)
     run.update({"ended": store.utcnow(), "seconds": round(time.monotonic() - t0, 2),
                 "outcome": outcome, "exit_code": code})
-    store.append_run(root, run)
+    runs.append_run(root, run)
     level = logging.INFO if code == EXIT_OK else logging.ERROR
     log.log(level, f"refresh {outcome}", extra={k: v for k, v in run.items() if k != "tables"})
     return code

@@ -12,13 +12,10 @@ from collections import Counter
 
 import pandas as pd
 
+from .snapshot import REGIONS
+
 LEVEL_PREFIXES = ("NL", "LD", "PV", "CR", "AM", "GM")
-COLUMNS = [
-    "code", "name", "level", "provincie_code", "provincie", "corop_code", "corop",
-    "arbeidsmarktregio_code", "arbeidsmarktregio", "landsdeel_code", "landsdeel",
-    "size_class_code", "size_class", "urbanity_code", "urbanity", "inwoners", "density",
-    "is_current",
-]
+COLUMNS = REGIONS.names  # the snapshot contract (pipelines/snapshot.py)
 _PARENTS = {"PV": "provincie", "CR": "corop", "AM": "arbeidsmarktregio", "LD": "landsdeel"}
 
 

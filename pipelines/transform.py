@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog, Indicator, Input, Series, parse_formula
-from .cbs import REASON_SUFFIX, v4_as_v3
 from .editions import EditionError, resolve_measure
+from .odata import REASON_SUFFIX, v4_as_v3
 from .regions import CODE_ALIASES, level_of
+from .snapshot import MISSING_VALUES, OBSERVATIONS
 
-OBS_COLUMNS = ["indicator", "region_code", "region_level", "period", "year", "period_type",
-               "value", "status", "cbs_table", "measure"]
+OBS_COLUMNS = OBSERVATIONS.names  # the snapshot contract (pipelines/snapshot.py)
 STATUS_NAMES = {"definitief": "Definitief", "voorlopig": "Voorlopig",
                 "nadervoorlopig": "Nader voorlopig", "nader voorlopig": "Nader voorlopig"}
 _STATUS_RANK = {"Definitief": 0, "Nader voorlopig": 1, "Voorlopig": 2}
@@ -341,7 +341,7 @@ def _collect_reasons(ind: Indicator, out: pd.DataFrame, reasons: dict[str, pd.Se
                             "region_code": code, "period_key": pk, "reason": str(reason)})
 
 
-MISSING_COLUMNS = ["indicator", "table", "region_code", "period_key", "reason"]
+MISSING_COLUMNS = MISSING_VALUES.names
 
 
 def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,

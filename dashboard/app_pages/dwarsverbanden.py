@@ -29,12 +29,11 @@ if len(gm_inds) < 2:
 
 
 def _title(k: str) -> str:
-    return data.indicators[k]["title"]
+    return data.indicators[k].title
 
 
-pairs = [p for p in data.manifest.get("dwarsverbanden") or []
-         if p.get("x") in gm_inds and p.get("y") in gm_inds]
-default_x, default_y = (pairs[0]["x"], pairs[0]["y"]) if pairs else (gm_inds[0], gm_inds[1])
+pairs = [p for p in data.manifest.dwarsverbanden if p.x in gm_inds and p.y in gm_inds]
+default_x, default_y = (pairs[0].x, pairs[0].y) if pairs else (gm_inds[0], gm_inds[1])
 x = sel.x if sel.x in gm_inds else default_x
 y = sel.y if sel.y in gm_inds else default_y
 for asked in (sel.x, sel.y):
@@ -49,12 +48,12 @@ def _preset(px: str, py: str) -> None:
 
 if pairs:
     with st.expander("Voorbeeldvragen", expanded=not (sel.x or sel.y)):
-        for theme in [t for t in THEMES if any(p.get("theme") == t for p in pairs)]:
+        for theme in [t for t in THEMES if any(p.theme == t for p in pairs)]:
             st.markdown(f"**{THEMES[theme]}**")
-            for i, p in enumerate(q for q in pairs if q.get("theme") == theme):
-                st.button(f"{p.get('vraag') or _title(p['x']) + ' × ' + _title(p['y'])}",
-                          key=f"preset-{theme}-{i}", on_click=_preset, args=(p["x"], p["y"]),
-                          help=f"{_title(p['x'])} (horizontaal) tegen {_title(p['y'])} "
+            for i, p in enumerate(q for q in pairs if q.theme == theme):
+                st.button(f"{p.vraag or _title(p.x) + ' × ' + _title(p.y)}",
+                          key=f"preset-{theme}-{i}", on_click=_preset, args=(p.x, p.y),
+                          help=f"{_title(p.x)} (horizontaal) tegen {_title(p.y)} "
                                "(verticaal)", type="tertiary", icon=":material/arrow_forward:")
 
 c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
@@ -124,9 +123,9 @@ when = (str(yr) if yr is not None else
 tables = sorted({t for o in (xo, yo) for ct in o["cbs_table"].dropna().unique()
                  for t in str(ct).split("+") if t})
 source = components.source_text("+".join(tables), str(yr) if yr is not None else None)
-spec = build.scatter_chart(plot, xm, ym, title=f"{xm['title']} en {ym['title']}, {when}",
+spec = build.scatter_chart(plot, xm, ym, title=f"{xm.title} en {ym.title}, {when}",
                            source=source, grouped_by=None if color_by == "geen" else color_by)
-components.chart(spec, key="scatter", filename=f"dwarsverband {xm['title']} {ym['title']}")
+components.chart(spec, key="scatter", filename=f"dwarsverband {xm.title} {ym.title}")
 
 m1, m2, m3 = st.columns(3)
 if corr["message"]:
@@ -162,5 +161,5 @@ for axis, o in (("x", xo), ("y", yo)):
     export[f"periode {axis}"] = export["code"].map(rows["period"])
     if ctx.current_boundaries and "harmonisation" in rows.columns:
         export[f"harmonisatie {axis}"] = export["code"].map(rows["harmonisation"])
-components.downloads(f"dwarsverband {xm['title']} {ym['title']}", {"Dwarsverband": export},
+components.downloads(f"dwarsverband {xm.title} {ym.title}", {"Dwarsverband": export},
                      data, [x, y], key="dw")

@@ -22,13 +22,13 @@ st.markdown(
     "leest alleen de gepubliceerde snapshot en haalt niets live bij het CBS op.\n\n"
     "**Bron: CBS.** Licentie: [CC BY 4.0](https://creativecommons.org/licenses/by/4.0/deed.nl); "
     f"bij hergebruik graag ‘{pr.CREDIT}’ vermelden.\n\n"
-    f"Snapshot **{data.snapshot_id}**, gepubliceerd {fmt.datetime_nl(manifest.get('published_at'))}."
-    f" Gemeentelijke indeling van {manifest.get('reference_year', 'het peiljaar')}.")
+    f"Snapshot **{data.snapshot_id}**, gepubliceerd {fmt.datetime_nl(manifest.published_at)}."
+    f" Gemeentelijke indeling van {manifest.reference_year}.")
 st.caption("Voorlopige cijfers kunnen nog wijzigen; het CBS stelt ze later definitief vast. "
            "Ontbrekende cijfers worden als ‘geen gegevens’ getoond, nooit als 0.")
 
-tables = manifest.get("tables", {})
-coverage = manifest.get("coverage", {})
+tables = manifest.tables
+coverage = manifest.coverage
 rows = []
 KIND_TEXT = {pr.SIZE: "omvang (groeit met de gemeente)", pr.RATE: "verhouding of aandeel",
              pr.INDEX: "indexcijfer"}
@@ -36,22 +36,22 @@ for iid, m in data.indicators.items():
     ind = data.by_indicator[iid]
     latest = str(ind["period"].max())
     statuses = ind.loc[ind["period"] == latest, "status"].map(fmt.status).unique()
-    cov = coverage.get(iid, {})
-    first = (m.get("tables") or [""])[0]
+    cov = coverage.get(iid)
+    first = (m.tables or ("",))[0]
+    fetched = [tables[t].fetched_at or "" if t in tables else "" for t in m.tables or ("",)]
     rows.append({
-        "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
-        "Definitie": m.get("description"), "Eenheid": m.get("unit"),
-        "CBS-tabellen": ", ".join(m.get("tables", [])), "StatLine": exports.statline_url(first),
+        "Thema": THEMES.get(m.theme, m.theme), "Indicator": m.title,
+        "Definitie": m.description, "Eenheid": m.unit,
+        "CBS-tabellen": ", ".join(m.tables), "StatLine": exports.statline_url(first),
         "Soort cijfer": KIND_TEXT[pr.kind(m)] + ("" if pr.is_rankable(m) else "; geen positie"),
         "Laatste periode": fmt.period(latest) + (f" ({pr.STALE})" if data.lags and
                                                  data.lags.of(iid, latest).stale else ""),
         "Status": ", ".join(sorted(statuses)),
-        "Gemeenten met cijfer": (f"{cov['covered']} van {cov['expected']}"
-                                 if cov.get("expected") else "niet per gemeente"),
-        "Opgehaald": fmt.date(min((tables.get(t, {}).get("fetched_at") or "")
-                                  for t in m.get("tables", [""]))),
-        "Berekening": m.get("formula") or "rechtstreeks uit de CBS-tabel",
-        "Niveaus": ", ".join(m.get("levels", [])),
+        "Gemeenten met cijfer": (f"{cov.covered} van {cov.expected}"
+                                 if cov and cov.expected else "niet per gemeente"),
+        "Opgehaald": fmt.date(min(fetched)),
+        "Berekening": m.formula or "rechtstreeks uit de CBS-tabel",
+        "Niveaus": ", ".join(m.levels),
         "id": iid,
     })
 ind_df = pd.DataFrame(rows)
@@ -65,13 +65,13 @@ for title in THEMES.values():
     st.dataframe(ind_df[ind_df["Thema"] == title].drop(columns=["Thema"]), hide_index=True,
                  column_config=config)
 
-off = [m for m in manifest.get("indicators", []) if not m.get("enabled", True)]
+off = [m for m in manifest.indicators if not m.enabled]
 if off:
     st.header("Nog niet in dit dashboard")
     st.markdown("Deze indicatoren staan in de catalogus, maar worden (nog) niet getoond:")
     st.dataframe(pd.DataFrame([{
-        "Thema": THEMES.get(m["theme"], m["theme"]), "Indicator": m["title"],
-        "Waarom niet": m.get("disabled_reason") or "nog niet geverifieerd",
+        "Thema": THEMES.get(m.theme, m.theme), "Indicator": m.title,
+        "Waarom niet": m.disabled_reason or "nog niet geverifieerd",
     } for m in off]), hide_index=True, column_config=config)
 
 st.header("Leegstand van winkels en kantoren")
@@ -90,13 +90,13 @@ st.markdown(
 
 st.header("CBS-tabellen")
 tdf = pd.DataFrame([{
-    "Tabel": t, "Titel": info.get("title"), "StatLine": exports.statline_url(t),
-    "CBS gewijzigd": fmt.date(info.get("modified")),
-    "Opgehaald": fmt.datetime_nl(info.get("fetched_at")), "Rijen": fmt.number(info.get("rows")),
-    "Toestand": ("verouderd (laatste ophaalpoging mislukt)" if info.get("stale") else
-                 f"stopgezet door het CBS ({info['output_status']})"
-                 if str(info.get("output_status") or "Regulier").lower() not in ("regulier",
-                                                                                 "regular")
+    "Tabel": t, "Titel": info.title, "StatLine": exports.statline_url(t),
+    "CBS gewijzigd": fmt.date(info.modified),
+    "Opgehaald": fmt.datetime_nl(info.fetched_at), "Rijen": fmt.number(info.rows),
+    "Toestand": ("verouderd (laatste ophaalpoging mislukt)" if info.stale else
+                 f"stopgezet door het CBS ({info.output_status})"
+                 if str(info.output_status or "Regulier").lower() not in ("regulier",
+                                                                          "regular")
                  else "actueel"),
 } for t, info in tables.items()])
 st.dataframe(tdf, hide_index=True, column_config=config)

@@ -49,7 +49,7 @@ def card(r: dict) -> None:
             delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}"
                                + (f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
                                if has_change else None),
-            help=data.indicators[r["indicator"]].get("description"))
+            help=data.indicators[r["indicator"]].description)
         if len(r["trend"]) > 1:  # our own sparkline: Streamlit's has no text alternative
             st.html(svgdraw.sparkline_img(build.trend(r["trend"], r["trend_periods"], r)))
         st.caption("  \n".join(card_lines(r)))
@@ -132,7 +132,7 @@ if changes is not None:
     st.header("Sinds de vorige verversing")
     if changes:
         st.markdown("\n".join(f"- {line}" for line in changes))
-        prev = str(data.manifest["changes"]["previous_snapshot"])
+        prev = str(data.manifest.changes.previous_snapshot)
         when = (f" van {int(prev[6:8])} {fmt.MONTHS[int(prev[4:6]) - 1]} {prev[:4]}"
                 if prev[:8].isdigit() and 1 <= int(prev[4:6]) <= 12 else "")
         st.caption("Nieuwe perioden, door het CBS herziene cijfers en cijfers die van voorlopig "

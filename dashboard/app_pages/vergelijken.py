@@ -112,11 +112,11 @@ components.downloads(f"vergelijking {title}", {"Vergelijking": table}, data,
 
 st.header("Eén indicator in beeld")
 st.session_state["w_cmp_ind"] = iid
-st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k]["title"],
+st.selectbox("Indicator", ids, key="w_cmp_ind", format_func=lambda k: data.indicators[k].title,
              on_change=components.bind_to_url("w_cmp_ind", "indicator"))
 meta = data.indicators[iid]
 bars = pd.DataFrame({"code": table["code"], "label": table["regio"], "value": table[col["column"]]})
-if meta.get("unit") == "aantal":  # counts of larger areas would dwarf the gemeenten
+if meta.unit == "aantal":  # counts of larger areas would dwarf the gemeenten
     bars = bars[bars["code"].str.startswith("GM")]
     st.caption("Bij aantallen staan alleen de gemeenten in de grafiek, niet Nederland of de regio.")
 cbs_table = str(ctx.obs[iid]["cbs_table"].iloc[-1])

@@ -41,7 +41,8 @@ from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build, text
 from dashboard.core.charts import svg as svgdraw
-from pipelines import store
+from pipelines import snapshot
+from pipelines.fileio import StorageError, writing
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
@@ -60,10 +61,10 @@ class Source:
     """What a briefing needs from a snapshot, loaded once and reused for many gemeenten."""
 
     snapshot_id: str
-    manifest: dict
+    manifest: snapshot.Manifest
     regions: pd.DataFrame
     by_indicator: dict[str, pd.DataFrame]
-    indicators: dict[str, dict]
+    indicators: dict[str, snapshot.IndicatorEntry]
     boundaries: str  # "current" | "historical"
     lags: pr.Lags | None = None
     gaps: pd.DataFrame | None = None  # harmonisation gaps (current boundaries only)
@@ -77,10 +78,9 @@ class Source:
 
     @classmethod
     def load(cls, root: Path) -> Source:
-        snap = store.load_snapshot(root)
+        snap = snapshot.load_snapshot(root)
         published = {i: g for i, g in snap.observations.groupby("indicator", sort=False)}
-        inds = {m["id"]: m for m in snap.manifest.get("indicators", [])
-                if m.get("enabled", True) and m["id"] in published}
+        inds = {m.id: m for m in snap.manifest.indicators if m.enabled and m.id in published}
         lags = pr.lags(snap.manifest, inds, compute.latest_periods(
             {k: published[k] for k in inds}))
         obs = snap.frame("observations_current")
@@ -228,7 +228,7 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "gemeente en krijgen geen positie, maar hun aandeel in Nederland (NL).",
         "Voorlopige cijfers van het CBS zijn als voorlopig aangeduid; 'verouderd' staat bij een "
         "cijfer dat ouder is dan gebruikelijk voor die CBS-tabel.",
-        f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.get('published_at'))}.",
+        f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.published_at)}.",
     ]
     out = {
         "title": f"Briefing regionale economie {name}",
@@ -277,7 +277,7 @@ def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | N
         lines.append((compute.NL, "Nederland", "nl"))
     sdf = compute.series_frame(obs, lines, None if pr.is_size(meta) else peer)
     sdf = sdf[sdf["period"].isin(set(own["period"]))]
-    spec = build.series_chart(sdf, meta, title=meta["title"], source="")
+    spec = build.series_chart(sdf, meta, title=meta.title, source="")
     return {"svg": svgdraw.series(spec, text.summary(spec), svgdraw.PRINT),
             "alt": text.alt_text(spec)}
 
@@ -306,10 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default data)")
     ap.add_argument("--workers", type=int, default=1, help="processes for --all (default 1)")
     args = ap.parse_args(argv)
-    root = store.data_dir(args.data_dir)
+    root = snapshot.data_dir(args.data_dir)
     try:
         src = Source.load(root)
-    except store.NoSnapshot as exc:
+    except snapshot.NoSnapshot as exc:
         print(f"{exc}. Maak er een met: python -m pipelines refresh", file=sys.stderr)
         return 1
     codes = list(compute.current_gemeenten(src.regions)["code"]) if args.all else [
@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf") for c in codes]
     try:  # disk full, permission denied, read-only: one line naming the file, nothing half-written
         folder = out.parent if single else out
-        with store.writing(folder):
+        with writing(folder):
             folder.mkdir(parents=True, exist_ok=True)
         if args.workers > 1 and len(jobs) > 1:
             from concurrent.futures import ProcessPoolExecutor
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for code, path in jobs:
                 _write(src, code, path)
-    except store.StorageError as exc:
+    except StorageError as exc:
         print(f"briefing: {exc}", file=sys.stderr)
         return 1
     print(f"{len(jobs)} briefing(s) in {time.perf_counter() - t0:.1f}s -> {out}")
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write(src: Source, code: str, path: Path) -> None:
     body = render(src, code)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with store.writing(path, cleanup=tmp):
+    with writing(path, cleanup=tmp):
         tmp.write_bytes(body)
         tmp.replace(path)
 

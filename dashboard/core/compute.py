@@ -1,8 +1,8 @@
 """Pure pandas over the snapshot: key figures, references, peers, rankings, comparison tables.
 
-Inputs are the snapshot frames (``observations`` for one or all indicators, ``regions``) and the
-indicator metadata dicts from the manifest. Nothing here mutates its inputs (cached, shared) and
-nothing imports streamlit.
+Inputs are the snapshot frames (``observations`` for one or all indicators, ``regions``), the
+typed manifest and its indicator entries (``pipelines.snapshot.Manifest``, ``IndicatorEntry``).
+Nothing here mutates its inputs (cached, shared) and nothing imports streamlit.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pandas as pd
 
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from pipelines.store import last_successful_check
+from pipelines.runs import last_successful_check
+from pipelines.snapshot import IndicatorEntry, Manifest
 
 NL = "NL01"
 _QUARTER = re.compile(r"^(\d{4})KW(\d{2})$")
@@ -150,9 +151,9 @@ def peers(regions: pd.DataFrame, gemeente: str) -> Peers:
                  f"{len(same_size)} gemeenten met {size_txt}")
 
 
-def default_indicator(indicators: dict[str, dict]) -> str:
+def default_indicator(indicators: dict[str, IndicatorEntry]) -> str:
     """The first relative indicator (a share or per-inwoner figure compares regions fairly)."""
-    return next((k for k, m in indicators.items() if m.get("unit") != "aantal"),
+    return next((k for k, m in indicators.items() if m.unit != "aantal"),
                 next(iter(indicators)))
 
 
@@ -313,8 +314,9 @@ def judgement(value: float | None, ref: float | None, higher_is_better: bool | N
     return f"{word} (gunstig)" if good else f"{word} (ongunstig)"
 
 
-def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeente: str,
-               peer: Peers, *, lags: pr.Lags | None = None, manifest: dict | None = None,
+def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: IndicatorEntry,
+               gemeente: str, peer: Peers, *, lags: pr.Lags | None = None,
+               manifest: Manifest | None = None,
                gaps: pd.DataFrame | None = None) -> dict:
     """Everything the start page (and the briefing) shows for one indicator and one gemeente,
     with the presentation rules applied (``dashboard.presentation``):
@@ -333,8 +335,8 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
     name = row.get("name", code)
     rankable = pr.is_rankable(meta)
     headline = pr.is_headline(level)
-    out = {"indicator": meta["id"], "theme": meta["theme"], "title": meta["title"],
-           "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
+    out = {"indicator": meta.id, "theme": meta.theme, "title": meta.title,
+           "unit": meta.unit, "decimals": int(meta.decimals or 0),
            "higher_is_better": pr.direction(meta), "kind": pr.kind(meta), "rankable": rankable,
            "region_code": code, "region_level": level, "region_name": name,
            "headline": headline, "block": None if headline else pr.region_block_label(name, level),
@@ -348,9 +350,9 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
     s = series(ind_obs, code)
     if not headline or s.empty:
         gap = pr.gap_reason(
-            manifest or {}, meta, gemeente, gm_row.get("name", gemeente),
+            manifest, meta, gemeente, gm_row.get("name", gemeente),
             shown_region=None if headline else out["block"],
-            harmonisation=[names_in(t, regions) for t in gap_summary(gaps, meta["id"], gemeente)])
+            harmonisation=[names_in(t, regions) for t in gap_summary(gaps, meta.id, gemeente)])
         out["gap"] = gap.text
     if s.empty:
         return out
@@ -359,13 +361,13 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
     prev = previous_period(period)
     prev_value = value_at(ind_obs, code, prev)
     pv = _val(gm_row, "provincie_code")
-    rank, n = position(ind_obs, code, period, level, meta.get("higher_is_better")) if rankable \
+    rank, n = position(ind_obs, code, period, level, meta.higher_is_better) if rankable \
         else (None, 0)
     cbs = region_rows(ind_obs, code)["cbs_table"]
     value = float(last["value"])
     nl = value_at(ind_obs, NL, period)
     provincie = value_at(ind_obs, pv, period) if pv and level == "GM" else None
-    fresh = lags.of(meta["id"], period) if lags is not None else pr.Freshness(period)
+    fresh = lags.of(meta.id, period) if lags is not None else pr.Freshness(period)
     out.update(
         period=period, value=value, status=str(last["status"]),
         prev_period=prev if prev_value is not None else None, prev_value=prev_value,
@@ -383,8 +385,8 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: dict, gemeent
 
 
 def profile(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-            indicators: dict[str, dict], gemeente: str, peer: Peers | None = None, *,
-            lags: pr.Lags | None = None, manifest: dict | None = None,
+            indicators: dict[str, IndicatorEntry], gemeente: str, peer: Peers | None = None,
+            *, lags: pr.Lags | None = None, manifest: Manifest | None = None,
             gaps: pd.DataFrame | None = None) -> list[dict]:
     """One key-figure dict per indicator (catalogue order) for ``gemeente``; missing = None.
     ``peer`` defaults to :func:`peers` (same size class and urbanity)."""
@@ -520,7 +522,7 @@ def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],
 
 
 def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-                  indicators: dict[str, dict], codes: list[str],
+                  indicators: dict[str, IndicatorEntry], codes: list[str],
                   lags: pr.Lags | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Regions side by side: one row per region (Nederland first), one column per indicator at
     the latest period any of these regions has. Returns the wide table (first columns code,
@@ -543,13 +545,13 @@ def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFra
             continue  # nothing for these regions; the NL value alone would mislead
         period = str(sub.loc[sub["region_code"] != NL, "period"].max())
         vals = sub[sub["period"] == period].set_index("region_code")["value"]
-        unit = meta.get("unit") or ""
+        unit = meta.unit or ""
         stale = lags is not None and lags.of(iid, period).stale
-        col = (f"{meta['title']} ({fmt.unit_label(unit)}, {fmt.period(period)}"
+        col = (f"{meta.title} ({fmt.unit_label(unit)}, {fmt.period(period)}"
                + (f", {pr.STALE})" if stale else ")"))
         table[col] = table["code"].map(vals).astype(float)
         columns.append({"id": iid, "column": col, "period": period, "unit": unit,
-                        "decimals": int(meta.get("decimals") or 0), "stale": stale})
+                        "decimals": int(meta.decimals or 0), "stale": stale})
     return table, columns
 
 
@@ -559,13 +561,13 @@ STALE_AFTER_DAYS = 3
 OUTCOME_NL = {"failed": "mislukt", "partial": "deels mislukt"}
 
 
-def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[str]:
+def freshness_warnings(manifest: Manifest, runs: list[dict], now: datetime) -> list[str]:
     """Dutch warnings for the footer: stale tables, a failed newer refresh, and data not checked
     at CBS for a while. Freshness is judged by the last successful check against CBS (a night
     that finds nothing new counts), falling back to the publish date without run records."""
     out = []
-    rejected = sorted((manifest.get("plausibility") or {}).get("rejected") or {})
-    stale = [t for t in manifest.get("stale_tables") or [] if t not in rejected]
+    rejected = sorted(manifest.plausibility.rejected if manifest.plausibility else {})
+    stale = [t for t in manifest.stale_tables if t not in rejected]
     if stale:
         out.append("Let op: bij de laatste verversing konden niet alle CBS-tabellen opgehaald "
                    f"worden; voor {', '.join(stale)} worden de eerder opgehaalde cijfers getoond.")
@@ -573,7 +575,7 @@ def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[
         out.append(f"Let op: de nieuwe cijfers van het CBS voor {', '.join(rejected)} leken niet "
                    "te kloppen (bijvoorbeeld veel minder rijen of gemeenten dan eerder) en zijn "
                    "niet overgenomen; de eerder opgehaalde cijfers worden getoond.")
-    published = manifest.get("published_at") or ""
+    published = manifest.published_at or ""
     failed = [r for r in runs if r.get("outcome") in OUTCOME_NL
               and str(r.get("started") or "") > published]
     if failed:
@@ -596,30 +598,30 @@ def freshness_warnings(manifest: dict, runs: list[dict], now: datetime) -> list[
 
 # --------------------------------------------------------------------------- changes
 
-def change_lines(manifest: dict, indicators: dict[str, dict]) -> list[str] | None:
+def change_lines(manifest: Manifest, indicators: dict[str, IndicatorEntry]) -> list[str] | None:
     """Plain Dutch lines for 'Sinds de vorige verversing' from manifest ``changes``; None when
     there is no previous snapshot to compare with (the section is hidden), [] when nothing
     changed."""
-    changes = manifest.get("changes") or {}
-    if not changes.get("previous_snapshot"):
+    changes = manifest.changes
+    if changes is None or not changes.previous_snapshot:
         return None
     out = []
-    for iid, c in (changes.get("indicators") or {}).items():
-        title = (indicators.get(iid) or {}).get("title") or iid
+    for iid, c in changes.indicators.items():
+        title = (indicators[iid].title if iid in indicators else None) or iid
         parts = []
-        new = [fmt.period(p) for p in c.get("new_periods") or []]
+        new = [fmt.period(p) for p in c.new_periods]
         if new:
             parts.append(("nieuwe periode " if len(new) == 1 else "nieuwe perioden ")
                          + ", ".join(new))
-        elif c.get("new_values"):
-            parts.append(f"{c['new_values']} nieuwe cijfers")
-        if c.get("revised"):
-            per = [fmt.period(p) for p in c.get("revised_periods") or []]
-            parts.append(f"{c['revised']} cijfers herzien"
+        elif c.new_values:
+            parts.append(f"{c.new_values} nieuwe cijfers")
+        if c.revised:
+            per = [fmt.period(p) for p in c.revised_periods]
+            parts.append(f"{c.revised} cijfers herzien"
                          + (f" ({', '.join(per[:4])}{' …' if len(per) > 4 else ''})" if per else ""))
-        if c.get("status_changed"):
-            kinds = [s.lower().replace(" -> ", " → ") for s in c.get("status_changes") or []]
-            parts.append(f"{c['status_changed']} cijfers van status veranderd"
+        if c.status_changed:
+            kinds = [s.lower().replace(" -> ", " → ") for s in c.status_changes]
+            parts.append(f"{c.status_changed} cijfers van status veranderd"
                          + (f" ({', '.join(kinds)})" if kinds else ""))
         if parts:
             out.append(f"**{title}**: " + "; ".join(parts) + ".")

@@ -1,10 +1,13 @@
 """The dashboard's read-only view of one published snapshot (pure: no streamlit).
 
-:func:`build` derives from a loaded snapshot what every page needs: observations per indicator
-(as published and on current gemeente boundaries), the current gemeenten and their names, the
-map features, the freshness rules. The UI's loader (``dashboard/ui/data.py``) caches one
-:class:`DashData` per snapshot and process and hands it a ``memo`` for work shared by sessions.
-Callers must never mutate what it holds.
+:func:`build` derives from a loaded snapshot (``pipelines.snapshot``: the typed manifest and the
+tables, checked against the snapshot contract) what every page needs: observations per
+indicator (as published and on current gemeente boundaries), the current gemeenten and their
+names, the map features, the freshness rules. The manifest and its indicator entries stay the
+contract's frozen models (``data.manifest.tables``, ``meta.unit``): a key the pipeline renamed
+is an error when the snapshot is loaded, not a silent "geen gegevens" on a page. The UI's loader
+(``dashboard/ui/data.py``) caches one :class:`DashData` per snapshot and process and hands it a
+``memo`` for work shared by sessions. Callers must never mutate what it holds.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import pandas as pd
 
 from dashboard.core import compute, state
 from dashboard.core import presentation as pr
-from pipelines import store
+from pipelines.snapshot import BOUNDARIES, IndicatorEntry, Manifest, Snapshot, YearMap
 
 log = logging.getLogger(__name__)
-GEOJSON_NAME = "gemeenten.geojson"
+GEOJSON_NAME = BOUNDARIES
 GEO_DECIMALS = 4  # ~10 m; plenty for a national choropleth and keeps the payload small
 
 
@@ -31,10 +34,10 @@ GEO_DECIMALS = 4  # ~10 m; plenty for a national choropleth and keeps the payloa
 class DashData:
     snapshot_id: str
     path: Path
-    manifest: dict
+    manifest: Manifest
     observations: pd.DataFrame
     regions: pd.DataFrame
-    indicators: dict[str, dict]             # id -> manifest entry, catalogue order, with data
+    indicators: dict[str, IndicatorEntry]   # id -> manifest entry, catalogue order, with data
     by_indicator: dict[str, pd.DataFrame]   # id -> its observations
     gemeenten: pd.DataFrame                 # current gemeenten, sorted by name
     names: dict[str, str]                   # region code -> plain name
@@ -54,8 +57,8 @@ class DashData:
     memo: Callable[[str, tuple, Callable[[], Any]], Any] = field(default=None, repr=False,
                                                                   compare=False)
 
-    def indicators_of(self, theme: str) -> dict[str, dict]:
-        return {k: m for k, m in self.indicators.items() if m["theme"] == theme}
+    def indicators_of(self, theme: str) -> dict[str, IndicatorEntry]:
+        return {k: m for k, m in self.indicators.items() if m.theme == theme}
 
     @property
     def has_current(self) -> bool:
@@ -69,8 +72,8 @@ class DashData:
         return self.by_indicator
 
     def boundary_note(self, code: str) -> str | None:
-        notes = (self.manifest.get("harmonisation") or {}).get("boundary_notes") or {}
-        note = notes.get(code)
+        harm = self.manifest.harmonisation
+        note = harm.boundary_notes.get(code) if harm else None
         return compute.names_in(note, self.regions) if note else note
 
     def profile(self, grenzen: str, gemeente: str, peer: compute.Peers) -> list[dict]:
@@ -142,14 +145,13 @@ def bounds(features: dict[str, dict] | None) -> tuple[float, float, float, float
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def build(snap: store.Snapshot) -> DashData:
+def build(snap: Snapshot) -> DashData:
     """Derive the read-only structures the pages use from a loaded snapshot (pure)."""
     obs = snap.observations
     regions = snap.regions
     by_ind = {iid: g.sort_values(["region_code", "period"]).reset_index(drop=True)
               for iid, g in obs.groupby("indicator", sort=False)}
-    indicators = {m["id"]: m for m in snap.manifest.get("indicators", [])
-                  if m.get("enabled", True) and m["id"] in by_ind}
+    indicators = {m.id: m for m in snap.manifest.indicators if m.enabled and m.id in by_ind}
     gemeenten = compute.current_gemeenten(regions).reset_index(drop=True)
     uniq = regions.drop_duplicates("code")
     names = dict(zip(uniq["code"], uniq["name"], strict=True))
@@ -158,7 +160,7 @@ def build(snap: store.Snapshot) -> DashData:
     known = state.Known(
         gemeenten=frozenset(gemeenten["code"]),
         regions=frozenset(current.loc[current["level"].isin(["GM", "PV", "CR", "AM"]), "code"]),
-        indicators={k: m["theme"] for k, m in indicators.items()},
+        indicators={k: m.theme for k, m in indicators.items()},
         default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
     )
     geo = read_geojson(snap.path / GEOJSON_NAME)
@@ -177,7 +179,7 @@ def build(snap: store.Snapshot) -> DashData:
                     _optional(snap, "harmonisation_gaps"), lags)
 
 
-def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:
+def _optional(snap: Snapshot, name: str) -> pd.DataFrame | None:
     """An optional snapshot table; None when absent or unreadable (logged, never raised)."""
     try:
         return snap.frame(name)
@@ -186,13 +188,13 @@ def _optional(snap: store.Snapshot, name: str) -> pd.DataFrame | None:
         return None
 
 
-def map_entry(manifest: dict, year: int | None) -> tuple[str, dict] | None:
-    """The manifest ``boundaries_by_year`` entry (key, meta) whose years include ``year``; None
+def map_entry(manifest: Manifest, year: int | None) -> tuple[str, YearMap] | None:
+    """The manifest ``boundaries_by_year`` entry (key, map) whose years include ``year``; None
     when that year's gemeenten are today's (the reference map serves) or the snapshot predates
-    per-year maps. A meta without ``file`` means the map of that year could not be fetched."""
+    per-year maps. A map without ``file`` means the map of that year could not be fetched."""
     if year is None:
         return None
-    for key, meta in (manifest.get("boundaries_by_year") or {}).items():
-        if year in (meta.get("years") or []):
+    for key, meta in manifest.boundaries_by_year.items():
+        if year in meta.years:
             return key, meta
     return None

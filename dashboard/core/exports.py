@@ -12,6 +12,7 @@ import pandas as pd
 
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
+from pipelines.snapshot import Manifest
 from pipelines.spreadsheet import csv_safe, protect_sheet
 
 STATLINE = "https://opendata.cbs.nl/statline/#/CBS/nl/dataset/{table}/table"
@@ -28,28 +29,28 @@ def tables_of(cbs_table: str | None) -> list[str]:
     return [t for t in str(cbs_table or "").split("+") if t]
 
 
-def sources_frame(manifest: dict, indicator_ids: list[str]) -> pd.DataFrame:
+def sources_frame(manifest: Manifest, indicator_ids: list[str]) -> pd.DataFrame:
     """One row per (indicator, CBS table): what a figure rests on and where to find it."""
-    metas = {m["id"]: m for m in manifest.get("indicators", [])}
-    tables = manifest.get("tables", {})
+    metas = {m.id: m for m in manifest.indicators}
     rows = []
     for iid in indicator_ids:
         m = metas.get(iid)
         if not m:
             continue
-        for t in m.get("tables", []):
-            info = tables.get(t, {})
+        for t in m.tables:
+            info = manifest.tables.get(t)
             rows.append({
-                "indicator": iid, "titel": m.get("title"), "eenheid": m.get("unit"),
-                "definitie": m.get("description"), "berekening": m.get("formula") or "",
-                "CBS-tabel": t, "tabeltitel": info.get("title"),
+                "indicator": iid, "titel": m.title, "eenheid": m.unit,
+                "definitie": m.description, "berekening": m.formula or "",
+                "CBS-tabel": t, "tabeltitel": info.title if info else None,
                 "StatLine": statline_url(t),
-                "CBS gewijzigd": info.get("modified"), "opgehaald": info.get("fetched_at"),
+                "CBS gewijzigd": info.modified if info else None,
+                "opgehaald": info.fetched_at if info else None,
             })
     out = pd.DataFrame(rows)
     footer = pd.DataFrame([{"indicator": "", "titel": LICENCE},
-                           {"indicator": "", "titel": f"Snapshot {manifest.get('snapshot_id')}, "
-                            f"gepubliceerd {fmt.datetime_nl(manifest.get('published_at'))}"}])
+                           {"indicator": "", "titel": f"Snapshot {manifest.snapshot_id}, "
+                            f"gepubliceerd {fmt.datetime_nl(manifest.published_at)}"}])
     return pd.concat([out, footer], ignore_index=True)
 
 

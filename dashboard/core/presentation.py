@@ -7,8 +7,9 @@ exports and the briefing PDF, so screen and paper always say the same thing:
   or amount that grows with the gemeente: vestigingen, banen, woningen) is never ranked; it gets
   no position, quartile, percentile or good/bad colour. Show its value, its change and its
   :func:`share` of Nederland / the provincie instead. Rates and shares are rankable; an index
-  only when the catalogue says so. ``meta`` is a manifest indicator entry (dict) or a
-  ``pipelines.catalog.Indicator``; old snapshots without ``kind`` fall back to the unit.
+  only when the catalogue says so. ``meta`` is a manifest indicator entry
+  (``pipelines.snapshot.IndicatorEntry``), a ``pipelines.catalog.Indicator`` or a plain dict;
+  old snapshots without ``kind`` fall back to the unit.
 * **Region level** (:func:`is_headline`, :func:`region_block_label`, :func:`split_by_level`): a
   figure that exists only for a larger region (COROP, provincie, Nederland) is never the
   gemeente's headline; it goes in its own block labelled "Regio West-Noord-Brabant (COROP)".
@@ -23,6 +24,8 @@ exports and the briefing PDF, so screen and paper always say the same thing:
   one Dutch number format (thousands '.', decimal ','), one credit line for web and PDF.
 * **Data source** (:func:`data_source`, :func:`demo_banner`): a snapshot built from the
   development mirror carries a "demo-gegevens, onvolledig" banner on every page.
+
+``manifest`` is always the snapshot's typed manifest (``pipelines.snapshot.Manifest``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,12 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from dashboard.core import format as fmt
+
+if TYPE_CHECKING:
+    from pipelines.snapshot import Manifest
 
 # --------------------------------------------------------------------------- kind of figure
 
@@ -218,25 +225,24 @@ class Lags:
         return Freshness(period, True, bool(stopped), text)
 
 
-def _reference_date(manifest: Mapping) -> date:
-    ts = str(manifest.get("published_at") or "")
+def _reference_date(manifest: Manifest) -> date:
+    ts = str(manifest.published_at or "")
     try:
         return datetime.fromisoformat(ts.replace("Z", "+00:00")).date()
     except ValueError:
-        fetched = [str(t.get("fetched_at")) for t in (manifest.get("tables") or {}).values()
-                   if t.get("fetched_at")]
+        fetched = [str(t.fetched_at) for t in manifest.tables.values() if t.fetched_at]
         try:
             return datetime.fromisoformat(max(fetched).replace("Z", "+00:00")).date()
         except ValueError:
             return date.today()
 
 
-def lags(manifest: Mapping, indicators: Mapping[str, Mapping],
+def lags(manifest: Manifest, indicators: Mapping[str, object],
          latest: Mapping[str, str]) -> Lags:
     """The freshness rules of a snapshot. ``indicators``: id -> manifest entry (needs
     ``tables``); ``latest``: id -> the latest period the snapshot has for it (any region)."""
     ref = _reference_date(manifest)
-    table_info = manifest.get("tables") or {}
+    table_info = manifest.tables
     # one lag per group of tables: three indicators from one table count once
     group_lag: dict[tuple[str, ...], int] = {}
     for iid, period in latest.items():
@@ -251,8 +257,8 @@ def lags(manifest: Mapping, indicators: Mapping[str, Mapping],
         others = [lag for k, lag in group_lag.items() if k != key]
         base = statistics.median(others) if others else FALLBACK_LAG
         allowed[iid] = int(base) + PERIOD_MONTHS.get(frequency(period) or "jaar", 12)
-        gone = tuple(t for t in key if str((table_info.get(t) or {}).get("output_status") or "")
-                     .strip().lower() not in _ACTIVE)
+        gone = tuple(t for t in key if t in table_info
+                     and str(table_info[t].output_status or "").strip().lower() not in _ACTIVE)
         if gone:
             stopped[iid] = gone
     return Lags(ref, allowed, stopped)
@@ -283,7 +289,7 @@ def _gap(code: str, detail: str) -> Gap:
     return Gap(code, f"{GAP_REASONS[code]}: {detail}")
 
 
-def gap_reason(manifest: Mapping, meta, gemeente: str, name: str, *,
+def gap_reason(manifest: Manifest | None, meta, gemeente: str, name: str, *,
                shown_region: str | None = None, harmonisation: list[str] | None = None,
                period: str | None = None) -> Gap:
     """The true reason why ``gemeente`` (``name``) has no own value for indicator ``meta``.
@@ -291,35 +297,35 @@ def gap_reason(manifest: Mapping, meta, gemeente: str, name: str, *,
     ``shown_region``: the label of the larger region whose figure is shown instead (when the
     indicator is not published per gemeente); ``harmonisation``: the fragments of
     ``compute.gap_summary`` (current boundaries) for this gemeente and indicator; ``period``:
-    the period asked for (default: the latest period of the indicator's gemeente data)."""
+    the period asked for (default: the latest period of the indicator's gemeente data).
+    Without a ``manifest`` only what ``meta`` says is used."""
     iid = _get(meta, "id")
     tables = list(_get(meta, "tables") or [])
     levels = _get(meta, "levels") or []
     if HEADLINE_LEVEL not in levels:
         where = f"; getoond: {shown_region}" if shown_region else ""
         return _gap("niet_per_gemeente", f"het CBS publiceert dit cijfer niet per gemeente{where}.")
-    info = manifest.get("tables") or {}
-    failed = [t for t in tables
-              if (info.get(t) or {}).get("error") and not (info.get(t) or {}).get("rows")]
+    info = manifest.tables if manifest else {}
+    failed = [t for t in tables if t in info and info[t].error and not info[t].rows]
     absent = [t for t in tables if info and t not in info]
     failed += absent
-    if failed or iid in (manifest.get("indicators_not_yet_fetched") or []):
+    if failed or (manifest and iid in manifest.indicators_not_yet_fetched):
         return _gap("niet_opgehaald", f"{_tables(failed or tables)} is bij de laatste "
                     "verversing niet opgehaald.")
-    cov = (manifest.get("coverage") or {}).get(iid) or {}
-    latest = cov.get("latest_period")
+    cov = manifest.coverage.get(iid) if manifest else None
+    latest = cov.latest_period if cov else None
     asked = period or latest
     over = f" over {fmt.period(asked)}" if asked else ""
     at_latest = asked is not None and str(asked) == str(latest)
-    why = (cov.get("missing_reasons") or {}).get(gemeente) if at_latest else None
-    missing = {str(m).split(" ")[0] for m in cov.get("missing") or []} if at_latest else set()
+    why = cov.missing_reasons.get(gemeente) if cov and at_latest else None
+    missing = {str(m).split(" ")[0] for m in cov.missing} if cov and at_latest else set()
     # the source's own gap in the latest period comes first: on current boundaries it is also
     # why the harmonised series stops
     if why:
         return _gap("cbs_reden", f"voor {name}{over}: {why}.")
     harm = [h for h in harmonisation or [] if asked is None or _in_span(str(asked)[:4], h)]
     if gemeente in missing or not harm:
-        if data_source(manifest) in DEMO_SOURCES:
+        if manifest and data_source(manifest) in DEMO_SOURCES:
             return _gap("ontbreekt_demo", f"de ontwikkelkopie van {_tables(tables)} heeft geen "
                         f"cijfer voor {name}{over} (onvolledige kopie).")
         return _gap("ontbreekt_bron", f"{_tables(tables)} bevat geen cijfer voor {name}{over}.")
@@ -418,19 +424,19 @@ DEMO_SOURCES = ("mirror", "test")
 _LOOPBACK = re.compile(r"^https?://(127\.|localhost|\[::1\])")
 
 
-def data_source(manifest: Mapping) -> str | None:
+def data_source(manifest: Manifest) -> str | None:
     """'cbs', 'mirror', 'test', 'onbekend' (not a CBS address) or None (the snapshot does not
     say: older snapshots)."""
-    src = manifest.get("data_source")
+    src = manifest.data_source
     if src:
         return str(src)
-    url = manifest.get("cbs_url")
+    url = manifest.cbs_url
     if not url:
         return None
     return "onbekend" if _LOOPBACK.match(str(url)) or "cbs.nl" not in str(url) else "cbs"
 
 
-def demo_banner(manifest: Mapping) -> str | None:
+def demo_banner(manifest: Manifest) -> str | None:
     """The banner every page shows when the figures are not CBS's own current feed."""
     src = data_source(manifest)
     if src in DEMO_SOURCES:
@@ -439,5 +445,5 @@ def demo_banner(manifest: Mapping) -> str | None:
                 "en perioden, en niet de nieuwste. Niet gebruiken voor besluiten of citaten.")
     if src == "onbekend":
         return ("**Let op: niet rechtstreeks van het CBS.** Deze snapshot is opgehaald bij "
-                f"{manifest.get('cbs_url')}, niet bij het CBS zelf.")
+                f"{manifest.cbs_url}, niet bij het CBS zelf.")
     return None

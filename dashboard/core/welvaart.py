@@ -18,6 +18,7 @@ import pandas as pd
 
 from dashboard.core import compute
 from dashboard.core import presentation as pr
+from pipelines.snapshot import IndicatorEntry
 
 TREND_YEARS = 5
 TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"
@@ -95,7 +96,8 @@ def trend(series: pd.DataFrame, higher_is_better: bool | None, years: int = TREN
 
 # --------------------------------------------------------------------------- overview
 
-def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict], gemeente: str,
+def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, IndicatorEntry],
+             gemeente: str,
              peer_codes: tuple[str, ...] = (), lags: pr.Lags | None = None) -> pd.DataFrame:
     """One row per indicator that has a value for ``gemeente`` (catalogue order): theme,
     brede-welvaart tags, latest period/value, standing among all gemeenten in that period,
@@ -125,14 +127,15 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, dict],
         fresh = lags.of(iid, period) if lags is not None else pr.Freshness(period)
         nl = compute.value_at(obs, compute.NL, period)
         peers = compute.peer_median(gm, peer_codes, period)
-        bw = meta.get("brede_welvaart") or {}
+        bw = meta.brede_welvaart
+        dimensie = bw.dimensie if bw else None
         rows.append({
-            "indicator": iid, "theme": meta.get("theme"), "title": meta.get("title"),
-            "unit": meta.get("unit"), "decimals": int(meta.get("decimals") or 0),
+            "indicator": iid, "theme": meta.theme, "title": meta.title,
+            "unit": meta.unit, "decimals": int(meta.decimals or 0),
             "higher_is_better": hib, "kind": pr.kind(meta), "rankable": rankable,
             "stale": fresh.stale, "freshness": fresh.text,
-            "dimensie": DIMENSIES.get(bw.get("dimensie"), bw.get("dimensie")),
-            "bw_thema": bw.get("thema"), "period": period, "status": last.get("status"),
+            "dimensie": DIMENSIES.get(dimensie, dimensie),
+            "bw_thema": bw.thema if bw else None, "period": period, "status": last.get("status"),
             "value": value, "harmonisation": last.get("harmonisation"),
             "percentile": st["percentile"], "quartile": st["quartile"],
             "standing": st["label"], "n": st["n"],

@@ -187,9 +187,9 @@ def source_caption(data: DashData, cbs_table: str | None, period: str | None = N
     fetched = []
     for t in exports.tables_of(cbs_table):
         links.append(f"[{t}]({exports.statline_url(t)})")
-        info = data.manifest.get("tables", {}).get(t, {})
-        if info.get("fetched_at"):
-            fetched.append(info["fetched_at"])
+        info = data.manifest.tables.get(t)
+        if info is not None and info.fetched_at:
+            fetched.append(info.fetched_at)
     parts = [pr.CREDIT + (" · CBS-tabel " + ", ".join(links) if links else "")]
     if period:
         parts.append(f"periode {fmt.period_status(period, status)}")
@@ -350,9 +350,9 @@ def peers_expander(ctx: Ctx) -> None:
             "Afstand": st.column_config.NumberColumn(format="%.2f", help=(
                 "Afstand op de gestandaardiseerde structuurkenmerken; kleiner = meer gelijkend."))})
         if peer.method == "statistisch":
-            feats = (data.manifest.get("peers") or {}).get("features") or []
+            feats = data.manifest.peers.features if data.manifest.peers else ()
             st.caption("Statistisch vergelijkbaar: de gemeenten die het dichtst bij liggen op "
-                       + ", ".join(f["label"].lower() for f in feats)
+                       + ", ".join(f.label.lower() for f in feats)
                        + " (gestandaardiseerd). ‘Lijkt op’ noemt de drie kenmerken waarop de "
                        "gemeente het meest lijkt.")
         else:

@@ -20,24 +20,24 @@ import streamlit as st
 from dashboard.core import briefing, compute
 from dashboard.core import format as fmt
 from dashboard.core.dashdata import DashData, bounds, build, map_entry, read_geojson
-from pipelines import store
+from pipelines import runs, snapshot
 
 log = logging.getLogger(__name__)
 
 
 def data_root() -> Path:
-    return store.data_dir()
+    return snapshot.data_dir()
 
 
 def current_snapshot_id(root: Path | None = None) -> str | None:
-    return store.current_id(root or data_root())
+    return snapshot.current_id(root or data_root())
 
 
 @st.cache_resource(max_entries=2, show_spinner="Cijfers laden…")
 def _load(root: str, snapshot_id: str) -> DashData:
     log.info("loading snapshot %s from %s", snapshot_id, root)
     gc.unfreeze()  # a previous snapshot, once evicted, can be collected again
-    data = build(store.load_snapshot(Path(root), snapshot_id, verify=False))  # see _problems
+    data = build(snapshot.load_snapshot(Path(root), snapshot_id, verify=False))  # see _problems
     key = f"{data.snapshot_id}@{data.path}"
     data = dataclasses.replace(data, memo=lambda kind, k, fn: _per_view(key, kind, k, fn))
     freeze_long_lived()
@@ -56,17 +56,18 @@ def freeze_long_lived() -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _problems(root: str, snapshot_id: str) -> tuple[str, ...]:
-    """Integrity problems of one snapshot (size and sha256 of every file against its manifest),
-    checked once per snapshot id and process: a snapshot is never changed after publishing."""
-    return tuple(store.verify_snapshot(Path(root), snapshot_id))
+    """Integrity problems of one snapshot (its manifest against the snapshot contract, size and
+    sha256 of every file against the manifest), checked once per snapshot id and process: a
+    snapshot is never changed after publishing."""
+    return tuple(snapshot.verify_snapshot(Path(root), snapshot_id))
 
 
 def damaged_notice(damaged: str, shown: DashData) -> str:
     """Plain Dutch for the visitor; the snapshot ids are in the log and the footer."""
     log.warning("showing snapshot %s instead of damaged %s", shown.snapshot_id, damaged)
-    return ("Let op: de nieuwste cijfers zijn beschadigd en worden niet getoond. U ziet de vorige "
-            f"versie, van {fmt.datetime_nl(shown.manifest.get('published_at'))}. De volgende "
-            "verversing publiceert de nieuwste cijfers opnieuw.")
+    return ("Let op: de nieuwste cijfers zijn beschadigd of onleesbaar en worden niet getoond. U "
+            f"ziet de vorige versie, van {fmt.datetime_nl(shown.manifest.published_at)}. De "
+            "volgende verversing publiceert de nieuwste cijfers opnieuw.")
 
 
 # --------------------------------------------------------------------------- shared work
@@ -123,8 +124,9 @@ def per_view(data: DashData, kind: str, key: tuple, build: Callable[[], Any], *,
 def load_current() -> tuple[DashData | None, str | None]:
     """(data, None) or (None, Dutch reason). Cheap when the snapshot is already cached.
 
-    A damaged ``current`` (a file truncated, overwritten or missing) is never shown: the newest
-    intact earlier snapshot is, with ``notice`` saying so."""
+    A damaged ``current`` (a file truncated, overwritten or missing) or one that does not fit
+    the snapshot contract (a manifest key renamed, a column missing) is never shown: the newest
+    usable earlier snapshot is, with ``notice`` saying so. The reason is logged in full."""
     root = data_root()
     sid = current_snapshot_id(root)
     if not sid:
@@ -134,19 +136,19 @@ def load_current() -> tuple[DashData | None, str | None]:
     if not problems:
         try:
             return _load(key, sid), None
-        except store.NoSnapshot as exc:
+        except snapshot.NoSnapshot as exc:  # incl. ContractError
             problems = (str(exc),)
     log.error("snapshot %s is damaged: %s", sid, "; ".join(problems))
-    for earlier in reversed([s for s in store.snapshot_ids(root) if s < sid]):
+    for earlier in reversed([s for s in snapshot.snapshot_ids(root) if s < sid]):
         if _problems(key, earlier):
             continue
         try:
             data = _load(key, earlier)
-        except store.NoSnapshot:
+        except snapshot.NoSnapshot:
             continue
         return dataclasses.replace(data, notice=damaged_notice(sid, data)), None
-    return None, ("De gepubliceerde snapshot is beschadigd en er is geen eerdere, onbeschadigde "
-                  "versie.")
+    return None, ("De gepubliceerde snapshot is beschadigd of onleesbaar en er is geen eerdere, "
+                  "bruikbare versie.")
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -162,12 +164,12 @@ def year_geo(data: DashData, year: int | None) -> tuple[dict[str, dict] | None, 
     missing, else the reference map."""
     hit = map_entry(data.manifest, year)
     if hit is None:
-        return data.geo, data.geo_bounds, str((data.manifest.get("boundaries") or {}).get("year")
-                                              or "nu")
+        year_of_map = data.manifest.boundaries.year if data.manifest.boundaries else None
+        return data.geo, data.geo_bounds, str(year_of_map or "nu")
     key, meta = hit
-    if not meta.get("file"):
+    if not meta.file:
         return None, None, key
-    features, bnds = _year_geo(str(data.path / meta["file"]))
+    features, bnds = _year_geo(str(data.path / meta.file))
     return features, bnds, key
 
 
@@ -195,7 +197,7 @@ def briefing_pdf(data: DashData, gemeente: str, peers_method: str) -> bytes:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _runs(path: str, mtime_ns: int) -> list[dict]:
-    return store.read_runs(Path(path), last=50)
+    return runs.read_runs(Path(path), last=50)
 
 
 def run_history() -> list[dict]:

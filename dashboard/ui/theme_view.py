@@ -49,7 +49,7 @@ def render(theme: str) -> None:
 
     c1, c2, c3 = st.columns([3, 1, 4])
     st.session_state["w_indicator"] = iid
-    c1.selectbox("Indicator", list(inds), format_func=lambda k: inds[k]["title"],
+    c1.selectbox("Indicator", list(inds), format_func=lambda k: inds[k].title,
                  key="w_indicator", on_change=_on_indicator)
     st.session_state["w_jaar"] = jaar
     c2.selectbox("Jaar", years[::-1] or [None], key="w_jaar",
@@ -63,10 +63,10 @@ def render(theme: str) -> None:
     components.set_url(indicator=iid, jaar=jaar)
 
     period = compute.period_for_year(ind_obs, jaar, level) if jaar else None
-    unit, dec = meta.get("unit"), int(meta.get("decimals") or 0)
+    unit, dec = meta.unit, int(meta.decimals or 0)
     hib, rankable = pr.direction(meta), pr.is_rankable(meta)  # no ranks or colours for sizes
     region_label = pr.region_block_label(data.names.get(code, code), level)
-    st.markdown(f"**{meta['title']}** ({fmt.unit_label(unit)}). {meta.get('description', '')}")
+    st.markdown(f"**{meta.title}** ({fmt.unit_label(unit)}). {meta.description or ''}")
     if level != "GM":
         st.info(pr.gap_reason(data.manifest, meta, gm, data.names[gm],
                               shown_region=region_label).text, icon=":material/info:")
@@ -81,7 +81,7 @@ def render(theme: str) -> None:
 
     cur = ind_obs[ind_obs["period"] == period]
     status = cur["status"].mode().iloc[0] if not cur.empty else None
-    cbs_table = str(cur["cbs_table"].iloc[0]) if not cur.empty else "+".join(meta["tables"])
+    cbs_table = str(cur["cbs_table"].iloc[0]) if not cur.empty else "+".join(meta.tables)
     source = components.source_text(cbs_table)
     own = compute.value_at(ind_obs, code, period)
     nl_value = compute.value_at(ind_obs, compute.NL, period)
@@ -95,7 +95,7 @@ def render(theme: str) -> None:
                   fmt.value(compute.value_at(ind_obs, pv, period), unit, dec, short=True))
     level_name = {"GM": "gemeenten", "CR": "COROP-gebieden", "PV": "provincies"}.get(level, "")
     if rankable:
-        rank, n = compute.position(ind_obs, code, period, level, meta.get("higher_is_better"))
+        rank, n = compute.position(ind_obs, code, period, level, meta.higher_is_better)
         m4.metric("Positie", f"{fmt.rank(rank, n)}",
                   help="1 = gunstigste waarde" if hib is not None else "1 = hoogste waarde")
         if level_name:
@@ -122,7 +122,7 @@ def render(theme: str) -> None:
                     icon=":material/map:")
         else:
             own_map = geo is data.geo
-            title = f"{meta['title']}, {fmt.period_status(period, status)}"
+            title = f"{meta.title}, {fmt.period_status(period, status)}"
             if not own_map:
                 title += f" (grenzen van {map_year})"
             if fresh.stale:
@@ -142,7 +142,7 @@ def render(theme: str) -> None:
             # this view's chart: the shared one with the gemeente chosen, so the summary (caption
             # and accessible name) names its value as well
             view = spec.for_selected(gm)
-            components.chart(view, key="map", filename=f"kaart {meta['title']} {period}",
+            components.chart(view, key="map", filename=f"kaart {meta.title} {period}",
                              svg=drawn.render(gm, chart_text.summary(view)))
             n_missing = int(mdf["value"].isna().sum())
             legend = ["Donkerder = gunstiger." if hib is not None else "Donkerder = hoger."]
@@ -174,7 +174,7 @@ def render(theme: str) -> None:
         lines += [(c, fmt.region_label(data.names[c], data.levels[c]), "vergelijk")
                   for c in sel.vergelijk]
         peer = ctx.peer if level == "GM" and not counts else None
-        series_title = f"{meta['title']}: {data.names.get(code, code)}"
+        series_title = f"{meta.title}: {data.names.get(code, code)}"
 
         def build_series():
             sdf = compute.series_frame(ind_obs, lines, peer)
@@ -193,7 +193,7 @@ def render(theme: str) -> None:
                                 period=period)
             st.info(gap.text + " De grafiek toont alleen de vergelijkingsregio's.")
         components.chart(series_spec, key="series", svg=series_svg,
-                         filename=f"trend {meta['title']} {data.names[gm]}")
+                         filename=f"trend {meta.title} {data.names[gm]}")
         if peer is not None and peer.codes:
             st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
         components.boundary_caption(ctx, code, ind_obs, iid)
@@ -209,7 +209,7 @@ def render(theme: str) -> None:
     rk = compute.pinned(dataio.per_snapshot(
         data, "ranking", (ctx.current_boundaries, iid, period, level, rankable),
         lambda: compute.ranking(ind_obs, data.regions, period, level,
-                                meta.get("higher_is_better"), rankable=rankable)), code)
+                                meta.higher_is_better, rankable=rankable)), code)
     shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
         status=rk["status"].map(fmt.status), provincie=rk["provincie"].fillna(""))
     value_col = f"waarde ({fmt.unit_label(unit)})"
@@ -276,7 +276,7 @@ def render(theme: str) -> None:
                                 data.lags.of(iid, p).stale else "actueel")
                                for p in wide["periode"]]
     components.downloads(
-        f"{meta['title']} {data.names[gm]} {period}",
+        f"{meta.title} {data.names[gm]} {period}",
         {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}).assign(
             periode=period, actualiteit=pr.STALE if fresh.stale else "actueel"),
          "Tijdreeks": wide},

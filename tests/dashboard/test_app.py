@@ -7,7 +7,7 @@ import pytest
 
 from dashboard.core import dashdata
 from dashboard.ui import data as dataio
-from pipelines import store
+from pipelines import snapshot
 from tests.support.apptest import PAGES, metric, qp, run_app, texts
 
 
@@ -177,11 +177,11 @@ def test_vergelijken_by_group_and_hand_picked(dash_snapshot, monkeypatch):
 
 def test_a_new_snapshot_is_picked_up_without_restart(tmp_path, monkeypatch, snapshot_builder):
     data = snapshot_builder(tmp_path)
-    first = store.current_id(data)
+    first = snapshot.current_id(data)
     at = run_app(data, monkeypatch, "over")
     assert first in texts(at)
     snapshot_builder(data)  # the nightly run publishes again
-    second = store.current_id(data)
+    second = snapshot.current_id(data)
     assert second != first
     at.run()
     assert not at.exception
@@ -191,9 +191,9 @@ def test_a_new_snapshot_is_picked_up_without_restart(tmp_path, monkeypatch, snap
 def test_pages_do_not_mutate_the_cached_snapshot(dash_snapshot, monkeypatch):
     for page in PAGES:
         run_app(dash_snapshot, monkeypatch, page, gemeente="GM0355", vergelijk="GM0344")
-    cached = dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
-    fresh = dashdata.build(store.load_snapshot(dash_snapshot))
-    assert cached is dataio._load(str(dash_snapshot.resolve()), store.current_id(dash_snapshot))
+    cached = dataio._load(str(dash_snapshot.resolve()), snapshot.current_id(dash_snapshot))
+    fresh = dashdata.build(snapshot.load_snapshot(dash_snapshot))
+    assert cached is dataio._load(str(dash_snapshot.resolve()), snapshot.current_id(dash_snapshot))
     pd.testing.assert_frame_equal(cached.observations, fresh.observations)
     pd.testing.assert_frame_equal(cached.regions, fresh.regions)
     for iid, frame in fresh.by_indicator.items():

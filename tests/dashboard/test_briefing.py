@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.core import briefing
 from dashboard.core import presentation as pr
-from pipelines import store
+from pipelines import snapshot
 from tests.support.pdf import assert_tagged, pdf_text
 
 
@@ -115,11 +115,11 @@ def test_cli_one_file_all_to_folder_and_errors(dash_snapshot, tmp_path, empty_da
 
 def test_uses_current_boundaries_when_the_snapshot_has_them(dash_snapshot, tmp_path, gem):
     CODE = gem[0]
-    snap = store.load_snapshot(dash_snapshot)
+    snap = snapshot.load_snapshot(dash_snapshot)
     cur = snap.observations.assign(harmonisation="gepubliceerd")
     root = tmp_path / "d"
-    store.publish(root, snap.observations, snap.regions, snap.manifest,
-                  extra_frames={"observations_current.parquet": cur})
+    snapshot.publish(root, snap.observations, snap.regions, snap.manifest,
+                     frames={"observations_current": cur})
     src = briefing.Source.load(root)
     assert src.boundaries == "current"
     assert "op huidige gemeentegrenzen" in pdf_text(briefing.render(src, CODE))[1]

@@ -14,8 +14,10 @@ from dashboard.core.charts import build, interactive, style, svgmap
 from dashboard.core.charts import svg as svgdraw
 from dashboard.core.charts import text as chart_text
 from dashboard.core.charts.spec import SeriesChart
+from tests.support.snapshot_factory import indicator_entry
 
-PCT = {"unit": "%", "decimals": 1, "higher_is_better": False, "title": "Werkloosheid"}
+PCT = indicator_entry(id="werkloosheid_pct", unit="%", decimals=1, higher_is_better=False,
+                      title="Werkloosheid")
 
 
 def series_df() -> pd.DataFrame:
@@ -97,7 +99,7 @@ def test_map_summary_names_the_selected_gemeente_extremes_and_gaps():
     assert shared.selected is None and "Delta: 4,0%" not in chart_text.summary(shared)
     pd.testing.assert_frame_equal(chart_text.data_table(shared), chart_text.data_table(fig))
     # a neutral indicator: the scale says 'hoger', not 'gunstiger'
-    neutral = build.map_chart(mdf, {**PCT, "higher_is_better": None}, title="t", source="s")
+    neutral = build.map_chart(mdf, PCT.model_copy(update={"higher_is_better": None}), title="t", source="s")
     assert "(donkerder = hoger)" in chart_text.summary(neutral)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dashboard.core import exports
-from pipelines import spreadsheet, store
+from pipelines import snapshot, spreadsheet
 from pipelines.__main__ import main
 
 EVIL = ["=HYPERLINK(\"http://x\",\"klik\")", "+SUM(1,2)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)",
@@ -86,8 +86,8 @@ def evil_snapshot(tmp_path):
     obs.loc[obs.index[0], "value"] = -12.5
     regions = regions_frame()
     regions.loc[regions["code"] == "GM0355", "name"] = EVIL[0]
-    store.publish(tmp_path / "data", obs, regions, extended_manifest(manifest(obs)),
-                  extra_frames={"observations_current.parquet": current_observations(obs)})
+    snapshot.publish(tmp_path / "data", obs, regions, extended_manifest(manifest(obs)),
+                     frames={"observations_current": current_observations(obs)})
     return tmp_path / "data"
 
 

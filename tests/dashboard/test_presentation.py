@@ -8,6 +8,8 @@ import pytest
 
 from dashboard.core import presentation as pr
 from pipelines import catalog
+from pipelines.snapshot import CoverageEntry
+from tests.support.snapshot_factory import published_manifest, table_entry
 
 SIZE = {"id": "vestigingen", "unit": "aantal", "kind": "size", "rankable": False,
         "higher_is_better": True, "levels": ["NL", "PV", "CR", "GM"], "tables": ["81575NED"]}
@@ -63,10 +65,16 @@ def test_period_end(period, end):
     assert pr.period_end(period) == end
 
 
-MANIFEST = {"published_at": "2026-11-25T04:00:00Z",
-            "tables": {"A": {"output_status": "Regulier"}, "B": {"output_status": "Regulier"},
-                       "C": {}, "Q": {"output_status": "Regulier"},
-                       "S": {"output_status": "Stopgezet"}}}
+def man(tables: dict | None = None, coverage: dict | None = None, **fields):
+    """A published manifest with these tables ({id: TableEntry fields}) and coverage."""
+    return published_manifest(
+        tables={t: table_entry(**v) for t, v in (tables or {}).items()},
+        coverage={k: CoverageEntry(**v) for k, v in (coverage or {}).items()}, **fields)
+
+
+MANIFEST = man({"A": {"output_status": "Regulier"}, "B": {"output_status": "Regulier"},
+                "C": {}, "Q": {"output_status": "Regulier"}, "S": {"output_status": "Stopgezet"}},
+               published_at="2026-11-25T04:00:00Z")
 INDS = {"a": {"tables": ["A"]}, "a2": {"tables": ["A"]}, "b": {"tables": ["B"]},
         "c": {"tables": ["C"]}, "q": {"tables": ["Q"]}, "s": {"tables": ["S"]}}
 
@@ -90,7 +98,7 @@ def test_freshness_against_the_other_tables():
 
 
 def test_freshness_without_anything_to_compare():
-    lg = pr.lags({"published_at": "2026-11-25T04:00:00Z"}, {"x": {"tables": ["X"]}},
+    lg = pr.lags(man(published_at="2026-11-25T04:00:00Z"), {"x": {"tables": ["X"]}},
                  {"x": "2023"})
     assert lg.allowed["x"] == pr.FALLBACK_LAG + 12
     assert not lg.of("x", "2023").stale and lg.of("x", "2022").stale
@@ -102,22 +110,22 @@ COV = {"vestigingen": {"latest_period": "2025", "covered": 288, "expected": 342,
 
 
 @pytest.mark.parametrize("manifest,kwargs,code,needle", [
-    ({"data_source": "mirror", "coverage": COV, "tables": {"81575NED": {"rows": 10}}}, {},
+    (man({"81575NED": {"rows": 10}}, COV, data_source="mirror"), {},
      "ontbreekt_demo", "ontwikkelkopie van CBS-tabel 81575NED heeft geen cijfer voor Voorne aan "
      "Zee over 2025"),
-    ({"data_source": "cbs", "coverage": COV, "tables": {"81575NED": {"rows": 10}}}, {},
+    (man({"81575NED": {"rows": 10}}, COV, data_source="cbs"), {},
      "ontbreekt_bron", "CBS-tabel 81575NED bevat geen cijfer voor Voorne aan Zee over 2025"),
-    ({"data_source": "cbs", "coverage": {}, "tables": {"81575NED": {"rows": 10}}},
+    (man({"81575NED": {"rows": 10}}, {}, data_source="cbs"),
      {"harmonisation": ["2012–2017: vóór 2018 geen herindelingsgegevens"]},
      "niet_harmoniseerbaar", "2012–2017: vóór 2018 geen herindelingsgegevens."),
     # missing from the source in the latest period: that, not the harmonisation, is the reason
-    ({"data_source": "mirror", "coverage": COV, "tables": {"81575NED": {"rows": 10}}},
+    (man({"81575NED": {"rows": 10}}, COV, data_source="mirror"),
      {"harmonisation": ["2023: ontbreekt in de bron: Voorne aan Zee (GM1992)"]},
      "ontbreekt_demo", "geen cijfer voor Voorne aan Zee over 2025"),
-    ({"data_source": "cbs", "coverage": COV, "tables": {"81575NED": {"error": "timeout"}}}, {},
+    (man({"81575NED": {"error": "timeout", "rows": None}}, COV, data_source="cbs"), {},
      "niet_opgehaald", "CBS-tabel 81575NED is bij de laatste verversing niet opgehaald"),
-    ({"data_source": "cbs", "coverage": COV, "tables": {"81575NED": {"rows": 1}},
-      "indicators_not_yet_fetched": ["vestigingen"]}, {}, "niet_opgehaald", "81575NED"),
+    (man({"81575NED": {"rows": 1}}, COV, data_source="cbs",
+         indicators_not_yet_fetched=["vestigingen"]), {}, "niet_opgehaald", "81575NED"),
 ])
 def test_gap_reasons_say_the_true_reason(manifest, kwargs, code, needle):
     gap = pr.gap_reason(manifest, SIZE, "GM1992", "Voorne aan Zee", **kwargs)
@@ -127,10 +135,10 @@ def test_gap_reasons_say_the_true_reason(manifest, kwargs, code, needle):
 
 
 def test_gap_reason_from_cbs_and_for_other_levels():
-    man = {"data_source": "cbs", "coverage": COV, "tables": {"81575NED": {"rows": 10}}}
-    gap = pr.gap_reason(man, SIZE, "GM0050", "Zeewolde")
+    m = man({"81575NED": {"rows": 10}}, COV, data_source="cbs")
+    gap = pr.gap_reason(m, SIZE, "GM0050", "Zeewolde")
     assert gap.code == "cbs_reden" and "geheim" in gap.text and "Zeewolde over 2025" in gap.text
-    gap = pr.gap_reason(man, {**SIZE, "levels": ["NL", "PV"]}, "GM0050", "Zeewolde",
+    gap = pr.gap_reason(m, {**SIZE, "levels": ["NL", "PV"]}, "GM0050", "Zeewolde",
                         shown_region="Provincie Flevoland")
     assert gap.code == "niet_per_gemeente" and gap.text.endswith("getoond: Provincie Flevoland.")
     assert not pr.is_known_gap_text("Het CBS publiceert deze indicator niet voor Zeewolde")
@@ -158,11 +166,11 @@ def test_one_number_format_and_one_credit_line():
 
 
 @pytest.mark.parametrize("manifest,source,banner", [
-    ({"data_source": "mirror"}, "mirror", "Demo-gegevens, onvolledig"),
-    ({"data_source": "cbs", "cbs_url": "http://127.0.0.1:1"}, "cbs", None),
-    ({"cbs_url": "https://opendata.cbs.nl/ODataFeed/odata"}, "cbs", None),
-    ({"cbs_url": "http://127.0.0.1:8080"}, "onbekend", "niet rechtstreeks van het CBS"),
-    ({}, None, None),
+    (man(data_source="mirror"), "mirror", "Demo-gegevens, onvolledig"),
+    (man(data_source="cbs", cbs_url="http://127.0.0.1:1"), "cbs", None),
+    (man(cbs_url="https://opendata.cbs.nl/ODataFeed/odata"), "cbs", None),
+    (man(cbs_url="http://127.0.0.1:8080"), "onbekend", "niet rechtstreeks van het CBS"),
+    (man(), None, None),
 ])
 def test_data_source_and_demo_banner(manifest, source, banner):
     assert pr.data_source(manifest) == source

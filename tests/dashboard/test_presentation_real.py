@@ -19,7 +19,7 @@ import pytest
 from dashboard.core import briefing, compute, dashdata, welvaart
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from pipelines import store
+from pipelines import snapshot
 from pipelines.catalog import THEMES
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ CASES = {"GM0758": "Breda", "GM1992": "Voorne aan Zee", "GM0096": "Vlieland"}
 
 @pytest.fixture(scope="module")
 def dd(real_data) -> dashdata.DashData:
-    return dashdata.build(store.load_snapshot(real_data))
+    return dashdata.build(snapshot.load_snapshot(real_data))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.core import compute
 from dashboard.core.charts import build
 from dashboard.ui import data as dataio
-from pipelines import store
+from pipelines import snapshot
 from tests.support.apptest import svg_of
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
@@ -74,9 +74,9 @@ def test_sessions_share_the_map_and_ranking_per_snapshot(tmp_path, monkeypatch, 
     session(data, monkeypatch, "GM0344")  # the same link again (a meeting): nothing rebuilt
     assert counted == {"choropleth": 1, "ranking": 1, "time_series": 2}
 
-    first = store.current_id(data)
+    first = snapshot.current_id(data)
     snapshot_builder(data)  # the nightly run publishes a new snapshot
-    assert store.current_id(data) != first
+    assert snapshot.current_id(data) != first
     session(data, monkeypatch, "GM0355")
     assert counted == {"choropleth": 2, "ranking": 2, "time_series": 3}
 

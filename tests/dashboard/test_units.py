@@ -14,12 +14,14 @@ from dashboard.core import compute, dashdata, exports, state
 from dashboard.core import format as fmt
 from dashboard.core.charts import build, interactive, style, svgmap
 from dashboard.core.charts import svg as svgdraw
-from pipelines import store
+from pipelines import snapshot
+from pipelines.snapshot import Plausibility
+from tests.support.snapshot_factory import published_manifest
 
 
 @pytest.fixture(scope="module")
 def dd(dash_snapshot) -> dashdata.DashData:
-    return dashdata.build(store.load_snapshot(dash_snapshot))
+    return dashdata.build(snapshot.load_snapshot(dash_snapshot))
 
 
 # --------------------------------------------------------------------------- format
@@ -222,20 +224,22 @@ def test_judgement():
 
 
 def test_freshness_warnings():
-    manifest = {"published_at": "2026-11-20T02:00:00Z", "stale_tables": ["85924NED"]}
+    manifest = published_manifest(published_at="2026-11-20T02:00:00Z",
+                                  stale_tables=["85924NED"])
     runs = [{"started": "2026-11-19T02:00:00Z", "outcome": "failed"},
             {"started": "2026-11-21T02:00:00Z", "outcome": "partial"}]
     now = datetime(2026, 11, 25, tzinfo=UTC)
     w = compute.freshness_warnings(manifest, runs, now)
     assert len(w) == 3
     assert "85924NED" in w[0] and "deels mislukt" in w[1] and "4 dagen" in w[2]
-    fresh = {"published_at": "2026-11-25T02:00:00Z", "stale_tables": []}
+    fresh = published_manifest(published_at="2026-11-25T02:00:00Z")
     assert compute.freshness_warnings(fresh, runs, datetime(2026, 11, 25, 8, tzinfo=UTC)) == []
 
 
 def test_freshness_says_when_new_cbs_data_were_not_plausible():
-    manifest = {"published_at": "2026-11-25T02:00:00Z", "stale_tables": ["81575NED", "85924NED"],
-                "plausibility": {"rejected": {"81575NED": ["81575NED: 687 rows, was 6.865"]}}}
+    manifest = published_manifest(
+        published_at="2026-11-25T02:00:00Z", stale_tables=["81575NED", "85924NED"],
+        plausibility=Plausibility(rejected={"81575NED": ["81575NED: 687 rows, was 6.865"]}))
     w = compute.freshness_warnings(manifest, [], datetime(2026, 11, 25, 8, tzinfo=UTC))
     assert len(w) == 2 and "85924NED" in w[0] and "81575NED" not in w[0]
     assert "81575NED" in w[1] and "niet overgenomen" in w[1]
@@ -244,7 +248,7 @@ def test_freshness_says_when_new_cbs_data_were_not_plausible():
 def test_freshness_counts_quiet_nights_as_checked():
     """Defect 6: after no-op nights the data are fresh; only a missing successful check at CBS
     (failed or partial nights, or none at all) makes them old."""
-    manifest = {"published_at": "2026-11-20T02:00:00Z", "stale_tables": []}
+    manifest = published_manifest(published_at="2026-11-20T02:00:00Z")
     noops = [{"started": f"2026-11-{d}T02:00:00Z", "ended": f"2026-11-{d}T02:00:05Z",
               "command": "refresh", "outcome": "noop"} for d in range(21, 26)]
     now = datetime(2026, 11, 25, 8, tzinfo=UTC)
@@ -339,7 +343,7 @@ def test_geojson_is_rounded_and_trimmed(tmp_path):
 
 
 def test_build_indexes_the_snapshot(dd, dash_snapshot):
-    assert dd.snapshot_id == store.current_id(dash_snapshot)
+    assert dd.snapshot_id == snapshot.current_id(dash_snapshot)
     assert list(dd.indicators)[0] == "vestigingen_per_1000_inwoners"
     assert set(dd.by_indicator) == set(dd.indicators)
     assert dd.names["PV27"] == "Noord-Holland" and dd.levels["CR17"] == "CR"

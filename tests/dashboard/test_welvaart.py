@@ -10,7 +10,9 @@ import pytest
 
 from dashboard.core import compute, dashdata, state, welvaart
 from dashboard.ui import data as dataio
-from pipelines import store
+from pipelines import snapshot
+from pipelines.snapshot import Changes
+from tests.support.snapshot_factory import published_manifest
 
 
 def vals(**kw) -> pd.Series:
@@ -119,13 +121,13 @@ def test_correlation_handles_nan_and_small_n():
 
 @pytest.fixture(scope="module")
 def dd(dash_snapshot) -> dashdata.DashData:
-    return dashdata.build(store.load_snapshot(dash_snapshot))
+    return dashdata.build(snapshot.load_snapshot(dash_snapshot))
 
 
 @pytest.fixture(scope="module")
 def old(tmp_path_factory, snapshot_builder) -> dashdata.DashData:
     root = snapshot_builder(tmp_path_factory.mktemp("old-style"), extended=False)
-    return dashdata.build(store.load_snapshot(root))
+    return dashdata.build(snapshot.load_snapshot(root))
 
 
 def test_overview_and_summary(dd):
@@ -185,7 +187,8 @@ def test_change_lines(dd, old):
                for line in lines)
     assert any("voorlopig → definitief" in line for line in lines)
     assert compute.change_lines(old.manifest, old.indicators) is None
-    assert compute.change_lines({"changes": {"previous_snapshot": "x", "indicators": {}}}, {}) == []
+    nothing = published_manifest(changes=Changes(previous_snapshot="x", indicators={}))
+    assert compute.change_lines(nothing, {}) == []
 
 
 def test_url_params_grenzen_peers_xy():
@@ -253,8 +256,9 @@ def test_year_maps(dd):
     geo, _, year = dataio.year_geo(dd, 2020)
     assert year == "2021" and "GM0370" in geo and len(geo) == 8
     assert dataio.year_geo(dd, 2023)[0] is dd.geo  # today's gemeenten: the reference map
-    broken = dataclasses.replace(dd, manifest={**dd.manifest, "boundaries_by_year": {
-        "2021": {"file": None, "error": "404", "years": [2021, 2020]}}})
+    broken = dataclasses.replace(dd, manifest=snapshot.Manifest.model_validate({
+        **dd.manifest.model_dump(), "boundaries_by_year": {
+            "2021": {"file": None, "error": "404", "gemeenten": 8, "years": [2021, 2020]}}}))
     assert dataio.year_geo(broken, 2020) == (None, None, "2021")
     mdf = compute.map_frame(dd.view("historisch")["vestigingen"], dd.regions, "2020", list(geo))
     assert mdf.set_index("code").at["GM0370", "name"] == "Beemster"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import catalog, store
+from pipelines import catalog, snapshot
 from pipelines.__main__ import main
 from pipelines.editions import resolve_measure
 from pipelines.refresh import is_dimension
@@ -177,15 +177,15 @@ def test_kwb_indicators_end_to_end_on_a_fixture_in_the_real_shape(tmp_path):
                      "--cbs-url", server.url, "--geo-url", f"{server.url}/geo/none_{{year}}.json",
                      "--log-format", "json"])
     assert code == 0
-    snap = store.load_snapshot(data)
+    snap = snapshot.load_snapshot(data)
     cat = catalog.load()
     kwb_inds = [i for i in cat.enabled if i.tables == ("kerncijfers_wijken_en_buurten",)]
     assert len(kwb_inds) >= 12
     props = _values(KWB / "DataProperties.json")
     obs = snap.observations.set_index(["indicator", "region_code", "period"])["value"]
     for ind in kwb_inds:
-        cov = snap.manifest["coverage"][ind.id]
-        assert (cov["covered"], cov["latest_period"]) == (342, "2024"), ind.id
+        cov = snap.manifest.coverage[ind.id]
+        assert (cov.covered, cov.latest_period) == (342, "2024"), ind.id
         for code in ("NL00", "GM0363", "GM1680"):
             inputs = {i.name: values[code][resolve_measure(i.measure, props, "85984NED")] * i.scale
                       for i in ind.inputs}

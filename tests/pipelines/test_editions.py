@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import catalog as catalog_mod
-from pipelines import store
+from pipelines import runs, snapshot
 from pipelines.__main__ import main
 from pipelines.catalog import CatalogError, Series
 from pipelines.editions import (
@@ -199,7 +199,7 @@ def _retitle(folder: Path, title: str) -> None:
 
 def test_editions_combine_into_one_series_with_the_edition_per_value(world):
     assert world("refresh") == 0
-    snap = store.load_snapshot(world.data)
+    snap = snapshot.load_snapshot(world.data)
     obs = snap.observations
     d = obs[obs.indicator == "bevolkingsdichtheid"].set_index(["region_code", "period"])
     for code in ("NL00", "GM0001", "GM0003"):
@@ -210,30 +210,30 @@ def test_editions_combine_into_one_series_with_the_edition_per_value(world):
         assert d.loc[(key, "2024"), "cbs_table"] == "91024NED"
     assert "NL00" not in set(snap.regions.code) and "NL00" not in set(obs.region_code)
     assert ("GM0004", "2024") not in d.index and ("WK000101", "2023") not in d.index
-    assert snap.manifest["reference_year"] == 2024 and snap.manifest["gebieden_table"] == GEBIEDEN
-    ind = next(i for i in snap.manifest["indicators"] if i["id"] == "bevolkingsdichtheid")
+    assert snap.manifest.reference_year == 2024 and snap.manifest.gebieden_table == GEBIEDEN
+    ind = next(i for i in snap.manifest.indicators if i.id == "bevolkingsdichtheid")
     # the manifest names the fetched editions (newest first) and the series they belong to, so
     # the dashboard links to real tables and gives a missing value its true reason
-    assert ind["tables"] == ["91024NED", "91023NED"] and ind["series"] == ["kwb"]
-    assert ind["verified"]
+    assert ind.tables == ("91024NED", "91023NED") and ind.series == ("kwb",)
+    assert ind.verified
     from dashboard.core import presentation as pr
 
     gap = pr.gap_reason(snap.manifest, ind, "GM0004", "Gemeente 4")
     assert gap.code == "ontbreekt_bron" and "91024NED" in gap.text, gap
-    assert snap.manifest["tables"]["91024NED"]["select"] == [
-        "WijkenEnBuurten", "AantalInwoners_5", "Bevolkingsdichtheid_34"]
-    assert snap.manifest["new_editions"] == []
+    assert snap.manifest.tables["91024NED"].select == (
+        "WijkenEnBuurten", "AantalInwoners_5", "Bevolkingsdichtheid_34")
+    assert snap.manifest.new_editions == ()
 
 
 def test_a_newer_edition_at_cbs_is_reported_by_refresh_and_check(world, caplog, capsys):
     write_kwb(world.mirror, "91025NED", 2025, shift=2)  # CBS publishes KWB 2025
     assert world("refresh") == 0
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert [(n["series"], n["year"], n["table"]) for n in run["new_editions"]] == [
         ("kwb", 2025, "91025NED")]
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("'2025: 91025NED' under tables.kwb.editions" in m for m in logged)
-    obs = store.load_snapshot(world.data).observations
+    obs = snapshot.load_snapshot(world.data).observations
     assert "2025" not in set(obs.period)  # not used until the catalogue says so
 
     assert world("catalog", "--check") == 0
@@ -247,17 +247,17 @@ def test_a_newer_edition_at_cbs_is_reported_by_refresh_and_check(world, caplog, 
     # adding the edition is configuration only
     added = CATALOG_SERIES.replace("2024: 91024NED}", "2024: 91024NED, 2025: 91025NED}")
     assert world("refresh", catalog=added) == 0
-    d = store.load_snapshot(world.data).observations
+    d = snapshot.load_snapshot(world.data).observations
     d = d[(d.indicator == "bevolkingsdichtheid") & (d.region_code == "GM0002")]
     assert dict(zip(d.period, d.value, strict=True)) == {
         str(y): dichtheid("GM0002", y) for y in (2023, 2024, 2025)}
-    assert store.read_runs(world.data)[-1]["new_editions"] == []
+    assert runs.read_runs(world.data)[-1]["new_editions"] == []
 
 
 def test_a_stem_missing_in_one_edition_names_that_edition(world, capsys):
     bad = CATALOG_SERIES.replace("measure: Bevolkingsdichtheid}", "measure: Dichtheid}")
     assert world("refresh", catalog=bad) == 1
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert run["tables"]["91023NED"]["kind"] == "missing_measure"
     assert "no measure 'Dichtheid'" in run["tables"]["91023NED"]["error"]
     assert world("catalog", "--check", catalog=bad) == 1

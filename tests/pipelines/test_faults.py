@@ -9,7 +9,7 @@ import logging
 import pandas as pd
 import pytest
 
-from pipelines import store
+from pipelines import fileio, runs, snapshot, store
 from pipelines.__main__ import main
 from tests.support.world import CATALOG, VEST, WON, write_catalog, write_world
 
@@ -34,22 +34,22 @@ def world(tmp_path, standin, caplog):
 
 
 def published(data) -> pd.DataFrame:
-    return store.load_snapshot(data).observations
+    return snapshot.load_snapshot(data).observations
 
 
 def last_run(data) -> dict:
-    return store.read_runs(data)[-1]
+    return runs.read_runs(data)[-1]
 
 
 def assert_unchanged(world, before_id, before_obs):
-    assert store.current_id(world.data) == before_id
+    assert snapshot.current_id(world.data) == before_id
     pd.testing.assert_frame_equal(published(world.data), before_obs)
 
 
 @pytest.fixture
 def good(world):
     assert world("refresh") == 0
-    return store.current_id(world.data), published(world.data)
+    return snapshot.current_id(world.data), published(world.data)
 
 
 def test_unknown_table_id_is_reported_and_nothing_published(world, good, caplog):
@@ -87,7 +87,7 @@ def test_unknown_category_key_is_reported(world):
     run = last_run(world.data)
     assert run["tables"][WON]["kind"] == "missing_category"
     assert "A999999" in run["tables"][WON]["error"]
-    assert store.current_id(world.data) is None
+    assert snapshot.current_id(world.data) is None
 
 
 def test_500_on_one_table_keeps_last_good_data_and_reports_partial(world, good):
@@ -97,18 +97,18 @@ def test_500_on_one_table_keeps_last_good_data_and_reports_partial(world, good):
     assert run["outcome"] == "partial"
     assert run["tables"][WON]["action"] == "stale" and "HTTP 500" in run["tables"][WON]["error"]
     assert run["tables"][VEST]["action"] == "fetched"
-    snap = store.load_snapshot(world.data)
-    assert snap.manifest["stale_tables"] == [WON]
-    assert snap.manifest["tables"][WON]["stale"] is True
+    snap = snapshot.load_snapshot(world.data)
+    assert snap.manifest.stale_tables == (WON,)
+    assert snap.manifest.tables[WON].stale is True
     pd.testing.assert_frame_equal(snap.observations, good[1])  # nothing lost
     # the old snapshot is still there, untouched
-    assert good[0] in store.snapshot_ids(world.data)
+    assert good[0] in snapshot.snapshot_ids(world.data)
 
 
 def test_500_on_first_run_publishes_nothing(world):
     world.server.add_fault("status", table=WON, code=503)
     assert world("refresh") == 1
-    assert store.current_id(world.data) is None
+    assert snapshot.current_id(world.data) is None
     assert "90002NED" in last_run(world.data)["error"]
 
 
@@ -131,7 +131,7 @@ def test_truncated_json_every_time_fails_naming_the_table(world, good):
 def test_slow_answer_times_out_and_is_retried(world):
     world.server.add_fault("slow", table=VEST, entity="TypedDataSet", seconds=2.5, times=1)
     assert world("refresh") == 0
-    assert store.current_id(world.data)
+    assert snapshot.current_id(world.data)
 
 
 def test_empty_table_fails_check_non_empty(world, tmp_path):
@@ -139,7 +139,7 @@ def test_empty_table_fails_check_non_empty(world, tmp_path):
     assert world("refresh") == 1
     run = last_run(world.data)
     assert any("[non_empty]" in v and "vestigingen" in v for v in run["violations"])
-    assert store.current_id(world.data) is None
+    assert snapshot.current_id(world.data) is None
 
 
 def test_region_code_not_in_region_table_fails(world, good):
@@ -182,7 +182,7 @@ def test_killed_publish_leaves_current_intact_and_next_run_recovers(world, good,
         return real_rename(src, dst, *a, **kw)
 
     monkeypatch.setattr(store.os, "rename", crash)
-    monkeypatch.setattr(store, "_remove", lambda path: None)  # a kill runs no cleanup code
+    monkeypatch.setattr(fileio, "remove", lambda path: None)  # a kill runs no cleanup code
     with pytest.raises(KeyboardInterrupt):
         world("refresh", "--force")
     monkeypatch.undo()

@@ -12,6 +12,7 @@ from pipelines import catalog
 from pipelines.history import History, HistoryError, harmonise
 from pipelines.transform import Boundaries, RawTable, tidy_indicator
 from tests.support.paths import SHARED_CBS
+from tests.support.snapshot_factory import published_manifest
 
 HIST = """
 history_from: 2019
@@ -212,13 +213,13 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
     files, metas = maps.historical_boundaries(cat, regions, history, None, tmp_path, url, False)
     # 2022 and 2023 have today's gemeenten: no extra map; 2021, 2020 and 2019 differ, and 2018
     # had the same gemeenten as 2019, so the 2019 entry serves both
-    assert set(metas) == {"2021", "2020", "2019"} and metas["2019"]["years"] == [2019, 2018]
-    assert metas["2021"]["file"] == "gemeenten_2021.geojson" and metas["2021"]["year"] == 2021
+    assert set(metas) == {"2021", "2020", "2019"} and metas["2019"].years == (2019, 2018)
+    assert metas["2021"].file == "gemeenten_2021.geojson" and metas["2021"].year == 2021
     assert set(files) == {"gemeenten_2021.geojson"}
-    assert metas["2019"]["file"] is None and "2019: 404" in metas["2019"]["error"]
+    assert metas["2019"].file is None and "2019: 404" in metas["2019"].error
     # a year known to be unavailable is not asked again on the next run
     server.reset_stats()
-    manifest = {"snapshot_id": "none", "boundaries_by_year": metas}
+    manifest = published_manifest(snapshot_id="none", boundaries_by_year=metas)
     maps.historical_boundaries(cat, regions, history, manifest, tmp_path, url, False)
     assert not [p for _m, p, _s in server.stats.log if "2019" in p or "2018" in p]
 

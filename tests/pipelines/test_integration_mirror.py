@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from pipelines import store
+from pipelines import snapshot
 from pipelines.__main__ import main
 from tests.support.paths import MIRROR as SHARED_MIRROR
 
@@ -49,7 +49,7 @@ def snap(tmp_path_factory, dev_mirror):
                      "--geo-url", f"{server.url}/geo/gemeente_{{year}}.geojson",
                      "--data-source", "mirror", "--log-format", "json"])
     assert code == 0
-    return store.load_snapshot(data)
+    return snapshot.load_snapshot(data)
 
 
 def value(snap, ind, region, period):
@@ -68,12 +68,12 @@ def gebieden_2024() -> frozenset[str]:
 
 def test_manifest_records_the_mirror_source_and_the_kind_of_each_indicator(snap):
     man = snap.manifest
-    assert man["data_source"] == "mirror"
-    kinds = {i["id"]: (i["kind"], i["rankable"]) for i in man["indicators"]}
+    assert man.data_source == "mirror"
+    kinds = {i.id: (i.kind, i.rankable) for i in man.indicators}
     assert kinds["woningvoorraad"] == ("size", False)
     assert kinds["werkloosheid_pct"] == ("rate", True)
-    assert man["tables"]["83599NED"]["output_status"] == "Regulier"
-    assert man["tables"]["83599NED"]["frequency"] == "Perkwartaal"
+    assert man.tables["83599NED"].output_status == "Regulier"
+    assert man.tables["83599NED"].frequency == "Perkwartaal"
 
 
 def test_regions_cover_all_342_gemeenten_with_their_parents(snap):
@@ -92,18 +92,18 @@ def test_regions_cover_all_342_gemeenten_with_their_parents(snap):
                                  "aandeel_zelfstandigen", "woningvoorraad", "aandeel_koopwoningen",
                                  "banen_per_1000_inwoners", "woningen_per_1000_inwoners"])
 def test_latest_year_covers_all_342_gemeenten(snap, ind):
-    cov = snap.manifest["coverage"][ind]
-    assert (cov["covered"], cov["expected"], cov["missing"]) == (342, 342, [])
+    cov = snap.manifest.coverage[ind]
+    assert (cov.covered, cov.expected, cov.missing) == (342, 342, ())
 
 
 def test_vestigingen_gaps_are_exactly_the_mirrors_gaps(snap):
-    cov = snap.manifest["coverage"]["vestigingen"]
+    cov = snap.manifest.coverage["vestigingen"]
     have = {r["RegioS"].strip() for r in mirror_rows("81575NED")
             if r["Perioden"] == "2025JJ00" and r["Vestigingen_1"] is not None}
     expected_missing = sorted(gebieden_2024() - have)
-    assert [m.split()[0] for m in cov["missing"]] == expected_missing
+    assert [m.split()[0] for m in cov.missing] == expected_missing
     assert len(expected_missing) == 54  # 53 cut off at 10,000 rows + Veere (empty rows)
-    names = " ".join(cov["missing"])
+    names = " ".join(cov.missing)
     assert "Zwolle" in names and "Veere" in names and "Voorne aan Zee" in names
 
 
@@ -134,22 +134,22 @@ def test_spot_checks_equal_the_raw_cbs_values(snap):
 
 
 def test_every_enabled_indicator_has_data_and_provenance(snap):
-    inds = [i for i in snap.manifest["indicators"] if i["enabled"]]
-    assert len(inds) >= 12 and all(i["rows"] > 0 for i in inds)
-    for t, meta in snap.manifest["tables"].items():
-        assert meta["modified"] and meta["fetched_at"] and meta["sha256"], t
-        raw = store.data_dir(str(snap.path.parents[1])) / meta["raw_folder"]
-        body = "Observations.json" if meta["api"] == "v4" else "TypedDataSet.json"
+    inds = [i for i in snap.manifest.indicators if i.enabled]
+    assert len(inds) >= 12 and all(i.rows > 0 for i in inds)
+    for t, meta in snap.manifest.tables.items():
+        assert meta.modified and meta.fetched_at and meta.sha256, t
+        raw = snapshot.data_dir(str(snap.path.parents[1])) / meta.raw_folder
+        body = "Observations.json" if meta.api == "v4" else "TypedDataSet.json"
         assert (raw / "manifest.json").exists() and (raw / body).exists(), t
 
 
 def test_boundaries_of_a_matching_year_are_in_the_snapshot(snap):
-    meta = snap.manifest["boundaries"]
+    meta = snap.manifest.boundaries
     # the gemeente division is that of the newest Gebieden edition (2025, identical to 2024);
     # the mirror has 2023 and 2025 maps
-    assert meta["data_year"] == snap.manifest["reference_year"] == 2025
-    assert meta["year"] == 2025 and snap.manifest["gebieden_table"] == "86059NED"
-    assert meta["features"] == 342 and meta["bytes"] < 500_000
+    assert meta.data_year == snap.manifest.reference_year == 2025
+    assert meta.year == 2025 and snap.manifest.gebieden_table == "86059NED"
+    assert meta.features == 342 and meta.bytes < 500_000
     fc = json.loads((snap.path / "gemeenten.geojson").read_text())
     assert {f["properties"]["statcode"] for f in fc["features"]} == gebieden_2024()
 
@@ -228,7 +228,7 @@ def test_peers_for_every_current_gemeente(snap):
 
 
 def test_boundary_notes_name_the_gemeenten(snap):
-    notes = snap.manifest["harmonisation"]["boundary_notes"]
+    notes = snap.manifest.harmonisation.boundary_notes
     assert notes["GM1992"].startswith("Voorne aan Zee is op 1 januari 2023 ontstaan uit Brielle, "
                                       "Hellevoetsluis en Westvoorne")
     assert notes["GM0757"].startswith("Boxtel kreeg op 1 januari 2021 een deel van Haaren")
@@ -246,8 +246,8 @@ def test_every_indicator_with_real_data_covers_the_current_gemeenten(snap, dev_m
     with complete real data cover all 342 current gemeenten; the only exceptions are the
     documented cuts of the source copies."""
     served = json.loads((dev_mirror / "availability.json").read_text())
-    cov = snap.manifest["coverage"]
-    report = {i: (c["covered"], c["expected"], c["latest_period"]) for i, c in cov.items()}
+    cov = snap.manifest.coverage
+    report = {i: (c.covered, c.expected, c.latest_period) for i, c in cov.items()}
     print("\ncoverage per indicator (gemeenten in latest period):")
     for ind, (have, exp, per) in sorted(report.items()):
         print(f"  {ind:<38} {have:>3}/{exp} in {per}")
@@ -324,10 +324,10 @@ def test_new_indicators_equal_the_real_source_values(snap):
 def test_indicators_without_real_values_are_left_out_with_their_reason(snap, dev_mirror):
     """KWB measures whose values ../shared lacks (only the metadata is real) are not in the
     development snapshot, and the manifest says why; no value is made up."""
-    man = {i["id"]: i for i in snap.manifest["indicators"]}
+    man = {i.id: i for i in snap.manifest.indicators}
     for ind in ("aandeel_vestigingen_handel_horeca", "gemiddelde_woz_waarde", "bijstand_per_1000_inwoners"):
-        assert not man[ind]["enabled"] and man[ind]["rows"] == 0
-        assert "geen echte CBS-waarden" in man[ind]["disabled_reason"]
+        assert not man[ind].enabled and man[ind].rows == 0
+        assert "geen echte CBS-waarden" in man[ind].disabled_reason
     prov = json.loads((dev_mirror / "PROVENANCE.json").read_text())
     for table in ("86008NED", "85984NED"):
         built = prov["built"][table]
@@ -356,7 +356,7 @@ def test_new_indicators_render_on_the_theme_pages(snap, monkeypatch, page, ind):
         ind = params["y"]
     at = run_app(snap.path.parents[1], monkeypatch, page, **params)
     if ind:
-        title = next(i["title"] for i in snap.manifest["indicators"] if i["id"] == ind)
+        title = next(i.title for i in snap.manifest.indicators if i.id == ind)
         assert title in texts(at) + " ".join(str(s.value) for s in at.selectbox)
 
 

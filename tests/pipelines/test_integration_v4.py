@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import store
+from pipelines import snapshot
 from pipelines.__main__ import main
 from tests.support.paths import SHARED_CBS
 
@@ -88,7 +88,7 @@ def run(tmp_path_factory):
                      "--log-format", "json"])
         v4_requests = [p for _m, p, _s in server.stats.log if p.startswith("/odata/v1/")]
     assert code == 0
-    return store.load_snapshot(data), v4_requests
+    return snapshot.load_snapshot(data), v4_requests
 
 
 def test_v4_values_come_out_exact(run):
@@ -116,15 +116,15 @@ def test_v4_is_paged_and_filtered_at_the_source(run):
 
 def test_latest_period_covers_the_current_gemeenten_and_impossible_cells_say_why(run):
     snap, _ = run
-    cov = snap.manifest["coverage"]["inwoners"]
-    assert cov["latest_period"] == "2026"
-    assert cov["expected"] == 342 and cov["covered"] >= 340
-    assert set(cov.get("missing_reasons", {})) == {m.split()[0] for m in cov["missing"]}
+    cov = snap.manifest.coverage["inwoners"]
+    assert cov.latest_period == "2026"
+    assert cov.expected == 342 and cov.covered >= 340
+    assert set(cov.missing_reasons) == {m.split()[0] for m in cov.missing}
     missing = snap.frame("missing_values")
     gone = missing[(missing.indicator == "inwoners") & (missing.region_code == "GM0457")]
     assert "2024JJ00" in set(gone.period_key)  # Weesp merged into Amsterdam in 2022
     assert gone.reason.str.startswith("kan niet voorkomen").all()
-    assert snap.manifest["tables"]["03759ned"]["api"] == "v4"
+    assert snap.manifest.tables["03759ned"].api == "v4"
 
 
 # --------------------------------------------------------------------------- editions, real listings

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import store
+from pipelines import runs, snapshot
 from pipelines.__main__ import main
 from tests.support.world import VEST, WON, write_catalog, write_world
 
@@ -38,8 +38,8 @@ def night(tmp_path, standin):
 
     run.args, run.server, run.data, run.mirror = args, server, data, mirror
     assert run() == 0
-    run.first_id = store.current_id(data)
-    run.first_obs = store.load_snapshot(data).observations
+    run.first_id = snapshot.current_id(data)
+    run.first_obs = snapshot.load_snapshot(data).observations
     return run
 
 
@@ -59,22 +59,22 @@ def test_vanished_measure_keeps_last_good_data_and_says_so(night, caplog):
           lambda b: b.update(value=[p for p in b["value"] if p.get("Key") != "Vestigingen_1"]))
     _bump(night.mirror, VEST)
     assert night() == 3
-    run = store.read_runs(night.data)[-1]
+    run = runs.read_runs(night.data)[-1]
     assert run["outcome"] == "partial"
     t = run["tables"][VEST]
     assert t["action"] == "stale" and t["kind"] == "missing_measure"
     assert "Vestigingen_1" in t["error"]
     assert "DOES NOT EXIST or does not fit the catalogue" in caplog.text
-    snap = store.load_snapshot(night.data)
+    snap = snapshot.load_snapshot(night.data)
     pd.testing.assert_frame_equal(snap.observations, night.first_obs)
-    assert snap.manifest["tables"][VEST]["stale"] is True
+    assert snap.manifest.tables[VEST].stale is True
 
 
 def test_discontinued_table_is_reported_loudly(night, caplog):
     _edit(night.mirror / WON / "TableInfos.json",
           lambda b: b["value"][0].update(OutputStatus="Gediscontinueerd"))
     assert night() == 0
-    warn = store.read_runs(night.data)[-1]["tables"][WON]["warnings"]
+    warn = runs.read_runs(night.data)[-1]["tables"][WON]["warnings"]
     assert warn and "Gediscontinueerd" in warn[0] and WON in warn[0]
     assert "Gediscontinueerd" in caplog.text
 
@@ -84,9 +84,9 @@ def test_slow_cbs_past_the_timeout_on_every_try(night):
     t0 = time.monotonic()
     assert night("--timeout", "0.5", "--retries", "1") == 3
     assert time.monotonic() - t0 < 15
-    run = store.read_runs(night.data)[-1]
+    run = runs.read_runs(night.data)[-1]
     assert "ReadTimeout" in run["tables"][WON]["error"] and "2 attempt" in run["tables"][WON]["error"]
-    pd.testing.assert_frame_equal(store.load_snapshot(night.data).observations, night.first_obs)
+    pd.testing.assert_frame_equal(snapshot.load_snapshot(night.data).observations, night.first_obs)
 
 
 def test_one_table_always_failing_night_after_night(night):
@@ -94,10 +94,10 @@ def test_one_table_always_failing_night_after_night(night):
     _bump(night.mirror, VEST)
     assert night() == 3  # new vestigingen published, woningen kept
     assert night() == 3  # nothing new: no new snapshot, still reported partial
-    runs = store.read_runs(night.data)[-2:]
-    assert [r["outcome"] for r in runs] == ["partial", "partial"]
-    assert runs[0]["snapshot_id"] == runs[1]["snapshot_id"] != night.first_id
-    obs = store.load_snapshot(night.data).observations
+    last_two = runs.read_runs(night.data)[-2:]
+    assert [r["outcome"] for r in last_two] == ["partial", "partial"]
+    assert last_two[0]["snapshot_id"] == last_two[1]["snapshot_id"] != night.first_id
+    obs = snapshot.load_snapshot(night.data).observations
     assert set(obs.indicator) == set(night.first_obs.indicator)
 
 
@@ -106,7 +106,7 @@ def test_no_op_night_downloads_no_data(night):
     assert night() == 0
     paths = [p for _m, p, _s in night.server.stats.log]
     assert len(paths) == 3 and all("/TableInfos" in p for p in paths)  # gebieden + 2 tables
-    assert store.read_runs(night.data)[-1]["outcome"] == "noop"
+    assert runs.read_runs(night.data)[-1]["outcome"] == "noop"
 
 
 def test_kill_9_mid_fetch_then_next_run_recovers(night):
@@ -129,11 +129,11 @@ def test_kill_9_mid_fetch_then_next_run_recovers(night):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    assert store.current_id(night.data) == night.first_id
-    pd.testing.assert_frame_equal(store.load_snapshot(night.data).observations, night.first_obs)
+    assert snapshot.current_id(night.data) == night.first_id
+    pd.testing.assert_frame_equal(snapshot.load_snapshot(night.data).observations, night.first_obs)
     night.server.clear_faults()
     assert night() == 0  # no manual cleanup: the kernel released the lock
-    assert store.current_id(night.data) != night.first_id
+    assert snapshot.current_id(night.data) != night.first_id
     assert not list(night.data.rglob(".tmp-*"))
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pipelines import catalog as catalog_mod
-from pipelines import checks, store
+from pipelines import checks, runs, snapshot
 from pipelines.__main__ import main
 from tests.support.world import CATALOG, GEBIEDEN, VEST, WON, write_catalog, write_world
 
@@ -43,8 +43,8 @@ def world(tmp_path, standin):
 
     run.args, run.server, run.data, run.mirror = args, server, data, mirror
     assert run() == 0
-    run.first_id = store.current_id(data)
-    run.first_obs = store.load_snapshot(data).observations
+    run.first_id = snapshot.current_id(data)
+    run.first_obs = snapshot.load_snapshot(data).observations
     return run
 
 
@@ -67,11 +67,11 @@ def _scale(key: str, factor: float):
 
 
 def last_run(data) -> dict:
-    return store.read_runs(data)[-1]
+    return runs.read_runs(data)[-1]
 
 
 def obs(data) -> pd.DataFrame:
-    return store.load_snapshot(data).observations
+    return snapshot.load_snapshot(data).observations
 
 
 # --------------------------------------------------------------------------- defect 1
@@ -86,10 +86,10 @@ def test_silent_truncation_is_not_published(world):
     assert t["action"] == "rejected" and t["kind"] == "plausibility"
     assert f"{VEST}: 3 rows, was 30" in t["error"]
     pd.testing.assert_frame_equal(obs(world.data), world.first_obs)  # nothing wrong published
-    snap = store.load_snapshot(world.data)
-    assert snap.manifest["tables"][VEST]["stale"] is True
-    assert "3 rows, was 30" in snap.manifest["tables"][VEST]["error"]
-    assert snap.manifest["stale_tables"] == [VEST]
+    snap = snapshot.load_snapshot(world.data)
+    assert snap.manifest.tables[VEST].stale is True
+    assert "3 rows, was 30" in snap.manifest.tables[VEST].error
+    assert snap.manifest.stale_tables == (VEST,)
 
 
 def test_coverage_drop_names_indicator_and_gemeenten(world):
@@ -119,10 +119,10 @@ def test_implausible_table_keeps_old_data_while_others_are_published(world):
     run = last_run(world.data)
     assert run["tables"][WON]["action"] == "fetched"
     assert run["tables"][VEST]["action"] == "rejected"
-    snap = store.load_snapshot(world.data)
+    snap = snapshot.load_snapshot(world.data)
     assert snap.id != world.first_id
-    assert snap.manifest["tables"][WON]["modified"] == "2026-03-01T00:00:00"
-    assert snap.manifest["tables"][VEST]["modified"] != NEWER
+    assert snap.manifest.tables[WON].modified == "2026-03-01T00:00:00"
+    assert snap.manifest.tables[VEST].modified != NEWER
     vest = lambda o: o[o.indicator == "vestigingen"].reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(vest(snap.observations), vest(world.first_obs))
 
@@ -131,9 +131,9 @@ def test_accept_takes_a_real_change(world, capsys):
     _rows(world.mirror, VEST, lambda rows: rows[::10])
     assert world() == 3
     assert world("--accept", VEST) == 0
-    snap = store.load_snapshot(world.data)
-    assert snap.manifest["tables"][VEST]["modified"] == NEWER
-    assert snap.manifest["plausibility"]["accepted"] == [VEST]
+    snap = snapshot.load_snapshot(world.data)
+    assert snap.manifest.tables[VEST].modified == NEWER
+    assert snap.manifest.plausibility.accepted == (VEST,)
     assert len(snap.observations[snap.observations.indicator == "vestigingen"]) < len(
         world.first_obs[world.first_obs.indicator == "vestigingen"])
     assert world() == 0 and last_run(world.data)["outcome"] == "noop"  # accepted is now normal
@@ -209,10 +209,10 @@ def test_a_run_that_failed_its_checks_fails_again_the_next_night(world):
     _percentage_250(world.mirror)
     assert world() == 1
     assert world() == 1, "same CBS data: still failing, not a no-op"
-    runs = store.read_runs(world.data)[-2:]
-    assert [r["outcome"] for r in runs] == ["failed", "failed"]
-    assert any("[range]" in v and "onbewoond_pct" in v for v in runs[1]["violations"])
-    assert store.current_id(world.data) == world.first_id
+    last_two = runs.read_runs(world.data)[-2:]
+    assert [r["outcome"] for r in last_two] == ["failed", "failed"]
+    assert any("[range]" in v and "onbewoond_pct" in v for v in last_two[1]["violations"])
+    assert snapshot.current_id(world.data) == world.first_id
 
 
 def test_implausible_night_after_night_stays_non_zero(world):
@@ -224,7 +224,7 @@ def test_implausible_night_after_night_stays_non_zero(world):
 
 KILL_AT = {  # where publishing is killed: the function whose call is replaced by kill -9
     "before the snapshot folder is renamed into place": "pipelines.store.os.rename",
-    "before current is switched": "pipelines.store.switch_current",
+    "before current is switched": "pipelines.snapshot.switch_current",
     "after current is switched": "pipelines.store.RawStore.mark_good",
 }
 
@@ -256,8 +256,8 @@ def test_kill_9_during_publish_then_next_run_publishes_the_update(world, where):
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     assert proc.returncode == -signal.SIGKILL
     assert world() == 0
-    snap = store.load_snapshot(world.data)
-    assert snap.manifest["tables"][VEST]["modified"] == NEWER, "the update is published"
+    snap = snapshot.load_snapshot(world.data)
+    assert snap.manifest.tables[VEST].modified == NEWER, "the update is published"
     vest = snap.observations[snap.observations.indicator == "vestigingen"]
     first = world.first_obs[world.first_obs.indicator == "vestigingen"]
     assert vest["value"].sum() > first["value"].sum()
@@ -271,7 +271,7 @@ def test_cbs_unreachable_exits_failed_not_partial(world):
     run = last_run(world.data)
     assert run["outcome"] == "failed" and "could not be reached" in run["error"]
     assert "HTTP 503 (after 2 attempt(s))" in run["error"]  # retried per request, then given up
-    assert store.current_id(world.data) == world.first_id
+    assert snapshot.current_id(world.data) == world.first_id
 
 
 def test_connection_refused_exits_failed(world, tmp_path):
@@ -279,7 +279,7 @@ def test_connection_refused_exits_failed(world, tmp_path):
     args[args.index("--cbs-url") + 1] = "http://127.0.0.1:9"
     assert main(args) == 1
     assert last_run(world.data)["outcome"] == "failed"
-    assert store.current_id(world.data) == world.first_id
+    assert snapshot.current_id(world.data) == world.first_id
 
 
 def test_gebieden_only_failing_is_partial(world):
@@ -295,7 +295,7 @@ def test_status_names_the_rejected_table_and_the_last_successful_check(world, ca
                  str(write_catalog(world.data.parent / "catalog.yaml"))]) == 0
     out = capsys.readouterr().out
     assert f"{VEST} rejected: {VEST}: new data not plausible" in out and "3 rows, was 30" in out
-    first_ok = store.read_runs(world.data)[0]["ended"]
+    first_ok = runs.read_runs(world.data)[0]["ended"]
     assert f"last successful check at CBS: {first_ok} (0 day(s) ago)" in out
 
 
@@ -362,7 +362,7 @@ def test_implausible_table_without_earlier_raw_data_publishes_nothing(world):
     assert world() == 1
     err = last_run(world.data)["error"]
     assert "no earlier data to keep" in err and f"--accept {VEST}" in err
-    assert store.current_id(world.data) == world.first_id
+    assert snapshot.current_id(world.data) == world.first_id
 
 
 @pytest.mark.parametrize("code", [0, 1, 3, 75])

@@ -9,7 +9,7 @@ import threading
 import pandas as pd
 import pytest
 
-from pipelines import store
+from pipelines import runs, snapshot, store
 from pipelines.__main__ import main
 from tests.support.world import FORMER, GEBIEDEN, VEST, WON, vest_value, write_catalog, write_world
 
@@ -39,7 +39,7 @@ def data_requests(server, table: str) -> list[str]:
 
 def test_refresh_publishes_exact_values_with_codes_and_status(world):
     assert world("refresh") == 0
-    snap = store.load_snapshot(world.data)
+    snap = snapshot.load_snapshot(world.data)
     obs = snap.observations.set_index(["indicator", "region_code", "period"])
     # values equal the raw CBS values; keys stripped; status from Perioden
     for reg in ("NL01", "PV20", "CR04", "GM0003"):
@@ -61,9 +61,9 @@ def test_refresh_publishes_exact_values_with_codes_and_status(world):
     assert set(snap.observations[snap.observations.indicator == "onbewoond_pct"].region_level) == {
         "NL", "PV", "GM"}
     # provenance travels with the snapshot
-    t = snap.manifest["tables"][VEST]
-    assert t["modified"] == "2025-04-22T02:00:00" and t["fetched_at"] and not t["stale"]
-    assert t["filter"].startswith("(BedrijfstakkenBranchesSBI2008 eq 'T001081')")
+    t = snap.manifest.tables[VEST]
+    assert t.modified == "2025-04-22T02:00:00" and t.fetched_at and not t.stale
+    assert t.filter.startswith("(BedrijfstakkenBranchesSBI2008 eq 'T001081')")
 
 
 def test_only_needed_rows_and_columns_are_fetched(world):
@@ -82,7 +82,7 @@ def test_only_needed_rows_and_columns_are_fetched(world):
 
 def test_regions_include_levels_parents_and_former_gemeenten(world):
     assert world("refresh") == 0
-    reg = store.load_snapshot(world.data).regions.set_index("code")
+    reg = snapshot.load_snapshot(world.data).regions.set_index("code")
     assert reg.loc["GM0002", "provincie_code"] == "PV20"
     assert reg.loc["GM0002", "corop"] == "Oost-Groningen"
     assert reg.loc["GM0002", "arbeidsmarktregio_code"] == "AM01"
@@ -97,13 +97,13 @@ def test_regions_include_levels_parents_and_former_gemeenten(world):
 
 def test_second_run_downloads_nothing_and_force_does(world):
     assert world("refresh") == 0
-    first = store.current_id(world.data)
+    first = snapshot.current_id(world.data)
     world.server.reset_stats()
     assert world("refresh") == 0
     entities = {p.split("?")[0].rsplit("/", 1)[-1] for _m, p, _s in world.server.stats.log}
     assert entities == {"TableInfos"}, "a no-op night costs one metadata request per table"
-    assert store.current_id(world.data) == first
-    assert store.read_runs(world.data)[-1]["outcome"] == "noop"
+    assert snapshot.current_id(world.data) == first
+    assert runs.read_runs(world.data)[-1]["outcome"] == "noop"
     world.server.reset_stats()
     assert world("refresh", "--force") == 0
     assert len(data_requests(world.server, VEST)) == 1
@@ -118,16 +118,16 @@ def test_changed_modified_triggers_download_of_that_table_only(world):
     world.server.reset_stats()
     assert world("refresh") == 0
     assert data_requests(world.server, WON) and not data_requests(world.server, VEST)
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert run["tables"][WON]["action"] == "fetched"
     assert run["tables"][VEST]["action"] == "unchanged"
     # same figures: the new snapshot reports no changes since the previous one
-    assert store.load_snapshot(world.data).manifest["changes"]["indicators"] == {}
+    assert snapshot.load_snapshot(world.data).manifest.changes.indicators == {}
 
 
 def test_revision_at_cbs_is_reported_as_a_change(world):
     assert world("refresh") == 0
-    first = store.current_id(world.data)
+    first = snapshot.current_id(world.data)
     td = world.mirror / VEST / "TypedDataSet.json"
     body = json.loads(td.read_text())
     for r in body["value"]:
@@ -140,19 +140,19 @@ def test_revision_at_cbs_is_reported_as_a_change(world):
     info["value"][0]["Modified"] = "2026-05-01T02:00:00"
     ti.write_text(json.dumps(info))
     assert world("refresh") == 0
-    ch = store.load_snapshot(world.data).manifest["changes"]
-    assert ch["previous_snapshot"] == first
-    assert ch["indicators"]["vestigingen"]["revised"] == 1
-    assert ch["indicators"]["vestigingen"]["revised_examples"][0]["region_code"] == "GM0002"
-    assert "vestigingen_per_1000_woningen" in ch["indicators"]  # derived from it
+    ch = snapshot.load_snapshot(world.data).manifest.changes
+    assert ch.previous_snapshot == first
+    assert ch.indicators["vestigingen"].revised == 1
+    assert ch.indicators["vestigingen"].revised_examples[0].region_code == "GM0002"
+    assert "vestigingen_per_1000_woningen" in ch.indicators  # derived from it
 
 
 def test_only_refreshes_one_indicator(world):
     assert world("refresh", "--only", "vestigingen") == 0
-    snap = store.load_snapshot(world.data)
+    snap = snapshot.load_snapshot(world.data)
     assert set(snap.observations.indicator) == {"vestigingen"}
     assert not data_requests(world.server, WON)
-    assert "onbewoond_pct" in snap.manifest["indicators_not_yet_fetched"]
+    assert "onbewoond_pct" in snap.manifest.indicators_not_yet_fetched
     assert world("refresh", "--only", "nonsense") == 1
 
 
@@ -172,7 +172,7 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     derived = next(r for r in rows if r["indicator"] == "onbewoond_pct")
     assert derived["measure"].startswith("(totaal - bewoond) / totaal * 100 (totaal=")
     assert derived["unit"] == "%"
-    snap = store.load_snapshot(world.data)
+    snap = snapshot.load_snapshot(world.data)
     assert len(rows) == len(snap.observations)
     nl = tmp_path / "nl.csv"
     assert world("export", "--out", str(nl), "--dialect", "nl") == 0
@@ -185,7 +185,7 @@ def test_status_and_catalog_commands(world, capsys):
     assert world("refresh") == 0
     assert world("status") == 0
     out = capsys.readouterr().out
-    assert store.current_id(world.data) in out
+    assert snapshot.current_id(world.data) in out
     assert VEST in out and "2025-04-22T02:00:00" in out
     assert world("catalog", "--check") == 0
     assert "all tables, measures and keys of enabled indicators exist" in capsys.readouterr().out
@@ -205,15 +205,15 @@ def test_status_fails_when_no_refresh_succeeded_for_days(world, capsys):
 
 def test_rollback_and_retention(world):
     assert world("refresh") == 0
-    first = store.current_id(world.data)
+    first = snapshot.current_id(world.data)
     assert world("refresh", "--force") == 0
-    second = store.current_id(world.data)
+    second = snapshot.current_id(world.data)
     assert second != first
     assert world("rollback") == 0
-    assert store.current_id(world.data) == first
+    assert snapshot.current_id(world.data) == first
     for _ in range(4):
         assert world("refresh", "--force", "--keep", "2") == 0
-    assert len(store.snapshot_ids(world.data)) == 2
+    assert len(snapshot.snapshot_ids(world.data)) == 2
 
 
 def test_concurrent_refresh_is_refused(world):
@@ -231,7 +231,7 @@ def test_concurrent_refresh_is_refused(world):
         held.wait(5)
         # flock is per open file description, so a second open in this process conflicts too
         assert world("refresh") == 75
-        assert store.current_id(world.data) is None
+        assert snapshot.current_id(world.data) is None
     finally:
         release.set()
         t.join()
@@ -251,9 +251,9 @@ def test_snapshot_is_readable_parquet_with_contract_columns(world):
 
 def test_boundaries_stored_reused_and_failure_keeps_the_old_map(world):
     assert world("refresh") == 0
-    snap = store.load_snapshot(world.data)
-    meta = snap.manifest["boundaries"]
-    assert meta["year"] == 2025 and meta["data_year"] == 2024 and meta["features"] == 4
+    snap = snapshot.load_snapshot(world.data)
+    meta = snap.manifest.boundaries
+    assert meta.year == 2025 and meta.data_year == 2024 and meta.features == 4
     fc = json.loads((snap.path / "gemeenten.geojson").read_text())
     assert fc["features"][0]["geometry"]["coordinates"][0][0] == [5.0, 52.12346]  # rounded
     assert set(fc["features"][0]["properties"]) == {"statcode", "statnaam"}
@@ -263,20 +263,20 @@ def test_boundaries_stored_reused_and_failure_keeps_the_old_map(world):
     body["value"][0]["Modified"] = "2026-03-01T02:00:00"
     ti.write_text(json.dumps(body))
     world.server.reset_stats()
-    before = store.current_id(world.data)
+    before = snapshot.current_id(world.data)
     assert world("refresh") == 0
-    assert store.current_id(world.data) != before
+    assert snapshot.current_id(world.data) != before
     assert not [p for _m, p, _s in world.server.stats.log if "/geo/" in p]
-    assert store.load_snapshot(world.data).manifest["boundaries"]["year"] == 2025
+    assert snapshot.load_snapshot(world.data).manifest.boundaries.year == 2025
     # a map whose gemeenten do not match is refused; the old one is kept, marked stale
     (world.mirror.parent / "geo" / "gemeente_2025.geojson").unlink()
     from tests.support.world import write_geo
 
     write_geo(world.mirror.parent / "geo", 2024, codes={"GM0001", "GM0002"})
     assert world("refresh", "--force") == 0
-    meta = store.load_snapshot(world.data).manifest["boundaries"]
-    assert meta["stale"] is True and "gemeente codes differ" in meta["error"]
-    assert (store.load_snapshot(world.data).path / "gemeenten.geojson").exists()
+    meta = snapshot.load_snapshot(world.data).manifest.boundaries
+    assert meta.stale is True and "gemeente codes differ" in meta.error
+    assert (snapshot.load_snapshot(world.data).path / "gemeenten.geojson").exists()
 
 
 def test_data_source_recorded_in_the_manifest():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import store
+from pipelines import fileio, runs, snapshot, store
 from tests.support.world import cli_world
 
 
@@ -22,7 +22,7 @@ def world(tmp_path, standin, caplog):
     caplog.set_level(logging.INFO)
     run = cli_world(tmp_path, standin)
     assert run("refresh") == 0
-    run.good = store.current_id(run.data), store.load_snapshot(run.data).observations
+    run.good = snapshot.current_id(run.data), snapshot.load_snapshot(run.data).observations
     return run
 
 
@@ -32,8 +32,8 @@ def leftovers(data: Path) -> list[str]:
 
 def assert_untouched(world) -> None:
     sid, obs = world.good
-    assert store.current_id(world.data) == sid and store.verify_snapshot(world.data, sid) == []
-    pd.testing.assert_frame_equal(store.load_snapshot(world.data).observations, obs)
+    assert snapshot.current_id(world.data) == sid and snapshot.verify_snapshot(world.data, sid) == []
+    pd.testing.assert_frame_equal(snapshot.load_snapshot(world.data).observations, obs)
     assert leftovers(world.data) == []
 
 
@@ -54,7 +54,7 @@ def test_disk_full_in_the_worker_threads_saving_raw_data(world, monkeypatch, cap
     caplog.clear()
     assert world("refresh", "--force") == 1
     assert threads and "MainThread" not in threads  # raised in the fetch workers
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert run["outcome"] == "failed" and run["exit_code"] == 1 and run["kind"] == "storage"
     assert run["seconds"] >= 0 and run["started"] <= run["ended"]
     assert "No space left on device" in run["error"] and "/raw/" in run["path"]
@@ -74,7 +74,7 @@ def test_disk_full_while_publishing(world, monkeypatch, caplog):
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
     assert world("refresh", "--force") == 1
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert run["kind"] == "storage" and run["path"].endswith("peers.parquet")
     assert "snapshots" in run["path"]
     assert_untouched(world)  # the half-written .tmp snapshot folder is gone
@@ -90,7 +90,7 @@ def test_permission_denied_when_switching_to_the_new_snapshot(world, monkeypatch
 
     monkeypatch.setattr(store.os, "rename", denied)
     assert world("refresh", "--force") == 1
-    run = store.read_runs(world.data)[-1]
+    run = runs.read_runs(world.data)[-1]
     assert run["error"].startswith("cannot write ") and "Permission denied" in run["error"]
     assert "snapshots" in run["path"]
     assert_untouched(world)
@@ -104,8 +104,9 @@ def test_read_only_data_folder_says_so_on_stderr(world, monkeypatch, capsys, cap
             raise OSError(errno.EROFS, "Read-only file system", str(file))
         return real(file, mode, *a, **kw)
 
-    monkeypatch.setattr(store, "open", read_only, raising=False)  # every write of the store
-    runs_before = store.read_runs(world.data)
+    for writer in (store, runs, fileio, snapshot):  # every module that writes the data folder
+        monkeypatch.setattr(writer, "open", read_only, raising=False)
+    runs_before = runs.read_runs(world.data)
     caplog.clear()
     capsys.readouterr()
     assert world("refresh") == 1
@@ -113,7 +114,7 @@ def test_read_only_data_folder_says_so_on_stderr(world, monkeypatch, capsys, cap
     assert "Read-only file system" in err and "runs.jsonl" in err and ".refresh.lock" in err
     assert "Traceback" not in err
     assert any(".refresh.lock: Read-only file system" in m for m in error_lines(caplog))
-    assert store.read_runs(world.data) == runs_before
+    assert runs.read_runs(world.data) == runs_before
     assert_untouched(world)
 
 

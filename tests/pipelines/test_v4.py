@@ -10,19 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import store
+from pipelines import runs, snapshot
 from pipelines.__main__ import main
-from pipelines.cbs import (
-    CbsClient,
-    CbsConfig,
-    CbsError,
-    v4_as_v3,
-    v4_codes,
-    v4_data_properties,
-    v4_reason,
-    v4_wide,
-)
+from pipelines.cbs import CbsClient, CbsConfig, CbsError
+from pipelines.odata import v4_as_v3, v4_codes, v4_data_properties, v4_reason, v4_wide
 from standin import parse_filter
+from tests.support.contract import assert_fits_contract
 from tests.support.v4_factory import write_v4_table
 from tests.support.world import CATALOG, FORMER, GEMEENTEN, VEST, vest_value, write_catalog, write_world
 
@@ -275,7 +268,7 @@ def mixed(tmp_path, standin, caplog):
 
 def test_refresh_mixes_v3_and_v4_tables(mixed):
     assert mixed("refresh") == 0
-    snap = store.load_snapshot(mixed.data)
+    snap = assert_fits_contract(mixed.data)  # v4 provenance and missing-value reasons too
     obs = snap.observations
     inw = obs[obs["indicator"] == "inwoners"].set_index(["region_code", "period"])["value"]
     for reg in ("NL01", "PV20", "GM0001", "GM0004"):
@@ -289,13 +282,13 @@ def test_refresh_mixes_v3_and_v4_tables(mixed):
     status = obs[(obs["indicator"] == "inwoners") & (obs["period"] == "2021")]["status"]
     assert set(status) == {"Voorlopig"}
 
-    manifest = store.read_manifest(mixed.data)
-    assert manifest["tables"][BEV]["api"] == "v4"
-    assert manifest["tables"][BEV]["url"].endswith(f"/odata/v1/CBS/{BEV}/Observations")
-    assert "Measure eq 'M000352'" in manifest["tables"][BEV]["filter"]
-    cov = manifest["coverage"]["inwoners"]
-    assert cov["latest_period"] == "2021" and cov["covered"] == 3
-    assert cov["missing_reasons"] == {"GM0003": "geheim: CBS publiceert dit cijfer niet"}
+    manifest = snapshot.read_manifest(mixed.data)
+    assert manifest.tables[BEV].api == "v4"
+    assert manifest.tables[BEV].url.endswith(f"/odata/v1/CBS/{BEV}/Observations")
+    assert "Measure eq 'M000352'" in manifest.tables[BEV].filter
+    cov = manifest.coverage["inwoners"]
+    assert cov.latest_period == "2021" and cov.covered == 3
+    assert cov.missing_reasons == {"GM0003": "geheim: CBS publiceert dit cijfer niet"}
     missing = pd.read_parquet(Path(mixed.data) / "current" / "missing_values.parquet")
     row = missing[(missing["indicator"] == "inwoners") & (missing["region_code"] == "GM0003")]
     assert list(row["period_key"]) == ["2021JJ00"]
@@ -343,15 +336,15 @@ def test_only_takes_a_lower_case_v4_table_id(mixed):
 
 def test_a_failing_v4_table_keeps_its_last_good_data(mixed):
     assert mixed("refresh") == 0
-    before = store.load_snapshot(mixed.data).observations
+    before = snapshot.load_snapshot(mixed.data).observations
     mixed.server.add_fault("status", table=BEV, code=503)
     assert mixed("refresh", "--force") == 3  # partial: published, v4 table stale
-    run = store.read_runs(mixed.data)[-1]
+    run = runs.read_runs(mixed.data)[-1]
     assert run["tables"][BEV]["action"] == "stale" and "HTTP 503" in run["tables"][BEV]["error"]
-    after = store.load_snapshot(mixed.data).observations
+    after = snapshot.load_snapshot(mixed.data).observations
     inw = before[before.indicator == "inwoners"].reset_index(drop=True)
     pd.testing.assert_frame_equal(inw, after[after.indicator == "inwoners"].reset_index(drop=True))
-    assert store.read_manifest(mixed.data)["tables"][BEV]["stale"] is True
+    assert snapshot.read_manifest(mixed.data).tables[BEV].stale is True
 
 
 def test_an_unknown_v4_table_fails_loudly_and_publishes_nothing(mixed, tmp_path):
@@ -360,6 +353,6 @@ def test_an_unknown_v4_table_fails_loudly_and_publishes_nothing(mixed, tmp_path)
     code = main(["refresh", "--data-dir", str(mixed.data), "--catalog", str(cat),
                  "--cbs-url", mixed.server.url, "--cbs4-url", mixed.server.v4.url,
                  "--backoff", "0", "--log-format", "json"])
-    assert code == 1 and store.current_id(mixed.data) is None
-    run = store.read_runs(mixed.data)[-1]
+    assert code == 1 and snapshot.current_id(mixed.data) is None
+    run = runs.read_runs(mixed.data)[-1]
     assert run["tables"]["90999NED"]["kind"] == "not_found"

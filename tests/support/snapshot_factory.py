@@ -1,5 +1,7 @@
-"""A small but realistic published snapshot for the dashboard tests, written with the pipeline's
-own ``pipelines.store.publish`` so the format is exactly the pipeline's.
+"""A small but realistic published snapshot for the dashboard tests, built from the snapshot
+contract's models (``pipelines.snapshot``) and written with the pipeline's own
+``pipelines.snapshot.publish``, so the format is exactly the pipeline's: no key is retyped here,
+and a field the contract renames fails here first.
 
 Seven current gemeenten in two provincies (four of them comparable: same size class and
 urbanity), one former gemeente, six indicators across the three kernthema's: a count, a derived
@@ -9,6 +11,8 @@ GeoJSON, or the real 2025 gemeente boundaries from ../shared when asked and avai
 
 The fixtures ``dash_snapshot`` (session; data dir with a published snapshot),
 ``snapshot_builder`` (``build_snapshot`` itself) and ``empty_data_dir`` are in tests/conftest.py.
+:func:`table_entry`, :func:`indicator_entry` and :func:`published_manifest` make single contract
+objects for unit tests (neutral values for the required fields, the test's own for the rest).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import store
+from pipelines import runs as run_history
+from pipelines import snapshot
 from pipelines.regions import typed_regions
 from pipelines.transform import typed_observations
 from tests.support.paths import GEO
@@ -167,64 +172,100 @@ def observations_frame(seed: int = 7) -> pd.DataFrame:
     return typed_observations(pd.DataFrame(rows))
 
 
-def manifest(obs: pd.DataFrame, *, stale: tuple[str, ...] = ()) -> dict:
-    fetched = "2026-11-20T02:00:00Z"
-    tables = {t: {"title": title, "modified": "2025-04-22T02:00:00", "fetched_at": fetched,
-                  "url": f"https://opendata.cbs.nl/ODataFeed/odata/{t}/TypedDataSet",
-                  "rows": 100, "stale": t in stale, "error": "timeout" if t in stale else None,
-                  "boundaries": None}
-              for t, title in TABLE_TITLES.items()}
+def table_entry(**fields) -> snapshot.TableEntry:
+    """A CBS table's provenance with neutral values (fetched, not stale) unless given."""
+    return snapshot.TableEntry(**{
+        "title": None, "catalogue_title": None, "modified": "2025-04-22T02:00:00",
+        "fetched_at": "2026-11-20T02:00:00Z", "url": None, "filter": None, "select": None,
+        "rows": 100, "sha256": None, "raw_folder": None, "stale": False, "error": None,
+        "boundaries": "yearly", **fields})
+
+
+def indicator_entry(**fields) -> snapshot.IndicatorEntry:
+    """An indicator entry with neutral values (a GM-level percentage) unless given."""
+    iid = fields.get("id", "x")
+    return snapshot.IndicatorEntry(**{
+        "id": iid, "theme": "human_capital", "title": iid, "description": None, "unit": "%",
+        "decimals": 1, "higher_is_better": None, "levels": ("NL", "GM"), "tables": ("X",),
+        "measure": None, "formula": None, "derived": False, "enabled": True,
+        "in_snapshot": True, "rows": 1, "verified": True, **fields})
+
+
+def published_manifest(**fields) -> snapshot.Manifest:
+    """A published manifest with no tables, indicators or coverage unless given."""
+    return snapshot.Manifest(**{
+        "catalogue_sha256": "test", "reference_year": 2024, "gebieden_table": "85755NED",
+        "licence": "CBS open data, CC BY 4.0 (Bron: CBS)", "rows": 0, "tables": {},
+        "indicators": (), "coverage": {}, "stale_tables": (), "indicators_not_yet_fetched": (),
+        "snapshot_id": "20261120T020000000000Z-test0000", "published_at": "2026-11-20T02:00:00Z",
+        "content_sha256": "0" * 64, "schema_version": snapshot.SCHEMA_VERSION, **fields})
+
+
+def manifest(obs: pd.DataFrame, *, stale: tuple[str, ...] = ()) -> snapshot.ManifestBody:
+    """The manifest of an older-style snapshot: what every snapshot has had from the start."""
+    tables = {t: table_entry(
+        title=title, catalogue_title=title,
+        url=f"https://opendata.cbs.nl/ODataFeed/odata/{t}/TypedDataSet",
+        raw_folder=f"raw/{t}/20261120T020000Z", stale=t in stale,
+        error="timeout" if t in stale else None, boundaries=None)
+        for t, title in TABLE_TITLES.items()}
     indicators, coverage = [], {}
     for iid, theme, title, unit, dec, hib, levels, tbls, formula, _ in INDICATORS:
         sub = obs[obs["indicator"] == iid]
-        indicators.append({
-            "id": iid, "theme": theme, "title": title,
-            "description": f"Beschrijving van {title.lower()} (testgegevens).",
-            "unit": unit, "decimals": dec, "higher_is_better": hib, "levels": levels,
-            "tables": tbls, "measure": formula or f"{tbls[0]}.{iid}_1", "formula": formula,
-            "derived": formula is not None, "enabled": True, "in_snapshot": True,
-            "rows": len(sub), "verified": True})
+        indicators.append(snapshot.IndicatorEntry(
+            id=iid, theme=theme, title=title,
+            description=f"Beschrijving van {title.lower()} (testgegevens).",
+            unit=unit, decimals=dec, higher_is_better=hib, levels=levels, tables=tbls,
+            measure=formula or f"{tbls[0]}.{iid}_1", formula=formula,
+            derived=formula is not None, enabled=True, in_snapshot=True, rows=len(sub),
+            verified=True))
         gm = sub[sub["region_level"] == "GM"]
         if not gm.empty:
             latest = str(gm["period"].max())
             have = set(gm.loc[gm["period"] == latest, "region_code"])
-            coverage[iid] = {"latest_period": latest, "covered": len(have),
-                             "expected": len(GEMEENTEN),
-                             "missing": [f"{c} {GEMEENTEN[c][0]}" for c in GEMEENTEN
-                                         if c not in have]}
-    return {"catalogue_sha256": "test", "reference_year": 2024, "gebieden_table": "85755NED",
-            "licence": "CBS open data, CC BY 4.0 (Bron: CBS)", "stale_tables": list(stale),
-            "indicators_not_yet_fetched": [], "rows": len(obs), "tables": tables,
-            "indicators": indicators, "coverage": coverage}
+            coverage[iid] = snapshot.CoverageEntry(
+                latest_period=latest, covered=len(have), expected=len(GEMEENTEN),
+                missing=[f"{c} {GEMEENTEN[c][0]}" for c in GEMEENTEN if c not in have])
+    return snapshot.ManifestBody(
+        catalogue_sha256="test", reference_year=2024, gebieden_table="85755NED",
+        licence="CBS open data, CC BY 4.0 (Bron: CBS)", stale_tables=stale,
+        indicators_not_yet_fetched=(), rows=len(obs), tables=tables, indicators=indicators,
+        coverage=coverage)
 
 
-def extended_manifest(man: dict) -> dict:
-    """The manifest additions of newer snapshots: herindeling notes, changes, peers, pairs."""
-    man = dict(man)
-    man["indicators"] = [dict(ind) for ind in man["indicators"]]
-    for ind in man["indicators"]:
-        if ind["id"] in BREDE_WELVAART:
-            dim, thema = BREDE_WELVAART[ind["id"]]
-            ind["brede_welvaart"] = {"dimensie": dim, "thema": thema}
-    man["harmonisation"] = {"history_from": 2019, "boundary_notes": dict(BOUNDARY_NOTES),
-                            "flags": []}
-    man["changes"] = {"previous_snapshot": "20261119T020000000000Z-abcdef12", "indicators": {
-        "werkloosheid_pct": {"new_periods": ["2023"], "new_values": 6, "revised": 2,
-                             "revised_periods": ["2022"],
-                             "revised_examples": [{"region_code": "GM0363", "period": "2022",
-                                                   "old": 4.1, "new": 4.2}],
-                             "status_changed": 0, "status_changes": []},
-        "vestigingen": {"new_periods": [], "new_values": 0, "revised": 0, "revised_periods": [],
-                        "revised_examples": [], "status_changed": 7,
-                        "status_changes": ["Voorlopig -> Definitief"]}}}
-    man["peers"] = {"k": 3, "features": [{"id": "inwoners_log", "label": "Inwonertal (log)"},
-                                         {"id": "aandeel_koopwoningen",
-                                          "label": "Aandeel koopwoningen"}]}
-    man["dwarsverbanden"] = [dict(p) for p in PAIRS]
-    # an earlier-year map: the gemeenten of 2019-2021 (with Beemster) differ from today's
-    man["boundaries_by_year"] = {"2021": {"file": "gemeenten_2021.geojson", "gemeenten": 8,
-                                          "years": [2021, 2020, 2019]}}
-    return man
+def extended_manifest(man: snapshot.ManifestBody, cur: pd.DataFrame | None = None
+                      ) -> snapshot.ManifestBody:
+    """The manifest additions of newer snapshots: herindeling notes, changes, peers, pairs,
+    brede welvaart tags and the earlier-year map. ``cur``: the series on current boundaries
+    (for the harmonisation counts; default :func:`current_observations`)."""
+    cur = cur if cur is not None else current_observations(observations_frame())
+    indicators = [ind.model_copy(update={"brede_welvaart": snapshot.BredeWelvaart(
+        dimensie=BREDE_WELVAART[ind.id][0], thema=BREDE_WELVAART[ind.id][1])})
+        if ind.id in BREDE_WELVAART else ind for ind in man.indicators]
+    changes = snapshot.Changes(previous_snapshot="20261119T020000000000Z-abcdef12", indicators={
+        "werkloosheid_pct": snapshot.IndicatorChange(
+            new_periods=["2023"], new_values=6, revised=2, revised_periods=["2022"],
+            revised_examples=[snapshot.RevisedExample(region_code="GM0363", period="2022",
+                                                      old=4.1, new=4.2)]),
+        "vestigingen": snapshot.IndicatorChange(status_changed=7,
+                                                status_changes=["Voorlopig -> Definitief"])})
+    return snapshot.ManifestBody(**{
+        **snapshot.body_of(man),
+        "indicators": indicators,
+        "harmonisation": snapshot.Harmonisation(
+            history_from=2019, rows=len(cur), gaps=len(gaps_frame()),
+            boundary_notes=BOUNDARY_NOTES,
+            flags=cur["harmonisation"].value_counts().to_dict()),
+        "changes": changes,
+        "peers": snapshot.PeersInfo(k=3, min_common_features=2, features=[
+            snapshot.PeerFeature(id="inwoners_log", label="Inwonertal (log)"),
+            snapshot.PeerFeature(id="aandeel_koopwoningen", label="Aandeel koopwoningen")]),
+        "dwarsverbanden": [snapshot.Dwarsverband(**p) for p in PAIRS],
+        # an earlier-year map: the gemeenten of 2019-2021 (with Beemster) differ from today's
+        "boundaries_by_year": {"2021": snapshot.YearMap(
+            file="gemeenten_2021.geojson", gemeenten=8, years=(2021, 2020, 2019), year=2021,
+            data_year=2021)},
+    })
 
 
 def current_observations(obs: pd.DataFrame) -> pd.DataFrame:
@@ -314,31 +355,31 @@ def build_snapshot(root: Path, *, geo: str | None = "tiny", stale: tuple[str, ..
     """Publish the test snapshot under ``root``; ``geo`` is "tiny", "real" (falls back to tiny
     when ../shared is absent) or None (no map). ``extended=False`` makes an older-style
     snapshot without current-boundary series, peers, history and the manifest additions.
-    Returns ``root``."""
+    ``runs``: the run records to append (default: one successful refresh). Returns ``root``."""
     obs = observations_frame()
     man = manifest(obs, stale=stale)
     frames = None
     if extended:
-        man = extended_manifest(man)
-        frames = {"observations_current.parquet": current_observations(obs),
-                  "peers.parquet": peers_frame(),
-                  "region_history.parquet": region_history_frame(),
-                  "harmonisation_gaps.parquet": gaps_frame()}
-    sid = store.publish(root, obs, regions_frame(), man, extra_frames=frames)
+        cur = current_observations(obs)
+        man = extended_manifest(man, cur)
+        frames = {"observations_current": cur, "peers": peers_frame(),
+                  "region_history": region_history_frame(), "harmonisation_gaps": gaps_frame()}
     geojson = None
     if geo == "real":
         geojson = real_geojson()
     if geo and geojson is None:
         geojson = tiny_geojson()
+    files = {}
     if geojson is not None:
-        (root / "snapshots" / sid / "gemeenten.geojson").write_text(json.dumps(geojson))
+        files[snapshot.BOUNDARIES] = json.dumps(geojson).encode()
         if extended:
-            (root / "snapshots" / sid / "gemeenten_2021.geojson").write_text(
-                json.dumps(tiny_geojson(2021)))
-    published = store.read_manifest(root)["published_at"]
+            files["gemeenten_2021.geojson"] = json.dumps(tiny_geojson(2021)).encode()
+    snapshot.publish(root, obs, regions_frame(), man, frames=frames, files=files)
+    published = snapshot.read_manifest(root).published_at
+    sid = snapshot.current_id(root)
     records = runs if runs is not None else [
         {"started": published, "ended": published, "outcome": "ok", "exit_code": 0,
          "snapshot_id": sid, "tables": {}}]
     for r in records:
-        store.append_run(root, r)
+        run_history.append_run(root, r)
     return root
