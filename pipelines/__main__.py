@@ -278,8 +278,10 @@ def _check_table(client: CbsClient, table: str, w: dict) -> str:
 
 
 def export_frame(snap: snapshot.Snapshot, boundaries: str = "historical") -> pd.DataFrame:
-    """The documented export: EXPORT_COLUMNS plus `boundaries` and `harmonisation`
-    (gepubliceerd / opgeteld / geschat)."""
+    """The documented export: EXPORT_COLUMNS plus `boundaries`, `harmonisation` (gepubliceerd /
+    opgeteld / geschat) and `kwaliteit` ("onnauwkeurig" where the rounding of the inputs makes
+    the figure meaningless, else empty). A figure the pipeline computed (a derived indicator) is
+    rounded to the indicator's decimals; a value CBS published keeps CBS's precision."""
     obs, regions = snap.observations, snap.regions
     current = snap.frame("observations_current") if boundaries == "current" else None
     if boundaries == "current" and current is None:
@@ -287,10 +289,16 @@ def export_frame(snap: snapshot.Snapshot, boundaries: str = "historical") -> pd.
                          "use --boundaries historical or refresh")
     obs = current if current is not None else obs.assign(harmonisation="gepubliceerd")
     units = {i.id: i.unit for i in snap.manifest.indicators}
+    derived = {i.id: i.decimals for i in snap.manifest.indicators if i.derived}
     names = regions.drop_duplicates("code").set_index("code")["name"]
-    out = obs.assign(region_name=obs["region_code"].map(names),
-                     unit=obs["indicator"].map(units), boundaries=boundaries)
-    return pd.DataFrame(out[[*EXPORT_COLUMNS, "boundaries", "harmonisation"]])
+    value = obs["value"].copy()
+    for iid, dec in derived.items():
+        hit = obs["indicator"] == iid
+        value[hit] = obs.loc[hit, "value"].round(int(dec or 0))
+    out = obs.assign(region_name=obs["region_code"].map(names), value=value,
+                     unit=obs["indicator"].map(units), boundaries=boundaries,
+                     kwaliteit=obs["quality"].fillna(""))
+    return pd.DataFrame(out[[*EXPORT_COLUMNS, "boundaries", "harmonisation", "kwaliteit"]])
 
 
 def cmd_export(args, cat, root: Path) -> int:

@@ -48,6 +48,12 @@ PLAUSIBILITY_DEFAULTS = {
     "max_new_period_factor": 3.0,  # indicator: a new period's value vs the region's previous one
     "max_jump_share_pct": 10.0,  # ... fail when more than this share of compared values jumps
 }
+# How precise a figure must be to be ranked, coloured or compared (pipelines/precision.py): the
+# rounding of its inputs may move it by at most this share of its value. Defaults; the catalogue's
+# top-level ``precision:`` section changes them for all, an indicator's own for that one.
+PRECISION_DEFAULTS = {
+    "max_uncertainty_pct": 10.0,  # half-width of the rounding interval, % of the value
+}
 TABLE_ID = re.compile(r"^[0-9]{5}[A-Za-z]{3}$")
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -66,6 +72,8 @@ class Input:
     scale: float = 1.0
     additive: bool = False  # a count that may be summed over merged gemeenten
     lag: int = 0  # years back: the value of year t-lag is used for year t (growth rates)
+    rounding: float | None = None  # CBS's rounding step in the table's own unit, where the
+    # metadata does not say it (counts per wijk to 5, leegstand counts to 10); else Decimals
 
     def describe(self) -> str:
         flt = ",".join(f"{d}={k}" for d, k in self.filters)
@@ -95,6 +103,7 @@ class Indicator:
     rankable: bool = True  # positions/quartiles/good-bad colours between regions mean something
     plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
     disabled_reason: str | None = None  # why an entry is `enabled: false` (required then)
+    precision: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's precision bound
 
     @property
     def derived(self) -> bool:
@@ -164,6 +173,7 @@ class Catalog:
     series: dict[str, Series] = field(default_factory=dict)  # name -> yearly editions
     gebieden_series: str | None = None  # the series behind `gebieden`, if given as one
     plausibility: tuple[tuple[str, float], ...] = tuple(PLAUSIBILITY_DEFAULTS.items())
+    precision: tuple[tuple[str, float], ...] = tuple(PRECISION_DEFAULTS.items())
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,6 +190,12 @@ class Catalog:
         """Plausibility bounds for an indicator or table: defaults < catalogue < its own."""
         return {**PLAUSIBILITY_DEFAULTS, **dict(self.plausibility),
                 **dict(getattr(of, "plausibility", ()) or ())}
+
+    def precision_bound(self, ind: Indicator) -> float:
+        """The largest rounding uncertainty (% of the value) a figure of ``ind`` may carry before
+        it is marked imprecise: defaults < catalogue < the indicator's own."""
+        return {**PRECISION_DEFAULTS, **dict(self.precision),
+                **dict(ind.precision or ())}["max_uncertainty_pct"]
 
     def tables_of(self, name: str) -> tuple[str, ...]:
         """A table id as itself; a series name as its edition ids (oldest first)."""
@@ -374,10 +390,28 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
                       "vraag": str(pair.get("vraag", ""))})
     try:
         bounds = {**PLAUSIBILITY_DEFAULTS, **dict(_plausibility(doc.get("plausibility")))}
+        precision = {**PRECISION_DEFAULTS, **dict(_precision(doc.get("precision")))}
     except ValueError as exc:
         raise CatalogError(f"{path}: {exc}") from None
     return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs),
-                   series, geb_series, tuple(bounds.items()))
+                   series, geb_series, tuple(bounds.items()), tuple(precision.items()))
+
+
+def _precision(spec) -> tuple[tuple[str, float], ...]:
+    """``precision: {max_uncertainty_pct: 10}`` -> validated (key, value) pairs."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict):
+        raise ValueError("precision must be a mapping, e.g. {max_uncertainty_pct: 10}")
+    out = []
+    for key, value in spec.items():
+        if key not in PRECISION_DEFAULTS:
+            raise ValueError(f"precision: unknown bound {key!r}; use "
+                             f"{', '.join(PRECISION_DEFAULTS)}")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"precision: {key} must be a number > 0")
+        out.append((str(key), float(value)))
+    return tuple(out)
 
 
 def _plausibility(spec) -> tuple[tuple[str, float], ...]:
@@ -517,6 +551,7 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         value_range=rng, enabled=bool(enabled), line=line,
         bw_dimension=bw.get("dimensie"), bw_theme=bw.get("thema"), kind=kind, rankable=rankable,
         plausibility=_plausibility(spec.get("plausibility")),
+        precision=_precision(spec.get("precision")),
         disabled_reason=" ".join(reason.split()) if reason else None,
     )
 
@@ -574,5 +609,10 @@ def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series])
     lag = spec.get("lag", 0)
     if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 10:
         raise ValueError(f"lag of input {name!r} must be a whole number of years 0..10")
+    rounding = spec.get("rounding")
+    if rounding is not None and (isinstance(rounding, bool) or not isinstance(rounding, int | float)
+                                 or rounding <= 0):
+        raise ValueError(f"rounding of input {name!r} must be a positive number (CBS's rounding "
+                         "step in the table's own unit, e.g. 5 or 10)")
     return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
-                 float(scale), additive, lag)
+                 float(scale), additive, lag, None if rounding is None else float(rounding))

@@ -217,13 +217,17 @@ def _change(c: dict) -> Change:
 
 def harmonise(values: pd.DataFrame, years: pd.Series, history: History, current: set[str],
               ref_year: int, additive: bool, fixed_year: int | None = None,
-              ) -> tuple[pd.DataFrame, list[dict]]:
+              carry: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[dict]]:
     """Put gemeente values on ``ref_year`` boundaries.
 
     ``values``: region_code, period_key, value (one CBS input, GM rows and others); ``years``: the
-    year of each row. Returns (region_code, period_key, value, flag) and a list of problems
-    {region_code, period_key, reason}. Non-GM rows pass through as published.
+    year of each row. Returns (region_code, period_key, value, flag, *carry) and a list of
+    problems {region_code, period_key, reason}. Non-GM rows pass through as published.
+    ``carry``: more columns treated as the value is (summed with the same shares), e.g. the
+    lower and upper bounds of a rounded value (pipelines/precision.py).
     """
+    carry = tuple(carry)
+    cols = ["region_code", "period_key", "value", *carry]
     gm = values["region_code"].str.startswith("GM")
     out = [values[~gm].assign(flag=FLAG_PUBLISHED)]
     problems: list[dict] = []
@@ -232,9 +236,10 @@ def harmonise(values: pd.DataFrame, years: pd.Series, history: History, current:
     for (pk, year), grp in vals.groupby(["period_key", "year"], sort=True):
         boundary_year = fixed_year if fixed_year is not None else int(year)
         have = dict(zip(grp["region_code"], grp["value"], strict=True))
+        extra = {c: dict(zip(grp["region_code"], grp[c], strict=True)) for c in carry}
         if boundary_year >= ref_year:
             sub = grp[grp["region_code"].isin(current)]
-            out.append(sub[["region_code", "period_key", "value"]].assign(flag=FLAG_PUBLISHED))
+            out.append(sub[cols].assign(flag=FLAG_PUBLISHED))
             continue
         if boundary_year < history.history_from - 1:
             for x in sorted(current):
@@ -265,8 +270,9 @@ def harmonise(values: pd.DataFrame, years: pd.Series, history: History, current:
             value = sum(have[c] * s for c, s in parts)
             flag = (FLAG_PUBLISHED if unchanged else
                     FLAG_ESTIMATED if any(s < 1.0 - 1e-12 for _c, s in parts) else FLAG_SUMMED)
-            rows.append({"region_code": x, "period_key": pk, "value": value, "flag": flag})
+            rows.append({"region_code": x, "period_key": pk, "value": value, "flag": flag,
+                         **{c: sum(extra[c][cc] * sh for cc, sh in parts) for c in carry}})
         if rows:
             out.append(pd.DataFrame(rows))
     frame = pd.concat(out, ignore_index=True) if out else values.assign(flag=FLAG_PUBLISHED)
-    return frame[["region_code", "period_key", "value", "flag"]], problems
+    return frame[["region_code", "period_key", "value", "flag", *carry]], problems

@@ -40,7 +40,8 @@ def rounding_step(prop: Mapping | None, scale: float = 1.0, override: float | No
     """The rounding step of a measure in the catalogue's units: ``override`` (the catalogue's
     ``rounding:``, for rounding CBS describes only in words, e.g. counts per wijk to 5) times
     ``scale``, else ``10 ** -Decimals`` times ``scale`` (a "x 1 000" measure with 0 decimals and
-    ``scale: 1000`` is rounded to 1 000). None when the metadata does not say."""
+    ``scale: 1000`` is rounded to 1 000). None when the metadata does not say, and for a count
+    of whole things (Unit "aantal", 0 decimals): that is exact, not rounded."""
     if override is not None:
         return float(override) * scale
     if not prop:
@@ -50,6 +51,9 @@ def rounding_step(prop: Mapping | None, scale: float = 1.0, override: float | No
         dec = int(dec)
     except (TypeError, ValueError):
         return None
+    unit = str(prop.get("Unit") or "").strip().lower()
+    if dec == 0 and unit in ("aantal", "personen"):
+        return None  # a count of whole things is exact: no rounding to speak of
     return 10.0 ** -dec * scale
 
 

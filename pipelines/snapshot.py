@@ -64,6 +64,10 @@ onleesbaar" page.
    and run ``python -m pipelines refresh --force`` right after deploying (it republishes; until
    then the dashboard shows its "onleesbaar" page).
 
+5. A column added to a frame: add it to the contract's ``columns`` and to its ``added`` with the
+   value rows of older snapshots get (NaN, ""), so those still load (:meth:`FrameContract.upgrade`).
+   Schema 3 added ``uncertainty`` and ``quality`` to the observations (pipelines/precision.py).
+
 Standard library, pandas and pydantic only: the dashboard imports this module, never the
 network code of the pipeline (``cbs.py``, ``geo.py``).
 """
@@ -89,7 +93,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .fileio import file_digest, fsync_dir, fsync_files, json_bytes, utcnow, writing
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ENV_DATA_DIR = "REGIO_DATA_DIR"
 MANIFEST = "manifest.json"
 BOUNDARIES = "gemeenten.geojson"
@@ -453,6 +457,8 @@ class FrameContract:
     unique: tuple[str, ...] = ()
     required: bool = False
     description: str = ""
+    # columns added in a later schema version: (column -> the value an older snapshot's rows get)
+    added: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         wrong = {c: k for c, k in self.columns.items() if k not in KINDS}
@@ -486,6 +492,16 @@ class FrameContract:
             out.append(f"more than one row for ({', '.join(self.unique)}) = ({key})")
         return out
 
+    def upgrade(self, df: pd.DataFrame) -> pd.DataFrame:
+        """An older snapshot's frame with the columns added since, filled with their defaults
+        (``added``): what it did not know, it did not claim."""
+        absent = {c: v for c, v in self.added.items() if c not in df.columns}
+        if not absent:
+            return df
+        kinds = {"float": "float64", "int": "int64", "bool": "bool", "string": "string"}
+        return df.assign(**{c: pd.Series(v, index=df.index, dtype=kinds[self.columns[c]])
+                            for c, v in absent.items()})
+
     def check(self, df: pd.DataFrame, where: str = "") -> pd.DataFrame:
         """``df`` unchanged, or :class:`ContractError` naming what does not fit."""
         found = self.problems(df)
@@ -497,17 +513,21 @@ class FrameContract:
 
 _OBS = {"indicator": "string", "region_code": "string", "region_level": "string",
         "period": "string", "year": "int", "period_type": "string", "value": "float",
-        "status": "string", "cbs_table": "string", "measure": "string"}
+        "status": "string", "cbs_table": "string", "measure": "string",
+        # schema 3: the rounding uncertainty (half-width, NaN = unknown) and the quality mark
+        # ("onnauwkeurig" or ""; pipelines/precision.py)
+        "uncertainty": "float", "quality": "string"}
+_OBS_ADDED = {"uncertainty": float("nan"), "quality": ""}
 _KEY = ("indicator", "region_code", "period")
 _CELLS = {"indicator": "string", "table": "string", "region_code": "string",
           "period_key": "string", "reason": "string"}
 
 OBSERVATIONS = FrameContract(
-    "observations", _OBS, _KEY, required=True,
+    "observations", _OBS, _KEY, required=True, added=_OBS_ADDED,
     description="One row per indicator x region x period, as CBS published it (each year on "
                 "that year's gemeente boundaries). Missing values are left out, never 0.")
 OBSERVATIONS_CURRENT = FrameContract(
-    "observations_current", {**_OBS, "harmonisation": "string"}, _KEY,
+    "observations_current", {**_OBS, "harmonisation": "string"}, _KEY, added=_OBS_ADDED,
     description="The observations on today's gemeente boundaries; harmonisation: gepubliceerd, "
                 "opgeteld (merged gemeenten summed) or geschat (share of a split gemeente).")
 REGIONS = FrameContract(
@@ -572,7 +592,8 @@ class Snapshot:
         if name not in self._frames:
             contract = FRAMES[name]
             path = self.path / contract.file
-            self._frames[name] = (contract.check(pd.read_parquet(path), f"{self.id}/{path.name}")
+            self._frames[name] = (contract.check(contract.upgrade(pd.read_parquet(path)),
+                                                 f"{self.id}/{path.name}")
                                   if path.exists() else None)
         return self._frames[name]
 
@@ -627,7 +648,8 @@ def load_snapshot(root: Path, snapshot_id: str | None = None, verify: bool = Tru
         regions = pd.read_parquet(path / REGIONS.file)
     except (OSError, ValueError) as exc:
         raise NoSnapshot(f"snapshot {sid} in {root} is unreadable: {exc}") from None
-    OBSERVATIONS.check(obs, f"snapshot {sid} in {root}: {OBSERVATIONS.file}")
+    obs = OBSERVATIONS.check(OBSERVATIONS.upgrade(obs),
+                             f"snapshot {sid} in {root}: {OBSERVATIONS.file}")
     REGIONS.check(regions, f"snapshot {sid} in {root}: {REGIONS.file}")
     return Snapshot(sid, path, manifest, obs, regions)
 

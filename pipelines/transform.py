@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from . import precision
 from .catalog import Catalog, Indicator, Input, Series, parse_formula
 from .editions import EditionError, resolve_measure
 from .odata import REASON_SUFFIX, v4_as_v3
@@ -150,6 +151,16 @@ def input_frame(raw: RawTable, inp: Input, indicator_id: str,
     return out
 
 
+def with_bounds(f: pd.DataFrame, raw: RawTable, inp: Input, measure: str) -> pd.DataFrame:
+    """``f`` with ``lo``/``hi``: the interval CBS's rounding of ``measure`` allows around each
+    value (pipelines/precision.py): the step from the table's DataProperties (``Decimals``; the
+    catalogue's ``rounding`` where CBS says it only in words), in the catalogue's units."""
+    prop = next((p for p in raw.dimension("DataProperties") if p.get("Key") == measure), None)
+    step = precision.rounding_step(prop, inp.scale, inp.rounding)
+    lo, hi = precision.interval(f["value"], step, counts=inp.additive)
+    return f.assign(lo=lo, hi=hi)
+
+
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.Div: operator.truediv}
 
@@ -197,7 +208,8 @@ def _harmonised_input(f: pd.DataFrame, inp: Input, b: Boundaries, problems: list
     years = f["period_key"].map({k: period_parts(k)[1] for k in f["period_key"].unique()})
     regime = b.regimes.get(inp.table, "yearly")
     fixed = int(regime.split(":")[1]) if regime.startswith("fixed:") else None
-    out, probs = harmonise(f, years, b.history, set(b.current), b.ref_year, inp.additive, fixed)
+    out, probs = harmonise(f, years, b.history, set(b.current), b.ref_year, inp.additive, fixed,
+                           carry=("lo", "hi"))
     problems += [{**p, "indicator": ind_id, "table": inp.table} for p in probs]
     return out
 
@@ -217,8 +229,9 @@ def series_frame(ser: Series, raws: dict[str, RawTable], inp: Input, indicator_i
             key = resolve_measure(inp.measure, raw.dimension("DataProperties"), tid)
         except EditionError as exc:
             raise TransformError(f"{exc} (indicator {indicator_id}, series {ser.name})") from None
-        f = input_frame(raw, replace(inp, table=tid, measure=key), indicator_id,
-                        period=f"{year}JJ00")
+        ed_inp = replace(inp, table=tid, measure=key)
+        f = with_bounds(input_frame(raw, ed_inp, indicator_id, period=f"{year}JJ00"), raw,
+                        ed_inp, key)
         frames.append(f.assign(edition=tid))
         st = raw.period_status()
         status.update({pk: st.get(pk, "Onbekend") for pk in f["period_key"].unique()})
@@ -261,13 +274,20 @@ def _row_tables(ind: Indicator, out: pd.DataFrame, sources: dict[str, pd.Series]
 
 def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Boundaries | None = None,
                    problems: list | None = None, missing: list | None = None,
-                   series: dict[str, Series] | None = None) -> pd.DataFrame:
+                   series: dict[str, Series] | None = None,
+                   max_uncertainty_pct: float = precision.DEFAULTS["max_uncertainty_pct"]
+                   ) -> pd.DataFrame:
     """One indicator as published (``boundaries`` None), or on current gemeente boundaries:
     each input harmonised first, then the formula (so ratios are recomputed, not summed).
+
+    Every value carries ``uncertainty``: the half-width of the interval the rounding of its
+    inputs allows (the same formula over the inputs' bounds), and ``quality`` "onnauwkeurig"
+    when that exceeds ``max_uncertainty_pct`` of the value (pipelines/precision.py).
 
     ``missing`` (published view) collects the cells CBS left empty with a reason (OData v4
     ValueAttribute): {indicator, table, region_code, period_key, reason}."""
     frames, flags, statuses, reasons, sources = {}, {}, {}, {}, {}
+    lows, highs = {}, {}
     problems = problems if problems is not None else []
     series = series or {}
     for inp in ind.inputs:
@@ -276,7 +296,8 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
         elif inp.table not in raws:
             raise TransformError(f"{inp.table}: no data fetched for indicator {ind.id}")
         else:
-            f = input_frame(raws[inp.table], inp, ind.id)
+            f = with_bounds(input_frame(raws[inp.table], inp, ind.id), raws[inp.table], inp,
+                            inp.measure)
             statuses[inp.table] = raws[inp.table].period_status()
         if "edition" in f.columns:
             ed = shift_periods(f, inp, ind.id) if inp.lag else f
@@ -287,7 +308,9 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
             f = shift_periods(f, inp, ind.id)
         if boundaries is not None:
             flags[inp.name] = f.set_index(["region_code", "period_key"])["flag"]
-        frames[inp.name] = f.set_index(["region_code", "period_key"])["value"]
+        indexed = f.set_index(["region_code", "period_key"])
+        frames[inp.name] = indexed["value"]
+        lows[inp.name], highs[inp.name] = indexed["lo"], indexed["hi"]
         if "reason" in f.columns:
             reasons[inp.name] = f.set_index(["region_code", "period_key"])["reason"]
     joined = pd.concat(frames, axis=1, join="inner") if len(frames) > 1 else pd.DataFrame(frames)
@@ -297,6 +320,12 @@ def tidy_indicator(ind: Indicator, raws: dict[str, RawTable], boundaries: Bounda
     value = evaluate(ind.formula, {n: joined[n] for n in frames})
     out = joined.index.to_frame(index=False)
     out["value"] = np.asarray(value, dtype="float64")
+    lo, hi = precision.bounds(ind.formula, {n: lows[n].reindex(joined.index) for n in frames},
+                              {n: highs[n].reindex(joined.index) for n in frames})
+    out["uncertainty"] = precision.half_width(lo, hi)
+    out["quality"] = np.where(precision.imprecise(out["value"], out["uncertainty"], ind.decimals,
+                                                  max_uncertainty_pct),
+                              precision.QUALITY_IMPRECISE, "")
     if boundaries is not None:
         ranks = pd.concat({n: f.map(_FLAG_RANK) for n, f in flags.items()}, axis=1)
         worst = ranks.reindex(joined.index).max(axis=1).fillna(0).astype(int)
@@ -348,7 +377,8 @@ def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,
          boundaries: Boundaries | None = None, problems: list | None = None,
          missing: list | None = None) -> pd.DataFrame:
     inds = indicators if indicators is not None else catalog.enabled
-    frames = [tidy_indicator(ind, raws, boundaries, problems, missing, catalog.series)
+    frames = [tidy_indicator(ind, raws, boundaries, problems, missing, catalog.series,
+                             catalog.precision_bound(ind))
               for ind in inds]
     frames = [f for f in frames if not f.empty]
     columns = OBS_COLUMNS + (["harmonisation"] if boundaries is not None else [])
@@ -358,12 +388,10 @@ def tidy(catalog: Catalog, raws: dict[str, RawTable], indicators=None,
 
 
 def typed_observations(df: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes of the snapshot contract: float, int or string per column."""
     df = df.copy()
+    kinds = {**OBSERVATIONS.columns, "harmonisation": "string"}
     for c in df.columns:
-        if c == "value":
-            df[c] = df[c].astype("float64")
-        elif c == "year":
-            df[c] = df[c].astype("int64")
-        else:
-            df[c] = df[c].astype("string")
+        kind = kinds.get(c, "string")
+        df[c] = df[c].astype({"float": "float64", "int": "int64"}.get(kind, "string"))
     return df.sort_values(["indicator", "region_code", "period"]).reset_index(drop=True)

@@ -21,6 +21,8 @@ def test_the_rounding_step_comes_from_the_metadata_or_the_catalogue():
     assert precision.rounding_step({"Unit": "x 1 000", "Decimals": 1}, scale=1000) == 100
     assert precision.rounding_step({"Unit": "%", "Decimals": 1}) == pytest.approx(0.1)
     assert precision.rounding_step({"Unit": "aantal"}) is None  # unknown: taken as exact
+    assert precision.rounding_step({"Unit": "aantal", "Decimals": 0}) is None  # an exact count
+    assert precision.rounding_step({"Unit": "aantal", "Decimals": 1}) == pytest.approx(0.1)
     assert precision.rounding_step(None, override=5) == 5  # counts per wijk: to 5
     assert precision.rounding_step({"Decimals": 0}, scale=1, override=10) == 10
 

@@ -163,7 +163,7 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0]) == ["indicator", "region_code", "region_name", "region_level", "period",
                              "value", "unit", "status", "cbs_table", "measure", "boundaries",
-                             "harmonisation"]
+                             "harmonisation", "kwaliteit"]
     row = next(r for r in rows if r["indicator"] == "vestigingen" and r["region_code"] == "GM0002"
                and r["period"] == "2020")
     assert row["region_name"] == "Beekstad" and float(row["value"]) == vest_value(
@@ -172,11 +172,17 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     derived = next(r for r in rows if r["indicator"] == "onbewoond_pct")
     assert derived["measure"].startswith("(totaal - bewoond) / totaal * 100 (totaal=")
     assert derived["unit"] == "%"
+    # a computed figure has the indicator's decimals, not 13-16 of floating point
+    dec = next(i.decimals for i in snapshot.load_snapshot(world.data).manifest.indicators
+               if i.id == "onbewoond_pct")
+    assert all(len(r["value"].split(".")[1]) <= dec for r in rows
+               if r["indicator"] == "onbewoond_pct" and "." in r["value"])
+    assert {r["kwaliteit"] for r in rows} <= {"", "onnauwkeurig"}
     snap = snapshot.load_snapshot(world.data)
     assert len(rows) == len(snap.observations)
     nl = tmp_path / "nl.csv"
     assert world("export", "--out", str(nl), "--dialect", "nl") == 0
-    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 11
+    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 12
 
 
 def test_status_and_catalog_commands(world, capsys):
@@ -243,7 +249,9 @@ def test_snapshot_is_readable_parquet_with_contract_columns(world):
     path = world.data / "current"
     obs = pd.read_parquet(path / "observations.parquet")
     assert list(obs.columns) == ["indicator", "region_code", "region_level", "period", "year",
-                                 "period_type", "value", "status", "cbs_table", "measure"]
+                                 "period_type", "value", "status", "cbs_table", "measure",
+                                 "uncertainty", "quality"]
+    assert set(obs["quality"]) <= {"", "onnauwkeurig"} and (obs["uncertainty"] >= 0).all()
     assert not obs.duplicated(["indicator", "region_code", "period"]).any()
     assert obs.region_code.str.strip().eq(obs.region_code).all()
     assert GEBIEDEN in json.loads((path / "manifest.json").read_text())["tables"]

@@ -55,6 +55,7 @@ NO_DATA_2023 = "GM0352"  # werkloosheid 2023 missing: shown as "geen gegevens"
 # (its earlier figures are "opgeteld" for Huizen) and one "geschat" point for Wijk bij Duurstede
 MERGED_INTO = {"GM0370": ("GM0406", 2022)}
 ESTIMATED = ("GM0352", "aandeel_koopwoningen", "2019")
+IMPRECISE = ("GM0352", "vestigingen_per_1000_inwoners")  # rounding moves it by 25 %: onnauwkeurig
 GAP = ("GM0406", "werkloosheid_pct", "2019", "verdeling van Beemster onbekend")  # not on current
 BOUNDARY_NOTES = {
     "GM0406": "Beemster is op 1 januari 2022 opgegaan in Huizen; cijfers vóór 2022 zijn opgeteld.",
@@ -169,7 +170,20 @@ def observations_frame(seed: int = 7) -> pd.DataFrame:
                 else:
                     v = round(base * (0.9 + 0.2 * rnd.random()), dec)
                 add(iid, code, str(year), year, float(v), status, table)
-    return typed_observations(pd.DataFrame(rows))
+    return typed_observations(with_quality(pd.DataFrame(rows)))
+
+
+def with_quality(df: pd.DataFrame) -> pd.DataFrame:
+    """The rounding uncertainty and quality mark (pipelines/precision.py): half the shown step
+    for every value, and the small gemeente's per-1.000 figure marked imprecise (its inwoners
+    are a rounded count of thousands), as the pipeline would."""
+    dec = {i[0]: i[4] for i in INDICATORS}
+    unc = df["indicator"].map(dec).map(lambda d: 0.5 * 10.0 ** -d)
+    code, iid = IMPRECISE
+    hit = df["region_code"].eq(code) & df["indicator"].eq(iid)
+    unc = unc.mask(hit, df["value"].abs() * 0.25)
+    return df.assign(uncertainty=unc.astype("float64"),
+                     quality=pd.Series("", index=df.index).mask(hit, "onnauwkeurig"))
 
 
 def table_entry(**fields) -> snapshot.TableEntry:
