@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.core import compute
+from dashboard.core import compute, storyline
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build
@@ -18,18 +18,39 @@ peer = ctx.peer
 records = data.profile(ctx.sel.grenzen, gm, peer)
 
 st.title(data.names[gm])
-st.markdown(
-    f"Gemeenteprofiel · provincie **{row.get('provincie') or fmt.MISSING}** · "
-    f"{fmt.number(row.get('inwoners'))} inwoners · {row.get('urbanity') or ''}".rstrip(" ·"))
-st.caption(
-    "Per indicator: het laatst bekende cijfer van de gemeente, de verandering ten opzichte van een "
-    "jaar eerder (met ‘gunstig’, ‘ongunstig’ of ‘gelijk’ erbij, ook in kleur: groen, rood; grijs "
-    "= geen richting of een aantal), en de vergelijking met Nederland, de provincie en "
-    "vergelijkbare gemeenten "
-    f"({peer.description}). Positie 1 is de gunstigste van alle gemeenten. Aantallen (zoals "
-    "vestigingen en woningen) groeien met de gemeente: die krijgen geen positie of kleur, maar "
-    "hun aandeel in de provincie en in Nederland. Cijfers die het CBS alleen voor een grotere "
-    "regio publiceert, staan apart onder de naam van die regio.")
+inw, inw_when = compute.population(records, row, data.manifest.reference_year)
+facts = [f"provincie **{row.get('provincie') or fmt.MISSING}**"]
+if inw is not None:  # the same figure as the card 'Inwoners op 1 januari', with its date
+    facts.append(f"{fmt.number(inw)} inwoners" + (f" ({inw_when})" if inw_when else ""))
+if row.get("urbanity"):
+    facts.append(str(row["urbanity"]).lower())
+st.markdown("Gemeenteprofiel · " + " · ".join(facts))
+
+# the first thing on a phone: what stands out, in a few sentences from figures that deserve it
+with st.container(border=True, key="wat-valt-op"):
+    st.subheader(f"Wat valt op voor {data.names[gm]}")
+    st.markdown("\n".join(f"- {t}" for t in storyline.highlights(
+        records, data.names[gm], peer.description, storyline.movements(records))))
+
+with st.expander("Hoe lees ik deze cijfers?", icon=":material/help:"):
+    st.markdown(
+        "Per indicator: het laatst bekende cijfer van de gemeente, de verandering ten opzichte "
+        "van een jaar eerder en de vergelijking met Nederland, de provincie en vergelijkbare "
+        f"gemeenten ({peer.description}).\n\n"
+        "- **Gunstig / ongunstig** (ook in kleur: groen, rood) en een **positie** (1 = gunstigste "
+        "van alle gemeenten) alleen bij cijfers waar hoger of lager beter is.\n"
+        "- Bij verhoudingen **zonder voorkeursrichting** (zoals het aandeel koopwoningen) staat "
+        "alleen waar de gemeente staat: **hoog**, **rond het midden** of **laag** (het hoogste, "
+        "middelste of laagste kwart van alle gemeenten).\n"
+        "- **Aantallen** (vestigingen, woningen) groeien met de gemeente: geen positie of kleur, "
+        "wel het aandeel in de provincie en in Nederland.\n"
+        f"- **{pr.IMPRECISE_LABEL}**: het CBS rondt de aantallen achter dit cijfer af (vaak op "
+        "duizendtallen); voor deze gemeente is het daardoor te onzeker om te vergelijken. Het "
+        "staat er, zonder positie, kleur of oordeel.\n"
+        f"- **{pr.WITHIN_ROUNDING}**: de verandering is kleiner dan de afronding van de twee "
+        "cijfers samen.\n"
+        "- Cijfers die het CBS alleen voor een grotere regio publiceert, staan apart onder de "
+        "naam van die regio.")
 components.boundary_caption(ctx, gm)
 components.peers_expander(ctx)
 
@@ -44,11 +65,15 @@ def card(r: dict) -> None:
         st.metric(
             r["title"], fmt.value(r["value"], unit, dec, short=True),
             delta=fmt.change(r["change"], unit, dec) if has_change else None,
-            delta_color=DELTA_COLOR.get(hib, "off") if r["change"] else "off",  # ±0: no colour
-            delta_arrow="off" if has_change and r["change"] == 0 else "auto",
-            delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}"
-                               + (f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
-                               if has_change else None),
+            # no colour for ±0, for a change within the rounding, or without a direction
+            delta_color=(DELTA_COLOR.get(hib, "off") if r["change"] and not r["within_rounding"]
+                         else "off"),
+            delta_arrow="off" if has_change and (r["change"] == 0 or r["within_rounding"])
+            else "auto",
+            delta_description=(f"t.o.v. {fmt.period(r['prev_period'])}" + (
+                f" · {pr.WITHIN_ROUNDING}" if r["within_rounding"] else
+                f" · {word}" if (word := fmt.verdict(r["change"], hib)) else "")
+                if has_change else None),
             help=data.indicators[r["indicator"]].description)
         if len(r["trend"]) > 1:  # our own sparkline: Streamlit's has no text alternative
             st.html(svgdraw.sparkline_img(build.trend(r["trend"], r["trend_periods"], r)))
@@ -59,8 +84,11 @@ def card_lines(r: dict) -> list[str]:
     unit, dec, hib = r["unit"], r["decimals"], r["higher_is_better"]
     if r["period"] is None:
         return [r["gap"] or fmt.MISSING]
+    long_unit = unit not in (None, "", "%", "euro", "aantal")  # the card's value leaves it out
     lines = [fmt.period_status(r["period"], r["status"])
-             + (f" · **{pr.STALE}**" if r["stale"] else "")]
+             + (f" · {fmt.unit_label(unit)}" if long_unit else "")
+             + (f" · **{pr.STALE}**" if r["stale"] else "")
+             + (f" · **{pr.IMPRECISE_LABEL}**" if r["imprecise"] else "")]
     if r["stale"]:
         lines.append(r["freshness"])
     if r["kind"] == pr.SIZE:  # a count is not ranked or compared: its share of larger areas
@@ -74,11 +102,14 @@ def card_lines(r: dict) -> list[str]:
     for label, ref in refs:
         if ref is None:
             continue
-        verdict = compute.judgement(r["value"], ref, hib)
+        verdict = "" if r["imprecise"] else compute.judgement(r["value"], ref, hib)
         lines.append(f"{label}: {fmt.value(ref, unit, dec, short=True)}"
                      + (f" — {verdict}" if verdict else ""))
     if r["rank"] is not None:
-        lines.append(f"Positie: {fmt.rank(r['rank'], r['rank_n'])} gemeenten")
+        lines.append(f"Positie: {compute.rank_text(r['rank'], r['rank_n'], r['rank_tied'])} "
+                     "gemeenten")
+    elif r["standing"]:
+        lines.append(f"Ten opzichte van alle gemeenten: {r['standing']}")
     return lines
 
 

@@ -36,7 +36,7 @@ import matplotlib
 import pandas as pd
 import typst
 
-from dashboard.core import compute
+from dashboard.core import compute, storyline
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build, text
@@ -52,7 +52,7 @@ TEMPLATE = Path(__file__).with_name("briefing.typ")
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, shipped with matplotlib
 PDF_STANDARD = "ua-1"
 HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Vergelijkbaar¹", "Nederland",
-        "Positie² of aandeel"]
+        "Positie² of stand"]
 REGION_HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Nederland"]
 
 
@@ -106,27 +106,6 @@ class Source:
 
 # --------------------------------------------------------------------------- content (pure)
 
-def movements(figures: list[dict], n: int = 3) -> list[tuple[dict, pr.Movement]]:
-    """The ``n`` largest movements since the previous year among the gemeente's own, current,
-    yearly figures: relative change against Nederland's relative change, only where the
-    difference is material (presentation.largest_movements) and larger than rounding of the
-    published figures can explain."""
-    by_id = {f["indicator"]: f for f in figures}
-    items = []
-    for f in figures:
-        if (not f["headline"] or f["stale"] or f["period"] is None or f["prev_value"] is None
-                or pr.frequency(f["period"]) != "jaar"):
-            continue
-        # a change that rounding alone could make (9% -> 8% is -11%) is no movement
-        step = 10.0 ** -int(f.get("decimals") or 0)
-        if any(v is not None and abs(v) > 0 and step / abs(v) > pr.MATERIAL / 2
-               for v in (f["prev_value"], f.get("nl_prev"))):
-            continue
-        items.append((f["indicator"], pr.relative_movement(
-            f["value"], f["prev_value"], f["nl"], f.get("nl_prev"))))
-    return [(by_id[k], m) for k, m in pr.largest_movements(items, n)]
-
-
 def movement_sentence(f: dict, m: pr.Movement) -> str:
     """'Banen van werknemers: +4,1% (Nederland +1,0%) van 2023 tot 2024, naar 95.000.'"""
     return (f"{f['title']}: {pr.movement_text(m)} van {fmt.period(f['prev_period'])} tot "
@@ -142,17 +121,18 @@ def _row(f: dict) -> dict:
     unit, dec = f["unit"], f["decimals"]
     if f["period"] is None:
         return {"title": f["title"], "gap": f["gap"] or fmt.MISSING}
-    if f["rank"] is not None:
-        position = fmt.rank(f["rank"], f["rank_n"])
-    elif f["kind"] == pr.SIZE:
-        position = pr.share_text(f["value"], f["nl"], "NL") or "–"
-    else:
-        position = "–"
+    position = compute.position_words(f)
+    change = "–"
+    if f["change"] is not None:
+        change = ("gelijk (afronding)" if f["within_rounding"]
+                  else fmt.change(f["change"], unit, dec))
     return {
         "title": f["title"] if f["headline"] else f"{f['title']} ({f['region_name']})",
         "gap": None, "value": fmt.value(f["value"], unit, dec, short=True),
-        "period": _period_cell(f), "stale": f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else "",
-        "change": fmt.change(f["change"], unit, dec) if f["change"] is not None else "–",
+        "period": _period_cell(f),
+        "stale": (f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else
+                  pr.IMPRECISE_LABEL if f["imprecise"] else ""),
+        "change": change,
         "peers": (fmt.value(f["peers"], unit, dec, short=True) if f["peers"] is not None
                   and f["kind"] != pr.SIZE else "–"),
         "nl": fmt.value(f["nl"], unit, dec, short=True) if f["nl"] is not None else "–",
@@ -201,10 +181,11 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         f["nl_prev"] = (compute.value_at(src.by_indicator[f["indicator"]], compute.NL,
                                          f["prev_period"]) if f["prev_period"] else None)
     name = row.get("name", gemeente)
-    inw = row.get("inwoners")
+    inw, inw_when = compute.population(figures, row, src.manifest.reference_year)
     facts = [f"Provincie {row.get('provincie') or fmt.MISSING}"]
-    if inw is not None and not pd.isna(inw):
-        facts.append(f"{fmt.number(inw)} inwoners")
+    if inw is not None:
+        facts.append(f"{fmt.number(inw)} inwoners ({inw_when})" if inw_when
+                     else f"{fmt.number(inw)} inwoners")
     if row.get("urbanity"):
         facts.append(pr.dutch_thousands(str(row["urbanity"]).lower()))
     if src.boundaries == "current":
@@ -218,14 +199,16 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
     regions = [{"label": label, "rows": [_row(f) for f in figs if f["period"] is not None]}
                for label, figs in blocks.items()]
     regions = [b for b in regions if b["rows"]]
-    moves = movements(figures)
+    moves = storyline.movements(figures)
     tables = [t for f in figures if f.get("cbs_table") for t in f["cbs_table"].split("+")]
     notes = [
         f"¹ Mediaan van {len(peer.codes)} vergelijkbare gemeenten: "
         f"{pr.dutch_thousands(peer.description)}; niet bij aantallen.",
-        "² Positie: 1 = gunstigste van alle gemeenten (bij cijfers zonder richting: 1 = hoogste), "
-        "alleen bij verhoudingscijfers. Aantallen (vestigingen, banen, woningen) groeien met de "
-        "gemeente en krijgen geen positie, maar hun aandeel in Nederland (NL).",
+        "² Positie: 1 = gunstigste van alle gemeenten, alleen bij cijfers waar hoger of lager "
+        "beter is. Bij verhoudingen zonder voorkeursrichting staat waar de gemeente staat: hoog, "
+        "rond het midden of laag (hoogste, middelste of laagste kwart). Aantallen (vestigingen, "
+        "banen, woningen) groeien met de gemeente: hun aandeel in Nederland (NL). "
+        f"'{pr.IMPRECISE}': de afgeronde aantallen erachter zijn te klein om te vergelijken.",
         "Voorlopige cijfers van het CBS zijn als voorlopig aangeduid; 'verouderd' staat bij een "
         "cijfer dat ouder is dan gebruikelijk voor die CBS-tabel.",
         f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.published_at)}.",
@@ -239,6 +222,8 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "head": HEAD, "region_head": REGION_HEAD, "themes": themes, "regions": regions,
         "regions_intro": "Deze cijfers publiceert het CBS niet per gemeente; ze gaan over de "
                          "genoemde regio als geheel en zijn niet de cijfers van " + name + ".",
+        "highlights": {"title": f"Wat valt op voor {name}",
+                       "items": storyline.highlights(figures, name, peer.description, moves)},
         "movements": {
             "title": "Grootste bewegingen sinds vorig jaar",
             "items": [movement_sentence(f, m) for f, m in moves],

@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
+from pipelines import precision
 from pipelines.runs import last_successful_check
 from pipelines.snapshot import IndicatorEntry, Manifest
 
@@ -59,6 +60,36 @@ def _values(ind_obs: pd.DataFrame) -> dict[tuple[str, str], float]:
         return out
 
     return _cached(ind_obs, ("values",), make)
+
+
+def _imprecise(ind_obs: pd.DataFrame) -> frozenset[tuple[str, str]]:
+    """(region code, period) of the values marked "onnauwkeurig" (pipelines/precision.py)."""
+    def make() -> frozenset:
+        if "quality" not in ind_obs.columns:
+            return frozenset()
+        hit = ind_obs[ind_obs["quality"].fillna("") == pr.IMPRECISE]
+        return frozenset(zip(hit["region_code"].tolist(), hit["period"].tolist(), strict=True))
+
+    return _cached(ind_obs, ("imprecise",), make)
+
+
+def _uncertainties(ind_obs: pd.DataFrame) -> dict[tuple[str, str], float]:
+    def make() -> dict:
+        if "uncertainty" not in ind_obs.columns:
+            return {}
+        keys = zip(ind_obs["region_code"].tolist(), ind_obs["period"].tolist(), strict=True)
+        return {k: u for k, u in zip(keys, ind_obs["uncertainty"].tolist(), strict=True)
+                if not fmt.is_missing(u)}
+
+    return _cached(ind_obs, ("uncertainty",), make)
+
+
+def imprecise_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> bool:
+    return period is not None and (code, period) in _imprecise(ind_obs)
+
+
+def uncertainty_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | None:
+    return None if period is None else _uncertainties(ind_obs).get((code, period))
 
 
 def region_row(regions: pd.DataFrame, code: str) -> dict:
@@ -229,6 +260,8 @@ def series(ind_obs: pd.DataFrame, code: str) -> pd.DataFrame:
     cols = ["period", "year", "value", "status"]
     if "harmonisation" in s.columns:
         cols.append("harmonisation")
+    if "quality" in s.columns:
+        cols.append("quality")
     return s[cols].sort_values("period").reset_index(drop=True)
 
 
@@ -273,10 +306,13 @@ def value_at(ind_obs: pd.DataFrame, code: str, period: str | None) -> float | No
 
 
 def peer_median(ind_obs: pd.DataFrame, codes: tuple[str, ...], period: str | None) -> float | None:
+    """The median of the comparable gemeenten in ``period``; values marked imprecise (their
+    rounding makes them meaningless) do not count."""
     if period is None or not codes:
         return None
-    values = _values(ind_obs)
-    v = [x for c in dict.fromkeys(codes) if not fmt.is_missing(x := values.get((c, period)))]
+    values, bad = _values(ind_obs), _imprecise(ind_obs)
+    v = [x for c in dict.fromkeys(codes) if (c, period) not in bad
+         and not fmt.is_missing(x := values.get((c, period)))]
     return float(statistics.median(v)) if v else None
 
 
@@ -286,19 +322,63 @@ def ranks(values: pd.Series, higher_is_better: bool | None) -> pd.Series:
     return values.rank(ascending=ascending, method="min")
 
 
+def comparable(ind_obs: pd.DataFrame, period: str, level: str) -> pd.DataFrame:
+    """The rows of ``level`` in ``period`` that may be compared: imprecise values left out."""
+    cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
+    if "quality" in cur.columns:
+        cur = cur[cur["quality"].fillna("") != pr.IMPRECISE]
+    return cur
+
+
 def position(ind_obs: pd.DataFrame, code: str, period: str | None, level: str,
              higher_is_better: bool | None) -> tuple[int | None, int]:
+    """(position, of how many) of ``code`` among the comparable values (imprecise ones are not
+    ranked and not counted); None for an imprecise or missing value."""
+    rank, n, _tied = position_detail(ind_obs, code, period, level, higher_is_better)
+    return rank, n
+
+
+def position_detail(ind_obs: pd.DataFrame, code: str, period: str | None, level: str,
+                    higher_is_better: bool | None) -> tuple[int | None, int, int]:
+    """(position, n, tied): ``tied`` = how many regions share that value (1: no tie)."""
     if period is None:
-        return None, 0
+        return None, 0, 0
 
-    def make() -> tuple[dict[str, int], int]:
-        cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
+    def make() -> tuple[dict[str, int], int, dict[int, int]]:
+        cur = comparable(ind_obs, period, level)
         r = ranks(cur["value"], higher_is_better)
-        return ({c: int(v) for c, v in zip(cur["region_code"], r, strict=True) if not pd.isna(v)},
-                len(cur))
+        pos = {c: int(v) for c, v in zip(cur["region_code"], r, strict=True) if not pd.isna(v)}
+        counts: dict[int, int] = {}
+        for v in pos.values():
+            counts[v] = counts.get(v, 0) + 1
+        return pos, len(cur), counts
 
-    pos, n = _cached(ind_obs, ("ranks", period, level, higher_is_better), make)
-    return pos.get(code), n
+    pos, n, counts = _cached(ind_obs, ("ranks", period, level, higher_is_better), make)
+    rank = pos.get(code)
+    return rank, n, counts.get(rank, 0) if rank is not None else 0
+
+
+def rank_text(rank: int | None, n: int, tied: int = 1) -> str:
+    """'12 van 342'; a value that others share gets the places they share together:
+    '208–315 van 342' (no false precision from an arbitrary order within a tie)."""
+    if rank is None or not n:
+        return fmt.MISSING
+    if tied > 1:
+        return f"{rank}–{rank + tied - 1} van {n}"
+    return f"{rank} van {n}"
+
+
+def standing(ind_obs: pd.DataFrame, code: str, period: str | None, level: str) -> str | None:
+    """Where ``code`` stands among the comparable values of its level, in words without
+    judgement (presentation.standing_word): for rates without a better/worse direction."""
+    if period is None or imprecise_at(ind_obs, code, period):
+        return None
+
+    def make() -> list[float]:
+        return comparable(ind_obs, period, level)["value"].tolist()
+
+    vals = _cached(ind_obs, ("standing", period, level), make)
+    return pr.standing_word(value_at(ind_obs, code, period), vals)
 
 
 def judgement(value: float | None, ref: float | None, higher_is_better: bool | None) -> str:
@@ -327,7 +407,13 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: IndicatorEntr
       colour and judge with (None for sizes and indicators without a direction); sizes get
       ``share_nl`` / ``share_pv`` (% of Nederland / the provincie);
     * ``stale`` and ``freshness`` (Dutch sentence) from ``lags``;
-    * ``gap``: the true reason (presentation.gap_reason) when the gemeente has no own value.
+    * ``gap``: the true reason (presentation.gap_reason) when the gemeente has no own value;
+    * ``imprecise``: the rounding of the inputs makes the figure meaningless (quality
+      "onnauwkeurig"): then no position, no standing, no colour (``higher_is_better`` None);
+      ``within_rounding``: the change since the year before is smaller than the two figures'
+      rounding together ("gelijk binnen de afronding");
+    * ``rank``/``rank_tied`` only for indicators with a direction (presentation.judged);
+      ``standing`` ("hoog", "rond het midden", "laag") for comparable rates without one.
     ``gaps``: the harmonisation gaps, passed only when the series are on current boundaries."""
     code, level = display_region(ind_obs, regions, gemeente)
     row = region_row(regions, code)
@@ -346,7 +432,8 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: IndicatorEntr
            "share_nl": None, "share_pv": None, "rank": None, "rank_n": 0, "trend": [],
            "trend_periods": [],
            "cbs_table": None, "harmonisation": None, "stale": False, "freshness": "",
-           "gap": None}
+           "gap": None, "imprecise": False, "quality": "", "uncertainty": None,
+           "within_rounding": False, "standing": None, "rank_tied": 0, "nl_prev": None}
     s = series(ind_obs, code)
     if not headline or s.empty:
         gap = pr.gap_reason(
@@ -361,17 +448,26 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: IndicatorEntr
     prev = previous_period(period)
     prev_value = value_at(ind_obs, code, prev)
     pv = _val(gm_row, "provincie_code")
-    rank, n = position(ind_obs, code, period, level, meta.higher_is_better) if rankable \
-        else (None, 0)
+    imprecise = imprecise_at(ind_obs, code, period)
+    judged = pr.judged(meta) and not imprecise
+    rank, n, tied = (position_detail(ind_obs, code, period, level, meta.higher_is_better)
+                     if judged else (None, 0, 0))
+    word = standing(ind_obs, code, period, level) if pr.standing_only(meta) else None
+    unc, prev_unc = uncertainty_at(ind_obs, code, period), uncertainty_at(ind_obs, code, prev)
     cbs = region_rows(ind_obs, code)["cbs_table"]
     value = float(last["value"])
+    change = None if prev_value is None else value - prev_value
     nl = value_at(ind_obs, NL, period)
     provincie = value_at(ind_obs, pv, period) if pv and level == "GM" else None
     fresh = lags.of(meta.id, period) if lags is not None else pr.Freshness(period)
     out.update(
         period=period, value=value, status=str(last["status"]),
         prev_period=prev if prev_value is not None else None, prev_value=prev_value,
-        change=None if prev_value is None else value - prev_value,
+        change=change, higher_is_better=pr.direction(meta) if not imprecise else None,
+        imprecise=imprecise, quality=pr.IMPRECISE if imprecise else "", uncertainty=unc,
+        within_rounding=precision.within_rounding(change, unc, prev_unc),
+        standing=word, rank_tied=tied,
+        nl_prev=value_at(ind_obs, NL, prev) if prev_value is not None else None,
         nl=nl, provincie=provincie,
         peers=peer_median(ind_obs, peer.codes, period) if level == "GM" else None,
         share_nl=pr.share(value, nl) if pr.is_size(meta) and code != NL else None,
@@ -396,6 +492,41 @@ def profile(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
             for iid, meta in indicators.items() if iid in obs_by_indicator]
 
 
+POPULATION_INDICATOR = "inwoners"
+
+
+def population(figures: list[dict], row: dict, reference_year: int | None = None
+               ) -> tuple[float | None, str]:
+    """The one population figure a page shows for a gemeente, with its date: the "Inwoners op
+    1 januari" key figure when the snapshot has it (the same number as its card), else the
+    inwonertal of "Gebieden in Nederland" with that edition's year."""
+    f = next((f for f in figures if f["indicator"] == POPULATION_INDICATOR and f["headline"]
+              and f["value"] is not None), None)
+    if f is not None:
+        return f["value"], f"1 januari {fmt.period(f['period'])}"
+    inw = row.get("inwoners")
+    if inw is None or fmt.is_missing(inw):
+        return None, ""
+    return float(inw), (f"Gebieden in Nederland {reference_year}" if reference_year else "")
+
+
+def position_words(f: dict) -> str:
+    """The position cell of a key figure, in words: a position (ties said as ties) for an
+    indicator with a direction, where it stands (hoog / rond het midden / laag) for a rate
+    without one, the share of Nederland for a count, the quality mark for an imprecise figure."""
+    if f["period"] is None:
+        return "–"
+    if f["imprecise"]:
+        return pr.IMPRECISE
+    if f["rank"] is not None:
+        return rank_text(f["rank"], f["rank_n"], f["rank_tied"])
+    if f["standing"]:
+        return f["standing"]
+    if f["kind"] == pr.SIZE:
+        return pr.share_text(f["value"], f["nl"], "NL") or "–"
+    return "–"
+
+
 def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
     """The downloadable gemeenteprofiel (one row per key figure of :func:`profile`): level,
     freshness ('verouderd') and gap reason as columns; positions only for rankable
@@ -414,6 +545,9 @@ def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
         "aandeel Nederland (%)": prof["share_nl"], "aandeel provincie (%)": prof["share_pv"],
         "vergelijkbare gemeenten (mediaan)": prof["peers"], "positie": prof["rank"],
         "aantal regio's": prof["rank_n"].where(prof["rank"].notna()),
+        "stand": prof["standing"].fillna(""),
+        "kwaliteit": prof["quality"].fillna(""),
+        "verandering binnen de afronding": prof["within_rounding"].map({True: "ja", False: ""}),
         "toelichting": [" ".join(x for x in (f, g) if x) for f, g in
                         zip(prof["freshness"], prof["gap"].fillna(""), strict=True)],
         "CBS-tabel": prof["cbs_table"],
@@ -446,24 +580,41 @@ def names_in(text: str, regions: pd.DataFrame) -> str:
 def ranking(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str, level: str,
             higher_is_better: bool | None, *, rankable: bool = True,
             pin: str | None = None) -> pd.DataFrame:
-    """All regions of ``level`` with a value in ``period``; columns positie, code, naam,
-    provincie, waarde, status. Rankable: best first with a ``positie``. Not rankable (a size):
-    no ``positie`` but ``aandeel NL (%)``, sorted by name. ``pin``: that region's row first
-    (the selected gemeente stays in view)."""
+    """All regions of ``level`` with a value in ``period``; columns code, naam, provincie,
+    waarde, status, kwaliteit (and harmonisatie on current boundaries).
+
+    * with a direction (``higher_is_better`` True/False): best first with a ``positie``;
+    * a comparable rate without a direction: high to low with ``stand`` (hoog / rond het midden
+      / laag), no position;
+    * not rankable (a size): ``aandeel NL (%)``, sorted by name.
+    Values marked imprecise get no position or standing and close the list ("onnauwkeurig" in
+    ``kwaliteit``). ``pin``: that region's row first (the selected gemeente stays in view)."""
     cur = ind_obs[(ind_obs["period"] == period) & (ind_obs["region_level"] == level)]
     names = regions.drop_duplicates("code").set_index("code")
+    quality = (cur["quality"].fillna("").to_numpy() if "quality" in cur.columns
+               else [""] * len(cur))
     out = pd.DataFrame({
         "code": cur["region_code"].to_numpy(),
         "naam": cur["region_code"].map(names["name"]).to_numpy(),
         "provincie": cur["region_code"].map(names["provincie"]).to_numpy(),
         "waarde": cur["value"].to_numpy(),
         "status": cur["status"].to_numpy(),
+        "kwaliteit": quality,
     })
     if "harmonisation" in cur.columns:
         out["harmonisatie"] = cur["harmonisation"].to_numpy()
-    if rankable:
-        out.insert(0, "positie", ranks(out["waarde"], higher_is_better).astype("Int64"))
-        out = out.sort_values(["positie", "naam"])
+    precise = out["kwaliteit"] != pr.IMPRECISE
+    if rankable and higher_is_better is not None:
+        out.insert(0, "positie", ranks(out["waarde"].where(precise), higher_is_better)
+                   .astype("Int64"))
+        out = out.sort_values(["positie", "naam"], na_position="last")
+    elif rankable:
+        vals = out.loc[precise, "waarde"].tolist()
+        out.insert(out.columns.get_loc("waarde") + 1, "stand",
+                   [pr.standing_word(v, vals) if ok else "" for v, ok
+                    in zip(out["waarde"], precise, strict=True)])
+        out = out.assign(_precise=precise).sort_values(
+            ["_precise", "waarde"], ascending=[False, False]).drop(columns="_precise")
     else:
         nl = value_at(ind_obs, NL, period)
         out.insert(out.columns.get_loc("waarde") + 1, "aandeel NL (%)",
@@ -496,6 +647,8 @@ def map_frame(ind_obs: pd.DataFrame, regions: pd.DataFrame, period: str | None,
     out = gm.assign(value=gm["code"].map(vals).astype(float))
     if "harmonisation" in cur.columns:
         out["harmonisation"] = out["code"].map(cur.set_index("region_code")["harmonisation"])
+    if "quality" in cur.columns:
+        out["quality"] = out["code"].map(cur.set_index("region_code")["quality"]).fillna("")
     return out.reset_index(drop=True)
 
 

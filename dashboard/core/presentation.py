@@ -86,6 +86,51 @@ def direction(meta) -> bool | None:
     return hib if hib in (True, False) else None
 
 
+def judged(meta) -> bool:
+    """Whether a figure may be called better or worse: positions, "beste/slechtste 25 %",
+    good/bad colours and "gunstig/ongunstig" only for a rankable indicator with a direction."""
+    return direction(meta) is not None
+
+
+def standing_only(meta) -> bool:
+    """A comparable rate without a better/worse direction (aandeel koopwoningen): it gets where
+    it stands in plain words (:func:`standing_word`), never a position or a judgement."""
+    return is_rankable(meta) and direction(meta) is None
+
+
+STANDING_WORDS = ("hoog", "rond het midden", "laag")
+
+
+def standing_word(value, values) -> str | None:
+    """Where ``value`` stands among ``values`` (all gemeenten), without judgement: "hoog" (top
+    quarter), "laag" (bottom quarter) or "rond het midden"; ties get the same word."""
+    vals = [float(v) for v in values if not fmt.is_missing(v)]
+    if fmt.is_missing(value) or len(vals) < 4:
+        return None
+    v = float(value)
+    below = sum(x < v for x in vals) / len(vals)
+    above = sum(x > v for x in vals) / len(vals)
+    if above < 0.25:
+        return STANDING_WORDS[0]
+    if below < 0.25:
+        return STANDING_WORDS[2]
+    return STANDING_WORDS[1]
+
+
+# --------------------------------------------------------------------------- precision
+
+IMPRECISE = "onnauwkeurig"
+IMPRECISE_LABEL = "onnauwkeurig (kleine aantallen)"
+WITHIN_ROUNDING = "gelijk binnen de afronding"
+
+
+def is_imprecise(quality) -> bool:
+    """The pipeline's quality mark (pipelines/precision.py): the rounding of the figure's inputs
+    allows more than the catalogue's bound. Such a figure is shown with its mark, never ranked,
+    coloured, used in a peer median, a movement or "Wat valt op"."""
+    return isinstance(quality, str) and quality == IMPRECISE
+
+
 def share(value, reference) -> float | None:
     """``value`` as a percentage of ``reference`` (a size's share of NL or the provincie)."""
     if fmt.is_missing(value) or fmt.is_missing(reference) or float(reference) == 0:

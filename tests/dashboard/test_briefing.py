@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dashboard.core import briefing
+from dashboard.core import briefing, storyline
 from dashboard.core import presentation as pr
 from pipelines import snapshot
 from tests.support.pdf import assert_tagged, pdf_text
@@ -64,7 +64,10 @@ def test_unknown_or_non_gemeente_code_is_refused(dash_snapshot):
 def fig(iid, value, prev, nl, nl_prev, **kw) -> dict:
     return {"indicator": iid, "title": iid.title(), "unit": "aantal", "decimals": 0,
             "headline": True, "stale": False, "period": "2024", "prev_period": "2023",
-            "value": value, "prev_value": prev, "nl": nl, "nl_prev": nl_prev, **kw}
+            "value": value, "prev_value": prev, "nl": nl, "nl_prev": nl_prev,
+            "imprecise": False, "within_rounding": False, "rank": None, "rank_n": 0,
+            "rank_tied": 0, "standing": None, "quality": "", "uncertainty": None,
+            "kind": "rate", "higher_is_better": None, **kw}
 
 
 def test_movements_are_relative_changes_against_nederland_only_where_material():
@@ -75,8 +78,10 @@ def test_movements_are_relative_changes_against_nederland_only_where_material():
         fig("regio", 200, 100, 1_000, 1_000, headline=False),           # not the gemeente's
         fig("oud", 200, 100, 1_000, 1_000, stale=True),                 # an old period
         fig("kwartaal", 200, 100, 1_000, 1_000, period="2024KW02"),     # not a yearly change
+        fig("vaag", 200, 100, 1_000, 1_000, imprecise=True),            # rounding: meaningless
+        fig("afronding", 16, 15, 1_000, 1_000, within_rounding=True),   # one rounding step
     ]
-    moves = briefing.movements(figures, n=5)
+    moves = storyline.movements(figures, n=5)
     assert [f["indicator"] for f, _ in moves] == ["daalt", "snel"]
     s = briefing.movement_sentence(*moves[1])
     assert s == "Snel: +4,0% (Nederland ±0,0%) van 2023 tot 2024, naar 520."

@@ -52,12 +52,14 @@ def series_chart(sdf: pd.DataFrame, meta, *, title: str, source: str) -> SeriesC
             sdf = sdf.assign(code=sdf["label"])
         for (code, label, role), g in sdf.groupby(["code", "label", "role"], sort=False):
             g = g.sort_values("period")
+            quality = g["quality"] if "quality" in g.columns else [""] * len(g)
             points = tuple(
                 Point(str(p), _value(v), str(s) if isinstance(s, str) and s else DEFINITIEF,
-                      str(h) if harm and isinstance(h, str) and h else PUBLISHED)
-                for p, v, s, h in zip(g["period"], g["value"], g["status"],
-                                      g["harmonisation"] if harm else [None] * len(g),
-                                      strict=True))
+                      str(h) if harm and isinstance(h, str) and h else PUBLISHED,
+                      pr.is_imprecise(q))
+                for p, v, s, h, q in zip(g["period"], g["value"], g["status"],
+                                         g["harmonisation"] if harm else [None] * len(g),
+                                         quality, strict=True))
             lines.append(Line(str(code), str(label), role, points))
     return SeriesChart(title, source, measure(meta), tuple(lines))
 
@@ -70,13 +72,17 @@ def trend(values: list[float], periods: list[str], meta, label: str = "") -> Ser
 
 
 def map_chart(mdf: pd.DataFrame, meta, *, title: str, source: str) -> MapChart:
-    """``compute.map_frame`` (code, name, value[, harmonisation]) -> every gemeente with its
-    value (None: geen gegevens) and how it was put on today's boundaries."""
+    """``compute.map_frame`` (code, name, value[, harmonisation, quality]) -> every gemeente
+    with its value (None: geen gegevens), how it was put on today's boundaries and whether it
+    is marked imprecise (then outside the colour scale)."""
     harm = (mdf["harmonisation"].fillna("").astype(str) if "harmonisation" in mdf.columns
             else pd.Series("", index=mdf.index))
-    areas = tuple(Area(str(c), str(n), _value(v), HARMONISATION_NOTE.get(h, ""))
-                  for c, n, v, h in zip(mdf["code"], mdf["name"], mdf["value"], harm,
-                                        strict=True))
+    quality = (mdf["quality"].fillna("").astype(str) if "quality" in mdf.columns
+               else pd.Series("", index=mdf.index))
+    areas = tuple(Area(str(c), str(n), _value(v), HARMONISATION_NOTE.get(h, ""),
+                       pr.is_imprecise(q))
+                  for c, n, v, h, q in zip(mdf["code"], mdf["name"], mdf["value"], harm, quality,
+                                           strict=True))
     return MapChart(title, source, measure(meta), areas)
 
 

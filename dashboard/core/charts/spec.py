@@ -51,6 +51,7 @@ class Point:
     value: float | None
     status: str = DEFINITIEF
     harmonisation: str = PUBLISHED
+    imprecise: bool = False  # quality "onnauwkeurig" (pipelines/precision.py)
 
     @property
     def provisional(self) -> bool:
@@ -120,6 +121,7 @@ class Area:
     name: str
     value: float | None
     note: str = ""
+    imprecise: bool = False  # quality "onnauwkeurig": drawn hatched, outside the colour scale
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,12 @@ class MapChart:
 
     @property
     def with_value(self) -> tuple[Area, ...]:
-        return tuple(a for a in self.areas if a.value is not None)
+        """Areas coloured by their value: a value, and precise enough to compare."""
+        return tuple(a for a in self.areas if a.value is not None and not a.imprecise)
+
+    @property
+    def imprecise(self) -> tuple[Area, ...]:
+        return tuple(a for a in self.areas if a.value is not None and a.imprecise)
 
     @property
     def without_value(self) -> tuple[Area, ...]:

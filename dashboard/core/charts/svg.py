@@ -130,12 +130,14 @@ def tick_decimals(step: float) -> int:
 
 
 def point_tip(chart: SeriesChart, label: str, period: str, value: float, status: str,
-              harmonisation: str) -> str:
+              harmonisation: str, imprecise: bool = False) -> str:
     """A point's tooltip: 'Breda, 2024: 4,2% (voorlopig)' (+ '; geschat: ...')."""
     m = chart.measure
     body = fmt.value(value, m.unit, m.decimals)
     if status != "Definitief":
         body += f" ({fmt.status(status)})"
+    if imprecise:
+        body += ", onnauwkeurig (kleine aantallen)"
     note = style.HARMONISATION_NOTE.get(harmonisation)
     if note:
         body += f"; {note}"
@@ -213,7 +215,8 @@ def series(chart: SeriesChart, label: str, frame: Frame = WEB) -> str:
             if p.value is None:
                 continue
             sym, size = style.point_marker(st, p)
-            tip = point_tip(chart, ln.label, p.period, p.value, p.status, p.harmonisation)
+            tip = point_tip(chart, ln.label, p.period, p.value, p.status, p.harmonisation,
+                            p.imprecise)
             out.append(f"<g><title>{esc(tip)}</title>"
                        + marker(sym, px(index[p.period]), py(p.value), size, st.colour) + "</g>")
     # legend: a piece of each line with its marker, and its name

@@ -21,6 +21,7 @@ from dashboard.core.charts.svg import TEXT_SIZE, WIDTH, esc, header, svg_open, t
 
 MISSING_COLOR = style.MISSING_COLOR
 OUTLINE = style.OUTLINE
+IMPRECISE_LABEL = "onnauwkeurig (kleine aantallen)"
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,29 @@ def build(chart: MapChart, features: dict[str, dict],
         body.append(f'<path d="{d}" fill="{MISSING_COLOR}"><title>{esc(a.name)}: '
                     f"{fmt.MISSING}</title></path>")
         outlines[a.code] = _outline(d, a.name, fmt.MISSING)
+    vague = chart.imprecise  # a value, but too uncertain to colour: hatched, with its words
+    hatch = "arcering-" + hashlib.sha1(chart.title.encode()).hexdigest()[:8]
+    for a in vague:
+        d = proj.path(features[a.code]["geometry"]) if a.code in features else ""
+        if not d:
+            continue
+        t = tip(f"{fmt.value(a.value, m.unit, m.decimals)}, {IMPRECISE_LABEL}", a.note)
+        body.append(f'<path d="{d}" fill="url(#{hatch})"><title>{esc(a.name)}: {esc(t)}'
+                    "</title></path>")
+        outlines[a.code] = _outline(d, a.name, t)
     # above the map: title and source (a saved or printed map names its source); below: the
     # colour scale in words and numbers, and grey = no data
     heading, end = header(chart.title, chart.source)
     top = end + 10
-    legend_h = (TEXT_SIZE * 4.2 if have else 0) + (TEXT_SIZE * 1.8 if missing else 0) + 8
+    legend_h = ((TEXT_SIZE * 4.2 if have else 0) + (TEXT_SIZE * 1.8 if missing else 0)
+                + (TEXT_SIZE * 1.8 if vague else 0) + 8)
     height = top + proj.height + legend_h
-    head = [*heading, f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" '
-                      'stroke-width="0.4" stroke-linejoin="round">']
+    pattern = (f'<defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" '
+               f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
+               f'<line x1="0" y1="0" x2="0" y2="6" stroke="#595959" stroke-width="2.4"/>'
+               "</pattern></defs>") if vague else ""
+    head = [*heading, pattern, f'<g transform="translate(0 {top:.0f})" stroke="#ffffff" '
+                               'stroke-width="0.4" stroke-linejoin="round">']
     tail = ["</g>"]
     y = top + proj.height + TEXT_SIZE * 1.2
     if have:
@@ -151,6 +167,11 @@ def build(chart: MapChart, features: dict[str, dict],
         tail.append(f'<rect x="0" y="{y + 4:.0f}" width="18" height="14" fill="{MISSING_COLOR}" '
                     f'stroke="#767676" stroke-width="0.6"/>')
         tail.append(text(26, y + 16, fmt.MISSING))
+        y += TEXT_SIZE * 1.8
+    if vague:
+        tail.append(f'<rect x="0" y="{y + 4:.0f}" width="18" height="14" fill="url(#{hatch})" '
+                    f'stroke="#767676" stroke-width="0.6"/>')
+        tail.append(text(26, y + 16, IMPRECISE_LABEL))
     tail.append("</svg>")
     return SvgMap(height, "".join(head), "".join(body), "".join(tail), outlines)
 

@@ -62,6 +62,8 @@ def data_table(chart: Chart) -> pd.DataFrame:
         df = pd.DataFrame({"gemeente": [a.name for a in chart.areas],
                            "waarde": [_num(a.value) for a in chart.areas]},
                           columns=["gemeente", "waarde"])
+        if chart.imprecise:
+            df["kwaliteit"] = ["onnauwkeurig" if a.imprecise else "" for a in chart.areas]
         return (df.sort_values(["waarde", "gemeente"], ascending=[False, True],
                                na_position="last").reset_index(drop=True))
     if isinstance(chart, ScatterChart):
@@ -114,9 +116,11 @@ def display_table(chart: Chart) -> pd.DataFrame:
         periods = chart.periods
         for ln in chart.ordered():
             status = {p.period: p.status for p in ln.points}
+            vague = {p.period for p in ln.points if p.imprecise}
             out[ln.label] = [_val(v, chart.measure, True)
                              + ("" if status.get(p, "Definitief") == "Definitief"
                                 else f" ({fmt.status(status[p])})")
+                             + (" (onnauwkeurig)" if p in vague else "")
                              for v, p in zip(df[ln.label], periods, strict=True)]
         return out
     if isinstance(chart, ScatterChart):
@@ -219,22 +223,28 @@ def _bars_summary(chart: BarChart) -> str:
 
 def _map_summary(chart: MapChart) -> str:
     m = chart.measure
+    vague = {a.name for a in chart.imprecise}
     df = data_table(chart)
     have = df.dropna(subset=["waarde"])
+    have = have[~have["gemeente"].isin(vague)]  # extremes only among comparable values
     if have.empty:
         return ""
     scale = "donkerder = hoger" if m.direction is None else "donkerder = gunstiger"
     parts = [f"Kaart van {len(have)} gemeenten ({scale})"]
     chosen = chart.area(chart.selected)
     if chosen is not None:
-        parts.append(f"{chosen.name}: {_val(chosen.value, m)}")
+        parts.append(f"{chosen.name}: {_val(chosen.value, m)}"
+                     + (" (onnauwkeurig, kleine aantallen)" if chosen.imprecise else ""))
     top, low = have.iloc[0], have.iloc[-1]
     parts.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], m)}), laagste: "
                  f"{low['gemeente']} ({_val(low['waarde'], m)})")
-    n_missing = len(df) - len(have)
+    n_missing = len(df) - len(have) - len(vague)
     if n_missing:
         parts.append(f"{n_missing} {'gemeente' if n_missing == 1 else 'gemeenten'} zonder "
                      "gegevens")
+    if vague:
+        parts.append(f"{len(vague)} {'gemeente' if len(vague) == 1 else 'gemeenten'} "
+                     "onnauwkeurig (kleine aantallen), gearceerd")
     return ". ".join(parts) + "."
 
 
