@@ -130,8 +130,8 @@ def _row(f: dict) -> dict:
         "title": f["title"] if f["headline"] else f"{f['title']} ({f['region_name']})",
         "gap": None, "value": fmt.value(f["value"], unit, dec, short=True),
         "period": _period_cell(f),
-        "stale": (f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else
-                  pr.IMPRECISE_LABEL if f["imprecise"] else ""),
+        "stale": f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else "",
+        "quality": pr.IMPRECISE_LABEL if f["imprecise"] else "",
         "change": change,
         "peers": (fmt.value(f["peers"], unit, dec, short=True) if f["peers"] is not None
                   and f["kind"] != pr.SIZE else "–"),
