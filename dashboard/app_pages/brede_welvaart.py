@@ -33,8 +33,11 @@ if missing:
     st.caption(f"Zonder cijfer voor {data.names[gm]}: "
                + " ".join(f"**{f['title']}**: {f['gap']}" for f in missing))
 
-STANDING_COLOR = {"beste 25%": welvaart.TREND_COLOR["beter"],
-                  "slechtste 25%": welvaart.TREND_COLOR["slechter"]}
+for sentence in welvaart.nl_versus_gemeenten(ov):
+    st.markdown(sentence)
+
+STANDING_COLOR = {welvaart.TOP: welvaart.TREND_COLOR[welvaart.GOOD],
+                  welvaart.BOTTOM: welvaart.TREND_COLOR[welvaart.BAD]}
 
 
 def _diff(v, unit, dec) -> str:
@@ -47,18 +50,25 @@ def _trend_text(r) -> str:
     return f"{r['trend']} (sinds {fmt.period(r['trend_from'])})"
 
 
+def _standing_text(label, rankable: bool, kind: str) -> str:
+    if isinstance(label, str):
+        return label
+    return "n.v.t. (aantal)" if kind == pr.SIZE else fmt.MISSING
+
+
 table = pd.DataFrame({
+    "Dimensie": ov["dimensie"].fillna("Overig"),
     "Kernthema": ov["theme"].map(THEMES),
-    "Brede welvaart": [" · ".join(str(x) for x in (d, t) if x and not pd.isna(x)) or fmt.MISSING
-                       for d, t in zip(ov["dimensie"], ov["bw_thema"], strict=True)],
+    "Thema brede welvaart": ov["bw_thema"].fillna(fmt.MISSING),
     "Indicator": ov["title"],
     "Periode": [fmt.period_status(p, s) + (f" ({pr.STALE})" if old else "")
                 for p, s, old in zip(ov["period"], ov["status"], ov["stale"], strict=True)],
-    "Waarde": [fmt.value(v, u, d) for v, u, d in zip(ov["value"], ov["unit"], ov["decimals"],
-                                                     strict=True)],
+    "Waarde": [fmt.value(v, u, d) + (f" ({pr.IMPRECISE})" if vague else "")
+               for v, u, d, vague in zip(ov["value"], ov["unit"], ov["decimals"],
+                                         ov["imprecise"], strict=True)],
     "Percentiel": pd.to_numeric(ov["percentile"], errors="coerce").round(0),  # NaN, not None
-    "Positie": [s if isinstance(s, str) else ("n.v.t. (aantal)" if not rk else fmt.MISSING)
-                for s, rk in zip(ov["standing"], ov["rankable"], strict=True)],
+    "T.o.v. alle gemeenten": [_standing_text(s, rk, k) for s, rk, k in zip(
+        ov["standing"], ov["rankable"], ov["kind"], strict=True)],
     "Trend 5 jaar": [_trend_text(r) for _, r in ov.iterrows()],
     "t.o.v. Nederland": [_diff(v, u, d) for v, u, d in zip(ov["diff_nl"], ov["unit"],
                                                           ov["decimals"], strict=True)],
@@ -75,7 +85,7 @@ table.loc[counts, "t.o.v. vergelijkbare gemeenten"] = "n.v.t. (aantal)"
 def _trend_style(text: str) -> str:
     word = str(text).split(" ")[0]
     color = welvaart.TREND_COLOR.get(word)
-    return f"color: {color}; font-weight: 600" if color and word != "gelijk" else (
+    return f"color: {color}; font-weight: 600" if word in (welvaart.GOOD, welvaart.BAD) else (
         f"color: {color}" if color else "")
 
 
@@ -84,41 +94,50 @@ def _standing_style(text: str) -> str:
     return f"color: {color}; font-weight: 600" if color else ""
 
 
-styled = (table.style.map(_trend_style, subset=["Trend 5 jaar"])
-          .map(_standing_style, subset=["Positie"])
-          .format({"Percentiel": lambda v: "–" if pd.isna(v) else f"{v:.0f}"}))  # sizes: none
-ORDER = ["Indicator", "Waarde", "Periode", "Positie", "Percentiel", "Trend 5 jaar",
-         "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten", "Brede welvaart", "Kernthema"]
-with components.wide_only("bw-tabel"):
-    st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(table) + 1)),
-                 placeholder="–",  # a missing percentile (sizes): no English "None"
-                 column_order=ORDER,
-                 column_config={
-                     "Periode": st.column_config.TextColumn(width="small"),
-                     "Waarde": st.column_config.TextColumn(width="medium"),
-                     "Percentiel": st.column_config.NumberColumn(width="small", help=(
-                         "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde als er "
-                         "geen voorkeursrichting is).")),
-                     "Indicator": st.column_config.TextColumn(pinned=True),
-                 })
-with components.narrow_only("bw-kaarten"):  # a phone: one short card per indicator
-    for theme_title, part in table.groupby("Kernthema", sort=False):
-        st.markdown(f"**{theme_title}**")
+ORDER = ["Indicator", "Waarde", "Periode", "T.o.v. alle gemeenten", "Percentiel",
+         "Trend 5 jaar", "t.o.v. Nederland", "t.o.v. vergelijkbare gemeenten",
+         "Thema brede welvaart", "Kernthema"]
+# one section per dimension of the Monitor Brede Welvaart: the framing is visible at every
+# width (a column at the far right was off screen on a laptop and absent on a phone)
+for dimensie in [d for d in (*welvaart.DIMENSIES.values(), "Overig")
+                 if d in set(table["Dimensie"])]:
+    part = table[table["Dimensie"] == dimensie].drop(columns=["Dimensie"])
+    st.header(f"{dimensie}")
+    if dimensie in welvaart.DIMENSIE_UITLEG:
+        st.caption(f"{dimensie}: {welvaart.DIMENSIE_UITLEG[dimensie]}.")
+    styled = (part.style.map(_trend_style, subset=["Trend 5 jaar"])
+              .map(_standing_style, subset=["T.o.v. alle gemeenten"])
+              .format({"Percentiel": lambda v: "–" if pd.isna(v) else f"{v:.0f}"}))
+    with components.wide_only(f"bw-tabel-{dimensie}"):
+        st.dataframe(styled, hide_index=True, height=min(640, 38 + 35 * (len(part) + 1)),
+                     placeholder="–",  # a missing percentile (sizes): no English "None"
+                     column_order=ORDER,
+                     column_config={
+                         "Periode": st.column_config.TextColumn(width="small"),
+                         "Waarde": st.column_config.TextColumn(width="medium"),
+                         "Percentiel": st.column_config.NumberColumn(width="small", help=(
+                             "0-100 onder alle gemeenten; 100 = gunstigste (of hoogste waarde "
+                             "als er geen voorkeursrichting is).")),
+                         "Indicator": st.column_config.TextColumn(pinned=True),
+                     })
+    with components.narrow_only(f"bw-kaarten-{dimensie}"):  # a phone: a short card each
         st.markdown("\n".join(
             f"- **{r['Indicator']}**: {r['Waarde']} ({r['Periode']})  \n"
-            f"Positie: {r['Positie']} · trend: {r['Trend 5 jaar']}  \n"
+            f"T.o.v. alle gemeenten: {r['T.o.v. alle gemeenten']} · trend: "
+            f"{r['Trend 5 jaar']}  \n"
             f"t.o.v. Nederland: {r['t.o.v. Nederland']} · t.o.v. vergelijkbare gemeenten: "
             f"{r['t.o.v. vergelijkbare gemeenten']}" for _, r in part.iterrows()))
 st.caption(
-    "Positie: beste/slechtste 25% van alle gemeenten met een cijfer in dezelfde periode, "
-    "rekening houdend met de richting (bij werkloosheid is laag gunstig). Bij indicatoren zonder "
-    "voorkeursrichting staat ‘hoogste/laagste 25%’. Aantallen (vestigingen, banen, woningen) "
-    "groeien met de gemeente: die krijgen geen positie en geen kleur, wel hun aandeel in "
-    "Nederland. ‘Verouderd’: ouder dan gebruikelijk voor die CBS-tabel. Trend: het laatste "
-    "cijfer vergeleken met vijf jaar eerder (of het eerste cijfer binnen die vijf jaar); "
-    "blauw = beter, oranjerood = slechter, "
-    "grijs = gelijk (verandering kleiner dan 1% van de beginwaarde) of ‘veranderd’ zonder "
-    f"voorkeursrichting. Vergelijkbare gemeenten: mediaan van {peer.description}."
+    f"T.o.v. alle gemeenten: bij de {welvaart.TOP} of {welvaart.BOTTOM} van alle gemeenten "
+    "met een cijfer in dezelfde periode, alleen bij cijfers waar hoger of lager beter is (bij "
+    "werkloosheid is laag gunstig); bij cijfers zonder voorkeursrichting: hoog, rond het "
+    "midden of laag. Aantallen (vestigingen, banen, woningen) groeien met de gemeente: geen "
+    f"positie en geen kleur, wel hun aandeel in Nederland. ‘{pr.IMPRECISE}’: de afgeronde "
+    "aantallen erachter zijn te klein om te vergelijken. ‘Verouderd’: ouder dan gebruikelijk "
+    "voor die CBS-tabel. Trend: het laatste cijfer vergeleken met vijf jaar eerder (of het "
+    f"eerste cijfer binnen die vijf jaar): {welvaart.GOOD} (groen) of {welvaart.BAD} (rood) "
+    "waar hoger of lager beter is, anders hoger of lager; gelijk bij een verandering kleiner "
+    f"dan 1% van de beginwaarde. Vergelijkbare gemeenten: mediaan van {peer.description}."
     + (" Reeksen op de huidige gemeentegrenzen." if ctx.current_boundaries else
        " Reeksen op de grenzen van elk jaar (zoals gepubliceerd)."))
 components.boundary_caption(ctx, gm)

@@ -1,9 +1,14 @@
 """Brede welvaart and dwarsverbanden: pure pandas (no streamlit).
 
+The words are those of every other page (presentation.py): "gunstig" / "ongunstig" only where
+higher or lower is better, "hoog" / "rond het midden" / "laag" and "hoger" / "lager" where it is
+not, "onnauwkeurig" where the rounding makes a figure meaningless.
+
 * :func:`standing` — percentile and quartile of one gemeente among all gemeenten, direction
   aware (percentile 100 = most favourable; without a direction: 100 = highest).
-* :func:`trend` — five-year development of a series, direction aware: ``beter`` / ``slechter``
-  / ``gelijk``, or ``veranderd`` (neutral) when the indicator has no preferred direction.
+* :func:`trend` — five-year development of a series, direction aware: ``gunstig`` /
+  ``ongunstig`` / ``gelijk``, or ``hoger`` / ``lager`` when the indicator has no preferred
+  direction.
   A change is ``gelijk`` when it is smaller than :data:`TREND_THRESHOLD` (1%) of the start
   value (or than 1e-9 when that is 0): rounding noise is not a development.
 * :func:`overview` — one row per indicator with gemeente data for the Brede welvaart page.
@@ -24,10 +29,17 @@ TREND_YEARS = 5
 TREND_THRESHOLD = 0.01  # relative: |change| < 1% of the start value counts as "gelijk"
 MIN_CORRELATION_N = 3
 DIMENSIES = {"hier_en_nu": "Hier en nu", "later": "Later", "elders": "Elders"}
-# blue / orange-red / grey: also apart for colour-blind readers (green and red are not), each
-# at least 4.5:1 on white; the table says 'beter' / 'slechter' / 'gelijk' in words as well
-TREND_COLOR = {"beter": "#0f5e9c", "slechter": "#c2410c", "gelijk": "#595959",
-               "veranderd": "#595959"}
+DIMENSIE_UITLEG = {
+    "Hier en nu": "de welvaart van de inwoners nu: werk, inkomen, wonen",
+    "Later": "wat de gemeente opbouwt of verbruikt voor later: bedrijven, kennis, woningbouw",
+    "Elders": "de invloed op andere regio's en landen",
+}
+GOOD, BAD = "gunstig", "ongunstig"
+# the colours of the other pages' good / bad (Streamlit's green and red, darkened to 4.5:1 on
+# white for text); the words are always there too, never colour alone
+TREND_COLOR = {GOOD: "#1a7f37", BAD: "#c62828", "gelijk": "#595959", "hoger": "#595959",
+               "lager": "#595959"}
+TOP, BOTTOM, MIDDLE = "gunstigste 25%", "ongunstigste 25%", "middengroep"
 
 
 # --------------------------------------------------------------------------- standing
@@ -38,8 +50,8 @@ def standing(values: pd.Series, code: str, higher_is_better: bool | None) -> dic
     a direction exists, else highest = high percentile. Quartile 1 = top 25%.
 
     Returns {percentile, quartile, label, n}; percentile/quartile/label None when ``code`` has
-    no value. Labels: 'beste 25%' / 'slechtste 25%' (direction) or 'hoogste 25%' / 'laagste
-    25%' (no direction); the middle half is 'middengroep'."""
+    no value. Labels with a direction: 'gunstigste 25%' / 'ongunstigste 25%' / 'middengroep';
+    without one the words of every page: 'hoog' / 'rond het midden' / 'laag'."""
     vals = pd.to_numeric(values, errors="coerce").dropna()
     n = len(vals)
     out = {"percentile": None, "quartile": None, "label": None, "n": n}
@@ -54,10 +66,10 @@ def standing(values: pd.Series, code: str, higher_is_better: bool | None) -> dic
     pct = 50.0 if n == 1 else 100.0 * (below + 0.5 * equal) / (n - 1)
     quartile = 1 if pct >= 75 else 2 if pct >= 50 else 3 if pct > 25 else 4
     if higher_is_better is None:
-        top, bottom = "hoogste 25%", "laagste 25%"
+        top, bottom, middle = pr.STANDING_WORDS[0], pr.STANDING_WORDS[2], pr.STANDING_WORDS[1]
     else:
-        top, bottom = "beste 25%", "slechtste 25%"
-    label = top if quartile == 1 else bottom if quartile == 4 else "middengroep"
+        top, bottom, middle = TOP, BOTTOM, MIDDLE
+    label = top if quartile == 1 else bottom if quartile == 4 else middle
     out.update(percentile=pct, quartile=quartile, label=label)
     return out
 
@@ -86,9 +98,9 @@ def trend(series: pd.DataFrame, higher_is_better: bool | None, years: int = TREN
     if (scale and abs(change) < threshold * scale) or (not scale and abs(change) < 1e-9):
         label = "gelijk"
     elif higher_is_better is None:
-        label = "veranderd"
+        label = "hoger" if change > 0 else "lager"
     else:
-        label = "beter" if (change > 0) == bool(higher_is_better) else "slechter"
+        label = GOOD if (change > 0) == bool(higher_is_better) else BAD
     return {"start_period": str(first["period"]), "start": start,
             "end_period": str(last["period"]), "end": end, "change": change,
             "relative": change / scale if scale else None, "label": label}
@@ -118,11 +130,14 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, Indica
         last = own.iloc[-1]
         period = str(last["period"])
         value = float(last["value"])
-        hib = pr.direction(meta)
-        rankable = pr.is_rankable(meta)
-        cur = gm[gm["period"] == period].set_index("region_code")["value"]
+        imprecise = compute.imprecise_at(obs, gemeente, period)
+        hib = pr.direction(meta) if not imprecise else None
+        rankable = pr.is_rankable(meta) and not imprecise
+        cur = compute.comparable(obs, period, "GM").set_index("region_code")["value"]
         st = standing(cur, gemeente, hib) if rankable else {
             "percentile": None, "quartile": None, "label": None, "n": len(cur)}
+        if imprecise:
+            st["label"] = pr.IMPRECISE
         tr = trend(own, hib)
         fresh = lags.of(iid, period) if lags is not None else pr.Freshness(period)
         nl = compute.value_at(obs, compute.NL, period)
@@ -145,6 +160,8 @@ def overview(by_indicator: dict[str, pd.DataFrame], indicators: dict[str, Indica
             "nl": nl, "diff_nl": None if nl is None else value - nl,
             "share_nl": pr.share(value, nl) if pr.is_size(meta) else None,
             "peers": peers, "diff_peers": None if peers is None else value - peers,
+            "imprecise": imprecise,
+            "vs_nl": None if nl is None else compute.judgement(value, nl, hib),
         })
     return pd.DataFrame(rows)
 
@@ -156,15 +173,35 @@ def summary(ov: pd.DataFrame) -> list[str]:
     # only rankable indicators with a direction: sizes (counts) never count as good or bad
     directed = ov[ov["higher_is_better"].notna() & ov["rankable"].astype(bool)]
     n_dir = len(directed)
-    best = int((directed["standing"] == "beste 25%").sum())
-    worst = int((directed["standing"] == "slechtste 25%").sum())
-    out = [f"In de beste 25% op {best} van {n_dir} indicatoren met een voorkeursrichting"
-           + (f", in de slechtste 25% op {worst}." if worst else ".")]
+    best = int((directed["standing"] == TOP).sum())
+    worst = int((directed["standing"] == BOTTOM).sum())
+    out = [f"Bij de {TOP} van alle gemeenten op {best} van {n_dir} indicatoren met een "
+           "voorkeursrichting" + (f", bij de {BOTTOM} op {worst}." if worst else ".")]
     with_trend = directed[directed["trend"].notna()]
-    better = int((with_trend["trend"] == "beter").sum())
-    worse = int((with_trend["trend"] == "slechter").sum())
-    out.append(f"Verbeterd op {better}, verslechterd op {worse} van {len(with_trend)} "
-               f"indicatoren in de afgelopen {TREND_YEARS} jaar.")
+    better = int((with_trend["trend"] == GOOD).sum())
+    worse = int((with_trend["trend"] == BAD).sum())
+    out.append(f"In de afgelopen {TREND_YEARS} jaar een {GOOD}e ontwikkeling op {better}, een "
+               f"{BAD}e op {worse} van {len(with_trend)} indicatoren.")
+    return out
+
+
+def nl_versus_gemeenten(ov: pd.DataFrame) -> list[str]:
+    """Sentences for the indicators where the comparison with Nederland and the standing among
+    all gemeenten point different ways (werkloosheid lower than Nederland's, yet among the
+    least favourable quarter of gemeenten): the national figure weighs the large cities, whose
+    values differ from most gemeenten's, so both comparisons are true at once."""
+    out = []
+    for _, r in ov.iterrows():
+        vs = r.get("vs_nl") or ""
+        if r["standing"] == BOTTOM and vs.endswith(f"({GOOD})"):
+            out.append(f"**{r['title']}** is gunstiger dan in Nederland, maar hoort bij de "
+                       f"{BOTTOM} van alle gemeenten.")
+        elif r["standing"] == TOP and vs.endswith(f"({BAD})"):
+            out.append(f"**{r['title']}** is ongunstiger dan in Nederland, maar hoort bij de "
+                       f"{TOP} van alle gemeenten.")
+    if out:
+        out.append("Beide kloppen: het cijfer van Nederland telt elke inwoner, dus weegt de grote "
+                   "steden zwaar; de rangorde telt elke gemeente één keer.")
     return out
 
 

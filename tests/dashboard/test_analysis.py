@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from dashboard.ui import data as dataio
@@ -107,21 +108,27 @@ def test_older_snapshot_degrades_gracefully(old_snapshot, monkeypatch):
 def test_brede_welvaart_page(dash_snapshot, monkeypatch):
     at = run_app(dash_snapshot, monkeypatch, "brede_welvaart", gemeente="GM0355")
     t = texts(at)
-    assert "In de beste 25% op " in t and "Verbeterd op " in t
-    grid = at.dataframe[0].value
-    assert list(grid["Indicator"]) == ["Vestigingen per 1.000 inwoners",
-                                       "Vestigingen van bedrijven", "Werkloosheid",
-                                       "Aandeel koopwoningen"]
+    assert "Bij de gunstigste 25% van alle gemeenten op " in t
+    assert "In de afgelopen 5 jaar een gunstige ontwikkeling op " in t
+    # one table per dimension of the Monitor Brede Welvaart, each under its own heading
+    assert [h.value for h in at.header][:2] == ["Hier en nu", "Later"]
+    grid = pd.concat([d.value for d in at.dataframe if "Indicator" in d.value.columns],
+                     ignore_index=True)
+    assert sorted(grid["Indicator"]) == sorted(["Vestigingen per 1.000 inwoners",
+                                                "Vestigingen van bedrijven", "Werkloosheid",
+                                                "Aandeel koopwoningen"])
     by_ind = grid.set_index("Indicator")
     size = by_ind.loc["Vestigingen van bedrijven"]  # a count: no position, no colour
-    assert size["Positie"] == "n.v.t. (aantal)" and "% van Nederland" in size["t.o.v. Nederland"]
-    assert size["Trend 5 jaar"].split(" ")[0] in {"veranderd", "gelijk"}
-    assert set(by_ind.drop(index="Vestigingen van bedrijven")["Positie"]) <= {
-        "beste 25%", "slechtste 25%", "middengroep", "hoogste 25%", "laagste 25%"}
-    koop = grid.set_index("Indicator").loc["Aandeel koopwoningen"]
-    assert koop["Positie"] in {"hoogste 25%", "laagste 25%", "middengroep"}
-    assert koop["Trend 5 jaar"].split(" ")[0] in {"veranderd", "gelijk"}
-    assert koop["Brede welvaart"] == "Hier en nu · Wonen"
+    assert size["T.o.v. alle gemeenten"] == "n.v.t. (aantal)"
+    assert "% van Nederland" in size["t.o.v. Nederland"]
+    assert size["Trend 5 jaar"].split(" ")[0] in {"hoger", "lager", "gelijk"}
+    directed = by_ind.loc[["Vestigingen per 1.000 inwoners", "Werkloosheid"]]
+    assert set(directed["T.o.v. alle gemeenten"]) <= {"gunstigste 25%", "ongunstigste 25%",
+                                                     "middengroep", "onnauwkeurig"}
+    koop = by_ind.loc["Aandeel koopwoningen"]  # no direction: where it stands, no judgement
+    assert koop["T.o.v. alle gemeenten"] in {"hoog", "laag", "rond het midden"}
+    assert koop["Trend 5 jaar"].split(" ")[0] in {"hoger", "lager", "gelijk"}
+    assert koop["Thema brede welvaart"] == "Wonen"
 
 
 def test_dwarsverbanden_deep_link_and_presets(dash_snapshot, monkeypatch):

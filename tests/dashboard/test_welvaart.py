@@ -23,24 +23,24 @@ def vals(**kw) -> pd.Series:
 
 def test_standing_higher_is_better():
     v = vals(a=1, b=2, c=3, d=4, e=5)
-    assert welvaart.standing(v, "e", True)["label"] == "beste 25%"
+    assert welvaart.standing(v, "e", True)["label"] == "gunstigste 25%"
     assert welvaart.standing(v, "e", True)["percentile"] == 100
-    assert welvaart.standing(v, "a", True)["label"] == "slechtste 25%"
+    assert welvaart.standing(v, "a", True)["label"] == "ongunstigste 25%"
     assert welvaart.standing(v, "c", True) == {"percentile": 50, "quartile": 2,
                                                "label": "middengroep", "n": 5}
 
 
 def test_standing_lower_is_better_flips():
     v = vals(a=1, b=2, c=3, d=4, e=5)
-    assert welvaart.standing(v, "a", False)["label"] == "beste 25%"
+    assert welvaart.standing(v, "a", False)["label"] == "gunstigste 25%"
     assert welvaart.standing(v, "a", False)["quartile"] == 1
-    assert welvaart.standing(v, "e", False)["label"] == "slechtste 25%"
+    assert welvaart.standing(v, "e", False)["label"] == "ongunstigste 25%"
 
 
 def test_standing_without_direction_is_neutral():
     v = vals(a=1, b=2, c=3, d=4, e=5)
-    assert welvaart.standing(v, "e", None)["label"] == "hoogste 25%"
-    assert welvaart.standing(v, "a", None)["label"] == "laagste 25%"
+    assert welvaart.standing(v, "e", None)["label"] == "hoog"
+    assert welvaart.standing(v, "a", None)["label"] == "laag"
 
 
 def test_standing_ties_and_missing():
@@ -64,19 +64,19 @@ def series(*values, start=2018) -> pd.DataFrame:
 def test_trend_compares_with_five_years_earlier():
     t = welvaart.trend(series(1.0, 5.0, 5.0, 5.0, 5.0, 5.0, 10.0), True)  # 2018..2024
     assert t["start_period"] == "2019" and t["end_period"] == "2024"
-    assert t["change"] == 5.0 and t["label"] == "beter"
+    assert t["change"] == 5.0 and t["label"] == "gunstig"
 
 
 def test_trend_uses_earliest_within_window_and_is_direction_aware():
     t = welvaart.trend(series(4.0, 3.0, 2.0, start=2021), False)
-    assert t["start_period"] == "2021" and t["label"] == "beter"  # falling unemployment
-    assert welvaart.trend(series(4.0, 5.0, start=2021), False)["label"] == "slechter"
-    assert welvaart.trend(series(4.0, 5.0, start=2021), None)["label"] == "veranderd"
+    assert t["start_period"] == "2021" and t["label"] == "gunstig"  # falling unemployment
+    assert welvaart.trend(series(4.0, 5.0, start=2021), False)["label"] == "ongunstig"
+    assert welvaart.trend(series(4.0, 5.0, start=2021), None)["label"] == "hoger"
 
 
 def test_trend_small_change_is_gelijk_and_edge_cases():
     assert welvaart.trend(series(100.0, 100.5), True)["label"] == "gelijk"  # < 1%
-    assert welvaart.trend(series(100.0, 101.5), True)["label"] == "beter"
+    assert welvaart.trend(series(100.0, 101.5), True)["label"] == "gunstig"
     assert welvaart.trend(series(0.0, 0.0), True)["label"] == "gelijk"
     assert welvaart.trend(series(5.0), True) is None
     assert welvaart.trend(series(5.0, np.nan), True) is None
@@ -138,15 +138,16 @@ def test_overview_and_summary(dd):
     row = ov.set_index("indicator").loc["werkloosheid_pct"]
     assert row["dimensie"] == "Hier en nu" and row["bw_thema"] == "Arbeid en vrije tijd"
     assert row["n"] == 6  # Wijk bij Duurstede has no 2023 figure
-    assert row["trend_from"] == "2019" and row["trend"] in {"beter", "slechter", "gelijk"}
+    assert row["trend_from"] == "2019" and row["trend"] in {"gunstig", "ongunstig", "gelijk"}
     assert row["peers"] is not None and row["nl"] is not None
     lines = welvaart.summary(ov)
     # vestigingen is a size (a count): never counted as good or bad
-    assert lines[0].startswith("In de beste 25% op ") and " van 2 indicatoren" in lines[0]
+    assert lines[0].startswith("Bij de gunstigste 25% van alle gemeenten op ")
+    assert " van 2 indicatoren" in lines[0]
     size = ov.set_index("indicator").loc["vestigingen"]
     assert pd.isna(size["standing"]) and pd.isna(size["percentile"]) and not size["rankable"]
-    assert size["trend"] in {"veranderd", "gelijk"} and size["share_nl"] > 0
-    assert lines[1].startswith("Verbeterd op ")
+    assert size["trend"] in {"hoger", "lager", "gelijk"} and size["share_nl"] > 0
+    assert lines[1].startswith("In de afgelopen 5 jaar een gunstige ontwikkeling op ")
 
 
 def test_current_boundaries_view_and_notes(dd, old):
