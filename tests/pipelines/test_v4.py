@@ -22,6 +22,7 @@ from pipelines.cbs import (
     v4_reason,
     v4_wide,
 )
+from pipelines.query import Query
 from standin import parse_filter
 from tests.support.v4_factory import write_v4_table
 from tests.support.world import CATALOG, FORMER, GEMEENTEN, VEST, vest_value, write_catalog, write_world
@@ -155,8 +156,8 @@ def v4(tmp_path, standin):
 def test_client_follows_next_links_and_keeps_every_observation(v4):
     server, client = v4
     flt = "(Measure eq 'M000352') and (Geslacht eq 'T001038')"
-    ent = client.download(BEV, ["Measure", "ValueAttribute", "Value", "Geslacht", "RegioS",
-                                "Perioden"], flt)
+    ent = client.download(Query(BEV, "v4", ["Measure", "ValueAttribute", "Value", "Geslacht",
+                                            "RegioS", "Perioden"], flt))
     obs = ent["Observations"]
     assert len(obs) == len(V4_REGIONS) * len(PERIODS)
     assert set(obs[0]) == {"Measure", "ValueAttribute", "Value", "Geslacht", "RegioS", "Perioden"}
@@ -204,7 +205,7 @@ def test_client_gives_up_and_says_why(v4):
         client.table_info(BEV)
     server.clear_faults()
     with pytest.raises(CbsError) as exc:
-        client.download(BEV, None, "Nonsense eq 'x'")
+        client.download(Query(BEV, "v4", None, "Nonsense eq 'x'"))
     assert exc.value.kind == "http" and "400" in str(exc.value)
 
 
