@@ -339,11 +339,14 @@ class CbsSession(requests.Session):
             self.requests_made += 1
         last = retry.history[-1]
         asked = _current()
+        path = str(last.url or "").split("?")[0]
+        error = f"HTTP {last.status}" if last.status else _error_name(last.error)
+        attempt = len(retry.history)
         log.warning("cbs retry", extra={
-            **({"table": asked.table} if asked.table else {}),
-            "url": str(last.url or "").split("?")[0], "attempt": len(retry.history),
-            "error": f"HTTP {last.status}" if last.status else _error_name(last.error),
-            "delay_s": round(delay, 3)})
+            **({"table": asked.table} if asked.table else {}), "url": path, "attempt": attempt,
+            "error": error, "delay_s": round(delay, 3),
+            "_text": f"{asked.table or path}: {path.rstrip('/').rsplit('/', 1)[-1]} failed "
+                     f"({error}); retry {attempt} of {self.config.retries} in {delay:.1f} s"})
 
     def attempts(self) -> int:
         return getattr(self._tries, "n", 1)

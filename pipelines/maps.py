@@ -120,7 +120,7 @@ def _map_for(year: int, codes: set[str], name: str, prev_meta: dict, cur_manifes
         meta.update(fetched_at=store.utcnow(), codes_sha=sha)
         log.info("boundaries fetched", extra={
             **meta, "_text": f"map of the gemeenten of {meta['year']}: {meta['features']} "
-                             f"gemeenten ({meta['bytes'] // 1000} kB)"})
+                             f"gemeenten ({meta['bytes']:,} bytes)"})
         return body, meta
     except geo.GeoError as exc:
         kept = prev is not None and prev_codes == codes

@@ -735,7 +735,8 @@ def summary(run: dict) -> str:
     for t in (run.get("tables") or {}).values():
         acts[t["action"]] = acts.get(t["action"], 0) + 1
     n = sum(acts.values())
-    took = f"{run.get('seconds', 0):.0f} s"
+    seconds = run.get("seconds") or 0
+    took = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
     kept = acts.get("stale", 0) + acts.get("rejected", 0)
     kept_text = f"; {kept} kept their last good data (see above)" if kept else ""
     outcome, sid = run.get("outcome"), run.get("snapshot_id")
