@@ -34,10 +34,14 @@ def _parser() -> argparse.ArgumentParser:
                                        "default https://opendata.cbs.nl)")
     cbs.add_argument("--cbs4-url", help="CBS OData v4 base URL for tables with 'api: v4' (env "
                                         "CBS_ODATA4_URL, default https://datasets.cbs.nl/odata/v1)")
-    cbs.add_argument("--timeout", type=float, default=120.0, help="read timeout per request, s")
-    cbs.add_argument("--retries", type=int, default=4, help="retries per request")
+    cbs.add_argument("--timeout", type=float, default=120.0,
+                     help="read timeout per request (CBS and boundary files), s")
+    cbs.add_argument("--retries", type=int, default=4,
+                     help="retries per request, whatever fails (no answer, 429/5xx, a body cut "
+                          "off): at most retries+1 requests")
     cbs.add_argument("--backoff", type=float, default=1.0,
-                     help="first retry delay in s, doubling each retry")
+                     help="first retry delay in s (plus up to as much at random), doubling each "
+                          "retry; a server's Retry-After replaces it")
 
     p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)

@@ -172,8 +172,8 @@ class RetryPolicy(Retry):
     through the owning :class:`CbsSession` (its ``sleep`` can be replaced in tests).
 
     Backoff: ``backoff_factor * 2**(n-1)`` before retry n, plus up to as much again at random
-    (jitter, so parallel workers do not retry in step), at most ``backoff_max``; a
-    ``Retry-After`` of a 429/503 answer replaces it (at most ``retry_after_max``)."""
+    (jitter, so parallel workers do not retry in step), at most ``backoff_max``; the
+    ``Retry-After`` of a 429/5xx answer replaces it (at most ``retry_after_max``)."""
 
     def __init__(self, *args: Any, owner: CbsSession | None = None, **kw: Any):
         super().__init__(*args, **kw)
@@ -300,7 +300,8 @@ class CbsSession(requests.Session):
     """The one pooled session of a client (keep-alive across pages and tables): a
     :class:`JsonAdapter` with a :class:`RetryPolicy` built from :class:`CbsConfig` (retries,
     backoff; timeouts per request). Counts what it sends (``requests_made``: every HTTP request,
-    retries included) and receives (``bytes_received``), logs each request and each retry."""
+    retries included) and the bytes of the answers it accepts (``bytes_received``); logs each
+    request and each retry."""
 
     def __init__(self, config: CbsConfig, sleep: Callable[[float], None] = time.sleep,
                  pool: int = 8):
@@ -312,7 +313,7 @@ class CbsSession(requests.Session):
         self._lock = threading.Lock()
         self._tries = threading.local()  # attempts of the request under way on this thread
         n = config.retries
-        retry = RetryPolicy(total=n, connect=n, read=n, status=n, other=0, redirect=5,
+        retry = RetryPolicy(total=n, connect=n, read=n, status=n, other=0,
                             backoff_factor=config.backoff, backoff_max=BACKOFF_MAX,
                             retry_after_max=RETRY_AFTER_MAX, status_forcelist=_RETRY_STATUS,
                             allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
