@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default: data)")
     common.add_argument("--catalog", help="indicator catalogue (default: pipelines/indicators.yaml)")
-    common.add_argument("--log-format", choices=["auto", "text", "json"], default="auto")
+    common.add_argument("--log-format", choices=["auto", "text", "json"], default="auto",
+                        help="json: one object per line (the nightly); text: progress bars and "
+                             "plain lines for a person; auto: text on a terminal, else json")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING"], default="INFO",
+                        help="DEBUG adds every request to the text output")
     cbs = argparse.ArgumentParser(add_help=False)
     cbs.add_argument("--cbs-url", help="CBS OData base URL (env CBS_ODATA_URL, "
                                        "default https://opendata.cbs.nl)")
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     args.command_line = " ".join(argv)
-    logs.setup(args.log_format)
+    logs.setup(args.log_format, args.log_level)
     root = store.data_dir(args.data_dir)
     try:
         cat = catalog_mod.load(args.catalog)
