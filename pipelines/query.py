@@ -17,8 +17,9 @@ Two steps, because the second needs the table's own metadata:
 
 ``cbs.py`` sends a :class:`Query` as it is (``client.download(query)``) and decides nothing about
 its content; ``refresh.fetch_table`` only orders the steps. The metadata ``resolve`` needs is
-named by :attr:`Request.metadata` (DataProperties and the filtered dimensions), so a table's
-metadata is asked for once, before the data.
+named by :attr:`Request.metadata` (DataProperties and the filtered dimensions) and asked for
+before the data, because the query depends on it (the download stores every metadata entity
+again beside the data, as received, so the raw fetch is complete on its own).
 """
 
 from __future__ import annotations
