@@ -28,16 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default: data)")
     common.add_argument("--catalog", help="indicator catalogue (default: pipelines/indicators.yaml)")
-    common.add_argument("--log-format", choices=["auto", "text", "json"], default="auto")
+    common.add_argument("--log-format", choices=["auto", "text", "json"], default="auto",
+                        help="json: one object per line (the nightly); text: progress bars and "
+                             "plain lines for a person; auto: text on a terminal, else json")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING"], default="INFO",
+                        help="DEBUG adds every request to the text output")
     cbs = argparse.ArgumentParser(add_help=False)
     cbs.add_argument("--cbs-url", help="CBS OData base URL (env CBS_ODATA_URL, "
                                        "default https://opendata.cbs.nl)")
     cbs.add_argument("--cbs4-url", help="CBS OData v4 base URL for tables with 'api: v4' (env "
                                         "CBS_ODATA4_URL, default https://datasets.cbs.nl/odata/v1)")
-    cbs.add_argument("--timeout", type=float, default=120.0, help="read timeout per request, s")
-    cbs.add_argument("--retries", type=int, default=4, help="retries per request")
+    cbs.add_argument("--timeout", type=float, default=120.0,
+                     help="read timeout per request (CBS and boundary files), s")
+    cbs.add_argument("--retries", type=int, default=4,
+                     help="retries per request, whatever fails (no answer, 429/5xx, a body cut "
+                          "off): at most retries+1 requests")
     cbs.add_argument("--backoff", type=float, default=1.0,
-                     help="first retry delay in s, doubling each retry")
+                     help="first retry delay in s (plus up to as much at random), doubling each "
+                          "retry; a server's Retry-After replaces it")
 
     p = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     args.command_line = " ".join(argv)
-    logs.setup(args.log_format)
+    logs.setup(args.log_format, args.log_level)
     root = snapshot.data_dir(args.data_dir)
     try:
         cat = catalog_mod.load(args.catalog)

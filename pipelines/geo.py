@@ -4,6 +4,10 @@ The URL is a template with ``{year}``: env ``GEO_URL`` or ``--geo-url``; default
 WGS84. For the year of the data we try that year, then the nearest other years, and keep the first
 whose ``statcode`` set equals the current gemeenten exactly (no gemeente changed in between, so
 the map is right). Coordinates are rounded to keep the map payload small (< 500 KB).
+
+This module only matches years and shapes the map; the HTTP request is made by
+:meth:`pipelines.cbs.CbsClient.boundary_file` (a :class:`Source`'s ``get``), through the same
+session, timeouts and retry layer as every request to CBS.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import requests
+from .cbs import CbsError
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +31,31 @@ MAX_BYTES = 500_000
 
 
 class GeoError(RuntimeError):
-    pass
+    """No year's boundaries fit. ``missing``: the service has no file for any year tried (404),
+    rather than a file that does not fit or a service that failed."""
+
+    def __init__(self, message: str, missing: bool = False):
+        super().__init__(message)
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where boundary files come from: the URL template with ``{year}`` and ``get(url)`` -> the
+    parsed GeoJSON, None when there is no such file (404); other failures raise CbsError."""
+
+    template: str
+    get: Callable[[str], dict | None]
+
+    @property
+    def host(self) -> str:
+        parts = urlsplit(self.template)
+        return parts.netloc or self.template
+
+    @property
+    def is_local(self) -> bool:
+        host = urlsplit(self.template).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def url_template(arg: str | None = None) -> str:
@@ -60,24 +91,21 @@ def simplify(fc: dict, max_bytes: int = MAX_BYTES) -> bytes:
     return body
 
 
-def fetch_boundaries(template: str, year: int, codes: set[str], timeout: float = 60.0,
-                     years_around: int = 2) -> tuple[bytes, dict]:
+def fetch_boundaries(source: Source, year: int, codes: set[str], years_around: int = 2
+                     ) -> tuple[bytes, dict]:
     """Return (geojson bytes, provenance). Raises GeoError when no year matches ``codes``."""
-    tried = []
+    tried, absent = [], 0
     candidates = [year] + [y for d in range(1, years_around + 1) for y in (year + d, year - d)]
-    host = requests.utils.urlparse(template).hostname or ""
-    proxies = {} if host.startswith("127.") or host == "localhost" else None
     for y in candidates:
-        url = template.format(year=y)
+        url = source.template.format(year=y)
         try:
-            r = requests.get(url, timeout=timeout, proxies=proxies)
-            if r.status_code == 404:
-                tried.append(f"{y}: 404")
-                continue
-            r.raise_for_status()
-            fc = r.json()
-        except (requests.RequestException, ValueError) as exc:
-            tried.append(f"{y}: {type(exc).__name__}")
+            fc = source.get(url)
+        except CbsError as exc:  # already retried; "<what>: HTTP 503 (after 5 attempt(s))"
+            tried.append(f"{y}: {str(exc).split(': ', 2)[-1]}")
+            continue
+        if fc is None:
+            tried.append(f"{y}: 404")
+            absent += 1
             continue
         got = {str((f.get("properties") or {}).get("statcode", "")).strip()
                for f in fc.get("features", [])}
@@ -88,4 +116,4 @@ def fetch_boundaries(template: str, year: int, codes: set[str], timeout: float =
         return body, {"year": y, "data_year": year, "url": url, "features": len(got),
                       "bytes": len(body)}
     raise GeoError("no gemeente boundaries match the gemeenten of "
-                   f"{year} ({'; '.join(tried)})")
+                   f"{year} ({'; '.join(tried)})", missing=absent == len(candidates))

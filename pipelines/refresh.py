@@ -3,7 +3,10 @@
 The orchestration (:func:`_refresh`) is the list of stages, each a function of explicit inputs:
 
     current_state   what is published and which raw fetches it was built from
-    fetch           per table: changed at CBS since that fetch? download it (cbs.py -> raw/)
+    fetch           per table (:func:`fetch_table`): changed at CBS since that fetch? then its
+                    metadata -> the query (query.py: what to ask) -> download it (cbs.py: how
+                    to ask, with the one retry layer) -> raw/; a table that fails for good
+                    keeps its last good data
     gather          the raw data per table: new fetch, else the published one
     build_checked   regions + tidy (pure) -> contract checks -> plausibility against the
                     published snapshot (an implausible table goes back to its last good data)
@@ -15,12 +18,13 @@ The orchestration (:func:`_refresh`) is the list of stages, each a function of e
 Exit codes: 0 ok (or nothing to do), 1 failed (nothing published: CBS unreachable for every
 table, a failed check, no data), 3 partial (some tables refreshed, at least one kept its last
 good data: fetch failed or not plausible), 75 another refresh runs.
+
+Progress: JSON logs for the nightly (:mod:`logs`); at a terminal a bar per table, one line per
+table when done, and a summary at the end (the ``_text`` of the final record).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import sys
 import time
@@ -32,12 +36,12 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, editions, maps, peers, runs, snapshot, store
+from . import changes, checks, editions, geo, logs, maps, peers, query, runs, snapshot, store
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
-from .editions import EditionError, resolve_measure
 from .history import History, HistoryError
-from .regions import LEVEL_PREFIXES, RegionError, add_dimension_regions, build_regions
+from .query import Request, TableProblem, plan
+from .regions import RegionError, add_dimension_regions, build_regions
 from .transform import (
     MISSING_COLUMNS,
     REGION_DIMENSIONS,
@@ -52,71 +56,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3, 75
 
 
-class TableProblem(RuntimeError):
-    """The table exists but does not fit the catalogue (vanished measure, unknown category)."""
-
-    def __init__(self, table: str, message: str, kind: str = "catalogue_mismatch"):
-        super().__init__(f"{table}: {message}")
-        self.table = table
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class Request:
-    table: str
-    select: list[str] | None
-    filter_dims: dict[str, list[str]]  # dimension -> stripped keys wanted
-    levels: tuple[str, ...]
-    api: str = "v3"  # v4: select holds measure codes and dimensions, see fetch_table
-    edition: bool = False  # one year of a series: measures are stems, resolved per edition
-
-    @property
-    def signature(self) -> str:
-        parts = [self.select, self.filter_dims, self.levels] + ([self.api] if self.api != "v3"
-                                                                else [])
-        body = json.dumps(parts, sort_keys=True)
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
-
-
-def is_dimension(prop: dict) -> bool:
-    """A DataProperties entry that is a dimension: Dimension, GeoDimension, TimeDimension, and
-    GeoDetail (the region dimension WijkenEnBuurten of the real Kerncijfers wijken en buurten)."""
-    kind = str(prop.get("Type"))
-    return "Dimension" in kind or kind == "GeoDetail"
-
-
-def plan(catalog: Catalog, table: str) -> Request:
-    api = catalog.tables[table].api if table in catalog.tables else "v3"
-    if table in catalog.gebieden.values():
-        return Request(table, None, {}, (), api)
-    inputs = catalog.inputs_for(table)
-    dims: dict[str, set[str]] = {}
-    for inp in inputs:
-        for d, k in inp.filters:
-            dims.setdefault(d, set()).add(k)
-    measures = sorted({i.measure for i in inputs})
-    select = ["RegioS", "Perioden", *sorted(dims), *measures]
-    edition = table in catalog.tables and catalog.tables[table].series is not None
-    return Request(table, select, {d: sorted(k) for d, k in sorted(dims.items())},
-                   catalog.levels_for(table), api, edition)
-
-
-def odata_filter(req: Request, padded: dict[str, dict[str, str]],
-                 measures: list[str] | None = None, region: str = "RegioS") -> str | None:
-    """$filter for the wanted categories and region levels; keys compared in CBS's padded form
-    (v3; v4 keys are not padded). ``measures``: v4 measure codes (one row per cell there)."""
-    parts = []
-    if measures:
-        parts.append("(" + " or ".join(f"Measure eq '{m}'" for m in measures) + ")")
-    for dim, keys in req.filter_dims.items():
-        ors = " or ".join(f"{dim} eq '{padded[dim][k]}'" for k in keys)
-        parts.append(f"({ors})")
-    if req.levels and set(req.levels) != set(LEVEL_PREFIXES):
-        ors = " or ".join(f"startswith({region},'{lv}')" for lv in req.levels)
-        parts.append(f"({ors})")
-    return " and ".join(parts) or None
-
-
 @dataclass
 class TableResult:
     action: str  # fetched | unchanged | failed (-> stale) | rejected (implausible)
@@ -129,17 +68,22 @@ class TableResult:
 
 
 def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: bool,
-                prev: dict | None = None) -> tuple[TableResult, RawTable | None]:
+                prev: dict | None = None, bar: logs.TableBar | None = None
+                ) -> tuple[TableResult, RawTable | None]:
     """Download ``req.table`` unless CBS's Modified (and our query) equal those of ``prev``: the
     raw manifest of the fetch the published snapshot was built from. Returns the result and the
     new fetch (None when unchanged). A new fetch is stored, but it becomes "last good" only once
-    a snapshot built from it is published."""
+    a snapshot built from it is published.
+
+    The steps: table info -> unchanged? -> the metadata the request needs -> ``query.resolve``
+    (what to ask; raises TableProblem when the table no longer fits the catalogue) ->
+    ``client.download`` (how to ask; every request retried by the client's session) -> store.
+    ``bar`` shows the rows as the pages come in (text mode)."""
     t0 = time.monotonic()
     table = req.table
     info = client.table_info(table)
     modified = info.get("Modified")
     res = TableResult("unchanged", modified=modified)
-    v4 = getattr(client, "api", "v3") == "v4"
     status = (info.get("OutputStatus") or "").strip()
     if status and status.lower() not in ("regulier", "regular"):
         msg = (f"{table}: CBS marks this table as {status!r} (e.g. discontinued): look for its "
@@ -150,52 +94,26 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
             and prev.get("signature") == req.signature):
         res.rows = data_file(prev).get("rows")
         res.seconds = time.monotonic() - t0
-        log.info("table unchanged, not downloaded", extra={"table": table, "modified": modified})
+        log.info("table unchanged, not downloaded", extra={
+            "table": table, "modified": modified,
+            "_text": f"{table:<10} unchanged at CBS since {modified}: not downloaded"})
         return res, None
 
-    padded: dict[str, dict[str, str]] = {}
-    select, measures, region = req.select, None, "RegioS"
-    if req.select:
-        props = client.meta(table, "DataProperties")
-        topics = {p.get("Key") for p in props if p.get("Type") == "Topic"}
-        dims = {p.get("Key") for p in props if is_dimension(p)}
-        wanted = [c for c in req.select if c not in ("RegioS", "Perioden")]
-        if req.edition:  # stems -> this edition's keys (suffixes shift between editions)
-            try:
-                wanted = [c if c in dims else resolve_measure(c, props, table) for c in wanted]
-            except EditionError as exc:
-                raise TableProblem(table, str(exc).split(": ", 1)[1], "missing_measure") from None
-            region = next((d for d in REGION_DIMENSIONS if d in dims), "RegioS")
-            select = [d for d in (region, "Perioden") if d in dims] + wanted
-        missing_m = [m for m in wanted if m not in topics and m not in dims]
-        if missing_m:
-            raise TableProblem(table, f"measure(s) {', '.join(missing_m)} do not exist in this "
-                                      "table (anymore): check the catalogue", "missing_measure")
-        if v4:  # one row per cell: ask for the measures, keep every dimension column
-            measures = [m for m in wanted if m in topics]
-            select = ["Measure", "ValueAttribute", "Value",
-                      *[p.get("Key") for p in props if is_dimension(p)]]
-        for dim, keys in req.filter_dims.items():
-            items = client.meta(table, dim)
-            padded[dim] = {str(i["Key"]).strip(): i["Key"] for i in items}
-            unknown = [k for k in keys if k not in padded[dim]]
-            if unknown:
-                raise TableProblem(table, f"{dim} has no category {', '.join(unknown)}",
-                                   "missing_category")
-    flt = odata_filter(req, padded, measures, region)
-    log.info("downloading", extra={"table": table, "filter": flt, "select": select,
-                                   "api": req.api})
-    entities = client.download(table, select, flt)
-    entity = "Observations" if v4 else "TypedDataSet"
-    rows = len(entities.get(entity, []))
+    q = query.resolve(req, {name: client.meta(table, name) for name in req.metadata})
+    logs.detail(log, "downloading", table=table, filter=q.filter, select=q.select, api=q.api)
+    bar = bar or logs.TableBar(None)
+    entities = client.download(q, progress=lambda entity, n: bar.page(entity, n,
+                                                                       entity == q.entity))
+    rows = len(entities.get(q.entity, []))
     manifest = {
         "table": table, "title": info.get("Title"), "modified": modified,
-        "fetched_at": store.utcnow(), "url": client.url_for(table, entity),
-        "select": select, "filter": flt, "signature": req.signature, "api": req.api,
+        "fetched_at": store.utcnow(), "url": client.url_for(table, q.entity),
+        "select": q.select, "filter": q.filter, "signature": q.signature, "api": q.api,
     }
     saved = raw.save(table, entities, manifest)
     res.action, res.rows, res.seconds = "fetched", rows, time.monotonic() - t0
-    log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2)})
+    log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2),
+                               "_text": f"{table:<10} {rows:>9,} rows {res.seconds:6.1f} s"})
     return res, saved
 
 
@@ -448,26 +366,36 @@ def fetch(catalog: Catalog, client: CbsClient, raw: store.RawStore, todo: list[s
     did (and, as with ``force``, the tables in ``refetch``: their stored fetch is damaged). A
     table that fails is reported and keeps its last good data later on."""
     fresh: dict[str, RawTable] = {}
+    if todo:
+        log.info("fetching", extra={"tables": len(todo), "workers": workers, "_text": (
+            f"Asking CBS about {len(todo)} table(s), {max(1, workers)} at a time "
+            f"({client.config.base_url}):")})
 
-    def one(table: str) -> TableResult:
-        try:
-            req = plan(catalog, table)
-            res, saved = fetch_table(client.for_api(req.api), raw, req, force or table in refetch,
-                                     current.inputs.get(table))
-            if saved is not None:
-                fresh[table] = saved
-            return res
-        except (CbsError, TableProblem) as exc:
-            kind = getattr(exc, "kind", "error")
-            loud = kind in ("not_found", "missing_measure", "missing_category")
-            (log.error if loud else log.warning)(
-                "table failed" + (" - DOES NOT EXIST or does not fit the catalogue" if loud else ""),
-                extra={"table": table, "error": str(exc), "kind": kind})
-            return TableResult("failed", error=str(exc), kind=kind)
+    def one(table: str, bars: logs.Progress) -> TableResult:
+        with bars.table(table) as bar:
+            try:
+                req = plan(catalog, table)
+                res, saved = fetch_table(client.for_api(req.api), raw, req,
+                                         force or table in refetch, current.inputs.get(table), bar)
+                if saved is not None:
+                    fresh[table] = saved
+                return res
+            except (CbsError, TableProblem) as exc:  # retried already: what does it mean?
+                kind = getattr(exc, "kind", "error")
+                loud = kind in ("not_found", "missing_measure", "missing_category")
+                (log.error if loud else log.warning)(
+                    "table failed" + (" - DOES NOT EXIST or does not fit the catalogue"
+                                      if loud else ""),
+                    extra={"table": table, "error": str(exc), "kind": kind,
+                           "_text": f"{table:<10} failed: {exc}" + (
+                               " - it does not exist or does not fit the catalogue" if loud
+                               else "") + "; its last good data (if any) is kept"})
+                return TableResult("failed", error=str(exc), kind=kind)
 
     # a few tables at a time: CBS answers slowly per request, not per byte
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = dict(zip(todo, pool.map(one, todo), strict=True))
+    with logs.progress("CBS tables", len(todo)) as bars, \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = dict(zip(todo, pool.map(lambda t: one(t, bars), todo), strict=True))
     return Fetched(results, fresh, check_editions(catalog, client) if todo else [])
 
 
@@ -557,16 +485,19 @@ class Enriched:
 
 def enrich(catalog: Catalog, built: Built, raws: dict[str, RawTable], current: Current,
            stale: list[str], failed: dict, not_yet: list[str], run: dict, root: Path,
-           geo_url: str | None, force: bool, data_source: str | None = None,
+           boundary_source: geo.Source, force: bool, data_source: str | None = None,
            plausibility: snapshot.Plausibility | None = None) -> Enriched:
     """Stage 5: what the dashboard needs beside the numbers: provenance manifest, changes since
-    the published snapshot, comparable gemeenten (peers) and map boundaries."""
+    the published snapshot, comparable gemeenten (peers) and map boundaries (fetched from
+    ``boundary_source``)."""
     obs, regions = built.observations, built.regions
     base_id, previous, _cov = current.baseline()  # changes are diffed against intact data only
     peer_table, peer_features = peers.compute(built.observations_current, regions)
-    geojson, bounds = maps.boundaries(catalog, regions, current.manifest, root, geo_url, force)
+    geojson, bounds = maps.boundaries(catalog, regions, current.manifest, root, boundary_source,
+                                    force)
     old_maps, by_year = maps.historical_boundaries(catalog, regions, built.history,
-                                                   current.manifest, root, geo_url, force)
+                                                   current.manifest, root, boundary_source,
+                                                   force)
     manifest = snapshot_manifest(
         catalog, raws, obs, built.coverage, stale, failed, not_yet,
         new_editions=run["new_editions"], cbs_url=run["cbs_url"], data_source=data_source,
@@ -597,7 +528,7 @@ def publish_snapshot(root: Path, raw: store.RawStore, built: Built, raws: dict[s
     for t, r in raws.items():
         if r.manifest.get("folder"):
             raw.mark_good(t, r.manifest["folder"])
-    log.info("published", extra={"snapshot_id": sid, "rows": len(built.observations)})
+    logs.detail(log, "published", snapshot_id=sid, rows=len(built.observations))
     return sid
 
 
@@ -649,6 +580,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         return _finish(root, run, t_start, "partial" if stale else "noop",
                        EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
 
+    log.info("building", extra={"tables": len(needed), "_text": (
+        f"Building the figures from {len(needed)} table(s) and checking them ...")})
     checked = build_checked(catalog, raw, needed, fetched.fresh, current, usable, accept)
     if checked.error or checked.violations:
         return _failed_checks(root, run, t_start, checked)
@@ -666,15 +599,17 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
 
     plausible = (snapshot.Plausibility(rejected=checked.rejected, accepted=sorted(accept))
                  if checked.rejected or accept else None)
+    boundary_source = geo.Source(geo.url_template(geo_url), client.boundary_file)
     enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
-                      geo_url, force, data_source_of(client.config.base_url, data_source),
+                      boundary_source, force, data_source_of(client.config.base_url, data_source),
                       plausible)
     if enriched.manifest.boundaries is not None:
         run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
                                                                     exclude_defaults=True)
     sid = publish_snapshot(root, raw, checked.built, raws, enriched, keep)
     outcome, code = ("partial", EXIT_PARTIAL) if stale else ("ok", EXIT_OK)
-    return _finish(root, run, t_start, outcome, code, snapshot_id=sid)
+    return _finish(root, run, t_start, outcome, code, snapshot_id=sid,
+                   rows=len(checked.built.observations))
 
 
 def published_as_is(catalog: Catalog, current: Current, raws: dict[str, RawTable], force: bool,
@@ -798,5 +733,29 @@ def _finish(root: Path, run: dict, t0: float, outcome: str, code: int, **extra) 
                 "outcome": outcome, "exit_code": code})
     runs.append_run(root, run)
     level = logging.INFO if code == EXIT_OK else logging.ERROR
-    log.log(level, f"refresh {outcome}", extra={k: v for k, v in run.items() if k != "tables"})
+    log.log(level, f"refresh {outcome}", extra={**{k: v for k, v in run.items() if k != "tables"},
+                                                "_text": summary(run)})
     return code
+
+
+def summary(run: dict) -> str:
+    """The end of a run in plain words, for a person at a terminal: what was published (or why
+    nothing), from how many tables, how long it took."""
+    acts: dict[str, int] = {}
+    for t in (run.get("tables") or {}).values():
+        acts[t["action"]] = acts.get(t["action"], 0) + 1
+    n = sum(acts.values())
+    seconds = run.get("seconds") or 0
+    took = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    kept = acts.get("stale", 0) + acts.get("rejected", 0)
+    kept_text = f"; {kept} kept their last good data (see above)" if kept else ""
+    outcome, sid = run.get("outcome"), run.get("snapshot_id")
+    if outcome == "failed":
+        return f"Refresh failed after {took}, nothing published: {run.get('error')}"
+    if outcome == "noop" or (outcome == "partial" and "rows" not in run):
+        return (f"Nothing new at CBS: snapshot {sid} stays current ({n} tables checked in "
+                f"{took}{kept_text}).")
+    parts = [f"{acts[a]} {w}" for a, w in (("fetched", "downloaded"), ("unchanged", "unchanged"))
+             if acts.get(a)]
+    return (f"Published snapshot {sid}: {run.get('rows', 0):,} figures from {n} tables "
+            f"({', '.join(parts) or 'none asked'}{kept_text}) in {took}.")

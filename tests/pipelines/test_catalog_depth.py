@@ -14,7 +14,7 @@ import pytest
 from pipelines import catalog, snapshot
 from pipelines.__main__ import main
 from pipelines.editions import resolve_measure
-from pipelines.refresh import is_dimension
+from pipelines.query import is_dimension
 from tests.support.paths import SHARED_CBS
 
 SHARED = SHARED_CBS

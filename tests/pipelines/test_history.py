@@ -196,7 +196,8 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
     import json
     from types import SimpleNamespace
 
-    from pipelines import maps
+    from pipelines import geo, maps
+    from pipelines.cbs import CbsClient, CbsConfig
 
     geo_dir = tmp_path / "geo"
     geo_dir.mkdir()
@@ -207,10 +208,11 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
         for c in sorted(codes_2021)]}
     (geo_dir / "gemeente_2021.geojson").write_text(json.dumps(fc))
     server = standin(tmp_path, geo_dir=geo_dir)
-    url = f"{server.url}/geo/gemeente_{{year}}.geojson"
+    client = CbsClient(CbsConfig(base_url=server.url, backoff=0))
+    source = geo.Source(f"{server.url}/geo/gemeente_{{year}}.geojson", client.boundary_file)
     regions = pd.DataFrame({"code": sorted(CURRENT), "level": "GM", "is_current": True})
     cat = SimpleNamespace(reference_year=REF)
-    files, metas = maps.historical_boundaries(cat, regions, history, None, tmp_path, url, False)
+    files, metas = maps.historical_boundaries(cat, regions, history, None, tmp_path, source, False)
     # 2022 and 2023 have today's gemeenten: no extra map; 2021, 2020 and 2019 differ, and 2018
     # had the same gemeenten as 2019, so the 2019 entry serves both
     assert set(metas) == {"2021", "2020", "2019"} and metas["2019"].years == (2019, 2018)
@@ -220,7 +222,7 @@ def test_maps_for_earlier_boundary_years(history, tmp_path, standin):
     # a year known to be unavailable is not asked again on the next run
     server.reset_stats()
     manifest = published_manifest(snapshot_id="none", boundaries_by_year=metas)
-    maps.historical_boundaries(cat, regions, history, manifest, tmp_path, url, False)
+    maps.historical_boundaries(cat, regions, history, manifest, tmp_path, source, False)
     assert not [p for _m, p, _s in server.stats.log if "2019" in p or "2018" in p]
 
 

@@ -345,12 +345,13 @@ def test_flaky_cbs_30pct_http_500_every_table_completes(tmp_path, standin):
 
 def test_cbsodata_pages_go_through_the_retrying_session(tmp_path, standin):
     from pipelines.cbs import CbsClient, CbsConfig
+    from pipelines.query import Query
     mirror = write_world(tmp_path / "mirror")
     server = standin(mirror, page_size=7)
     server.add_fault("truncate", table=VEST, entity="TypedDataSet", times=1)
     server.add_fault("reset", table=VEST, entity="TypedDataSet", times=1)
     client = CbsClient(CbsConfig(base_url=server.url, backoff=0, retries=2))
-    data = client.download(VEST, None, None)
+    data = client.download(Query(VEST))
     assert len(data["TypedDataSet"]) == 60
     assert client.requests_made >= 10  # counted by the session: one per HTTP request
 

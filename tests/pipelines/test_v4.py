@@ -14,6 +14,7 @@ from pipelines import runs, snapshot
 from pipelines.__main__ import main
 from pipelines.cbs import CbsClient, CbsConfig, CbsError
 from pipelines.odata import v4_as_v3, v4_codes, v4_data_properties, v4_reason, v4_wide
+from pipelines.query import Query
 from standin import parse_filter
 from tests.support.contract import assert_fits_contract
 from tests.support.v4_factory import write_v4_table
@@ -148,8 +149,8 @@ def v4(tmp_path, standin):
 def test_client_follows_next_links_and_keeps_every_observation(v4):
     server, client = v4
     flt = "(Measure eq 'M000352') and (Geslacht eq 'T001038')"
-    ent = client.download(BEV, ["Measure", "ValueAttribute", "Value", "Geslacht", "RegioS",
-                                "Perioden"], flt)
+    ent = client.download(Query(BEV, "v4", ["Measure", "ValueAttribute", "Value", "Geslacht",
+                                            "RegioS", "Perioden"], flt))
     obs = ent["Observations"]
     assert len(obs) == len(V4_REGIONS) * len(PERIODS)
     assert set(obs[0]) == {"Measure", "ValueAttribute", "Value", "Geslacht", "RegioS", "Perioden"}
@@ -197,7 +198,7 @@ def test_client_gives_up_and_says_why(v4):
         client.table_info(BEV)
     server.clear_faults()
     with pytest.raises(CbsError) as exc:
-        client.download(BEV, None, "Nonsense eq 'x'")
+        client.download(Query(BEV, "v4", None, "Nonsense eq 'x'"))
     assert exc.value.kind == "http" and "400" in str(exc.value)
 
 
