@@ -78,10 +78,12 @@ NAV_LABELS = {"ruimtelijke_economie": "Ruimtelijke economie"}  # fits the sideba
 
 def navigation(page_map: dict[str, st.Page]) -> None:
     """Our own page links (streamlit_fixes.page_links: Streamlit's page list has invalid list
-    markup); the gemeente travels with the session."""
+    markup), on a phone also at the top of the page under a labelled "Menu"; the gemeente
+    travels with the session."""
     streamlit_fixes.page_links({group: [page_map[k] for k in keys]
                                 for group, keys in NAV_GROUPS.items()},
-                               {page_map[k].url_path: label for k, label in NAV_LABELS.items()})
+                               {page_map[k].url_path: label for k, label in NAV_LABELS.items()},
+                               phone_menu=lambda: components.narrow_only("menu"))
 
 
 def sidebar(data: dataio.DashData, sel: state.Selection) -> None:

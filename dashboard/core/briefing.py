@@ -120,14 +120,15 @@ def _row(f: dict) -> dict:
     """One table row of a figure, every cell already in words (no colour carries meaning)."""
     unit, dec = f["unit"], f["decimals"]
     if f["period"] is None:
-        return {"title": f["title"], "gap": f["gap"] or fmt.MISSING}
+        return {"title": fmt.titled(f["title"], unit), "gap": f["gap"] or fmt.MISSING}
     position = compute.position_words(f)
     change = "–"
     if f["change"] is not None:
         change = ("gelijk (afronding)" if f["within_rounding"]
                   else fmt.change(f["change"], unit, dec))
     return {
-        "title": f["title"] if f["headline"] else f"{f['title']} ({f['region_name']})",
+        "title": (fmt.titled(f["title"], unit) if f["headline"]
+                  else f"{fmt.titled(f['title'], unit)} ({f['region_name']})"),
         "gap": None, "value": fmt.value(f["value"], unit, dec, short=True),
         "period": _period_cell(f),
         "stale": f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else "",

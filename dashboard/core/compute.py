@@ -17,6 +17,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from dashboard.core import exports
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from pipelines import precision
@@ -531,7 +532,7 @@ def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
     """The downloadable gemeenteprofiel (one row per key figure of :func:`profile`): level,
     freshness ('verouderd') and gap reason as columns; positions only for rankable
     indicators, shares of NL / provincie for sizes."""
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "thema": prof["theme"].map(themes), "indicator": prof["title"], "eenheid": prof["unit"],
         "soort": prof["kind"].map({pr.SIZE: "omvang", pr.RATE: "verhouding", pr.INDEX: "index"}),
         "regio": prof["region_name"],
@@ -552,6 +553,9 @@ def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
                         zip(prof["freshness"], prof["gap"].fillna(""), strict=True)],
         "CBS-tabel": prof["cbs_table"],
     })
+    out = exports.rounded(out, ["waarde", "vorig jaar", "verandering", "Nederland", "provincie",
+                                "vergelijkbare gemeenten (mediaan)"], prof["decimals"])
+    return exports.rounded(out, ["aandeel Nederland (%)", "aandeel provincie (%)"], 1)
 
 
 def latest_periods(obs_by_indicator: dict[str, pd.DataFrame]) -> dict[str, str]:

@@ -110,6 +110,11 @@ WIDE = "wide-only"
 PAGE_CSS = f"""
 <style>
 {streamlit_fixes.HIDE_TOOLBARS_CSS.strip()}
+/* a card's title and the description of its change wrap; Streamlit cuts them off with '…' */
+:is([data-testid="stMetricLabel"], [data-testid="stMetricDeltaDescription"]),
+:is([data-testid="stMetricLabel"], [data-testid="stMetricDeltaDescription"]) * {{
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }}
+[data-testid="stMetric"] > div:has([data-testid="stMetricDelta"]) {{ flex-wrap: wrap; }}
 @media (max-width: 640px) {{
   [class*="st-key-{WIDE}"] {{ display: none !important; }}
   [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}
@@ -287,10 +292,14 @@ def _fmt_cell(v, unit, dec):
 
 def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
               indicator_ids: list[str], key: str) -> None:
-    """CSV (first sheet) and Excel (all sheets + Bronnen) of what is on screen, built on click."""
+    """CSV (first sheet) and Excel (all sheets + Bronnen) of what is on screen, built on click.
+    The frames come rounded from their page (exports.rounded); a demo snapshot's files say so
+    on every row and in their name."""
+    notice = exports.demo_notice(data.manifest)
+    sheets = {k: exports.with_notice(v, notice) for k, v in sheets.items()}
     first = next(iter(sheets.values()))
     sources = exports.sources_frame(data.manifest, indicator_ids)
-    base = slug(name)
+    base = slug(name) + ("-demo" if notice else "")
     c1, c2, c3 = st.columns([1, 1, 3])
     c1.download_button("CSV", functools.partial(exports.to_csv, first), f"{base}.csv",
                        "text/csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.core import compute, state, theme
+from dashboard.core import compute, exports, state, theme
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build, svgmap
@@ -274,9 +274,15 @@ def downloads(ctx: components.Ctx, m: theme.ThemeModel, rk: pd.DataFrame,
         wide["actualiteit"] = [("" if p != last else pr.STALE if data.lags and
                                 data.lags.of(m.indicator, p).stale else "actueel")
                                for p in wide["periode"]]
+    dec = int(m.meta.decimals or 0)
+    ranking = exports.rounded(rk, ["waarde"], dec)
+    ranking = exports.rounded(ranking, ["aandeel NL (%)"], 1)
+    if not wide.empty:
+        wide = exports.rounded(wide, [c for c in wide.columns
+                                      if c not in ("periode", "harmonisatie", "actualiteit")], dec)
     components.downloads(
         f"{m.meta.title} {data.names[gm]} {period}",
-        {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}).assign(
+        {f"Ranglijst {period}": ranking.rename(columns={"waarde": value_col}).assign(
             periode=period, actualiteit=pr.STALE if m.fresh.stale else "actueel"),
          "Tijdreeks": wide},
         data, [m.indicator], key="thema")
