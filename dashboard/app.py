@@ -95,10 +95,12 @@ def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
                      on_change=components.bind_to_url("w_gemeente", "gemeente"),
                      help="Typ een deel van de naam om te zoeken.", filter_mode="contains")
         row = compute.region_row(data.regions, gemeente)
+        inw, when = compute.latest_population(data.view(sel.grenzen), gemeente, row,
+                                              data.manifest.reference_year)
         facts = [f"Provincie: {row.get('provincie') or fmt.MISSING}",
                  f"COROP-gebied: {row.get('corop') or fmt.MISSING}",
                  f"Arbeidsmarktregio: {row.get('arbeidsmarktregio') or fmt.MISSING}",
-                 f"Inwoners: {fmt.number(row.get('inwoners'))}"]
+                 f"Inwoners: {fmt.number(inw)}" + (f" ({when})" if when else "")]
         st.caption("  \n".join(facts))
         st.session_state["w_grenzen"] = sel.grenzen
         st.radio("Gemeentegrenzen", list(state.GRENZEN), format_func=state.GRENZEN.get,

@@ -511,6 +511,19 @@ def population(figures: list[dict], row: dict, reference_year: int | None = None
     return float(inw), (f"Gebieden in Nederland {reference_year}" if reference_year else "")
 
 
+def latest_population(obs: dict[str, pd.DataFrame], code: str, row: dict,
+                      reference_year: int | None = None) -> tuple[float | None, str]:
+    """:func:`population` for where no key figures are at hand (the sidebar on every page): the
+    latest "Inwoners op 1 januari" of the gemeente in these observations, the same figure the
+    Overzicht's card and header show."""
+    ind = obs.get(POPULATION_INDICATOR)
+    own = series(ind, code).dropna(subset=["value"]) if ind is not None else pd.DataFrame()
+    figures = ([] if own.empty else [{
+        "indicator": POPULATION_INDICATOR, "headline": True,
+        "value": float(own["value"].iloc[-1]), "period": str(own["period"].iloc[-1])}])
+    return population(figures, row, reference_year)
+
+
 def position_words(f: dict) -> str:
     """The position cell of a key figure, in words: a position (ties said as ties) for an
     indicator with a direction, where it stands (hoog / rond het midden / laag) for a rate

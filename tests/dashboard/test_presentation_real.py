@@ -232,8 +232,11 @@ def test_overzicht_through_the_app(real_data, dd, pages, monkeypatch, gm):
     t = _texts(at)
     for f in figures:
         if f["headline"] and f["period"] is None:
-            assert f"- {f['title']}: {f['gap']}" in t or f"{f['title']}: {f['gap']}" in t, f["title"]
+            assert f"{f['title']}: {f['gap']}" in t, f["title"]
     assert "Demo-gegevens, onvolledig" in t
+    card = next(f for f in figures if f["indicator"] == "inwoners")
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert f"Inwoners: {fmt.number(card['value'])} (1 januari {card['period']})" in sidebar
     for f in figures:
         if not f["headline"] and f["period"]:
             assert f["block"] in t
@@ -384,6 +387,9 @@ def test_header_population_is_the_cards_population(dd, pages):
         inw, when = compute.population(figures, compute.region_row(dd.regions, gm),
                                        dd.manifest.reference_year)
         assert inw == card["value"] and when == f"1 januari {card['period']}", gm
+        # the sidebar on every page says the same (it has no key figures at hand)
+        assert compute.latest_population(dd.view("huidig"), gm, compute.region_row(
+            dd.regions, gm), dd.manifest.reference_year) == (inw, when), gm
 
 
 @pytest.mark.parametrize("gm", list(PDF_CASES))
