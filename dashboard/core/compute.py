@@ -132,13 +132,13 @@ def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: 
     """The chosen comparable gemeenten. From the pipeline's ``peers`` table when the snapshot
     has it (with the reason per peer); otherwise the size-class + urbanity logic of
     :func:`peers`. Statistical peers without a peers table fall back to that too (with a note)."""
-    fallback = peers(regions, gemeente)
     rows = None
     if peers_frame is not None and not peers_frame.empty:
         rows = peers_frame[(peers_frame["gemeente"] == gemeente)
                            & (peers_frame["method"] == PEER_METHODS.get(method, method))]
         rows = rows.sort_values("rank")
     if rows is None or rows.empty:
+        fallback = peers(regions, gemeente)  # only when the pipeline's table has no answer
         note = None
         if method == "statistisch":
             note = ("Statistisch vergelijkbare gemeenten zijn voor deze gemeente niet beschikbaar; "
