@@ -13,11 +13,12 @@ plus an optional ``_catalog.json`` (a ``Datasets`` response) at the top; the cat
 ``/odata/v1/CBS/Datasets`` is that file plus every table folder's Properties.
 
 Requests: ``/odata/v1/CBS/<ID>/`` (service document), ``/odata/v1/CBS/<ID>/<Entity>`` with
-``$filter`` (:mod:`standin.grammar`, v4: eq ne gt ge lt le, and or not, startswith endswith
-contains, ``in``),
-``$select``, ``$top``, ``$skip``, ``$orderby`` and ``$count=true``; entity sets are paged at
-``page_size`` rows with an absolute ``@odata.nextLink``. Unknown tables/entities answer 404 with a
-v4 error body; the faults of the stand-in apply to v4 requests too (matched on table and entity).
+``$filter`` (v4 grammar: eq ne gt ge lt le, and or not, startswith endswith contains, ``in``),
+``$select``, ``$top``, ``$skip``, ``$orderby`` (:mod:`standin.grammar`) and ``$count=true``;
+entity sets are paged at ``page_size`` rows with an absolute ``@odata.nextLink``. Unknown
+tables/entities answer 404 with a v4 error body (:func:`error_body`); the faults of the stand-in
+apply to v4 requests too (the server matches them on :func:`target`). Files are read through the
+server's :class:`~standin.documents.DocCache`.
 """
 
 from __future__ import annotations
