@@ -416,3 +416,28 @@ def test_briefing_text_is_fit_to_read(real_data, pages, gm):
             assert not re.search(r"\b\d+ van \d+\b", row), row
         if not pr.judged(src.indicators[f["indicator"]]):
             assert not re.search(r"\b\d+ van 342\b", row), row
+
+
+def test_briefing_draws_no_line_of_rounding_steps(real_data, dd, pages):
+    """Vlieland's banen per 1.000 inwoners is imprecise (700 -> 800 -> 700 are rounding steps):
+    the briefing draws the next indicator instead; Breda's is precise and drawn."""
+    src = briefing.Source.load(real_data)
+    for gm, drawn in (("GM0096", False), ("GM0758", True)):
+        peer, figures = pages[gm]
+        banen = next(f for f in figures if f["indicator"] == "banen_per_1000_inwoners")
+        assert banen["imprecise"] is not drawn
+        c = briefing.content(src, gm, peer, figures=figures)
+        titles = [ch["alt"] for ch in c["charts"]]
+        assert len(c["charts"]) == 3, gm
+        assert any("Banen van werknemers per 1.000" in t for t in titles) is drawn, (gm, titles)
+
+
+@pytest.mark.parametrize("gm", ["GM0638", "GM0626"])  # long COROP names, three movements
+def test_the_fullest_briefings_still_fit_one_page(real_data, gm):
+    """Measured over all 342 gemeenten (python -m dashboard briefing --all): these two were the
+    first to need a second page; every briefing is one A4 page."""
+    from tests.support.pdf import pdf_text  # noqa: PLC0415
+
+    src = briefing.Source.load(real_data)
+    n, _text = pdf_text(briefing.render(src, gm, compute.peers(src.regions, gm)))
+    assert n == 1

@@ -358,8 +358,8 @@ def test_verdict_puts_the_colour_in_words():
 def test_a_title_says_its_unit_where_the_value_does_not():
     from dashboard.core import format as fmt  # noqa: PLC0415
 
-    assert fmt.titled("Bevolkingsdichtheid", "inwoners per km²") == (
-        "Bevolkingsdichtheid (inwoners per km²)")
+    assert fmt.titled("Bevolkingsdichtheid", "inwoners per km²") == "Bevolkingsdichtheid (per km²)"
+    assert fmt.titled("Index", "2015 = 100") == "Index (2015 = 100)"
     assert fmt.titled("Vestigingen per 1.000 inwoners (15-75 jaar)", "per 1.000 inwoners") == (
         "Vestigingen per 1.000 inwoners (15-75 jaar)")
     assert fmt.titled("Banen van werknemers per vestiging", "banen per vestiging") == (

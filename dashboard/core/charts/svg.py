@@ -40,7 +40,7 @@ class Frame:
 
 
 WEB = Frame()
-PRINT = Frame(plot_height=190, font="DejaVu Sans", with_source=False)
+PRINT = Frame(plot_height=170, font="DejaVu Sans", with_source=False)
 
 
 def esc(text: object) -> str:
