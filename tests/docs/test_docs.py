@@ -36,7 +36,7 @@ import pytest
 from tests.support.paths import REPO
 
 README_MAX_LINES = 150
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "data" / "README.md"]
 
 # Our commands: a pattern that finds the command in a line of code, and how to ask it for --help.
 # A pattern's group 1, when it has one, is part of the argv (a subcommand or a script name).
