@@ -184,7 +184,7 @@ def cmd_status(args, cat, root: Path) -> int:
     return EXIT_FAILED if damaged or not sid or not fresh else EXIT_OK
 
 
-FRESH_DAYS = 3  # as the dashboard footer (dashboard/compute.py STALE_AFTER_DAYS)
+FRESH_DAYS = 3  # as the dashboard footer (dashboard/core/compute.py STALE_AFTER_DAYS)
 
 
 def _days_since(ts: str | None) -> int | None:
