@@ -60,10 +60,32 @@ def _rows(mirror: Path, table: str, fn, modified: str = NEWER) -> None:
     info.write_text(json.dumps(body))
 
 
-def _scale(key: str, factor: float):
+def _scale(key: str, factor: float, where=lambda r: True):
     def fn(rows):
-        return [{**r, key: None if r.get(key) is None else r[key] * factor} for r in rows]
+        return [{**r, key: r[key] * factor} if r.get(key) is not None and where(r) else r
+                for r in rows]
     return fn
+
+
+def _new_year(mirror: Path, table: str, key: str = "2022JJ00", factor: float = 1.03,
+              modified: str = NEWER) -> None:
+    """CBS adds period ``key`` to ``table``: every row of its latest period again, its measures
+    times ``factor`` (a normal year: a few % more), the period listed as Voorlopig."""
+    per = mirror / table / "Perioden.json"
+    body = json.loads(per.read_text())
+    last = body["value"][-1]["Key"]
+    body["value"].append({"Key": key, "Title": key[:4], "Description": "Voorlopige cijfers",
+                          "Status": "Voorlopig"})
+    per.write_text(json.dumps(body))
+    dims = {"ID", "RegioS", "Perioden", "BedrijfstakkenBranchesSBI2008", "StatusVanBewoning"}
+
+    def fn(rows):
+        start = max(r["ID"] for r in rows) + 1
+        new = [{**r, "Perioden": key, **{k: round(v * factor) for k, v in r.items()
+                                         if k not in dims and v is not None}}
+               for r in rows if r["Perioden"] == last]
+        return rows + [{**r, "ID": start + i} for i, r in enumerate(new)]
+    _rows(mirror, table, fn, modified)
 
 
 def last_run(data) -> dict:
@@ -107,8 +129,95 @@ def test_values_that_jump_are_rejected_and_reported(world):
     _rows(world.mirror, VEST, _scale("Vestigingen_1", 1000))  # e.g. served in another unit
     assert world() == 3
     err = last_run(world.data)["tables"][VEST]["error"]
-    assert "vestigingen:" in err and "values jump" in err and "GM0001 2019" in err
+    assert ("vestigingen (Vestigingen_1): periods 2019 (10 of 10), 2020 (9 of 9), 2021 (8 of 8): "
+            "values jump") in err
+    assert "GM0004 Dorp 2020: 410 -> 410.000" in err  # the biggest gemeente jumps as examples
+    assert f"--accept {VEST}" in err
     pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+
+
+# --------------------------------------------------------------------------- issue 23: per period
+# A few bad values among many good ones used to stay under a share of *all* compared values;
+# each period and each region is now judged by its own values.
+
+
+def _rejection(data: Path, table: str = VEST, indicator: str = "vestigingen") -> dict:
+    run = last_run(data)
+    assert run["outcome"] == "partial" and run["tables"][table]["action"] == "rejected"
+    return next(r for r in run["rejections"] if r["table"] == table
+                and r.get("indicator") == indicator)
+
+
+def test_newest_year_x1000_is_rejected_naming_the_period(world):
+    """Only 2021 x1000 (every region), 2019 and 2020 untouched: 16 of 54 values in the table,
+    but all of 2021's."""
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1000, lambda r: r["Perioden"] == "2021JJ00"))
+    assert world() == 3
+    rec = _rejection(world.data)
+    assert rec["rule"] == "value_jumps" and rec["measure"] == "Vestigingen_1"
+    assert rec["periods"] == [{"period": "2021", "jumps": 8, "compared": 8}]
+    assert rec["examples"][0] == {"region": "GM0003", "name": "Cee", "period": "2021",
+                                  "previous_period": "2021", "old": 320.0, "new": 320000.0}
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert ("vestigingen (Vestigingen_1): period 2021: 8 of 8 values jump (revised by more than "
+            "50 %, or a new period more than 3x or less than 1/3 of the previous); e.g. GM0003 Cee "
+            "2021: 320 -> 320.000") in err
+    assert "regions" not in err  # every gemeente jumps only in 2021: the period says it all
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)  # last good data kept
+
+
+def test_a_new_year_x1000_is_rejected_against_the_latest_published_year(world):
+    _new_year(world.mirror, VEST, factor=1000)
+    assert world() == 3
+    rec = _rejection(world.data)
+    assert rec["periods"] == [{"period": "2022", "jumps": 7, "compared": 7}]  # GM0004: no 2021
+    assert rec["examples"][0]["previous_period"] == "2021"
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "period 2022: 7 of 7 values jump" in err and "GM0003 Cee 2021 -> 2022: 320 -> " in err
+    assert "2022" not in set(obs(world.data)["period"])
+
+
+def test_a_normal_new_year_is_published(world):
+    _new_year(world.mirror, VEST)  # 3 % more than the year before
+    assert world() == 0
+    assert "2022" in set(obs(world.data).query("indicator == 'vestigingen'")["period"])
+
+
+def test_one_gemeente_x1000_in_every_year_is_rejected_naming_it(world):
+    _rows(world.mirror, VEST, _scale("Vestigingen_1", 1000, lambda r: r["RegioS"] == "GM0001"))
+    assert world() == 3
+    rec = _rejection(world.data)
+    assert "periods" not in rec  # no year is wrong everywhere
+    assert rec["regions"] == [{"region": "GM0001", "name": "Aadorp", "jumps": 3, "compared": 3}]
+    err = last_run(world.data)["tables"][VEST]["error"]
+    assert "vestigingen (Vestigingen_1): GM0001 Aadorp: 3 of 3 values jump" in err
+    assert "GM0001 Aadorp 2021: 120 -> 120.000" in err
+    pd.testing.assert_frame_equal(obs(world.data), world.first_obs)
+    assert world("--accept", VEST) == 0  # whoever checked it at CBS can take it
+    assert obs(world.data).query("indicator == 'vestigingen' and region_code == 'GM0001'")[
+        "value"].min() == 100_000
+
+
+def test_a_legitimate_large_revision_of_one_gemeente_passes(world):
+    """CBS makes 2021 final: every figure a little different, and one gemeente's 2021 +80 %
+    (a company re-registered there). One value in a period and in a gemeente is not a fault."""
+    def revise(rows):
+        out = []
+        for r in rows:
+            v = r["Vestigingen_1"]
+            if v is not None and r["Perioden"] == "2021JJ00":
+                v = round(v * (1.8 if r["RegioS"] == "GM0002" else 1.02))
+            out.append({**r, "Vestigingen_1": v})
+        return out
+    _rows(world.mirror, VEST, revise)
+    per = world.mirror / VEST / "Perioden.json"
+    body = json.loads(per.read_text())
+    body["value"][-1].update(Status="Definitief", Description=None)
+    per.write_text(json.dumps(body))
+    assert world() == 0
+    new = obs(world.data).query("indicator == 'vestigingen' and period == '2021'")
+    assert new.set_index("region_code").loc["GM0002", "value"] == 396  # 220 * 1.8
+    assert "rejections" not in last_run(world.data)
 
 
 def test_implausible_table_keeps_old_data_while_others_are_published(world):
@@ -177,7 +286,10 @@ def test_value_jumps_ignores_normal_revisions_and_growth():
                                    "period_type": "JJ", "value": [120.0, 190.0]})])
     assert checks.value_jumps(Ind, new, old, bounds) is None
     unit = new.assign(value=new["value"].where(new["period"] != "2022", new["value"] * 1000))
-    assert "2 of 6 values jump" in checks.value_jumps(Ind, unit, old, bounds)
+    found = checks.value_jumps(Ind, unit, old, bounds, {"GM1": "Een"})
+    assert found.periods == ({"period": "2022", "jumps": 2, "compared": 2},)
+    assert str(found).startswith("period 2022: 2 of 2 values jump")
+    assert "GM2 2021 -> 2022: 210 -> 190.000" in str(found)
 
 
 def test_value_jumps_lets_a_net_figure_near_zero_move_and_flip_sign():
