@@ -500,3 +500,173 @@ def test_cron_line_reports_every_exit_but_0(tmp_path, code):
     else:
         assert f"refresh exit {code}" in out.stdout
         assert f"STATUS {tmp_path / 'data'}" in out.stdout
+
+
+def _gemeenten(n: int = 342, periods=("2021", "2022", "2023")) -> pd.DataFrame:
+    """A published series of ``n`` gemeenten of different sizes, growing a little each year."""
+    rows = [{"region_code": f"GM{i:04d}", "period": p, "period_type": "jaar",
+             "value": float(1000 + 50 * i) * (1.02 ** k)}
+            for i in range(n) for k, p in enumerate(periods)]
+    return pd.DataFrame(rows)
+
+
+class _Count:
+    decimals = 0
+    value_range = None
+
+
+def test_a_few_gemeenten_revised_far_and_a_normal_year_pass_among_342():
+    """Voorlopig -> Definitief: every 2023 figure a little different, five gemeenten +80 %,
+    two -60 % (herindeling, a company re-registered), plus a new year 2024: nothing rejected.
+    The same table with one gemeente x1000 in every year, or 2024 x1000, is rejected."""
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = _gemeenten()
+    new = old.copy()
+    final = new["period"] == "2023"
+    new.loc[final, "value"] *= 1.01
+    for i, f in [(3, 1.8), (50, 1.8), (120, 1.8), (200, 1.8), (300, 1.8), (7, 0.4), (77, 0.4)]:
+        new.loc[final & (new["region_code"] == f"GM{i:04d}"), "value"] *= f
+    year = old[old["period"] == "2023"].assign(period="2024", value=lambda d: d["value"] * 1.03)
+    assert checks.value_jumps(_Count, pd.concat([new, year]), old, bounds) is None
+
+    one = new.assign(value=new["value"].where(new["region_code"] != "GM0100", new["value"] * 1000))
+    found = checks.value_jumps(_Count, pd.concat([one, year]), old, bounds)
+    assert found.regions == ({"region": "GM0100", "name": None, "jumps": 3, "compared": 4},)
+    assert found.periods == ()
+    wrong_year = year.assign(value=year["value"] * 1000)
+    found = checks.value_jumps(_Count, pd.concat([new, wrong_year]), old, bounds)
+    assert found.periods == ({"period": "2024", "jumps": 342, "compared": 342},)
+
+
+def test_imprecise_values_and_changes_within_the_rounding_never_jump():
+    """Small counts rounded to 5 (quality onnauwkeurig, or a half-width as large as the change)
+    move by factors without anything being wrong."""
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = _gemeenten(20).assign(value=5.0, uncertainty=2.5, quality="")
+    doubled = old.assign(value=10.0)  # 5 -> 10 everywhere: twice, but within both roundings
+    assert not checks.compare(_Count, doubled, old, bounds)["jump"].any()
+    x10 = old.assign(value=50.0)  # no rounding explains this
+    assert len(checks.value_jumps(_Count, x10, old, bounds).periods) == 3
+    assert checks.value_jumps(_Count, x10.assign(quality="onnauwkeurig"), old, bounds) is None
+
+
+def test_a_net_figure_is_not_compared_between_periods():
+    """Growth rates change sign and size from year to year (real bevolkingsgroei: a quarter of
+    the gemeenten moves more than 3x); only revisions of a period CBS gave before count."""
+    class Growth:
+        decimals = 1
+        value_range = (-100.0, 100.0)
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = _gemeenten(50, ("2022",)).assign(value=lambda d: (d.index % 7 - 2) * 0.4 + 0.1)
+    new_year = old.assign(period="2023", value=old["value"] * -5)
+    assert checks.value_jumps(Growth, pd.concat([old, new_year]), old, bounds) is None
+    revised_x10 = old.assign(value=old["value"] * 10)
+    assert checks.value_jumps(Growth, revised_x10, old, bounds).periods[0]["period"] == "2022"
+
+
+# --------------------------------------------------------------------------- on real CBS data
+
+
+@pytest.fixture(scope="module")
+def real(real_data):
+    snap = snapshot.load_snapshot(real_data)
+    cat = catalog_mod.load(real_data / "dev-mirror" / "catalog.yaml")
+    names = dict(zip(snap.regions["code"], snap.regions["name"], strict=True))
+    return snap.observations, cat, names
+
+
+def test_real_data_every_year_as_the_new_one_raises_no_alarm(real):
+    """Each period of each indicator held against the periods before it, as the night that
+    first fetched it would have: no rejection (worst period: 0,3 % of its values jump, against
+    a bound of 10 %)."""
+    obs_, cat, names = real
+    worst = 0.0
+    for ind_id, g in obs_.groupby("indicator"):
+        ind = cat.indicator(ind_id)
+        for p in sorted(g["period"].unique())[1:]:
+            old, new = g[g["period"] < p], g[g["period"] <= p]
+            assert checks.value_jumps(ind, new, old, cat.bounds(ind), names) is None, (ind_id, p)
+            c = checks.compare(ind, new, old, cat.bounds(ind)).query("period == @p")
+            worst = max(worst, c["jump"].mean() if len(c) else 0.0)
+    assert worst < 0.01
+
+
+def test_real_data_banen_x1000_newest_year_new_year_or_one_gemeente_are_caught(real):
+    """Issue 23: banen (83582NED) x1000 in 2023 only changed 972 export rows and was published
+    as ok; so would a new year x1000 and Amsterdam x1000. Each is rejected now, naming the
+    period or the gemeente, also for the indicators computed from banen."""
+    obs_, cat, names = real
+    banen = obs_["indicator"].isin(["banen_werknemers", "banen_per_1000_inwoners",
+                                    "banen_per_vestiging"])
+    only = [i for i in cat.enabled if i.id in ("banen_werknemers", "banen_per_1000_inwoners")]
+
+    def found(new, old=obs_):
+        cov = {}
+        return {f.indicator: f for f in checks.plausibility(cat, {"83582NED"}, new, cov, old, cov,
+                                                            only, names)}
+
+    x2023 = obs_.assign(value=obs_["value"].where(~(banen & (obs_["period"] == "2023")),
+                                                  obs_["value"] * 1000))
+    f = found(x2023)
+    assert f["banen_werknemers"].periods == ({"period": "2023", "jumps": 431, "compared": 431},)
+    assert str(f["banen_werknemers"]).startswith(
+        "banen_werknemers (BanenVanWerknemersInDecember_1): period 2023: 431 of 431 values jump")
+    assert "GM0363 Amsterdam 2023: 723.900 -> 723.900.000" in str(f["banen_werknemers"])
+    assert f["banen_per_1000_inwoners"].periods[0]["period"] == "2023"
+
+    before = obs_[~(banen & (obs_["period"] == "2023"))]  # 2023 is the new year
+    f = found(x2023, before)
+    assert [p["period"] for p in f["banen_werknemers"].periods] == ["2023"]
+    assert "GM0363 Amsterdam 2022 -> 2023: 702.100 -> 723.900.000" in str(f["banen_werknemers"])
+
+    ams = obs_.assign(value=obs_["value"].where(~(banen & (obs_["region_code"] == "GM0363")),
+                                                obs_["value"] * 1000))
+    f = found(ams)
+    assert [r["region"] for r in f["banen_werknemers"].regions] == ["GM0363"]
+    assert "GM0363 Amsterdam: 14 of 14 values jump" in str(f["banen_werknemers"])
+
+    assert found(obs_.assign(value=obs_["value"].where(~banen, obs_["value"] * 1.04))) == {}
+
+
+@pytest.mark.integration
+def test_real_mirror_banen_x1000_in_2023_is_not_published(dev_mirror, tmp_path):
+    """The issue's case end to end: the real development mirror served by the stand-in, a night
+    in which 83582NED serves 2023 x1000 for every region (972 export rows of ~90,000). The night
+    exits 3, names the table, measure, period and Amsterdam with its numbers, and keeps the last
+    good banen."""
+    from standin import StandIn
+
+    v3 = tmp_path / "v3"
+    v3.mkdir()
+    for entry in (dev_mirror / "v3").iterdir():  # the real mirror, by link, except one table
+        if entry.name != "83582NED":
+            (v3 / entry.name).symlink_to(entry.resolve())
+    banen = v3 / "83582NED"
+    banen.mkdir()
+    for f in (dev_mirror / "v3" / "83582NED").iterdir():
+        (banen / f.name).write_bytes(f.read_bytes())
+    data = tmp_path / "data"
+    with StandIn(v3, geo_dir=dev_mirror.parent / "geo", v4_dir=dev_mirror / "v4",
+                 v4_page_size=2000) as server:
+        def night() -> int:
+            return main(["refresh", "--data-dir", str(data), "--catalog",
+                         str(dev_mirror / "catalog.yaml"), "--cbs-url", server.url,
+                         "--cbs4-url", server.v4.url, "--geo-url",
+                         f"{server.url}/geo/gemeente_{{year}}.geojson", "--data-source",
+                         "mirror", "--log-format", "json"])
+        assert night() == 0
+        before = obs(data)
+        _rows(v3, "83582NED", _scale("BanenVanWerknemersInDecember_1", 1000,
+                                     lambda r: r["Perioden"] == "2023JJ00"))
+        assert night() == 3
+    run = last_run(data)
+    err = run["tables"]["83582NED"]["error"]
+    assert run["tables"]["83582NED"]["action"] == "rejected"
+    assert ("banen_werknemers (BanenVanWerknemersInDecember_1): period 2023: 431 of 431 values "
+            "jump") in err
+    assert "GM0363 Amsterdam 2023: 723.900 -> 723.900.000" in err
+    assert {r["indicator"] for r in run["rejections"]} >= {"banen_werknemers",
+                                                           "banen_per_1000_inwoners"}
+    after = obs(data)
+    pd.testing.assert_frame_equal(after[after.indicator.str.startswith("banen")].reset_index(
+        drop=True), before[before.indicator.str.startswith("banen")].reset_index(drop=True))
