@@ -1,8 +1,34 @@
-"""Contracts checked before publishing. Any violation means: publish nothing.
+"""Contracts checked before publishing, and plausibility against what was published before.
 
-Each violation names the rule, the indicator and the CBS table, so an operator can act on it.
-Coverage (which current gemeenten lack a value in the latest year) is reported, not enforced:
-CBS itself leaves gaps, and the note must say so rather than the pipeline guessing.
+Contracts (:func:`check`): any violation means publish nothing. Each violation names the rule,
+the indicator and the CBS table, so an operator can act on it. Coverage (which current gemeenten
+lack a value in the latest year) is reported, not enforced: CBS itself leaves gaps, and the note
+must say so rather than the pipeline guessing.
+
+Plausibility (:func:`plausibility`, bounds from the catalogue: ``catalog.PLAUSIBILITY_DEFAULTS``
+< top-level ``plausibility:`` < a table's or indicator's own): a table CBS changed whose new data
+do not look like the published data keeps its last good data, and the night exits non-zero
+until CBS serves plausible data again or an operator takes it with ``--accept``. Per table, the
+rows of its data entity (:func:`rows_drop`); per indicator fed by it, gemeenten with a value in
+the latest period (:func:`coverage_drop`) and values that jump (:func:`value_jumps`).
+
+A value jumps (:func:`compare`) when a figure CBS gave before is revised far beyond its size, or
+a new period lies far from the region's latest published one. It is judged per *period* and per
+*region* (:func:`rejected_groups`), never as a share of the whole table: a x1000 error in one
+year hides among the good values of all other years (issue 23: banen x1000 in 2023 alone was 342
+of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So
+a period is rejected when too many of *its* values jump (a year in another unit or scale, a new
+year served x1000), a region when too many of *its* values jump (one gemeente wrong in every
+year). One odd value is normal: CBS revises Voorlopig to Definitief, a company re-registers, a
+herindeling changes a gemeente's totals; a group needs at least two jumping values (or its only
+one). What never counts: changes within the shown precision or the rounding of both values,
+values marked imprecise (quality "onnauwkeurig"), tiny previous values (3 -> 10 faillissementen),
+and ratios between periods of a net figure (growth, a balance: it changes sign as news).
+
+On the real data in ../shared (every period of every indicator held against the periods before
+it, as the night that fetched it would have) nothing is rejected: at worst 0,3 % of one period's
+values jump, against the bound of 10 %; year-on-year ratios of figures that cannot be negative
+stay within 1.5x for 99 % of the values (tests/pipelines/test_plausibility.py).
 """
 
 from __future__ import annotations

@@ -2,14 +2,16 @@
 
 The orchestration (:func:`_refresh`) is the list of stages, each a function of explicit inputs:
 
-    current_state   what is published and which raw fetches it was built from
+    current_state   what is published and which raw fetches it was built from (first the raw
+                    stage removes the temporary folders a killed run left: we hold the lock)
     fetch           per table (:func:`fetch_table`): changed at CBS since that fetch? then its
                     metadata -> the query (query.py: what to ask) -> download it (cbs.py: how
                     to ask, with the one retry layer) -> raw/; a table that fails for good
                     keeps its last good data
     gather          the raw data per table: new fetch, else the published one
     build_checked   regions + tidy (pure) -> contract checks -> plausibility against the
-                    published snapshot (an implausible table goes back to its last good data)
+                    published snapshot, per period and per region (checks.py); an implausible
+                    table goes back to its last good data
     enrich          manifest with provenance, changes, peers, maps (maps.py, beside geo.py),
                     built from the snapshot contract's models (snapshot.py)
     publish_snapshot  write, switch ``current`` (snapshot.publish); only then the fetches
