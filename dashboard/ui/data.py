@@ -210,10 +210,15 @@ def _runs(path: str, mtime_ns: int) -> list[dict]:
 
 
 def run_history() -> list[dict]:
-    """The pipeline's run records (newest last); re-read only when runs.jsonl changes."""
+    """The pipeline's run records (newest last); re-read only when runs.jsonl changes. The
+    history only adds to a page (footer, "Over de data"): whatever is wrong with it, the page
+    renders without it (``runs.read_runs`` skips bad lines with a warning naming the line)."""
     root = data_root()
     try:
         mtime = (root / "runs.jsonl").stat().st_mtime_ns
-    except OSError:
+        return _runs(str(root.resolve()), mtime)
+    except FileNotFoundError:  # no refresh has run here yet
         return []
-    return _runs(str(root.resolve()), mtime)
+    except Exception:  # noqa: BLE001 - never a reason for a page to fail
+        log.exception("run history %s not read; pages show none", root / "runs.jsonl")
+        return []
