@@ -16,15 +16,16 @@ A value jumps (:func:`compare`) when a figure CBS gave before is revised far bey
 a new period lies far from the region's latest published one. It is judged per *period* and per
 *region* (:func:`rejected_groups`), never as a share of the whole table: a x1000 error in one
 year hides among the good values of all other years (issue 23: banen x1000 in 2023 alone was 342
-of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So
-a period is rejected when too many of *its* values jump (a year in another unit or scale, a new
+of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So a
+period is rejected when too many of *its* values jump (a year in another unit or scale, a new
 year served x1000), a region when too many of *its* values jump (one gemeente wrong in every
 year), and also a region with any single value a hundredfold off (one gemeente x1000 in one
-year: a unit slip no revision produces). One odd value is normal: CBS revises Voorlopig to Definitief, a company re-registers, a
-herindeling changes a gemeente's totals; a group needs at least two jumping values (or its only
-one). What never counts: changes within the shown precision or the rounding of both values,
-values marked imprecise (quality "onnauwkeurig"), tiny previous values (3 -> 10 faillissementen),
-and ratios between periods of a net figure (growth, a balance: it changes sign as news).
+year: a unit slip no revision produces). One odd value is normal: CBS revises Voorlopig to
+Definitief, a company re-registers, a herindeling changes a gemeente's totals; a group needs at
+least two jumping values (or its only one). What never counts: changes within the shown
+precision or the rounding of both values, values marked imprecise (quality "onnauwkeurig"), tiny
+previous values (3 -> 10 faillissementen), and ratios between periods of a net figure (growth, a
+balance: it changes sign as news).
 
 On the real data in ../shared (every period of every indicator held against the periods before
 it, as the night that fetched it would have) nothing is rejected: at worst 0,3 % of one period's
