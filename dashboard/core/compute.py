@@ -725,6 +725,80 @@ def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFra
     return table, columns
 
 
+MEDIAN = "mediaan"  # the code of the selection's median row in selection_frame
+MEDIAN_LABEL = "Mediaan van de selectie"
+
+
+def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                    indicators: dict[str, IndicatorEntry], members: list[str]) -> pd.DataFrame:
+    """The workbench comparison in long form, the one frame behind table, chart and export:
+    one row per (gemeente, indicator) of the selection at the latest period any member has,
+    then the selection's median and Nederland as reference rows. Columns: code, regio, rol
+    (gemeente / mediaan / referentie), indicator, titel, eenheid, decimalen, periode, waarde,
+    status, CBS-tabel, kwaliteit. The median leaves out values marked imprecise (as the peer
+    median does); an imprecise value keeps its mark and is never ranked."""
+    names = regions.drop_duplicates("code").set_index("code")["name"]
+    rows: list[dict] = []
+    for iid, meta in indicators.items():
+        ind = obs_by_indicator.get(iid)
+        if ind is None:
+            continue
+        sub = ind[ind["region_code"].isin(members)]
+        period = str(sub["period"].max()) if len(sub) else None
+        base = {"indicator": iid, "titel": meta.title, "eenheid": meta.unit or "",
+                "decimalen": int(meta.decimals or 0), "periode": period}
+        at = ind[ind["period"] == period].drop_duplicates("region_code").set_index("region_code")
+
+        def row(code: str, label: str, role: str, value=None, *, at=at, base=base) -> dict:
+            hit = at.loc[code] if code in at.index else None
+            quality = str(hit.get("quality") or "") if hit is not None else ""
+            return {"code": code, "regio": label, "rol": role, **base,
+                    "waarde": value if role == "mediaan" else (
+                        None if hit is None or fmt.is_missing(hit["value"])
+                        else float(hit["value"])),
+                    "status": None if hit is None else hit.get("status"),
+                    "CBS-tabel": None if hit is None else hit.get("cbs_table"),
+                    "kwaliteit": "" if quality in ("", "nan", "<NA>", "None") else quality}
+
+        for code in members:
+            rows.append(row(code, names.get(code, code), "gemeente"))
+        med = peer_median(ind, tuple(members), period)
+        rows.append({**row(MEDIAN, MEDIAN_LABEL, "mediaan", med), "status": None,
+                     "CBS-tabel": at["cbs_table"].dropna().iloc[0]
+                     if "cbs_table" in at and at["cbs_table"].notna().any() else None})
+        rows.append(row(NL, "Nederland", "referentie"))
+    cols = ["code", "regio", "rol", "indicator", "titel", "eenheid", "decimalen", "periode",
+            "waarde", "status", "CBS-tabel", "kwaliteit"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def selection_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """``selection_frame`` as the on-screen table: one row per gemeente (then median and NL),
+    one numeric column per indicator headed with unit and period (sortable on the numbers),
+    and 'let op' naming the indicators whose value in that row is imprecise. Returns the table
+    (first columns code, regio) and one column description per indicator (id, column, period,
+    unit, decimals)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["code", "regio", "let op"]), []
+    order = list(dict.fromkeys(frame["code"]))
+    labels = dict(zip(frame["code"], frame["regio"], strict=False))
+    table = pd.DataFrame({"code": order, "regio": [labels[c] for c in order]})
+    columns: list[dict] = []
+    marks: dict[str, list[str]] = {c: [] for c in order}
+    for iid, part in frame.groupby("indicator", sort=False):
+        first = part.iloc[0]
+        col = (f"{first['titel']} ({fmt.unit_label(first['eenheid'])}, "
+               f"{fmt.period(first['periode']) if first['periode'] else fmt.MISSING})")
+        table[col] = table["code"].map(part.set_index("code")["waarde"]).astype(float)
+        for c in part.loc[part["kwaliteit"] == pr.IMPRECISE, "code"]:
+            marks[c].append(str(first["titel"]))
+        columns.append({"id": iid, "column": col, "period": first["periode"],
+                        "unit": first["eenheid"], "decimals": int(first["decimalen"])})
+    table["let op"] = [f"{pr.IMPRECISE}: " + ", ".join(marks[c]) if marks[c] else ""
+                       for c in order]
+    return table, columns
+
+
 # --------------------------------------------------------------------------- freshness
 
 STALE_AFTER_DAYS = 3

@@ -133,3 +133,21 @@ def _autofit(ws, df: pd.DataFrame) -> None:
     for i, col in enumerate(df.columns, start=1):
         width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
         ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, width + 2)
+
+
+SELECTION_COLUMNS = {"code": "code", "regio": "regio", "indicator": "indicator",
+                     "titel": "titel", "eenheid": "eenheid", "periode": "periode",
+                     "waarde": "waarde", "status": "status", "CBS-tabel": "CBS-tabel",
+                     "kwaliteit": "kwaliteit"}
+
+
+def selection_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """The workbench download (compute.selection_frame): exactly the selected gemeenten x
+    indicators at their period, plus the selection's median and Nederland as reference rows;
+    each value rounded to its indicator's decimals, with unit, period, status, source table,
+    quality mark and the credit line (naming that row's CBS table) on every row, so that a
+    copied part still carries it."""
+    out = rounded(frame, ["waarde"], frame["decimalen"]) if len(frame) else frame.copy()
+    out = out[list(SELECTION_COLUMNS)].rename(columns=SELECTION_COLUMNS)
+    out["bron"] = [pr.credit_line(tables_of(t)) for t in frame["CBS-tabel"]]
+    return out.reset_index(drop=True)
