@@ -1,0 +1,145 @@
+"""Vergelijken as a workbench (issue #21): a link with gemeenten and indicatoren opens exactly
+that table; unknown codes give a note, not an error; the region/size/urbanity filters give the
+members "Gebieden in Nederland" gives (real data); the download is exactly the selection."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from dashboard.core import compute, exports, selection
+from dashboard.core.selection import Selection
+from tests.support.apptest import qp, run_app
+from tests.support.paths import SHARED_CBS
+
+GM, IND = "GM0355,GM0363,GM0402", "werkloosheid_pct,vestigingen"
+
+
+def _table(at):
+    return at.dataframe[0].value
+
+
+def test_link_opens_exactly_that_table(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355", gemeenten=GM,
+                 indicatoren=IND)
+    table = _table(at)
+    assert list(table["regio"]) == ["Zeist ◀ gekozen", "Amsterdam", "Hilversum",
+                                    "Mediaan van de selectie", "Nederland"]
+    values = [c for c in table.columns if c not in ("regio", "let op")]
+    assert [c.split(" (")[0] for c in values] == ["Werkloosheid", "Vestigingen van bedrijven"]
+    assert all("(%" in values[0] and ", 20" in c for c in values[:1])  # unit and period
+    assert qp(at, "gemeenten") == GM and qp(at, "indicatoren") == IND
+    assert not at.warning
+    assert "3 gemeenten" in " ".join(m.value for m in at.markdown)
+    # the median row is the median of the three gemeenten
+    w = table[values[0]]
+    assert w.iloc[3] == pytest.approx(w.iloc[:3].median())
+
+
+def test_unknown_codes_give_a_note_and_the_rest_opens(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
+                 gemeenten="GM0355,GM9999,Amsterdam", indicatoren="werkloosheid_pct,nope")
+    notes = " ".join(w.value for w in at.warning)
+    assert "`GM9999`" in notes and "`nope`" in notes and not at.exception
+    assert list(_table(at)["regio"])[:2] == ["Zeist ◀ gekozen", "Amsterdam"]
+    assert qp(at, "gemeenten") == "GM0355,GM0363"  # the cleaned selection goes back in the link
+
+
+def test_merged_code_in_the_selection_opens_its_successor(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
+                 gemeenten="GM0370", indicatoren="werkloosheid_pct")
+    assert "Beemster (GM0370) is opgegaan in Huizen" in " ".join(w.value for w in at.warning)
+    assert "Huizen" in set(_table(at)["regio"])
+
+
+def test_widgets_write_the_selection_into_the_link(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355", gemeenten="GM0355",
+                 indicatoren="werkloosheid_pct")
+    at.multiselect(key="w_bench_ind").set_value(["vestigingen", "werkloosheid_pct"]).run()
+    assert qp(at, "indicatoren") == "vestigingen,werkloosheid_pct"
+    at.selectbox(key="w_bench_theme").set_value("human_capital").run()
+    assert qp(at, "indicatoren").split(",") == selection.indicators_of_theme(
+        _known(dash_snapshot), "human_capital")
+    at.multiselect(key="w_bench_regio").set_value(["PV26"]).run()
+    assert qp(at, "regio") == "PV26" and not at.exception
+    assert {"Utrecht", "Zeist ◀ gekozen"} <= set(_table(at)["regio"])
+    at.button(key="w_bench_clear").click().run()
+    assert qp(at, "gemeenten") == "GM0355" and "regio" not in at.query_params
+
+
+def _known(data_dir):
+    from dashboard.core import dashdata
+    from pipelines import snapshot
+    return dashdata.build(snapshot.load_snapshot(data_dir)).known
+
+
+def test_selection_export_is_exactly_the_selection(dash_snapshot):
+    from dashboard.core import dashdata
+    from pipelines import snapshot
+    data = dashdata.build(snapshot.load_snapshot(dash_snapshot))
+    members = ["GM0355", "GM0363", "GM0402"]
+    chosen = {i: data.indicators[i] for i in ("werkloosheid_pct", "vestigingen_per_1000_inwoners")}
+    frame = compute.selection_frame(data.by_indicator, data.regions, chosen, members)
+    out = exports.selection_export(frame)
+    assert len(out) == 2 * (3 + 2)  # indicators x (gemeenten + median + NL)
+    assert set(out["code"]) == {*members, compute.MEDIAN, compute.NL}
+    assert set(out["indicator"]) == set(chosen)
+    for iid, meta in chosen.items():
+        vals = out.loc[out["indicator"] == iid, "waarde"].dropna()
+        assert (vals.round(int(meta.decimals)) == vals).all()
+        assert out.loc[out["indicator"] == iid, "eenheid"].eq(meta.unit).all()
+    assert out["periode"].notna().all() and out["bron"].str.startswith("Bron: CBS").all()
+    assert {"status", "CBS-tabel", "kwaliteit"} <= set(out.columns)
+    csv = pd.read_csv(io.BytesIO(exports.to_csv(out)), sep=";", decimal=",", encoding="utf-8-sig")
+    assert csv.shape == out.shape
+    xlsx = pd.read_excel(io.BytesIO(exports.to_excel({"Vergelijking": out},
+                                                     exports.sources_frame(data.manifest,
+                                                                           list(chosen)))),
+                         sheet_name=None)
+    assert xlsx["Vergelijking"].shape == out.shape and "Bronnen" in xlsx
+
+
+def _gebieden() -> pd.DataFrame:
+    """Gemeente -> provincie, arbeidsmarktregio, size class, urbanity, read straight from the
+    2025 "Gebieden in Nederland" CSV (independent of pipelines/regions.py)."""
+    raw = pd.read_csv(SHARED_CBS / "csv" / "dertje_cbs_datasets" / "86059NED.csv", sep=";",
+                      dtype=str, encoding="utf-8-sig").apply(lambda c: c.str.strip())
+    out = pd.DataFrame({"code": raw["Code_1"]})
+    for prefix, name in (("PV", "pv"), ("AM", "am")):
+        col = next(c for c in raw.columns if c.startswith("Code_")
+                   and raw[c].str.match(rf"^{prefix}\d\d$").all())
+        out[name] = raw[col]
+    size = next(c for c in raw.columns if c.startswith("Omschrijving_")
+                and raw[c].str.contains("inwoners").any())
+    urban = next(c for c in raw.columns if c.startswith("Omschrijving_")
+                 and raw[c].str.contains("stedelijk").any())
+    out["size"], out["urban"] = raw[size], raw[urban]
+    return out
+
+
+def test_filters_on_real_data_match_gebieden_in_nederland(real_data, monkeypatch):
+    ref = _gebieden()
+    at = run_app(real_data, monkeypatch, "vergelijken", gemeente="Breda", regio="PV30",
+                 grootteklasse="6,7,8", indicatoren="werkloosheid_pct")
+    assert not [w.value for w in at.warning if "Demo" not in w.value]
+    known = _known(real_data)
+    big = [k for k, v in known.size_classes.items() if v in (
+        "100 000 tot 150 000 inwoners", "150 000 tot 250 000 inwoners",
+        "250 000 inwoners of meer")]
+    assert sorted(big) == ["6", "7", "8"]
+    expect = ref[(ref["pv"] == "PV30") & ref["size"].isin([known.size_classes[k] for k in big])]
+    rows = [r.replace(" ◀ gekozen", "") for r in _table(at)["regio"]][:-2]
+    assert sorted(rows) == sorted(known.names[c] for c in expect["code"])
+    assert "Breda ◀ gekozen" in set(_table(at)["regio"])  # a link by name
+    for params, column in (({"regio": "AM17"}, ("am", "AM17")),
+                           ({"stedelijkheid": "1"}, ("urban", known.urbanities["1"]))):
+        sel, notes = Selection.from_query(params, known)
+        members = sel.members(_gemeenten(real_data))
+        assert not notes and sorted(members) == sorted(ref.loc[ref[column[0]] == column[1],
+                                                               "code"])
+
+
+def _gemeenten(data_dir):
+    from dashboard.core import dashdata
+    from pipelines import snapshot
+    return dashdata.build(snapshot.load_snapshot(data_dir)).gemeenten
