@@ -116,7 +116,7 @@ chosen = {i: data.indicators[i] for i in bench.indicatoren if i in data.indicato
 if not members or not chosen:
     st.info("Kies hierboven ten minste één gemeente en één indicator.")
     st.stop()
-frame = compute.selection_frame(ctx.obs, data.regions, chosen, members)
+frame = compute.selection_frame(ctx.obs, data.regions, chosen, members, lags=data.lags)
 table, columns = compute.selection_wide(frame)
 title = f"{len(members)} gemeenten, {len(columns)} indicatoren"
 st.header("Vergelijking")
@@ -148,8 +148,13 @@ with components.narrow_only("vergelijking"):  # a phone: one indicator at a time
 st.caption(f"Geel gemarkeerd en met ‘◀ gekozen’: {data.names[gm]}; groen: de mediaan van de "
            "selectie en Nederland (referentie). Klik op een kolomkop om te sorteren. "
            f"‘{pr.IMPRECISE}’: het CBS rondt de aantallen achter dit cijfer af; zo’n waarde telt "
-           "niet mee in de mediaan en staat niet in de grafiek. " + pr.credit_line()
+           "niet mee in de mediaan en staat niet in de grafiek. ‘Verouderd’ in een kolomkop: "
+           "ouder dan gebruikelijk voor die CBS-tabel. " + pr.credit_line()
            + " (tabellen volgens ‘Over de data’).")
+no_gm = [c["column"].split(" (")[0] for c in columns if not pd.notna(c["period"])]
+if no_gm:
+    st.caption("Zonder cijfers voor deze gemeenten (het CBS publiceert ze alleen voor grotere "
+               "regio's; zie het kernthema): " + ", ".join(no_gm) + ".")
 if ctx.current_boundaries:
     notes = [n for c in members if (n := data.boundary_note(c))]
     if notes:

@@ -730,12 +730,14 @@ MEDIAN_LABEL = "Mediaan van de selectie"
 
 
 def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-                    indicators: dict[str, IndicatorEntry], members: list[str]) -> pd.DataFrame:
+                    indicators: dict[str, IndicatorEntry], members: list[str],
+                    lags: pr.Lags | None = None) -> pd.DataFrame:
     """The workbench comparison in long form, the one frame behind table, chart and export:
     one row per (gemeente, indicator) of the selection at the latest period any member has,
     then the selection's median and Nederland as reference rows. Columns: code, regio, rol
     (gemeente / mediaan / referentie), indicator, titel, eenheid, decimalen, periode, waarde,
-    status, CBS-tabel, kwaliteit. The median leaves out values marked imprecise (as the peer
+    status, CBS-tabel, kwaliteit, verouderd (the period is older than usual for its CBS table,
+    ``lags``). The median leaves out values marked imprecise (as the peer
     median does); an imprecise value keeps its mark and is never ranked."""
     names = regions.drop_duplicates("code").set_index("code")["name"]
     rows: list[dict] = []
@@ -746,7 +748,8 @@ def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataF
         sub = ind[ind["region_code"].isin(members)]
         period = str(sub["period"].max()) if len(sub) else None
         base = {"indicator": iid, "titel": meta.title, "eenheid": meta.unit or "",
-                "decimalen": int(meta.decimals or 0), "periode": period}
+                "decimalen": int(meta.decimals or 0), "periode": period,
+                "verouderd": bool(lags is not None and period and lags.of(iid, period).stale)}
         at = ind[ind["period"] == period].drop_duplicates("region_code").set_index("region_code")
 
         def row(code: str, label: str, role: str, value=None, *, at=at, base=base) -> dict:
@@ -768,7 +771,7 @@ def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataF
                      if "cbs_table" in at and at["cbs_table"].notna().any() else None})
         rows.append(row(NL, "Nederland", "referentie"))
     cols = ["code", "regio", "rol", "indicator", "titel", "eenheid", "decimalen", "periode",
-            "waarde", "status", "CBS-tabel", "kwaliteit"]
+            "waarde", "status", "CBS-tabel", "kwaliteit", "verouderd"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -788,7 +791,8 @@ def selection_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     for iid, part in frame.groupby("indicator", sort=False):
         first = part.iloc[0]
         col = (f"{first['titel']} ({fmt.unit_label(first['eenheid'])}, "
-               f"{fmt.period(first['periode']) if first['periode'] else fmt.MISSING})")
+               f"{fmt.period(first['periode']) if pd.notna(first['periode']) else fmt.MISSING}"
+               + (f", {pr.STALE})" if first.get("verouderd") else ")"))
         table[col] = table["code"].map(part.set_index("code")["waarde"]).astype(float)
         for c in part.loc[part["kwaliteit"] == pr.IMPRECISE, "code"]:
             marks[c].append(str(first["titel"]))

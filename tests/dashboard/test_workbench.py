@@ -143,3 +143,14 @@ def _gemeenten(data_dir):
     from dashboard.core import dashdata
     from pipelines import snapshot
     return dashdata.build(snapshot.load_snapshot(data_dir)).gemeenten
+
+
+def test_wide_table_marks_stale_periods_and_imprecise_values():
+    frame = pd.DataFrame([
+        {"code": c, "regio": c, "rol": "gemeente", "indicator": "x", "titel": "X",
+         "eenheid": "%", "decimalen": 1, "periode": "2020KW02", "waarde": v, "status": None,
+         "CBS-tabel": "1NED", "kwaliteit": q, "verouderd": True}
+        for c, v, q in (("GM1", 1.0, ""), ("GM2", 2.0, "onnauwkeurig"))])
+    table, columns = compute.selection_wide(frame)
+    assert columns[0]["column"] == "X (%, 2020 2e kwartaal, verouderd)"
+    assert table["let op"].tolist() == ["", "onnauwkeurig: X"]
