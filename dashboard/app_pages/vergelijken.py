@@ -161,6 +161,11 @@ if ctx.current_boundaries:
         st.caption("Herindelingen (cijfers op de huidige gemeentegrenzen): " + " ".join(notes))
 components.downloads(f"vergelijking {title}", lambda: {
     "Vergelijking": exports.selection_export(frame)}, data, ids, key="vergelijk")
+others = [c for c in members if c != gm]
+if others:  # the one-page briefing of the chosen gemeente against this selection
+    components.briefing_button(ctx, key="selectie", group=tuple(others),
+                               group_text=bench.describe(known),
+                               label=f"Briefing {data.names[gm]} met deze selectie (PDF)")
 
 # ---------------------------------------------------------------- 4. one indicator as bars
 st.header("Eén indicator in beeld")

@@ -125,6 +125,18 @@ class Peers:
 
 
 PEER_METHODS = {"grootte": "grootte_stedelijkheid", "statistisch": "statistisch"}
+SELECTION_METHOD = "selectie"
+
+
+def selection_peers(members: list[str] | tuple[str, ...], gemeente: str,
+                    description: str) -> Peers:
+    """The adviser's workbench selection as the comparison group of ``gemeente`` (the briefing
+    'met deze selectie'): the other members, said to be a selection, not 'vergelijkbaar'."""
+    codes = tuple(c for c in dict.fromkeys(members) if c != gemeente)
+    if len(description) > 140:  # the briefing's note stays one line or two: one page
+        description = description[:139].rsplit(" ", 1)[0] + " …"
+    return Peers(codes, "Selectie (mediaan)",
+                 f"de eigen selectie uit Vergelijken: {description}", SELECTION_METHOD)
 
 
 def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: str,

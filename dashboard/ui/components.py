@@ -389,14 +389,18 @@ def peers_expander(ctx: Ctx) -> None:
             st.caption("Gemeenten in dezelfde gemeentegrootteklasse en stedelijkheidsklasse (CBS).")
 
 
-def briefing_button(ctx: Ctx, key: str) -> None:
-    """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers."""
+def briefing_button(ctx: Ctx, key: str, group: tuple[str, ...] = (), group_text: str = "",
+                    label: str = "Briefing (PDF)") -> None:
+    """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers
+    (or ``group``: the Vergelijken selection as the comparison group)."""
     from dashboard.ui import data as dataio  # noqa: PLC0415 - keeps components importable without a loader
 
     gm = ctx.sel.gemeente
     name = ctx.data.names.get(gm, gm)
     st.download_button(
-        "Briefing (PDF)", functools.partial(dataio.briefing_pdf, ctx.data, gm, ctx.sel.peers),
-        f"briefing-{slug(name)}.pdf", "application/pdf", key=f"{key}-briefing",
-        on_click="ignore", icon=":material/picture_as_pdf:",
-        help="Eén A4 met de kerncijfers, opvallende ontwikkelingen en drie kleine grafieken.")
+        label, functools.partial(dataio.briefing_pdf, ctx.data, gm, ctx.sel.peers,
+                                 tuple(group), group_text),
+        f"briefing-{slug(name)}{'-selectie' if group else ''}.pdf", "application/pdf",
+        key=f"{key}-briefing", on_click="ignore", icon=":material/picture_as_pdf:",
+        help="Eén A4 met de kerncijfers, opvallende ontwikkelingen en drie kleine grafieken"
+             + (", vergeleken met de mediaan van deze selectie." if group else "."))

@@ -34,6 +34,8 @@ def test_link_opens_exactly_that_table(dash_snapshot, monkeypatch):
     # the median row is the median of the three gemeenten
     w = table[values[0]]
     assert w.iloc[3] == pytest.approx(w.iloc[:3].median())
+    labels = [b.label for b in at.get("download_button")]
+    assert "Briefing Zeist met deze selectie (PDF)" in labels and "Excel" in labels
 
 
 def test_unknown_codes_give_a_note_and_the_rest_opens(dash_snapshot, monkeypatch):
