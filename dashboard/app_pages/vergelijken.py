@@ -17,6 +17,7 @@ from dashboard.core import compute, exports, selection
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build
+from dashboard.core.charts import svg as svgdraw
 from dashboard.core.selection import Selection
 from dashboard.ui import components
 from pipelines.catalog import THEMES
@@ -182,4 +183,34 @@ spec = build.bar_chart(bars, meta, chosen={gm}, title=col["column"],
                        source=components.source_text(cbs_table, col["period"]))
 components.chart(spec, key="bars", filename=col["column"])
 components.source_caption(data, cbs_table, col["period"])
+
+# ---------------------------------------------------------------- 5. trends as small multiples
+st.header("Verloop in de selectie")
+trends = compute.selection_trends(ctx.obs[iid], members)
+if trends.empty:
+    st.caption(f"Voor {meta.title.lower()} is geen verloop van deze gemeenten bekend.")
+else:
+    scale = svgdraw.sparkline_scale(trends["value"].tolist())
+    shown_codes = [c for c in members if c in set(trends["code"])]
+    st.caption(f"{meta.title}: de laatste {trends['period'].nunique()} perioden per gemeente, "
+               "alle lijnen op dezelfde schaal (vanaf 0), zodat ze vergelijkbaar zijn."
+               + (f" De eerste {compute.SMALL_MULTIPLES} gemeenten van de selectie."
+                  if len(members) > compute.SMALL_MULTIPLES else ""))
+    for start in range(0, len(shown_codes), 4):
+        for tile, code in zip(st.columns(4), shown_codes[start:start + 4], strict=False):
+            g = trends[trends["code"] == code]
+            chart = build.trend(g["value"].tolist(), g["period"].tolist(), meta,
+                                data.names.get(code, code))
+            with tile:
+                st.markdown(f"**{data.names.get(code, code)}**"
+                            + (" ◀ gekozen" if code == gm else ""))
+                st.html(svgdraw.sparkline_img(chart, scale))
+    with st.expander("Tabel bij het verloop per gemeente", icon=":material/table:"):
+        pivot = trends.pivot(index="code", columns="period", values="value")
+        pivot.columns = [fmt.period(p) for p in pivot.columns]
+        pivot.insert(0, "gemeente", [data.names.get(c, c) for c in pivot.index])
+        st.dataframe(components.dutch_styler(
+            pivot.reset_index(drop=True),
+            {c: (None, int(meta.decimals or 0)) for c in pivot.columns[1:]}),
+            hide_index=True, placeholder=fmt.MISSING)
 components.peers_expander(ctx)

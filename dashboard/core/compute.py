@@ -787,6 +787,25 @@ def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataF
     return pd.DataFrame(rows, columns=cols)
 
 
+SMALL_MULTIPLES = 24  # tiles at most: beyond that a trend view is no longer readable
+TREND_POINTS = 10
+
+
+def selection_trends(ind_obs: pd.DataFrame, members: list[str],
+                     points: int = TREND_POINTS) -> pd.DataFrame:
+    """The small multiples of the workbench: the last ``points`` periods (of the selection) of
+    each member's series (code, period, value, quality), for at most SMALL_MULTIPLES members.
+    Imprecise values are left out of the lines (they are not a movement to read)."""
+    sub = ind_obs[ind_obs["region_code"].isin(members[:SMALL_MULTIPLES])]
+    if "quality" in sub.columns:
+        sub = sub[sub["quality"].fillna("") != pr.IMPRECISE]
+    periods = sorted(sub["period"].astype(str).unique())[-points:]
+    sub = sub[sub["period"].astype(str).isin(periods) & sub["value"].notna()]
+    return (sub.rename(columns={"region_code": "code"})[["code", "period", "value"]]
+            .drop_duplicates(["code", "period"]).sort_values(["code", "period"])
+            .reset_index(drop=True))
+
+
 def selection_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """``selection_frame`` as the on-screen table: one row per gemeente (then median and NL),
     one numeric column per indicator headed with unit and period (sortable on the numbers),

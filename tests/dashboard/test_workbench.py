@@ -34,6 +34,10 @@ def test_link_opens_exactly_that_table(dash_snapshot, monkeypatch):
     # the median row is the median of the three gemeenten
     w = table[values[0]]
     assert w.iloc[3] == pytest.approx(w.iloc[:3].median())
+    # small multiples: one trend line per gemeente, each with its text alternative
+    tiles = [h.proto.body for h in at.get("html") if 'alt="Verloop ' in h.proto.body]
+    assert len(tiles) == 3
+    assert any(e.label == "Tabel bij het verloop per gemeente" for e in at.expander)
     labels = [b.label for b in at.get("download_button")]
     assert "Briefing Zeist met deze selectie (PDF)" in labels and "Excel" in labels
 
@@ -156,3 +160,18 @@ def test_wide_table_marks_stale_periods_and_imprecise_values():
     table, columns = compute.selection_wide(frame)
     assert columns[0]["column"] == "X (%, 2020 2e kwartaal, verouderd)"
     assert table["let op"].tolist() == ["", "onnauwkeurig: X"]
+
+
+def test_small_multiples_share_one_scale():
+    obs = pd.DataFrame({"region_code": ["GM1"] * 3 + ["GM2"] * 3,
+                        "period": ["2021", "2022", "2023"] * 2,
+                        "value": [1.0, 2.0, 3.0, 10.0, None, 30.0],
+                        "quality": ["", "", "", "", "", "onnauwkeurig"]})
+    trends = compute.selection_trends(obs, ["GM1", "GM2"], points=2)
+    # the last two periods; a missing and an imprecise value are no point of a line
+    assert trends.values.tolist() == [["GM1", "2022", 2.0], ["GM1", "2023", 3.0]]
+    from dashboard.core.charts import build, svg
+
+    a = svg.sparkline(build.trend([1.0, 2.0], ["2022", "2023"], {"title": "x"}), (0.0, 4.0))
+    b = svg.sparkline(build.trend([1.0, 2.0], ["2022", "2023"], {"title": "x"}))
+    assert a != b  # the shared scale changes the drawing
