@@ -19,6 +19,7 @@ from dashboard.core import presentation as pr
 from dashboard.core.charts import build
 from dashboard.core.charts import svg as svgdraw
 from dashboard.core.selection import Selection
+from dashboard.core.welvaart import DIMENSIES
 from dashboard.ui import components
 from pipelines.catalog import THEMES
 
@@ -100,14 +101,22 @@ st.markdown(f"**{len(members)} {'gemeente' if len(members) == 1 else 'gemeenten'
 
 # ---------------------------------------------------------------- 2. indicatoren
 st.header("Indicatoren")
-i1, i2 = st.columns([1, 2])
+i1, i2, i3 = st.columns([1, 1, 2])
 i1.selectbox("Een heel kernthema", list(THEMES), key="w_bench_theme", index=None,
              format_func=THEMES.get, placeholder="Kies een kernthema",
              on_change=lambda: st.session_state["w_bench_theme"] and _put(
                  indicatoren=selection.indicators_of_theme(known,
                                                            st.session_state["w_bench_theme"])))
+by_dimension = {d: [k for k, m in data.indicators.items()
+                    if m.brede_welvaart and m.brede_welvaart.dimensie == d] for d in DIMENSIES}
+by_dimension = {d: ids for d, ids in by_dimension.items() if ids}
+i2.selectbox("Een brede-welvaartdimensie", list(by_dimension), key="w_bench_bw", index=None,
+             format_func=DIMENSIES.get, placeholder="Kies een dimensie",
+             disabled=not by_dimension,
+             on_change=lambda: st.session_state["w_bench_bw"] and _put(
+                 indicatoren=by_dimension[st.session_state["w_bench_bw"]]))
 st.session_state["w_bench_ind"] = list(bench.indicatoren)
-i2.multiselect("Of één voor één", list(data.indicators), key="w_bench_ind",
+i3.multiselect("Of één voor één", list(data.indicators), key="w_bench_ind",
                format_func=lambda k: data.indicators[k].title,
                max_selections=selection.MAX_INDICATOREN, placeholder="Kies indicatoren",
                on_change=_bind("w_bench_ind", "indicatoren"))

@@ -66,6 +66,14 @@ def test_widgets_write_the_selection_into_the_link(dash_snapshot, monkeypatch):
     at.selectbox(key="w_bench_theme").set_value("human_capital").run()
     assert qp(at, "indicatoren").split(",") == selection.indicators_of_theme(
         _known(dash_snapshot), "human_capital")
+    from dashboard.core import dashdata
+    from pipelines import snapshot
+    metas = dashdata.build(snapshot.load_snapshot(dash_snapshot)).indicators
+    now = [k for k, m in metas.items() if m.brede_welvaart
+           and m.brede_welvaart.dimensie == "hier_en_nu"]
+    assert now  # the synthetic snapshot carries brede-welvaart dimensions
+    at.selectbox(key="w_bench_bw").set_value("hier_en_nu").run()
+    assert qp(at, "indicatoren").split(",") == now and not at.exception
     at.multiselect(key="w_bench_regio").set_value(["PV26"]).run()
     assert qp(at, "regio") == "PV26" and not at.exception
     assert {"Utrecht", "Zeist ◀ gekozen"} <= set(_table(at)["regio"])
