@@ -98,6 +98,9 @@ b2.button("Selectie wissen", key="w_bench_clear", icon=":material/delete_sweep:"
 members = bench.members(data.gemeenten)
 st.markdown(f"**{len(members)} {'gemeente' if len(members) == 1 else 'gemeenten'}** · "
             + bench.describe(known))
+if members and gm not in members:
+    st.caption(f"{data.names[gm]} (de gemeente in de zijbalk) staat niet in deze selectie; "
+               "voeg haar toe bij ‘Gemeenten met de hand’ om haar gemarkeerd mee te vergelijken.")
 
 # ---------------------------------------------------------------- 2. indicatoren
 st.header("Indicatoren")

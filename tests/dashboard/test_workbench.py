@@ -183,3 +183,11 @@ def test_small_multiples_share_one_scale():
     a = svg.sparkline(build.trend([1.0, 2.0], ["2022", "2023"], {"title": "x"}), (0.0, 4.0))
     b = svg.sparkline(build.trend([1.0, 2.0], ["2022", "2023"], {"title": "x"}))
     assert a != b  # the shared scale changes the drawing
+
+
+def test_the_sidebar_gemeente_outside_the_selection_is_named(dash_snapshot, monkeypatch):
+    at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
+                 gemeenten="GM0363,GM0402", indicatoren="werkloosheid_pct")
+    assert "Zeist (de gemeente in de zijbalk) staat niet in deze selectie" in " ".join(
+        c.value for c in at.caption)
+    assert "Zeist ◀ gekozen" not in set(_table(at)["regio"])
