@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import catalog as catalog_mod
-from . import editions, logs, runs, snapshot, spreadsheet, store
+from . import editions, logs, notices, runs, snapshot, spreadsheet, store
 from .cbs import CbsClient, CbsConfig, CbsError
 from .refresh import EXIT_FAILED, EXIT_OK, refresh
 
@@ -393,7 +393,11 @@ def cmd_export(args, cat, root: Path) -> int:
     except ValueError as exc:
         log.error(f"export: {exc}")
         return EXIT_FAILED
-    df = spreadsheet.csv_safe(df)
+    # a demo or not-CBS snapshot says so on every row, as the dashboard's downloads do
+    notice = notices.demo_notice(snap.manifest)
+    if notice:
+        log.warning(f"export: {notice}")
+    df = spreadsheet.csv_safe(notices.with_notice(df, notice))
     kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
     kw["lineterminator"] = "\r\n"  # RFC 4180: a CR or LF inside a text is then quoted
     if args.out == "-":

@@ -12,6 +12,7 @@ import pandas as pd
 
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
+from pipelines import notices
 from pipelines.snapshot import Manifest
 from pipelines.spreadsheet import csv_safe, protect_sheet
 
@@ -75,22 +76,10 @@ def rounded(df: pd.DataFrame, columns: list[str], decimals: int | pd.Series) -> 
     return out
 
 
-DEMO_COLUMN = "let op"
-
-
-def demo_notice(manifest: Manifest) -> str | None:
-    """The page banner's words for a download from a demo snapshot (plain text), else None."""
-    banner = pr.demo_banner(manifest)
-    return banner.replace("**", "") if banner else None
-
-
-def with_notice(df: pd.DataFrame, notice: str | None) -> pd.DataFrame:
-    """A demo snapshot's download says so on every row (first column), so that a copied part
-    still carries it; a real snapshot's frame is returned as it is."""
-    if not notice:
-        return df
-    return pd.concat([pd.DataFrame({DEMO_COLUMN: [notice] * len(df)}, index=df.index), df],
-                     axis=1)
+# the notice of a download from a demo snapshot: shared with the CLI export (pipelines/notices.py)
+DEMO_COLUMN = notices.DEMO_COLUMN
+demo_notice = notices.demo_notice
+with_notice = notices.with_notice
 
 
 def to_csv(df: pd.DataFrame) -> bytes:

@@ -35,3 +35,31 @@ def test_cli_export_refuses_unknown_parts(dash_snapshot, tmp_path, caplog):
     assert main(["export", "--data-dir", str(dash_snapshot), "--out", str(out),
                  "--gemeenten", "GM9999", "--indicatoren", "nope"]) == 1
     assert "GM9999" in caplog.text and "nope" in caplog.text and not out.exists()
+
+
+def test_cli_export_of_a_demo_snapshot_carries_the_pages_notice_on_every_row(
+        dash_snapshot, tmp_path, monkeypatch, caplog):
+    """A snapshot made from the development mirror: the CLI file says so on every row, in the
+    same words as the dashboard's downloads (pipelines/notices.py); a CBS snapshot does not."""
+    import dataclasses  # noqa: PLC0415
+
+    from pipelines import __main__ as cli  # noqa: PLC0415
+    from pipelines import notices, snapshot  # noqa: PLC0415
+
+    real = snapshot.load_snapshot(dash_snapshot)
+    for source, expect in (("mirror", "Demo-gegevens, onvolledig"), ("cbs", None)):
+        snap = dataclasses.replace(real, manifest=real.manifest.model_copy(
+            update={"data_source": source}))
+        monkeypatch.setattr(cli.snapshot, "load_snapshot", lambda _root, s=snap: s)
+        out = tmp_path / f"{source}.csv"
+        assert main(["export", "--data-dir", str(dash_snapshot), "--out", str(out),
+                     "--gemeenten", "GM0355", "--indicatoren", "werkloosheid_pct"]) == 0
+        rows = _rows(out)
+        assert rows and {r["region_code"] for r in rows} == {"GM0355"}
+        if expect is None:
+            assert "let op" not in rows[0]
+            continue
+        assert list(rows[0])[0] == "let op"
+        assert {r["let op"] for r in rows} == {notices.demo_notice(snap.manifest)}
+        assert rows[0]["let op"].startswith(expect) and "**" not in rows[0]["let op"]
+        assert expect in caplog.text
