@@ -151,6 +151,13 @@ def test_filters_on_real_data_match_gebieden_in_nederland(real_data, monkeypatch
         members = sel.members(_gemeenten(real_data))
         assert not notes and sorted(members) == sorted(ref.loc[ref[column[0]] == column[1],
                                                                "code"])
+    # the herindelingen of the real snapshot: Weesp and Westvoorne open their successors
+    from dashboard.core import state  # noqa: PLC0415
+    for old, new, note in (("GM0457", "GM0363", "Weesp (GM0457) is opgegaan in Amsterdam"),
+                           ("GM0614", known.by_name["voorne aan zee"],
+                            "Westvoorne (GM0614) is opgegaan in Voorne aan Zee")):
+        code, text = state.resolve_gemeente(old, known)
+        assert code == new and text.startswith(note)
 
 
 def _gemeenten(data_dir):
