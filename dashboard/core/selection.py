@@ -27,11 +27,12 @@ import pandas as pd
 
 from dashboard.core import state
 
-PARAMS = ("gemeenten", "indicatoren", "regio", "grootteklasse", "stedelijkheid")
+PARAMS = state.WORKBENCH  # gemeenten, indicatoren, regio, grootteklasse, stedelijkheid
 GROUP_COLUMN = {"PV": "provincie_code", "CR": "corop_code", "AM": "arbeidsmarktregio_code"}
 GROUP_WORD = {"PV": "provincie", "CR": "COROP-gebied", "AM": "arbeidsmarktregio"}
 MAX_GEMEENTEN = 60    # hand-picked; a filter may give more (a provincie has up to 56)
 MAX_INDICATOREN = 30
+MAX_LEN = 4000  # characters per parameter: room for every id of the catalogue, not for abuse
 _SEP = ","
 
 
@@ -62,6 +63,10 @@ class Selection:
         is not understood is left out and named in a Dutch note."""
         notes: list[str] = []
         raw = {k: _raw(params.get(k)) for k in PARAMS}
+        for k, v in raw.items():
+            if len(v) > MAX_LEN:  # refused before any parsing, as state.parse does
+                notes.append(f"De waarde voor ‘{k}’ in de link is te lang en is genegeerd.")
+                raw[k] = ""
         gemeenten: list[str] = []
         bad: list[str] = []
         for part in _parts(raw["gemeenten"]):
@@ -145,7 +150,7 @@ def _raw(value: str | Sequence[str] | None) -> str:
     if not isinstance(value, str):
         value = list(value)
         value = value[-1] if value else ""
-    return "" if len(value) > state.MAX_PARAM_LEN * 5 else str(value)
+    return str(value)
 
 
 def _parts(raw: str) -> list[str]:

@@ -34,9 +34,10 @@ from typing import Any
 
 from pipelines.catalog import THEMES
 
+# the workbench selection: known here, parsed (with its own length limits) by core/selection.py
+WORKBENCH = ("gemeenten", "indicatoren", "regio", "grootteklasse", "stedelijkheid")
 PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk", "grenzen", "peers", "x", "y",
-          # the workbench selection, parsed by dashboard/core/selection.py
-          "gemeenten", "indicatoren", "regio", "grootteklasse", "stedelijkheid")
+          *WORKBENCH)
 GRENZEN = {"huidig": "huidige gemeentegrenzen", "historisch": "grenzen van dat jaar"}
 PEERS = {"grootte": "zelfde grootte en stedelijkheid",
          "statistisch": "statistisch vergelijkbaar (10 meest gelijkende)"}
@@ -129,6 +130,8 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
         names = ", ".join(shown(k, 20) for k in unknown[:3]) + (" …" if len(unknown) > 3 else "")
         warnings.append(f"Onbekende parameter in de link genegeerd: {names}.")
     for key in PARAMS:
+        if key in WORKBENCH:
+            continue
         raw = _one(params.get(key))
         if raw is None:
             continue

@@ -107,3 +107,16 @@ def test_limits_and_theme_choice():
                                                                      "banen_per_1000"]
     assert Selection(("GM0758",)).replace(indicatoren=["vestigingen"]).to_query() == {
         "gemeenten": "GM0758", "indicatoren": "vestigingen"}
+
+
+def test_a_long_selection_is_not_refused_by_the_link_parser():
+    """60 hand-picked codes are 479 characters: longer than a single parameter may be, but the
+    workbench parameters have their own limits (selection.MAX_GEMEENTEN)."""
+    codes = [f"GM{i:04d}" for i in range(60)]
+    known = state.Known(frozenset(codes), frozenset(), {}, "GM0000")
+    _, w = state.parse({"gemeenten": ",".join(codes)}, known)
+    assert not w
+    sel, notes = Selection.from_query({"gemeenten": ",".join(codes)}, known)
+    assert len(sel.gemeenten) == 60 and not notes
+    sel, notes = Selection.from_query({"gemeenten": "GM0001," * 1000}, known)
+    assert sel.gemeenten == () and "te lang" in notes[0]
