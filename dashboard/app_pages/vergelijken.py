@@ -173,7 +173,12 @@ if ctx.current_boundaries:
     if notes:
         st.caption("Herindelingen (cijfers op de huidige gemeentegrenzen): " + " ".join(notes))
 components.downloads(f"vergelijking {title}", lambda: {
-    "Vergelijking": exports.selection_export(frame)}, data, ids, key="vergelijk")
+    "Vergelijking": exports.selection_export(frame),
+    "Alle perioden": exports.selection_export(compute.selection_series(
+        ctx.obs, data.regions, chosen, members))},
+    data, ids, key="vergelijk")
+st.caption("CSV: de vergelijking hierboven. Excel: ook het tabblad ‘Alle perioden’ (elke periode "
+           "van deze gemeenten en indicatoren) en ‘Bronnen’.")
 others = [c for c in members if c != gm]
 if others:  # the one-page briefing of the chosen gemeente against this selection
     components.briefing_button(ctx, key="selectie", group=tuple(others),

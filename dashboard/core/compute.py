@@ -787,6 +787,42 @@ def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataF
     return pd.DataFrame(rows, columns=cols)
 
 
+def selection_series(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                     indicators: dict[str, IndicatorEntry], members: list[str]) -> pd.DataFrame:
+    """Every period of the selection: one row per (gemeente, indicator, period) the snapshot
+    has for the members, in the columns of :func:`selection_frame` (rol "gemeente"), for the
+    download's second sheet. Ordered by indicator (as chosen), gemeente (as in the selection)
+    and period; missing values are absent rows, as in the snapshot (never 0)."""
+    names = regions.drop_duplicates("code").set_index("code")["name"]
+    order = {c: i for i, c in enumerate(members)}
+    parts = []
+    for iid, meta in indicators.items():
+        ind = obs_by_indicator.get(iid)
+        if ind is None:
+            continue
+        sub = ind[ind["region_code"].isin(members) & ind["value"].notna()]
+        sub = sub.drop_duplicates(["region_code", "period"])
+        if sub.empty:
+            continue
+        quality = (sub["quality"] if "quality" in sub.columns
+                   else pd.Series("", index=sub.index)).astype("string").fillna("")
+        parts.append(pd.DataFrame({
+            "code": sub["region_code"].to_numpy(),
+            "regio": sub["region_code"].map(names).fillna(sub["region_code"]).to_numpy(),
+            "rol": "gemeente", "indicator": iid, "titel": meta.title, "eenheid": meta.unit or "",
+            "decimalen": int(meta.decimals or 0), "periode": sub["period"].astype(str).to_numpy(),
+            "waarde": sub["value"].astype(float).to_numpy(),
+            "status": sub["status"].to_numpy() if "status" in sub.columns else None,
+            "CBS-tabel": sub["cbs_table"].to_numpy() if "cbs_table" in sub.columns else None,
+            "kwaliteit": quality.to_numpy(), "verouderd": False,
+            "_o": sub["region_code"].map(order).to_numpy()}).sort_values(["_o", "periode"]))
+    cols = ["code", "regio", "rol", "indicator", "titel", "eenheid", "decimalen", "periode",
+            "waarde", "status", "CBS-tabel", "kwaliteit", "verouderd"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
 SMALL_MULTIPLES = 24  # tiles at most: beyond that a trend view is no longer readable
 TREND_POINTS = 10
 

@@ -111,6 +111,18 @@ def test_selection_export_is_exactly_the_selection(dash_snapshot):
                                                                            list(chosen)))),
                          sheet_name=None)
     assert xlsx["Vergelijking"].shape == out.shape and "Bronnen" in xlsx
+    # the second sheet: every period of exactly these gemeenten x indicators
+    series = exports.selection_export(compute.selection_series(data.by_indicator, data.regions,
+                                                               chosen, members))
+    for iid, meta in chosen.items():
+        ind = data.by_indicator[iid]
+        want = ind[ind["region_code"].isin(members) & ind["value"].notna()]
+        got = series[series["indicator"] == iid]
+        assert sorted(zip(got["code"], got["periode"], strict=True)) == sorted(
+            zip(want["region_code"], want["period"].astype(str), strict=True))
+        assert got["periode"].nunique() > 1
+        assert (got["waarde"].round(int(meta.decimals)) == got["waarde"]).all()
+    assert set(series["code"]) == set(members) and series["bron"].str.startswith("Bron: CBS").all()
 
 
 def _gebieden() -> pd.DataFrame:
