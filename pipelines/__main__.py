@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import catalog as catalog_mod
-from . import editions, logs, runs, snapshot, spreadsheet, store
+from . import editions, logs, notices, runs, snapshot, spreadsheet, store
 from .cbs import CbsClient, CbsConfig, CbsError
 from .refresh import EXIT_FAILED, EXIT_OK, refresh
 
@@ -76,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
                         "historical: each year on that year's boundaries, as CBS publishes")
     e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
                    help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
+    for flag, what in (("--gemeenten", "GM codes or names"),
+                       ("--indicatoren", "catalogue indicator ids"),
+                       ("--regio", "provincie (PV..), COROP (CR..) or arbeidsmarktregio (AM..) "
+                                   "codes: all their gemeenten"),
+                       ("--grootteklasse", "'Gebieden in Nederland' size class codes (1-8)"),
+                       ("--stedelijkheid", "'Gebieden in Nederland' urbanity codes (1-5)")):
+        e.add_argument(flag, help=f"comma-separated {what}; only this selection is exported "
+                                  "(as on the dashboard's Vergelijken page: the gemeenten "
+                                  "named plus those meeting every region filter)")
     sub.add_parser("rollback", parents=[common], help="switch back to the previous snapshot")
     return p
 
@@ -316,13 +325,79 @@ def export_frame(snap: snapshot.Snapshot, boundaries: str = "historical") -> pd.
     return pd.DataFrame(out[[*EXPORT_COLUMNS, "boundaries", "harmonisation", "kwaliteit"]])
 
 
+def _codes(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def select_export(df: pd.DataFrame, regions: pd.DataFrame, *, gemeenten: str | None = None,
+                  indicatoren: str | None = None, regio: str | None = None,
+                  grootteklasse: str | None = None, stedelijkheid: str | None = None,
+                  ) -> pd.DataFrame:
+    """Only the selection of ``export_frame``: the rows of the chosen gemeenten (named, plus
+    every current gemeente meeting all region filters; within a filter any of its codes) and
+    indicators, all periods. The same meaning as the dashboard's Vergelijken selection
+    (dashboard/core/selection.py; not imported: pipelines stay free of dashboard code). Raises
+    ValueError naming what is unknown: a script must not silently export less."""
+    gms = regions[(regions["level"] == "GM") & regions["is_current"].astype(bool)]
+    by_name = gms.assign(k=gms["name"].str.casefold()).drop_duplicates("k", keep=False)
+    by_name = dict(zip(by_name["k"], by_name["code"], strict=True))
+    codes, bad = [], []
+    for part in _codes(gemeenten):
+        code = part.upper() if part.upper() in set(gms["code"]) else by_name.get(part.casefold())
+        (codes.append(code) if code else bad.append(part))
+    mask = pd.Series(True, index=gms.index)
+    groups = {"PV": "provincie_code", "CR": "corop_code", "AM": "arbeidsmarktregio_code"}
+    filters = False
+    if _codes(regio):
+        filters = True
+        hit = pd.Series(False, index=gms.index)
+        for code in _codes(regio):
+            col = groups.get(code[:2].upper())
+            if col is None or not gms[col].eq(code.upper()).any():
+                bad.append(code)
+                continue
+            hit |= gms[col].eq(code.upper()).fillna(False)
+        mask &= hit
+    for text, col in ((grootteklasse, "size_class_code"), (stedelijkheid, "urbanity_code")):
+        if _codes(text):
+            filters = True
+            have = set(gms[col].dropna().astype(str)) if col in gms.columns else set()
+            bad += [c for c in _codes(text) if c not in have]
+            mask &= gms[col].astype("string").isin(_codes(text)).fillna(False) \
+                if col in gms.columns else False
+    if filters:
+        codes += [c for c in gms.loc[mask.astype(bool), "code"] if c not in codes]
+    ids = [i.lower() for i in _codes(indicatoren)]
+    bad += [i for i in ids if i not in set(df["indicator"])]
+    if bad:
+        raise ValueError("unknown in the selection: " + ", ".join(bad))
+    out = df
+    if gemeenten or filters:
+        out = out[out["region_code"].isin(codes)]
+    if ids:
+        out = out[out["indicator"].isin(ids)]
+    return out.reset_index(drop=True)
+
+
 def cmd_export(args, cat, root: Path) -> int:
     try:
         snap = snapshot.load_snapshot(root)
     except snapshot.NoSnapshot as exc:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
-    df = spreadsheet.csv_safe(export_frame(snap, args.boundaries))
+    try:
+        df = select_export(export_frame(snap, args.boundaries), snap.regions,
+                           gemeenten=args.gemeenten, indicatoren=args.indicatoren,
+                           regio=args.regio, grootteklasse=args.grootteklasse,
+                           stedelijkheid=args.stedelijkheid)
+    except ValueError as exc:
+        log.error(f"export: {exc}")
+        return EXIT_FAILED
+    # a demo or not-CBS snapshot says so on every row, as the dashboard's downloads do
+    notice = notices.demo_notice(snap.manifest)
+    if notice:
+        log.warning(f"export: {notice}")
+    df = spreadsheet.csv_safe(notices.with_notice(df, notice))
     kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
     kw["lineterminator"] = "\r\n"  # RFC 4180: a CR or LF inside a text is then quoted
     if args.out == "-":

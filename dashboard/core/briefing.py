@@ -55,6 +55,7 @@ PDF_STANDARD = "ua-1"
 HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Vergelijkbaar¹", "Nederland",
         "Positie² of stand"]
 REGION_HEAD = ["Indicator", "Waarde", "T.o.v. vorig jaar", "Nederland"]
+SELECTION_HEAD = "Selectie¹"  # the peers column when the adviser's selection is the group
 
 
 @dataclass
@@ -203,9 +204,12 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
     regions = [b for b in regions if b["rows"]]
     moves = storyline.movements(figures)
     tables = [t for f in figures if f.get("cbs_table") for t in f["cbs_table"].split("+")]
+    chosen = peer.method == compute.SELECTION_METHOD
     notes = [
-        f"¹ Mediaan van {len(peer.codes)} vergelijkbare gemeenten: "
-        f"{pr.dutch_thousands(peer.description)}; niet bij aantallen.",
+        (f"¹ Mediaan van {len(peer.codes)} andere gemeenten uit {peer.description} (in plaats "
+         "van de vergelijkbare gemeenten); niet bij aantallen." if chosen else
+         f"¹ Mediaan van {len(peer.codes)} vergelijkbare gemeenten: "
+         f"{pr.dutch_thousands(peer.description)}; niet bij aantallen."),
         "² Positie: 1 = gunstigste van alle gemeenten, alleen bij cijfers waar hoger of lager "
         "beter is. Bij verhoudingen zonder voorkeursrichting staat waar de gemeente staat: hoog, "
         "rond het midden of laag (hoogste, middelste of laagste kwart). Aantallen (vestigingen, "
@@ -221,7 +225,8 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "heading": f"Regionale economie van {name}",
         "facts": " · ".join(facts), "period_line": period_line(figures),
         "demo": _plain(b) if (b := pr.demo_banner(src.manifest)) else None,
-        "head": HEAD, "region_head": REGION_HEAD, "themes": themes, "regions": regions,
+        "head": [SELECTION_HEAD if chosen and h == HEAD[3] else h for h in HEAD],
+        "region_head": REGION_HEAD, "themes": themes, "regions": regions,
         "regions_intro": "Deze cijfers publiceert het CBS niet per gemeente; ze gaan over de "
                          "genoemde regio als geheel en zijn niet de cijfers van " + name + ".",
         "highlights": {"title": f"Wat valt op voor {name}",
@@ -294,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="a .pdf file (one gemeente) or a folder")
     ap.add_argument("--data-dir", help="data folder (env REGIO_DATA_DIR, default data)")
     ap.add_argument("--workers", type=int, default=1, help="processes for --all (default 1)")
+    ap.add_argument("--selectie", help="comma-separated GM codes: compare with this group (the "
+                                       "Vergelijken selection) instead of the comparable "
+                                       "gemeenten; the briefing says so")
     args = ap.parse_args(argv)
     root = snapshot.data_dir(args.data_dir)
     try:
@@ -309,11 +317,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"onbekende gemeentecode(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    group = [c.strip().upper() for c in (args.selectie or "").split(",") if c.strip()]
+    unknown = [c for c in group if c not in set(src.regions.loc[src.regions.level == "GM", "code"])]
+    if unknown or (args.selectie is not None and not group):
+        print(f"onbekende gemeentecode(s) in --selectie: {', '.join(unknown) or '(leeg)'}",
+              file=sys.stderr)
+        return 2
     out = Path(args.out)
     single = len(codes) == 1 and out.suffix.lower() == ".pdf"
     names = dict(zip(src.regions["code"], src.regions["name"], strict=False))
     t0 = time.perf_counter()
-    jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf") for c in codes]
+    group_text = ", ".join(names.get(c, c) for c in group)
+    jobs = [(c, out if single else out / f"briefing-{c}-{slug(names.get(c, c))}.pdf",
+             tuple(group), group_text) for c in codes]
     try:  # disk full, permission denied, read-only: one line naming the file, nothing half-written
         folder = out.parent if single else out
         with writing(folder):
@@ -325,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
                                      initargs=(str(root),)) as pool:
                 list(pool.map(_write_one, jobs, chunksize=8))
         else:
-            for code, path in jobs:
-                _write(src, code, path)
+            for job in jobs:
+                _write(src, *job)
     except StorageError as exc:
         print(f"briefing: {exc}", file=sys.stderr)
         return 1
@@ -334,8 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(src: Source, code: str, path: Path) -> None:
-    body = render(src, code)
+def _write(src: Source, code: str, path: Path, group: tuple[str, ...] = (),
+           group_text: str = "") -> None:
+    peer = compute.selection_peers(group, code, group_text) if group else None
+    body = render(src, code, peer)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with writing(path, cleanup=tmp):
         tmp.write_bytes(body)

@@ -125,6 +125,18 @@ class Peers:
 
 
 PEER_METHODS = {"grootte": "grootte_stedelijkheid", "statistisch": "statistisch"}
+SELECTION_METHOD = "selectie"
+
+
+def selection_peers(members: list[str] | tuple[str, ...], gemeente: str,
+                    description: str) -> Peers:
+    """The adviser's workbench selection as the comparison group of ``gemeente`` (the briefing
+    'met deze selectie'): the other members, said to be a selection, not 'vergelijkbaar'."""
+    codes = tuple(c for c in dict.fromkeys(members) if c != gemeente)
+    if len(description) > 140:  # the briefing's note stays one line or two: one page
+        description = description[:139].rsplit(" ", 1)[0] + " …"
+    return Peers(codes, "Selectie (mediaan)",
+                 f"de eigen selectie uit Vergelijken: {description}", SELECTION_METHOD)
 
 
 def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: str,
@@ -722,6 +734,139 @@ def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFra
         table[col] = table["code"].map(vals).astype(float)
         columns.append({"id": iid, "column": col, "period": period, "unit": unit,
                         "decimals": int(meta.decimals or 0), "stale": stale})
+    return table, columns
+
+
+MEDIAN = "mediaan"  # the code of the selection's median row in selection_frame
+MEDIAN_LABEL = "Mediaan van de selectie"
+
+
+def selection_frame(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                    indicators: dict[str, IndicatorEntry], members: list[str],
+                    lags: pr.Lags | None = None) -> pd.DataFrame:
+    """The workbench comparison in long form, the one frame behind table, chart and export:
+    one row per (gemeente, indicator) of the selection at the latest period any member has,
+    then the selection's median and Nederland as reference rows. Columns: code, regio, rol
+    (gemeente / mediaan / referentie), indicator, titel, eenheid, decimalen, periode, waarde,
+    status, CBS-tabel, kwaliteit, verouderd (the period is older than usual for its CBS table,
+    ``lags``). The median leaves out values marked imprecise (as the peer
+    median does); an imprecise value keeps its mark and is never ranked."""
+    names = regions.drop_duplicates("code").set_index("code")["name"]
+    rows: list[dict] = []
+    for iid, meta in indicators.items():
+        ind = obs_by_indicator.get(iid)
+        if ind is None:
+            continue
+        sub = ind[ind["region_code"].isin(members)]
+        period = str(sub["period"].max()) if len(sub) else None
+        base = {"indicator": iid, "titel": meta.title, "eenheid": meta.unit or "",
+                "decimalen": int(meta.decimals or 0), "periode": period,
+                "verouderd": bool(lags is not None and period and lags.of(iid, period).stale)}
+        at = ind[ind["period"] == period].drop_duplicates("region_code").set_index("region_code")
+
+        def row(code: str, label: str, role: str, value=None, *, at=at, base=base) -> dict:
+            hit = at.loc[code] if code in at.index else None
+            quality = str(hit.get("quality") or "") if hit is not None else ""
+            return {"code": code, "regio": label, "rol": role, **base,
+                    "waarde": value if role == "mediaan" else (
+                        None if hit is None or fmt.is_missing(hit["value"])
+                        else float(hit["value"])),
+                    "status": None if hit is None else hit.get("status"),
+                    "CBS-tabel": None if hit is None else hit.get("cbs_table"),
+                    "kwaliteit": "" if quality in ("", "nan", "<NA>", "None") else quality}
+
+        for code in members:
+            rows.append(row(code, names.get(code, code), "gemeente"))
+        med = peer_median(ind, tuple(members), period)
+        rows.append({**row(MEDIAN, MEDIAN_LABEL, "mediaan", med), "status": None,
+                     "CBS-tabel": at["cbs_table"].dropna().iloc[0]
+                     if "cbs_table" in at and at["cbs_table"].notna().any() else None})
+        rows.append(row(NL, "Nederland", "referentie"))
+    cols = ["code", "regio", "rol", "indicator", "titel", "eenheid", "decimalen", "periode",
+            "waarde", "status", "CBS-tabel", "kwaliteit", "verouderd"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def selection_series(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                     indicators: dict[str, IndicatorEntry], members: list[str]) -> pd.DataFrame:
+    """Every period of the selection: one row per (gemeente, indicator, period) the snapshot
+    has for the members, in the columns of :func:`selection_frame` (rol "gemeente"), for the
+    download's second sheet. Ordered by indicator (as chosen), gemeente (as in the selection)
+    and period; missing values are absent rows, as in the snapshot (never 0)."""
+    names = regions.drop_duplicates("code").set_index("code")["name"]
+    order = {c: i for i, c in enumerate(members)}
+    parts = []
+    for iid, meta in indicators.items():
+        ind = obs_by_indicator.get(iid)
+        if ind is None:
+            continue
+        sub = ind[ind["region_code"].isin(members) & ind["value"].notna()]
+        sub = sub.drop_duplicates(["region_code", "period"])
+        if sub.empty:
+            continue
+        quality = (sub["quality"] if "quality" in sub.columns
+                   else pd.Series("", index=sub.index)).astype("string").fillna("")
+        parts.append(pd.DataFrame({
+            "code": sub["region_code"].to_numpy(),
+            "regio": sub["region_code"].map(names).fillna(sub["region_code"]).to_numpy(),
+            "rol": "gemeente", "indicator": iid, "titel": meta.title, "eenheid": meta.unit or "",
+            "decimalen": int(meta.decimals or 0), "periode": sub["period"].astype(str).to_numpy(),
+            "waarde": sub["value"].astype(float).to_numpy(),
+            "status": sub["status"].to_numpy() if "status" in sub.columns else None,
+            "CBS-tabel": sub["cbs_table"].to_numpy() if "cbs_table" in sub.columns else None,
+            "kwaliteit": quality.to_numpy(), "verouderd": False,
+            "_o": sub["region_code"].map(order).to_numpy()}).sort_values(["_o", "periode"]))
+    cols = ["code", "regio", "rol", "indicator", "titel", "eenheid", "decimalen", "periode",
+            "waarde", "status", "CBS-tabel", "kwaliteit", "verouderd"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True)[cols]
+
+
+SMALL_MULTIPLES = 24  # tiles at most: beyond that a trend view is no longer readable
+TREND_POINTS = 10
+
+
+def selection_trends(ind_obs: pd.DataFrame, members: list[str],
+                     points: int = TREND_POINTS) -> pd.DataFrame:
+    """The small multiples of the workbench: the last ``points`` periods (of the selection) of
+    each member's series (code, period, value, quality), for at most SMALL_MULTIPLES members.
+    Imprecise values are left out of the lines (they are not a movement to read)."""
+    sub = ind_obs[ind_obs["region_code"].isin(members[:SMALL_MULTIPLES])]
+    if "quality" in sub.columns:
+        sub = sub[sub["quality"].fillna("") != pr.IMPRECISE]
+    periods = sorted(sub["period"].astype(str).unique())[-points:]
+    sub = sub[sub["period"].astype(str).isin(periods) & sub["value"].notna()]
+    return (sub.rename(columns={"region_code": "code"})[["code", "period", "value"]]
+            .drop_duplicates(["code", "period"]).sort_values(["code", "period"])
+            .reset_index(drop=True))
+
+
+def selection_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """``selection_frame`` as the on-screen table: one row per gemeente (then median and NL),
+    one numeric column per indicator headed with unit and period (sortable on the numbers),
+    and 'let op' naming the indicators whose value in that row is imprecise. Returns the table
+    (first columns code, regio) and one column description per indicator (id, column, period,
+    unit, decimals)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["code", "regio", "let op"]), []
+    order = list(dict.fromkeys(frame["code"]))
+    labels = dict(zip(frame["code"], frame["regio"], strict=False))
+    table = pd.DataFrame({"code": order, "regio": [labels[c] for c in order]})
+    columns: list[dict] = []
+    marks: dict[str, list[str]] = {c: [] for c in order}
+    for iid, part in frame.groupby("indicator", sort=False):
+        first = part.iloc[0]
+        col = (f"{first['titel']} ({fmt.unit_label(first['eenheid'])}, "
+               f"{fmt.period(first['periode']) if pd.notna(first['periode']) else fmt.MISSING}"
+               + (f", {pr.STALE})" if first.get("verouderd") else ")"))
+        table[col] = table["code"].map(part.set_index("code")["waarde"]).astype(float)
+        for c in part.loc[part["kwaliteit"] == pr.IMPRECISE, "code"]:
+            marks[c].append(str(first["titel"]))
+        columns.append({"id": iid, "column": col, "period": first["periode"],
+                        "unit": first["eenheid"], "decimals": int(first["decimalen"])})
+    table["let op"] = [f"{pr.IMPRECISE}: " + ", ".join(marks[c]) if marks[c] else ""
+                       for c in order]
     return table, columns
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from dashboard.core import compute, state
 from dashboard.core import presentation as pr
+from pipelines.history import History
 from pipelines.snapshot import BOUNDARIES, IndicatorEntry, Manifest, Snapshot, YearMap
 
 log = logging.getLogger(__name__)
@@ -157,11 +158,17 @@ def build(snap: Snapshot) -> DashData:
     names = dict(zip(uniq["code"], uniq["name"], strict=True))
     levels = dict(zip(uniq["code"], uniq["level"], strict=True))
     current = regions[regions["is_current"].astype(bool)]
+    history = _optional(snap, "region_history")
     known = state.Known(
         gemeenten=frozenset(gemeenten["code"]),
         regions=frozenset(current.loc[current["level"].isin(["GM", "PV", "CR", "AM"]), "code"]),
         indicators={k: m.theme for k, m in indicators.items()},
         default_gemeente=str(gemeenten["code"].iloc[0]) if len(gemeenten) else "",
+        successors=state.successors(_history_rows(history), gemeenten["code"]),
+        by_name=_unique_names(gemeenten),
+        names=names,
+        size_classes=_classes(gemeenten, "size_class"),
+        urbanities=_classes(gemeenten, "urbanity"),
     )
     geo = read_geojson(snap.path / GEOJSON_NAME)
     cur = _optional(snap, "observations_current")
@@ -175,8 +182,37 @@ def build(snap: Snapshot) -> DashData:
                    compute.latest_periods({k: by_ind[k] for k in indicators}))
     return DashData(snap.id, snap.path, snap.manifest, obs, regions, indicators, by_ind,
                     gemeenten, names, levels, geo, bounds(geo), known, by_cur,
-                    _optional(snap, "peers"), _optional(snap, "region_history"),
+                    _optional(snap, "peers"), history,
                     _optional(snap, "harmonisation_gaps"), lags)
+
+
+def _history_rows(history: pd.DataFrame | None) -> list[dict]:
+    """The herindelingen behind a link's old gemeente code: the snapshot's own table, else the
+    catalogue's herindelingen.yaml (an older snapshot without region_history)."""
+    if history is None:
+        try:
+            history = History.load().table()
+        except Exception:  # noqa: BLE001 - a link note is not worth a failed start
+            log.warning("herindelingen.yaml unreadable; old gemeente codes are not resolved")
+            return []
+    return history.to_dict("records")
+
+
+def _unique_names(gemeenten: pd.DataFrame) -> dict[str, str]:
+    """Casefolded name -> code for names exactly one current gemeente has (a link by name)."""
+    keys = gemeenten["name"].map(lambda n: " ".join(str(n).split()).casefold())
+    unique = ~keys.duplicated(keep=False)
+    return dict(zip(keys[unique], gemeenten.loc[unique, "code"], strict=True))
+
+
+def _classes(gemeenten: pd.DataFrame, column: str) -> dict[str, str]:
+    """'Gebieden in Nederland' class code -> label (grootteklasse, stedelijkheid), in code
+    order; empty when the snapshot's regions do not carry the column."""
+    if f"{column}_code" not in gemeenten.columns:
+        return {}
+    pairs = gemeenten[[f"{column}_code", column]].dropna().drop_duplicates(f"{column}_code")
+    pairs = pairs.sort_values(f"{column}_code", key=lambda c: pd.to_numeric(c, errors="coerce"))
+    return {str(c): str(n) for c, n in pairs.itertuples(index=False)}
 
 
 def _optional(snap: Snapshot, name: str) -> pd.DataFrame | None:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
+from pipelines import notices
 from pipelines.snapshot import Manifest
 from pipelines.spreadsheet import csv_safe, protect_sheet
 
@@ -75,22 +76,10 @@ def rounded(df: pd.DataFrame, columns: list[str], decimals: int | pd.Series) -> 
     return out
 
 
-DEMO_COLUMN = "let op"
-
-
-def demo_notice(manifest: Manifest) -> str | None:
-    """The page banner's words for a download from a demo snapshot (plain text), else None."""
-    banner = pr.demo_banner(manifest)
-    return banner.replace("**", "") if banner else None
-
-
-def with_notice(df: pd.DataFrame, notice: str | None) -> pd.DataFrame:
-    """A demo snapshot's download says so on every row (first column), so that a copied part
-    still carries it; a real snapshot's frame is returned as it is."""
-    if not notice:
-        return df
-    return pd.concat([pd.DataFrame({DEMO_COLUMN: [notice] * len(df)}, index=df.index), df],
-                     axis=1)
+# the notice of a download from a demo snapshot: shared with the CLI export (pipelines/notices.py)
+DEMO_COLUMN = notices.DEMO_COLUMN
+demo_notice = notices.demo_notice
+with_notice = notices.with_notice
 
 
 def to_csv(df: pd.DataFrame) -> bytes:
@@ -133,3 +122,21 @@ def _autofit(ws, df: pd.DataFrame) -> None:
     for i, col in enumerate(df.columns, start=1):
         width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
         ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, width + 2)
+
+
+SELECTION_COLUMNS = {"code": "code", "regio": "regio", "indicator": "indicator",
+                     "titel": "titel", "eenheid": "eenheid", "periode": "periode",
+                     "waarde": "waarde", "status": "status", "CBS-tabel": "CBS-tabel",
+                     "kwaliteit": "kwaliteit"}
+
+
+def selection_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """The workbench download (compute.selection_frame): exactly the selected gemeenten x
+    indicators at their period, plus the selection's median and Nederland as reference rows;
+    each value rounded to its indicator's decimals, with unit, period, status, source table,
+    quality mark and the credit line (naming that row's CBS table) on every row, so that a
+    copied part still carries it."""
+    out = rounded(frame, ["waarde"], frame["decimalen"]) if len(frame) else frame.copy()
+    out = out[list(SELECTION_COLUMNS)].rename(columns=SELECTION_COLUMNS)
+    out["bron"] = [pr.credit_line(tables_of(t)) for t in frame["CBS-tabel"]]
+    return out.reset_index(drop=True)

@@ -38,6 +38,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from dashboard.core import format as fmt
+from pipelines import notices
 
 if TYPE_CHECKING:
     from pipelines.snapshot import Manifest
@@ -465,29 +466,7 @@ def credit_line(tables: Iterable[str] = ()) -> str:
 
 # --------------------------------------------------------------------------- data source
 
-DEMO_SOURCES = ("mirror", "test")
-_LOOPBACK = re.compile(r"^https?://(127\.|localhost|\[::1\])")
-
-
-def data_source(manifest: Manifest) -> str | None:
-    """'cbs', 'mirror', 'test', 'onbekend' (not a CBS address) or None (the snapshot does not
-    say: older snapshots)."""
-    src = manifest.data_source
-    if src:
-        return str(src)
-    url = manifest.cbs_url
-    if not url:
-        return None
-    return "onbekend" if _LOOPBACK.match(str(url)) or "cbs.nl" not in str(url) else "cbs"
-
-
-def demo_banner(manifest: Manifest) -> str | None:
-    """The banner every page shows when the figures are not CBS's own current feed."""
-    src = data_source(manifest)
-    if src in DEMO_SOURCES:
-        return ("**Demo-gegevens, onvolledig**: echte CBS-cijfers uit een ontwikkelkopie, niet "
-                "alle gemeenten en jaren. Niet gebruiken voor besluiten of citaten.")
-    if src == "onbekend":
-        return ("**Let op: niet rechtstreeks van het CBS.** Deze snapshot is opgehaald bij "
-                f"{manifest.cbs_url}, niet bij het CBS zelf.")
-    return None
+# The words and the rule live in pipelines/notices.py: the CLI export carries the same notice.
+DEMO_SOURCES = notices.DEMO_SOURCES
+data_source = notices.data_source
+demo_banner = notices.demo_banner

@@ -16,6 +16,13 @@ Parameters (all optional)::
     peers=grootte|statistisch  comparable gemeenten: same size class + urbanity (default) or the
                                statistically nearest neighbours
     x=..., y=...               indicator ids of the Dwarsverbanden scatter
+    gemeenten, indicatoren, regio, grootteklasse, stedelijkheid
+                               the Vergelijken workbench selection (dashboard/core/selection.py)
+
+A gemeente in a link may be a current code, a name where it is unambiguous (``?gemeente=Breda``)
+or the code of a gemeente that has since merged (``GM0457`` Weesp): that opens its successor
+(Amsterdam) with a one-line note. :func:`resolve_gemeente` is the one place that does this, so
+every page and the workbench selection benefit.
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipelines.catalog import THEMES
 
-PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk", "grenzen", "peers", "x", "y")
+# the workbench selection: known here, parsed (with its own length limits) by core/selection.py
+WORKBENCH = ("gemeenten", "indicatoren", "regio", "grootteklasse", "stedelijkheid")
+PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk", "grenzen", "peers", "x", "y",
+          *WORKBENCH)
 GRENZEN = {"huidig": "huidige gemeentegrenzen", "historisch": "grenzen van dat jaar"}
 PEERS = {"grootte": "zelfde grootte en stedelijkheid",
          "statistisch": "statistisch vergelijkbaar (10 meest gelijkende)"}
@@ -47,6 +58,12 @@ class Known:
     regions: frozenset[str]                # codes allowed in vergelijk (GM, PV, CR, AM)
     indicators: Mapping[str, str]          # indicator id -> theme
     default_gemeente: str
+    # old GM code -> (current successor code, old name): herindelingen followed to today
+    successors: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    by_name: Mapping[str, str] = field(default_factory=dict)  # casefolded unique name -> code
+    names: Mapping[str, str] = field(default_factory=dict)    # code -> name (for the notes)
+    size_classes: Mapping[str, str] = field(default_factory=dict)  # grootteklasse code -> label
+    urbanities: Mapping[str, str] = field(default_factory=dict)    # stedelijkheid code -> label
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class Selection:
     peers: str = "grootte"
     x: str | None = None
     y: str | None = None
+    bench: Any = None  # the workbench selection (selection.Selection), set by the UI
 
     def to_params(self, *, with_thema: bool = False) -> dict[str, str]:
         """The canonical URL parameters for this selection (empty values left out)."""
@@ -80,6 +98,8 @@ class Selection:
             out["x"] = self.x
         if self.y:
             out["y"] = self.y
+        if self.bench is not None:
+            out.update(self.bench.to_query())
         return out
 
 
@@ -110,6 +130,8 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
         names = ", ".join(shown(k, 20) for k in unknown[:3]) + (" …" if len(unknown) > 3 else "")
         warnings.append(f"Onbekende parameter in de link genegeerd: {names}.")
     for key in PARAMS:
+        if key in WORKBENCH:
+            continue
         raw = _one(params.get(key))
         if raw is None:
             continue
@@ -120,15 +142,13 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
 
     gemeente = known.default_gemeente
     if "gemeente" in values:
-        code = values["gemeente"].upper()
-        if not GM_CODE.match(code):
-            warnings.append(f"{shown(values['gemeente'])} is geen geldige gemeentecode "
-                            "(verwacht bijvoorbeeld GM0363); de standaardgemeente wordt getoond.")
-        elif code not in known.gemeenten:
-            warnings.append(f"Gemeente {shown(code)} bestaat niet (meer) in de huidige "
-                            "gemeentelijke indeling; de standaardgemeente wordt getoond.")
+        code, note = resolve_gemeente(values["gemeente"], known)
+        if code is None:
+            warnings.append(note + "; de standaardgemeente wordt getoond.")
         else:
             gemeente = code
+            if note:
+                warnings.append(note)
 
     thema = page_thema
     if "thema" in values:
@@ -174,6 +194,56 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
                             "een standaardindicator wordt getoond.")
     return Selection(gemeente, thema, indicator, jaar, vergelijk, grenzen, peers,
                      xy.get("x"), xy.get("y")), warnings
+
+
+def resolve_gemeente(raw: str, known: Known) -> tuple[str | None, str | None]:
+    """One gemeente from a link: (current code, None), (successor code, a one-line Dutch note)
+    for a merged gemeente, or (None, a Dutch sentence without a full stop saying why not).
+    A name is accepted where exactly one current gemeente has it (case and spaces ignored)."""
+    text = raw.strip()
+    code = text.upper()
+    if GM_CODE.match(code):
+        if code in known.gemeenten:
+            return code, None
+        if code in known.successors:
+            new, old_name = known.successors[code]
+            new_name = known.names.get(new, new)
+            return new, (f"{old_name} ({code}) is opgegaan in {new_name}; "
+                         f"{new_name} ({new}) wordt getoond.")
+        return None, (f"Gemeente {shown(code)} bestaat niet (meer) in de huidige "
+                      "gemeentelijke indeling")
+    key = " ".join(text.split()).casefold()
+    if key in known.by_name:
+        return known.by_name[key], None
+    return None, (f"{shown(text)} is geen geldige gemeentecode of bekende gemeentenaam "
+                  "(verwacht bijvoorbeeld GM0363 of Amsterdam)")
+
+
+def successors(history: Iterable[Mapping[str, Any]], current: Iterable[str],
+               ) -> dict[str, tuple[str, str]]:
+    """Old GM code -> (its current successor, its name), following herindelingen in a chain
+    (a gemeente merged twice ends at today's gemeente). A code that was split over several
+    gemeenten has no single successor and is left out (a link to it gets the plain note)."""
+    current = set(current)
+    nxt: dict[str, set[str]] = {}
+    name: dict[str, str] = {}
+    for r in history:
+        old, new = str(r["predecessor"]), str(r["successor"])
+        if old == new:
+            continue
+        nxt.setdefault(old, set()).add(new)
+        name[old] = str(r.get("predecessor_name") or old)
+    out: dict[str, tuple[str, str]] = {}
+    for old in nxt:
+        if old in current:
+            continue
+        code, seen = old, set()
+        while code in nxt and len(nxt[code]) == 1 and code not in seen:
+            seen.add(code)
+            code = next(iter(nxt[code]))
+        if code in current:
+            out[old] = (code, name[old])
+    return out
 
 
 def _choice(values: dict[str, str], key: str, options: Mapping[str, str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard.core import compute, exports, state
+from dashboard.core import compute, exports, selection, state
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import interactive
@@ -24,6 +25,7 @@ from dashboard.ui.data import DashData
 CTX_KEY = "_dashboard_ctx"
 LAST_GEMEENTE = "_last_gemeente"
 LAST_COMPARE = "_last_vergelijk"
+LAST_BENCH = "_last_bench"  # the workbench selection's parameters (dashboard/core/selection.py)
 STICKY = ("grenzen", "peers")  # view choices that survive a page switch like the gemeente
 
 
@@ -63,7 +65,12 @@ def read_url_state(data: DashData, page_thema: str | None) -> tuple[state.Select
         if key not in params and ss.get(f"_last_{key}"):
             params[key] = [ss[f"_last_{key}"]]
     sel, warnings = state.parse(params, data.known, page_thema=page_thema)
-    return sel, warnings, "thema" in params
+    # the Vergelijken workbench selection: in the link, else the one last used in this session
+    bench_params = {k: params[k] for k in selection.PARAMS if k in params}
+    if not bench_params and ss.get(LAST_BENCH):
+        bench_params = dict(ss[LAST_BENCH])
+    bench, notes = selection.Selection.from_query(bench_params, data.known)
+    return dataclasses.replace(sel, bench=bench), warnings + notes, "thema" in params
 
 
 def write_url(params: dict[str, str]) -> None:
@@ -73,6 +80,7 @@ def write_url(params: dict[str, str]) -> None:
         st.query_params.from_dict(params)
     st.session_state[LAST_GEMEENTE] = params.get("gemeente")
     st.session_state[LAST_COMPARE] = params.get("vergelijk", "")
+    st.session_state[LAST_BENCH] = {k: params[k] for k in selection.PARAMS if k in params}
     for key in STICKY:
         st.session_state[f"_last_{key}"] = params.get(key, "")
 
@@ -381,14 +389,18 @@ def peers_expander(ctx: Ctx) -> None:
             st.caption("Gemeenten in dezelfde gemeentegrootteklasse en stedelijkheidsklasse (CBS).")
 
 
-def briefing_button(ctx: Ctx, key: str) -> None:
-    """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers."""
+def briefing_button(ctx: Ctx, key: str, group: tuple[str, ...] = (), group_text: str = "",
+                    label: str = "Briefing (PDF)") -> None:
+    """'Briefing (PDF)': rendered only when clicked, cached per snapshot, gemeente and peers
+    (or ``group``: the Vergelijken selection as the comparison group)."""
     from dashboard.ui import data as dataio  # noqa: PLC0415 - keeps components importable without a loader
 
     gm = ctx.sel.gemeente
     name = ctx.data.names.get(gm, gm)
     st.download_button(
-        "Briefing (PDF)", functools.partial(dataio.briefing_pdf, ctx.data, gm, ctx.sel.peers),
-        f"briefing-{slug(name)}.pdf", "application/pdf", key=f"{key}-briefing",
-        on_click="ignore", icon=":material/picture_as_pdf:",
-        help="Eén A4 met de kerncijfers, opvallende ontwikkelingen en drie kleine grafieken.")
+        label, functools.partial(dataio.briefing_pdf, ctx.data, gm, ctx.sel.peers,
+                                 tuple(group), group_text),
+        f"briefing-{slug(name)}{'-selectie' if group else ''}.pdf", "application/pdf",
+        key=f"{key}-briefing", on_click="ignore", icon=":material/picture_as_pdf:",
+        help="Eén A4 met de kerncijfers, opvallende ontwikkelingen en drie kleine grafieken"
+             + (", vergeleken met de mediaan van deze selectie." if group else "."))

@@ -192,16 +192,21 @@ def _briefing_source(root: str, snapshot_id: str) -> briefing.Source:
 
 
 @st.cache_data(max_entries=32, show_spinner="Briefing maken…")
-def _briefing_pdf(root: str, snapshot_id: str, gemeente: str, peers_method: str) -> bytes:
+def _briefing_pdf(root: str, snapshot_id: str, gemeente: str, peers_method: str,
+                  group: tuple[str, ...] = (), group_text: str = "") -> bytes:
     d = _load(root, snapshot_id)
-    peer = compute.peer_set(d.peers, d.regions, gemeente, peers_method)
+    peer = (compute.selection_peers(group, gemeente, group_text) if group
+            else compute.peer_set(d.peers, d.regions, gemeente, peers_method))
     return briefing.render(_briefing_source(root, snapshot_id), gemeente, peer)
 
 
-def briefing_pdf(data: DashData, gemeente: str, peers_method: str) -> bytes:
+def briefing_pdf(data: DashData, gemeente: str, peers_method: str,
+                 group: tuple[str, ...] = (), group_text: str = "") -> bytes:
     """The one-page tagged PDF briefing of ``gemeente`` (built from the cached snapshot, once per
-    snapshot, gemeente and peer choice)."""
-    return _briefing_pdf(str(data_root().resolve()), data.snapshot_id, gemeente, peers_method)
+    snapshot, gemeente and peer choice). ``group``: the Vergelijken selection as the comparison
+    group instead of the comparable gemeenten (``group_text`` says what defines it)."""
+    return _briefing_pdf(str(data_root().resolve()), data.snapshot_id, gemeente, peers_method,
+                         tuple(group), group_text)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -82,7 +82,8 @@ def test_thema_parameter_on_the_start_page_opens_the_thema_page(dash_snapshot, m
 
 BAD = {
     "unknown code": ({"gemeente": "GM9999"}, "bestaat niet"),
-    "former gemeente": ({"gemeente": "GM0370"}, "bestaat niet"),
+    # a merged gemeente opens its successor with a note (state.resolve_gemeente)
+    "former gemeente": ({"gemeente": "GM0370"}, "Beemster (GM0370) is opgegaan in Huizen"),
     "script tag": ({"gemeente": "<script>alert(1)</script>"}, "geen geldige gemeentecode"),
     "10 kB": ({"gemeente": "A" * 10_000}, "te lang"),
     "bad year": ({"jaar": "20x3"}, "geen geldig jaar"),
@@ -102,7 +103,9 @@ def test_bad_parameters_give_a_dutch_message(dash_snapshot, monkeypatch, case, p
     assert expected in messages
     assert "<script" not in messages and "<img" not in messages and "<b>" not in messages
     assert len(messages) < 600
-    assert at.sidebar.selectbox(key="w_gemeente").value in ("GM0362", "GM0344")
+    successor = {"former gemeente": "GM0406"}.get(case)  # Beemster -> Huizen
+    assert at.sidebar.selectbox(key="w_gemeente").value in ((successor,) if successor
+                                                             else ("GM0362", "GM0344"))
 
 
 def test_wrong_thema_indicator_and_missing_year_fall_back(dash_snapshot, monkeypatch):
@@ -155,24 +158,25 @@ def test_footer_warns_about_stale_data(tmp_path, monkeypatch, snapshot_builder):
 
 
 def test_vergelijken_by_group_and_hand_picked(dash_snapshot, monkeypatch):
+    """An older link (vergelijk=CR13 / GM codes) still opens: it becomes the selection."""
     at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355", vergelijk="CR13")
     table = at.dataframe[0].value
-    assert list(table["regio"])[:2] == ["Nederland", "Utrecht (COROP-gebied)"]
     assert {"Utrecht", "Zeist ◀ gekozen", "Wijk bij Duurstede"} <= set(table["regio"])
     assert "Amsterdam" not in set(table["regio"])
-    assert at.segmented_control(key="w_mode").value == "CR"
+    assert list(table["regio"])[-2:] == ["Mediaan van de selectie", "Nederland"]
+    assert qp(at, "regio") == "CR13" and qp(at, "gemeenten") == "GM0355"
     at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
                  vergelijk="GM0363,GM0402")
-    assert at.segmented_control(key="w_mode").value == "GM"
-    assert list(at.dataframe[0].value["regio"]) == ["Nederland", "Zeist ◀ gekozen", "Amsterdam",
-                                                     "Hilversum"]
-    # on a phone: one indicator, all regions, as a plain table
+    assert list(at.dataframe[0].value["regio"]) == ["Zeist ◀ gekozen", "Amsterdam", "Hilversum",
+                                                     "Mediaan van de selectie", "Nederland"]
+    # on a phone: one indicator, all rows, as a plain table
     phone = at.get("table")[0].value
-    assert list(phone["Regio"]) == ["Nederland", "Zeist ◀ gekozen", "Amsterdam", "Hilversum"]
-    at.segmented_control(key="w_mode").set_value("PV").run()
+    assert list(phone["Regio"]) == ["Zeist ◀ gekozen", "Amsterdam", "Hilversum",
+                                    "Mediaan van de selectie", "Nederland"]
+    at.multiselect(key="w_bench_regio").set_value(["PV26"]).run()
     assert not at.exception
-    assert qp(at, "vergelijk") == "PV26"
-    assert "Gemeenten in Utrecht (provincie)" in [s.value for s in at.header]
+    assert qp(at, "regio") == "PV26"
+    assert "Utrecht" in set(at.dataframe[0].value["regio"])
 
 
 def test_a_new_snapshot_is_picked_up_without_restart(tmp_path, monkeypatch, snapshot_builder):

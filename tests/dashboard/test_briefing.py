@@ -128,3 +128,28 @@ def test_uses_current_boundaries_when_the_snapshot_has_them(dash_snapshot, tmp_p
     src = briefing.Source.load(root)
     assert src.boundaries == "current"
     assert "op huidige gemeentegrenzen" in pdf_text(briefing.render(src, CODE))[1]
+
+
+def test_comparison_briefing_with_the_selection_says_so(dash_snapshot, gem, tmp_path, gemeenten):
+    """The Vergelijken selection as the comparison group: the column and the note say it is the
+    adviser's selection, not 'vergelijkbare gemeenten'; still one page. Also from the CLI."""
+    from dashboard.core import compute
+
+    CODE, NAME = gem
+    others = [c for c in gemeenten if c != CODE][:3]
+    src = briefing.Source.load(dash_snapshot)
+    peer = compute.selection_peers([CODE, *others], CODE, "Amsterdam, Hilversum en Zeist")
+    assert peer.codes == tuple(others)
+    pages, text = pdf_text(briefing.render(src, CODE, peer))
+    flat = " ".join(text.split())
+    assert pages == 1
+    assert "Selectie¹" in flat and "Vergelijkbaar¹" not in flat
+    assert (f"Mediaan van {len(others)} andere gemeenten uit de eigen selectie uit "
+            "Vergelijken: Amsterdam, Hilversum en Zeist (in plaats van de vergelijkbare "
+            "gemeenten)") in flat
+    out = tmp_path / "b.pdf"
+    assert briefing.main([CODE, "--out", str(out), "--data-dir", str(dash_snapshot),
+                          "--selectie", ",".join(others)]) == 0
+    assert "Selectie¹" in " ".join(pdf_text(out.read_bytes())[1].split())
+    assert briefing.main([CODE, "--out", str(out), "--data-dir", str(dash_snapshot),
+                          "--selectie", "GM9999"]) == 2

@@ -84,3 +84,21 @@ def test_the_guard_turns_an_error_into_a_dutch_message_and_a_log_line(dash_snaps
     assert at.title[0].value == "Human Capital"  # the page up to the failure is still there
     assert any("page failed" in r.getMessage() and getattr(r, "page", "") == "human_capital"
                for r in caplog.records)  # logged with the page (and its parameters)
+
+
+def test_every_workbench_filter(dash_snapshot, monkeypatch):
+    """Every region, grootteklasse and stedelijkheid of the snapshot as the Vergelijken
+    selection (with the theme's indicators) opens without an error or a note."""
+    from dashboard.core import dashdata
+    from pipelines import snapshot
+
+    known = dashdata.build(snapshot.load_snapshot(dash_snapshot)).known
+    choices = [("regio", c) for c in sorted(known.regions) if not c.startswith("GM")]
+    choices += [("grootteklasse", c) for c in known.size_classes]
+    choices += [("stedelijkheid", c) for c in known.urbanities]
+    assert len(choices) > 5
+    for key, value in choices:
+        at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0362",
+                     **{key: value})
+        assert_clean(at, (key, value))
+        assert not [w.value for w in at.warning if "Onbekende" in w.value], (key, value)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from dashboard.core import exports
-from pipelines import snapshot, spreadsheet
+from dashboard.core import presentation as pr
+from pipelines import notices, snapshot, spreadsheet
 from pipelines.__main__ import main
 
 EVIL = ["=HYPERLINK(\"http://x\",\"klik\")", "+SUM(1,2)", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)",
@@ -158,3 +159,5 @@ def test_a_demo_snapshots_downloads_say_so_on_every_row_and_in_the_sources():
     assert exports.demo_notice(real) is None
     assert exports.with_notice(pd.DataFrame({"waarde": [1.0]}), None).columns.tolist() == ["waarde"]
     assert notice not in exports.sources_frame(real, [])["titel"].tolist()
+    # the same words as the CLI export's (pipelines/notices.py) and the page banner's
+    assert notice == notices.demo_notice(demo) == pr.demo_banner(demo).replace("**", "")

@@ -265,11 +265,15 @@ def test_kernthema_brede_welvaart_and_vergelijken_through_the_app(real_data, mon
     # the gemeente's missing figures are named with their true reason, not left out silently
     assert "Zonder cijfer voor Voorne aan Zee: **Vestigingen van bedrijven**: " \
         + pr.GAP_REASONS["ontbreekt_demo"] in t
-    at = _app(real_data, monkeypatch, "vergelijken", gemeente="GM0758")
+    at = _app(real_data, monkeypatch, "vergelijken", gemeente="GM0758",
+              indicatoren="openstaande_vacatures,werkloosheid_pct")
     cols = " ".join(str(c) for d in at.dataframe for c in d.value.columns)
-    assert f"2020 2e kwartaal, {pr.STALE}" in cols
+    # vacatures exist per provincie/COROP only: no column period, and the page says why
+    assert f"Openstaande vacatures (aantal, {fmt.MISSING})" in cols
+    assert "alleen voor grotere regio's; zie het kernthema): Openstaande vacatures." in _texts(at)
     regio = at.dataframe[0].value.iloc[:, 0].astype(str).tolist()
-    assert regio[0] == "Nederland" and "Noord-Brabant" in regio[1] and "Breda" in regio[2]
+    assert regio[0] == "Breda ◀ gekozen" and regio[-2:] == ["Mediaan van de selectie",
+                                                             "Nederland"]
 
 
 # --------------------------------------------------------------------------- the PDF

@@ -228,3 +228,53 @@ def test_keyboard_only_walkthrough(app_url, browser):
         assert "Vlieland" in body and len(body.splitlines()) > 1
     finally:
         page.close()
+
+
+def _pick(page, label: str, text: str, param: str) -> None:
+    """Type into a Vergelijken multiselect (found by its label), choose the first match and
+    wait until the link carries ``param``."""
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).locator("input")
+    box.click()
+    box.type(text)
+    page.get_by_role("option").filter(has_text=text).first.wait_for(timeout=15_000)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{param}**", timeout=30_000)
+    wait_idle(page)
+
+
+def _phone_table(page) -> str:
+    page.locator('[data-testid="stTable"]').first.wait_for(timeout=15_000)
+    return page.locator('[data-testid="stTable"]').first.inner_text()
+
+
+def test_workbench_selection_link_opens_the_same_table(app_url, browser):
+    """Build 'Breda with the other large Brabantse gemeenten' on a phone, copy the link, open it
+    in a new tab (a new Streamlit session: nothing carried over but the link): the same table.
+    No sideways scroll at 390 px; axe finds nothing serious at 390 and 1400 px."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    fresh = browser.new_page()
+    try:
+        open_page(page, f"{app_url}/vergelijken?gemeente=Breda")
+        _pick(page, "Alle gemeenten in", "Noord-Brabant (provincie)", "regio=PV30")
+        _pick(page, "Grootteklasse", "250 000 inwoners of meer", "grootteklasse=8")
+        _pick(page, "Grootteklasse", "150 000 tot 250 000 inwoners", "grootteklasse=8%2C7")
+        table = _phone_table(page)
+        assert "Breda ◀ gekozen" in table and "Eindhoven" in table and "Tilburg" in table
+        assert "Helmond" not in table and "Mediaan van de selectie" in table
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        link = page.url
+        fresh.set_viewport_size({"width": 390, "height": 844})
+        open_page(fresh, link)
+        assert _phone_table(fresh) == table
+        problems = []
+        for width, size in WIDTHS.items():
+            fresh.set_viewport_size({"width": size[0], "height": size[1]})
+            wait_charts(fresh)
+            found = blocking(run_axe(fresh))
+            if found:
+                problems.append(describe(f"/vergelijken selection {width}", found))
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+        fresh.close()

@@ -161,6 +161,11 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     out = tmp_path / "export.csv"
     assert world("export", "--out", str(out), "--boundaries", "historical") == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    # fetched from the stand-in on 127.0.0.1, not CBS: every row says so first, in the words of
+    # the dashboard's banner and downloads (pipelines/notices.py)
+    assert {r.pop("let op") for r in rows} == {
+        "Let op: niet rechtstreeks van het CBS. Deze snapshot is opgehaald bij "
+        f"{snapshot.load_snapshot(world.data).manifest.cbs_url}, niet bij het CBS zelf."}
     assert list(rows[0]) == ["indicator", "region_code", "region_name", "region_level", "period",
                              "value", "unit", "status", "cbs_table", "measure", "boundaries",
                              "harmonisation", "kwaliteit"]
@@ -182,7 +187,7 @@ def test_export_csv_has_documented_columns(world, tmp_path):
     assert len(rows) == len(snap.observations)
     nl = tmp_path / "nl.csv"
     assert world("export", "--out", str(nl), "--dialect", "nl") == 0
-    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 12
+    assert nl.read_text(encoding="utf-8").splitlines()[0].count(";") == 13
 
 
 def test_status_and_catalog_commands(world, capsys):

@@ -268,15 +268,16 @@ def sparkline_scale(values: list[float]) -> tuple[float, float]:
     return min(min(values), 0.0), max(max(values), 0.0)
 
 
-def sparkline(chart: SeriesChart) -> str:
+def sparkline(chart: SeriesChart, scale: tuple[float, float] | None = None) -> str:
     """The first line of ``chart`` as a small trend line in a fixed viewBox stretched to the
     card's width, its description as the accessible name. The scale starts at zero (a grey
     baseline; :func:`sparkline_scale`): a figure that moves from 15 to 16 moves a fifteenth of
-    the height, not all of it."""
+    the height, not all of it. ``scale``: one shared (lo, hi) for small multiples, so that
+    lines of different gemeenten compare."""
     desc = esc(sparkline_description(chart))
     pts = chart.lines[0].known if chart.lines else ()
     values = [p.value for p in pts] or [0.0]
-    lo, hi = sparkline_scale(values)
+    lo, hi = scale or sparkline_scale(values)
     span = (hi - lo) or 1.0
     step = (SPARK_W - 2 * SPARK_PAD) / max(len(values) - 1, 1)
 
@@ -294,12 +295,12 @@ def sparkline(chart: SeriesChart) -> str:
             f'vector-effect="non-scaling-stroke"/></svg>')
 
 
-def sparkline_img(chart: SeriesChart) -> str:
+def sparkline_img(chart: SeriesChart, scale: tuple[float, float] | None = None) -> str:
     """The trend line as an ``<img>`` with its description as ``alt`` (a data URI: Streamlit's
     HTML sanitiser keeps an image but drops inline SVG), with its first and last period under
     it and the baseline's value (0) at the left, so the line reads as a small chart, not as a
     shape."""
-    data = base64.b64encode(sparkline(chart).encode()).decode()
+    data = base64.b64encode(sparkline(chart, scale).encode()).decode()
     alt = esc(sparkline_description(chart))
     pts = chart.lines[0].known if chart.lines else ()
     img = (f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" '
