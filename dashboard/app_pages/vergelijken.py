@@ -199,6 +199,10 @@ cbs_table = str(next(iter(part["CBS-tabel"].dropna()), "") or ctx.obs[iid]["cbs_
 spec = build.bar_chart(bars, meta, chosen={gm}, title=col["column"],
                        source=components.source_text(cbs_table, col["period"]))
 components.chart(spec, key="bars", filename=col["column"])
+left_out = frame[(frame["indicator"] == iid) & (frame["kwaliteit"] == pr.IMPRECISE)]["regio"]
+if len(left_out):  # said, not silently dropped: the table above shows them with their mark
+    st.caption("Niet in de grafiek, want onnauwkeurig (kleine aantallen, afgerond door CBS): "
+               + ", ".join(str(r).replace(" ◀ gekozen", "") for r in left_out) + ".")
 components.source_caption(data, cbs_table, col["period"])
 
 # ---------------------------------------------------------------- 5. trends as small multiples

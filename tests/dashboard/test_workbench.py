@@ -210,3 +210,19 @@ def test_the_sidebar_gemeente_outside_the_selection_is_named(dash_snapshot, monk
     assert "Zeist (de gemeente in de zijbalk) staat niet in deze selectie" in " ".join(
         c.value for c in at.caption)
     assert "Zeist ◀ gekozen" not in set(_table(at)["regio"])
+
+
+def test_imprecise_values_left_out_of_the_bar_chart_are_named(real_data, monkeypatch):
+    """Mook en Middelaar's banen per 1.000 inwoners is marked onnauwkeurig (real data): it is in
+    the table with its mark, not in the bar chart, and the page says so by name."""
+    at = run_app(real_data, monkeypatch, "vergelijken", gemeente="GM0758",
+                 gemeenten="GM0758,GM0855,GM0944", indicatoren="banen_per_1000_inwoners")
+    table = _table(at).set_index("regio")
+    assert table.filter(like="Mook", axis=0).iloc[0].astype(str).str.contains(
+        "onnauwkeurig").any()
+    left = [c.value for c in at.caption if c.value.startswith("Niet in de grafiek")]
+    assert left == ["Niet in de grafiek, want onnauwkeurig (kleine aantallen, afgerond door CBS):"
+                    " Mook en Middelaar."]
+    at = run_app(real_data, monkeypatch, "vergelijken", gemeente="GM0758",
+                 gemeenten="GM0758,GM0855", indicatoren="banen_per_1000_inwoners")
+    assert not [c for c in at.caption if c.value.startswith("Niet in de grafiek")]
