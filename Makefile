@@ -32,7 +32,7 @@ lock:
 run: setup
 	scripts/run.sh
 
-# production layout: WORKERS Streamlit workers behind nginx (README, "Productie")
+# production layout: WORKERS Streamlit workers behind nginx (docs/deploy.md)
 WORKERS ?= 2
 serve: setup nginx
 	WORKERS=$(WORKERS) scripts/serve.sh

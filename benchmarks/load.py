@@ -75,6 +75,11 @@ GEMEENTEN = ["GM0363", "GM0344", "GM0014", "GM0935", "GM0772", "GM0080", "GM0153
              "GM0268", "GM0150", "GM0503", "GM0917", "GM0439", "GM0479", "GM0361", "GM0307",
              "GM0394", "GM0402", "GM0637", "GM0664", "GM0717", "GM0777", "GM0820", "GM0828"]
 TICK = os.sysconf("SC_CLK_TCK")
+# what a desktop browser sends with the websocket upgrade (every browser sends one): the
+# dashboard draws the one ranking table for the device at hand (components.device); without it
+# it sends both, the phone's and the desktop's, and lets CSS choose
+BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/126.0 Safari/537.36")
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -346,7 +351,8 @@ async def session(srv: Server, gemeenten: list[str], statics: list[str], timeout
             ws_url = srv.url.replace("http://", "ws://") + "/_stcore/stream"
             async with connect(ws_url, subprotocols=["streamlit"], origin=srv.url,
                                max_size=None, open_timeout=timeout,
-                               additional_headers={"Cookie": cookie}) as ws:
+                               additional_headers={"Cookie": cookie,
+                                                   "User-Agent": BROWSER_UA}) as ws:
                 params = {**srv.params, "gemeente": gemeenten[0]} if srv.switches else srv.params
                 state = {"qs": urllib.parse.urlencode(params), "hash": "", "gemeente_id": None,
                          "names": names}

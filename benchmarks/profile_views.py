@@ -151,7 +151,14 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=4, help="views per kind (default 4, max 6)")
     ap.add_argument("--top", type=int, default=25, help="rows per profile table")
     ap.add_argument("--indicator", default="werkloosheid_pct")
+    ap.add_argument("--device", choices=["desktop", "phone", "unknown"], default="desktop",
+                    help="what the browser says it is (AppTest sends no User-Agent; every "
+                    "browser does, and the dashboard draws the one ranking table for it)")
     args = ap.parse_args()
+    if args.device != "unknown":
+        from dashboard.ui import components  # noqa: PLC0415
+
+        components.device = lambda: args.device
     os.environ["REGIO_DATA_DIR"] = str(args.data_dir.resolve())
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     ScriptThread.install()
@@ -184,7 +191,7 @@ def main() -> None:
     def measure(profiled: bool):
         """One pass over every kind of view; the shared caches start empty (the snapshot stays
         loaded), so 'new gemeente' views pay for their own per-view work."""
-        for shared in ("_per_view", "_per_snapshot", "_per_view_large"):  # (not before #13)
+        for shared in ("_per_view", "_per_snapshot", "_per_view_large", "_per_snapshot_large"):
             if hasattr(dataio, shared):
                 getattr(dataio, shared).clear()
         rows, profiles = [], {}

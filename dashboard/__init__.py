@@ -1,6 +1,6 @@
 """The dashboard over the published CBS snapshot (read-only; never calls CBS).
 
-Two halves, and a test says so (``tests/dashboard/test_layers.py``):
+Two halves, and a test says so (``tests/dashboard/test_imports.py``):
 
     core/           no streamlit: presentation rules, compute (pandas), URL state, brede
                     welvaart, exports, the snapshot view (dashdata), the chart model (charts/)

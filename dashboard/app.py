@@ -78,10 +78,12 @@ NAV_LABELS = {"ruimtelijke_economie": "Ruimtelijke economie"}  # fits the sideba
 
 def navigation(page_map: dict[str, st.Page]) -> None:
     """Our own page links (streamlit_fixes.page_links: Streamlit's page list has invalid list
-    markup); the gemeente travels with the session."""
+    markup), on a phone also at the top of the page under a labelled "Menu"; the gemeente
+    travels with the session."""
     streamlit_fixes.page_links({group: [page_map[k] for k in keys]
                                 for group, keys in NAV_GROUPS.items()},
-                               {page_map[k].url_path: label for k, label in NAV_LABELS.items()})
+                               {page_map[k].url_path: label for k, label in NAV_LABELS.items()},
+                               phone_menu=lambda: components.narrow_only("menu"))
 
 
 def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
@@ -93,10 +95,12 @@ def sidebar(data: dataio.DashData, sel: state.Selection) -> None:
                      on_change=components.bind_to_url("w_gemeente", "gemeente"),
                      help="Typ een deel van de naam om te zoeken.", filter_mode="contains")
         row = compute.region_row(data.regions, gemeente)
+        inw, when = compute.latest_population(data.view(sel.grenzen), gemeente, row,
+                                              data.manifest.reference_year)
         facts = [f"Provincie: {row.get('provincie') or fmt.MISSING}",
                  f"COROP-gebied: {row.get('corop') or fmt.MISSING}",
                  f"Arbeidsmarktregio: {row.get('arbeidsmarktregio') or fmt.MISSING}",
-                 f"Inwoners: {fmt.number(row.get('inwoners'))}"]
+                 f"Inwoners: {fmt.number(inw)}" + (f" ({when})" if when else "")]
         st.caption("  \n".join(facts))
         st.session_state["w_grenzen"] = sel.grenzen
         st.radio("Gemeentegrenzen", list(state.GRENZEN), format_func=state.GRENZEN.get,

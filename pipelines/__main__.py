@@ -162,15 +162,22 @@ def cmd_status(args, cat, root: Path) -> int:
             print(f"NEW EDITION at CBS: {editions.message(n.model_dump())}", file=out)
         if m.indicators_not_yet_fetched:
             print("not yet fetched: " + ", ".join(m.indicators_not_yet_fetched), file=out)
-    recent = runs.read_runs(root, last=5)
+    history = runs.load(root)  # never raises: bad lines are named below, good runs still listed
+    recent = history.runs[-5:]
+    if history.problems:
+        print(f"\nrun history {history.path}: {len(history.problems)} problem(s)", file=out)
+        for p in history.problems[:5]:
+            print(f"  {p}", file=out)
+        if len(history.problems) > 5:
+            print(f"  (+{len(history.problems) - 5} more)", file=out)
     if recent:
         print("\nrecent runs", file=out)
         for r in recent:
             acts = {}
-            for t in r.get("tables", {}).values():
-                acts[t["action"]] = acts.get(t["action"], 0) + 1
+            for t in (r.get("tables") or {}).values():
+                acts[str(t.get("action"))] = acts.get(str(t.get("action")), 0) + 1
             summary = ", ".join(f"{v} {k}" for k, v in sorted(acts.items()))
-            print(f"  {r.get('started')}  {r.get('outcome'):<8} exit {r.get('exit_code')}  "
+            print(f"  {r.get('started')}  {r.get('outcome') or '-':<8} exit {r.get('exit_code')}  "
                   f"{r.get('seconds', '-')}s  {summary}" + (f"  error: {r['error']}" if r.get("error")
                                                        else "")
                   + ("  current was damaged: republished" if r.get("current_damaged") else ""),
@@ -179,7 +186,7 @@ def cmd_status(args, cat, root: Path) -> int:
         for t, tr in (last.get("tables") or {}).items():
             if tr.get("action") in ("stale", "rejected", "failed") and tr.get("error"):
                 print(f"    {t} {tr['action']}: {tr['error']}", file=out)
-    checked = runs.last_successful_check(runs.read_runs(root))
+    checked = runs.last_successful_check(history.runs)
     age = _days_since(checked)
     fresh = age is not None and age < FRESH_DAYS
     print(f"\nlast successful check at CBS: {checked or 'never'}"
@@ -191,7 +198,7 @@ def cmd_status(args, cat, root: Path) -> int:
     return EXIT_FAILED if damaged or not sid or not fresh else EXIT_OK
 
 
-FRESH_DAYS = 3  # as the dashboard footer (dashboard/compute.py STALE_AFTER_DAYS)
+FRESH_DAYS = 3  # as the dashboard footer (dashboard/core/compute.py STALE_AFTER_DAYS)
 
 
 def _days_since(ts: str | None) -> int | None:

@@ -46,7 +46,8 @@ PLAUSIBILITY_DEFAULTS = {
     "max_coverage_drop_pct": 10.0,  # indicator: gemeenten with a value in the latest period
     "max_revision_pct": 50.0,  # indicator: an existing figure (same region, period) changes by more
     "max_new_period_factor": 3.0,  # indicator: a new period's value vs the region's previous one
-    "max_jump_share_pct": 10.0,  # ... fail when more than this share of compared values jumps
+    "max_jump_share_pct": 10.0,  # ... fail when more than this share of one period's (or one
+    # region's) compared values jumps, and at least two of them (checks.rejected_groups)
 }
 # How precise a figure must be to be ranked, coloured or compared (pipelines/precision.py): the
 # rounding of its inputs may move it by at most this share of its value. Defaults; the catalogue's

@@ -1,8 +1,34 @@
-"""Contracts checked before publishing. Any violation means: publish nothing.
+"""Contracts checked before publishing, and plausibility against what was published before.
 
-Each violation names the rule, the indicator and the CBS table, so an operator can act on it.
-Coverage (which current gemeenten lack a value in the latest year) is reported, not enforced:
-CBS itself leaves gaps, and the note must say so rather than the pipeline guessing.
+Contracts (:func:`check`): any violation means publish nothing. Each violation names the rule,
+the indicator and the CBS table, so an operator can act on it. Coverage (which current gemeenten
+lack a value in the latest year) is reported, not enforced: CBS itself leaves gaps, and the note
+must say so rather than the pipeline guessing.
+
+Plausibility (:func:`plausibility`, bounds from the catalogue: ``catalog.PLAUSIBILITY_DEFAULTS``
+< top-level ``plausibility:`` < a table's or indicator's own): a table CBS changed whose new data
+do not look like the published data keeps its last good data, and the night exits non-zero
+until CBS serves plausible data again or an operator takes it with ``--accept``. Per table, the
+rows of its data entity (:func:`rows_drop`); per indicator fed by it, gemeenten with a value in
+the latest period (:func:`coverage_drop`) and values that jump (:func:`value_jumps`).
+
+A value jumps (:func:`compare`) when a figure CBS gave before is revised far beyond its size, or
+a new period lies far from the region's latest published one. It is judged per *period* and per
+*region* (:func:`rejected_groups`), never as a share of the whole table: a x1000 error in one
+year hides among the good values of all other years (issue 23: banen x1000 in 2023 alone was 342
+of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So
+a period is rejected when too many of *its* values jump (a year in another unit or scale, a new
+year served x1000), a region when too many of *its* values jump (one gemeente wrong in every
+year). One odd value is normal: CBS revises Voorlopig to Definitief, a company re-registers, a
+herindeling changes a gemeente's totals; a group needs at least two jumping values (or its only
+one). What never counts: changes within the shown precision or the rounding of both values,
+values marked imprecise (quality "onnauwkeurig"), tiny previous values (3 -> 10 faillissementen),
+and ratios between periods of a net figure (growth, a balance: it changes sign as news).
+
+On the real data in ../shared (every period of every indicator held against the periods before
+it, as the night that fetched it would have) nothing is rejected: at worst 0,3 % of one period's
+values jump, against the bound of 10 %; year-on-year ratios of figures that cannot be negative
+stay within 1.5x for 99 % of the values (tests/pipelines/test_plausibility.py).
 """
 
 from __future__ import annotations
@@ -13,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
+from .precision import QUALITY_IMPRECISE
 from .transform import period_parts
 
 
@@ -122,17 +149,41 @@ def _n(x: float) -> str:
     return f"{x:,.0f}".replace(",", ".")
 
 
+def _num(x: float, decimals: int) -> str:
+    """A figure in Dutch notation with the indicator's decimals (723.900.000; 12,5)."""
+    text = f"{x:,.{max(decimals, 0)}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
 @dataclass(frozen=True)
 class Implausible:
     """A new fetch that does not look like the data published before: ``table`` keeps its last
-    good data. ``subject`` is the table or the indicator the numbers are about."""
+    good data. ``subject`` is the table or the indicator the numbers are about; ``str()`` is the
+    one line for a person, :meth:`record` the same finding as structured fields (run record,
+    JSON log)."""
 
     table: str
     subject: str
     detail: str
+    rule: str = "rows"  # rows | coverage | value_jumps
+    indicator: str | None = None
+    measure: str | None = None
+    periods: tuple[dict, ...] = ()  # {period, jumps, compared} of each rejected period
+    regions: tuple[dict, ...] = ()  # {region, name, jumps, compared} of each rejected region
+    examples: tuple[dict, ...] = ()  # {region, name, period, previous_period, old, new}
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.detail}"
+
+    def record(self) -> dict:
+        out = {"table": self.table, "rule": self.rule, "message": str(self)}
+        for k in ("indicator", "measure"):
+            if getattr(self, k):
+                out[k] = getattr(self, k)
+        for k in ("periods", "regions", "examples"):
+            if getattr(self, k):
+                out[k] = list(getattr(self, k))
+        return out
 
 
 def rows_drop(table: str, rows: int, was: int | None, bounds: dict) -> Implausible | None:
@@ -153,58 +204,173 @@ def coverage_drop(ind_id: str, new: dict | None, old: dict | None, bounds: dict)
     return None
 
 
-def value_jumps(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict) -> str | None:
-    """Values that jump versus the published snapshot: a figure CBS already gave (same region and
-    period) revised by more than ``max_revision_pct``, or a new period's value more than
-    ``max_new_period_factor`` times (or that fraction of) the region's previous one. Fails when
-    more than ``max_jump_share_pct`` of the compared values jump (a single odd value in a small
-    gemeente is normal; a table in another unit or scale is not).
+COMPARED = ["region_code", "period", "period_old", "value_old", "value", "jump"]
 
-    Revisions are measured against the indicator's typical size (half the median absolute value)
-    when a value is smaller than that, so a net figure near zero (0.2 -> 0.5) does not count as
-    a 150% jump. New periods are compared only where both values are positive and not tiny: a
-    sign change of a net figure is news, not a fault."""
+
+def _clean(df: pd.DataFrame) -> pd.DataFrame:
+    """Values that can be compared: not marked imprecise (their rounding says more than their
+    change), with the rounding half-width as a number (unknown = 0)."""
+    if "quality" in df.columns:
+        df = df[df["quality"].fillna("").astype(str) != QUALITY_IMPRECISE]
+    unc = df["uncertainty"] if "uncertainty" in df.columns else 0.0
+    return df.assign(uncertainty=pd.Series(unc, index=df.index, dtype="float64").fillna(0.0))
+
+
+def compare(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict) -> pd.DataFrame:
+    """Every value of ``new`` that can be held against the published data (``old``), one row
+    each (:data:`COMPARED`), with ``jump`` = it moved beyond the bounds:
+
+    - a figure CBS already gave (same region and period; ``period_old`` = ``period``) revised by
+      more than ``max_revision_pct`` of its size, where the size is at least the indicator's
+      typical size (half the median absolute value; the full median for a net figure) so that a
+      figure near zero (0,2 -> 0,5) is not a 150 % jump;
+    - a new period's value more than ``max_new_period_factor`` times (or that fraction of) the
+      region's latest published one (``period_old``; 0 switches this off). Only where that
+      previous value is not tiny (a fifth of the typical size: 3 -> 10 faillissementen prove
+      nothing) and only for figures that cannot be negative: a net figure (growth, a balance;
+      its catalogue range allows negatives or it has negative values) moves and changes sign
+      from year to year as news, so a ratio between its periods says nothing.
+
+    A change within the shown precision or within the rounding of both values
+    (``uncertainty``) never jumps, and values marked imprecise are not compared at all."""
     if new.empty or old.empty:
-        return None
+        return pd.DataFrame(columns=COMPARED)
+    new, old = _clean(new), _clean(old)
     key = ["region_code", "period"]
-    tol = 10.0 ** -int(ind.decimals or 0)  # differences below the shown precision never count
-    typical = float(old["value"].abs().median() or 0.0) / 2
-    both = new[key + ["value"]].merge(old[key + ["value"]], on=key, suffixes=("", "_old"))
+    tol = 10.0 ** -int(getattr(ind, "decimals", 0) or 0)  # below the shown precision: no change
+    rng = getattr(ind, "value_range", None)
+    net = bool((rng and rng[0] < 0) or (old["value"] < 0).any())
+    typical = float(old["value"].abs().median() or 0.0) / (1 if net else 2)
+    cols = key + ["value", "uncertainty"]
+
+    both = new[cols].merge(old[cols], on=key, suffixes=("", "_old"))
     diff = (both["value"] - both["value_old"]).abs()
     base = both["value_old"].abs().clip(lower=typical)
-    revised = (diff > tol) & (diff > bounds["max_revision_pct"] / 100 * base)
-    jumps = [(r.region_code, r.period, r.value_old, r.value) for r in both[revised].itertuples()]
-    compared = len(both)
+    both["jump"] = ((diff > tol) & (diff > both["uncertainty"] + both["uncertainty_old"])
+                    & (diff > bounds["max_revision_pct"] / 100 * base))
+    out = [both.assign(period_old=both["period"])]
 
-    seen = set(zip(old["region_code"], old["period"], strict=True))
-    fresh = new[[(r, p) not in seen for r, p in zip(new["region_code"], new["period"],
-                                                        strict=True)]]
-    f = bounds["max_new_period_factor"]  # 0 switches this comparison off
-    if not fresh.empty and f > 0:
-        by = ["region_code"] + (["period_type"] if "period_type" in old.columns else [])
-        cols = list(dict.fromkeys(by + ["period", "value"]))
-        last = old[cols].sort_values("period").groupby(by).tail(1)
-        pair = fresh[cols].merge(last, on=by, suffixes=("", "_old"))
-        floor = max(typical / 5, tol)  # tiny values (3 -> 10 faillissementen) prove nothing
+    f = bounds["max_new_period_factor"]
+    seen = pd.MultiIndex.from_frame(old[key])
+    fresh = new[~pd.MultiIndex.from_frame(new[key]).isin(seen)]
+    if not fresh.empty and f > 0 and not net:
+        by = ["region_code"] + (["period_type"] if "period_type" in old.columns
+                                and "period_type" in fresh.columns else [])
+        keep = list(dict.fromkeys(by + ["period", "value", "uncertainty"]))
+        last = old[keep].sort_values("period").groupby(by).tail(1)
+        pair = fresh[keep].merge(last, on=by, suffixes=("", "_old"))
+        floor = max(typical / 5, tol)
         pair = pair[(pair["period_old"] < pair["period"]) & (pair["value_old"] >= floor)
-                    & (pair["value"] > 0)]
+                    & (pair["value"] >= 0)]
+        diff = (pair["value"] - pair["value_old"]).abs()
         ratio = pair["value"] / pair["value_old"]
-        far = ((ratio > f) | (ratio < 1 / f)) & ((pair["value"] - pair["value_old"]).abs() > tol)
-        jumps += [(r.region_code, r.period, r.value_old, r.value) for r in pair[far].itertuples()]
-        compared += len(pair)
-    if not compared or not jumps or len(jumps) <= compared * bounds["max_jump_share_pct"] / 100:
+        pair = pair.assign(jump=((ratio > f) | (ratio < 1 / f)) & (diff > tol)
+                           & (diff > pair["uncertainty"] + pair["uncertainty_old"]))
+        out.append(pair)
+    return pd.concat([o[COMPARED] for o in out], ignore_index=True)
+
+
+def rejected_groups(compared: pd.DataFrame, by: str, bounds: dict) -> pd.DataFrame:
+    """The periods (``by="period"``) or regions (``by="region_code"``) in which too many of
+    *their own* compared values jump: more than ``max_jump_share_pct`` of them and at least two
+    (or the only one there is). One odd value in one gemeente is normal (a company moving its
+    registration, a herindeling); a year or a gemeente in another unit or scale is not, however
+    many good values surround it elsewhere. Columns: ``by``, jumps, compared."""
+    g = compared.groupby(by)["jump"].agg(jumps="sum", compared="size").reset_index()
+    share = bounds["max_jump_share_pct"] / 100
+    bad = (g["jumps"] > share * g["compared"]) & (g["jumps"] >= g["compared"].clip(upper=2))
+    return g[bad & (g["jumps"] > 0)].sort_values(by).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Jumps:
+    """The verdict of :func:`value_jumps`: rejected periods and regions, examples, the line."""
+
+    periods: tuple[dict, ...]
+    regions: tuple[dict, ...]
+    examples: tuple[dict, ...]
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _listed(items: list[str], n: int = 4) -> str:
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def value_jumps(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict,
+                names: dict[str, str] | None = None) -> Jumps | None:
+    """Values that jump versus the published snapshot (:func:`compare`), judged per period and
+    per region (:func:`rejected_groups`): a year served x1000 for every gemeente, a new year in
+    another unit, one gemeente x1000 in all its years are each caught, whatever the rest of the
+    table does. None when nothing is rejected. ``names``: region code -> name, for the line."""
+    compared = compare(ind, new, old, bounds)
+    if compared.empty or not compared["jump"].any():
         return None
-    ex = ", ".join(f"{r} {p}: {o:g} -> {v:g}" for r, p, o, v in jumps[:3])
-    return (f"{len(jumps)} of {compared} values jump (revision > {bounds['max_revision_pct']:g}% "
-            f"or new period > {bounds['max_new_period_factor']:g}x the previous; e.g. {ex})")
+    periods = rejected_groups(compared, "period", bounds)
+    regions = rejected_groups(compared, "region_code", bounds)
+    if periods.empty and regions.empty:
+        return None
+    names = names or {}
+
+    def label(code: str) -> str:
+        return f"{code} {names[code]}" if names.get(code) else code
+
+    parts = []
+    if len(periods) == 1:
+        r = periods.iloc[0]
+        parts.append(f"period {r.period}: {r.jumps} of {r.compared} values jump")
+    elif len(periods):
+        parts.append("periods " + _listed([f"{r.period} ({r.jumps} of {r.compared})"
+                                           for r in periods.itertuples()]) + ": values jump")
+    # a region whose jumps all lie in rejected periods says nothing new: named in the fields only
+    own = compared[compared["jump"] & ~compared["period"].isin(periods["period"])]
+    named = regions[regions["region_code"].isin(own["region_code"])]
+    if len(named) == 1:
+        r = named.iloc[0]
+        parts.append(f"{label(r.region_code)}: {r.jumps} of {r.compared} values jump")
+    elif len(named):
+        parts.append(f"{len(named)} regions, " + _listed(
+            [f"{label(r.region_code)} ({r.jumps} of {r.compared})" for r in named.itertuples()],
+            3) + ": values jump")
+    f = bounds["max_new_period_factor"]
+    rule = f"revised by more than {bounds['max_revision_pct']:g} %" + (
+        f", or a new period more than {f:g}x or less than 1/{f:g} of the previous" if f else "")
+
+    bad = compared[compared["jump"] & (compared["period"].isin(periods["period"])
+                                       | compared["region_code"].isin(regions["region_code"]))]
+    bad = bad.assign(_gm=~bad["region_code"].astype(str).str.startswith("GM"),
+                     _size=-(bad["value"] - bad["value_old"]).abs())
+    dec = int(getattr(ind, "decimals", 0) or 0)
+    examples = tuple({"region": r.region_code, "name": names.get(r.region_code),
+                      "period": r.period, "previous_period": r.period_old,
+                      "old": float(r.value_old), "new": float(r.value)}
+                     for r in bad.sort_values(["_gm", "_size"]).head(3).itertuples())
+    ex = ", ".join(
+        f"{label(e['region'])} "
+        + (e["period"] if e["period"] == e["previous_period"]
+           else f"{e['previous_period']} -> {e['period']}")
+        + f": {_num(e['old'], dec)} -> {_num(e['new'], dec)}" for e in examples)
+    text = "; ".join(parts) + f" ({rule}); e.g. {ex}"
+
+    def rows(df: pd.DataFrame, key: str, out: str) -> tuple[dict, ...]:
+        return tuple({out: r[key], **({"name": names.get(r[key])} if out == "region" else {}),
+                      "jumps": int(r["jumps"]), "compared": int(r["compared"])}
+                     for r in df.to_dict("records"))
+
+    return Jumps(rows(periods, "period", "period"), rows(regions, "region_code", "region"),
+                 examples, text)
 
 
 def plausibility(catalog: Catalog, changed: set[str], obs: pd.DataFrame, cov: dict,
-                 previous: pd.DataFrame | None, prev_cov: dict, indicators=None
-                 ) -> list[Implausible]:
+                 previous: pd.DataFrame | None, prev_cov: dict, indicators=None,
+                 names: dict[str, str] | None = None) -> list[Implausible]:
     """Per indicator fed by a table in ``changed`` (fetched anew this run): gemeente coverage of
-    the latest period and value jumps against the published snapshot (``previous``,
-    ``prev_cov``). Each finding is charged to the changed tables of that indicator."""
+    the latest period and value jumps per period and per region against the published snapshot
+    (``previous``, ``prev_cov``). Each finding is charged to the changed tables of that
+    indicator, naming the measure(s) that table feeds it."""
     if previous is None or previous.empty:
         return []
     out: list[Implausible] = []
@@ -215,8 +381,15 @@ def plausibility(catalog: Catalog, changed: set[str], obs: pd.DataFrame, cov: di
         if not tables or ind.id not in by_old:
             continue
         bounds = catalog.bounds(ind)
-        problems = [p for p in (
-            coverage_drop(ind.id, cov.get(ind.id), prev_cov.get(ind.id), bounds),
-            value_jumps(ind, by_new.get(ind.id, obs.iloc[0:0]), by_old[ind.id], bounds)) if p]
-        out += [Implausible(t, ind.id, p) for p in problems for t in tables]
+        cov_drop = coverage_drop(ind.id, cov.get(ind.id), prev_cov.get(ind.id), bounds)
+        jumps = value_jumps(ind, by_new.get(ind.id, obs.iloc[0:0]), by_old[ind.id], bounds, names)
+        for t in tables:
+            if cov_drop:
+                out.append(Implausible(t, ind.id, cov_drop, "coverage", ind.id))
+            if jumps:
+                measure = ", ".join(dict.fromkeys(
+                    i.measure for i in ind.inputs if t in catalog.tables_of(i.table)))
+                out.append(Implausible(
+                    t, f"{ind.id} ({measure})", jumps.text, "value_jumps", ind.id, measure,
+                    jumps.periods, jumps.regions, jumps.examples))
     return out

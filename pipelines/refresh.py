@@ -2,14 +2,16 @@
 
 The orchestration (:func:`_refresh`) is the list of stages, each a function of explicit inputs:
 
-    current_state   what is published and which raw fetches it was built from
+    current_state   what is published and which raw fetches it was built from (first the raw
+                    stage removes the temporary folders a killed run left: we hold the lock)
     fetch           per table (:func:`fetch_table`): changed at CBS since that fetch? then its
                     metadata -> the query (query.py: what to ask) -> download it (cbs.py: how
                     to ask, with the one retry layer) -> raw/; a table that fails for good
                     keeps its last good data
     gather          the raw data per table: new fetch, else the published one
     build_checked   regions + tidy (pure) -> contract checks -> plausibility against the
-                    published snapshot (an implausible table goes back to its last good data)
+                    published snapshot, per period and per region (checks.py); an implausible
+                    table goes back to its last good data
     enrich          manifest with provenance, changes, peers, maps (maps.py, beside geo.py),
                     built from the snapshot contract's models (snapshot.py)
     publish_snapshot  write, switch ``current`` (snapshot.publish); only then the fetches
@@ -17,7 +19,8 @@ The orchestration (:func:`_refresh`) is the list of stages, each a function of e
 
 Exit codes: 0 ok (or nothing to do), 1 failed (nothing published: CBS unreachable for every
 table, a failed check, no data), 3 partial (some tables refreshed, at least one kept its last
-good data: fetch failed or not plausible), 75 another refresh runs.
+good data: fetch failed or not plausible), 75 another refresh runs (recorded as outcome
+"locked").
 
 Progress: JSON logs for the nightly (:mod:`logs`); at a terminal a bar per table, one line per
 table when done, and a summary at the end (the ``_text`` of the final record).
@@ -224,7 +227,9 @@ def refresh(catalog: Catalog, root: Path, client: CbsClient, *, only: str | None
                             data_source=data_source, accept=accepted)
     except store.LockedError as exc:
         log.error(str(exc))
-        return EXIT_LOCKED
+        return locked(root, exc, {"started": started, "command": command,
+                                  "cbs_url": client.config.base_url, "only": only,
+                                  "force": force})
     except OSError as exc:  # also from worker threads, re-raised by pool.map
         if not store.is_resource_error(exc):
             raise
@@ -257,6 +262,22 @@ def resource_failure(root: Path, err: store.StorageError | store.RawDamaged, run
               f"{root / 'runs.jsonl'}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
               flush=True)
     return EXIT_FAILED
+
+
+def locked(root: Path, err: store.LockedError, run: dict) -> int:
+    """Another refresh holds the lock: nothing was done, but the attempt is recorded
+    (outcome "locked", exit 75), so a night whose refresh never ran is visible in ``status``
+    and the history, not only in a log file. Appending is safe beside the running refresh: each
+    record is one write to a file opened for appending."""
+    record = {"run_id": uuid.uuid4().hex[:12], **run, "ended": store.utcnow(),
+              "outcome": "locked", "exit_code": EXIT_LOCKED, "error": str(err)}
+    try:
+        runs.append_run(root, record)
+    except (store.StorageError, OSError) as exc:
+        print(f"refresh not started: {err}; and this could not be recorded in "
+              f"{root / runs.RUNS}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
+              flush=True)
+    return EXIT_LOCKED
 
 
 def accept_tables(catalog: Catalog, accept) -> frozenset[str]:
@@ -459,6 +480,7 @@ class Checked:
     rejected: dict[str, list[str]]  # table -> implausible findings; keeps its last good data
     error: str | None = None
     violations: list = field(default_factory=list)
+    findings: list[checks.Implausible] = field(default_factory=list)  # the same, structured
 
 
 def build_checked(catalog: Catalog, raw: store.RawStore, needed: list[str],
@@ -468,27 +490,30 @@ def build_checked(catalog: Catalog, raw: store.RawStore, needed: list[str],
     snapshot. A table whose new fetch is implausible is put back on its published fetch and the
     rest is built again; contract violations publish nothing."""
     rejected: dict[str, list[str]] = {}
-    for f in check_rows(catalog, fresh, current, accept):
+    findings = check_rows(catalog, fresh, current, accept)
+    for f in findings:
         rejected.setdefault(f.table, []).append(str(f))
     for _attempt in range(3):  # rejecting one table can only remove changes: settles quickly
         raws, absent = gather(raw, needed, fresh, current, frozenset(rejected))
         lost = [t for t in absent if t in rejected]
         if lost:  # nothing earlier to fall back on: publish nothing rather than the doubtful
-            return Checked(None, raws, rejected, error="; ".join(
+            return Checked(None, raws, rejected, findings=findings, error="; ".join(
                 f"{t}: new data not plausible and no earlier data to keep ({rejected[t][0]}); "
                 f"check it and take it with --accept {t}" for t in lost))
         try:
             built = build(catalog, raws, usable)
         except (TransformError, RegionError, HistoryError) as exc:
             log.error("transform failed", extra={"error": str(exc)})
-            return Checked(None, raws, rejected, error=str(exc))
+            return Checked(None, raws, rejected, error=str(exc), findings=findings)
         if built.violations:
-            return Checked(built, raws, rejected, violations=built.violations)
+            return Checked(built, raws, rejected, violations=built.violations, findings=findings)
         changed = {t for t in raws if t in fresh and t not in rejected and t not in accept}
+        names = dict(zip(built.regions["code"], built.regions["name"], strict=False))
         found = checks.plausibility(catalog, changed, built.observations, built.coverage,
-                                    current.observations(), current.baseline()[2], usable)
+                                    current.observations(), current.baseline()[2], usable, names)
         if not found:
-            return Checked(built, raws, rejected)
+            return Checked(built, raws, rejected, findings=findings)
+        findings += found
         for f in found:
             rejected.setdefault(f.table, []).append(str(f))
     raise AssertionError("plausibility did not settle")  # pragma: no cover
@@ -564,6 +589,9 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     client.for_api("file").configure(catalog.files)  # the workbooks' editions and layout
     gebieden = list(dict.fromkeys(catalog.gebieden.values()))
     raw = store.RawStore(root)
+    leftovers = raw.clean_temporary()  # ours to clean: we hold the lock, nobody else writes raw/
+    if leftovers:
+        run["removed_temporary"] = leftovers
     current = current_state(root, raw)
     if current.damaged:
         run["current_damaged"] = current.damaged
@@ -605,7 +633,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     if checked.error or checked.violations:
         return _failed_checks(root, run, t_start, checked)
     raws = checked.raws
-    _record_rejections(run, failed, checked.rejected)
+    _record_rejections(run, failed, checked.rejected, checked.findings)
     stale = sorted(t for t in failed if t in raws)
     if all(t in failed for t in todo):
         return _finish(root, run, t_start, "failed", EXIT_FAILED,
@@ -654,16 +682,22 @@ def _failed_checks(root: Path, run: dict, t_start: float, checked: Checked) -> i
 
 
 def _record_rejections(run: dict, failed: dict[str, TableResult],
-                       rejected: dict[str, list[str]]) -> None:
+                       rejected: dict[str, list[str]],
+                       findings: list[checks.Implausible] = ()) -> None:
     """Tables whose new data were not plausible: in the run record as "rejected", with the
-    numbers; they count as failed for the outcome and keep their last good data."""
+    numbers (one line per table for a person; ``rejections``: the same as fields, also in the
+    JSON log); they count as failed for the outcome and keep their last good data."""
     for t, found in rejected.items():
-        msg = f"{t}: new data not plausible, last good data kept: " + "; ".join(found)
-        log.error("implausible table", extra={"table": t, "findings": found})
+        msg = (f"{t}: new data not plausible, last good data kept: " + "; ".join(found)
+               + f" (if CBS really changed this: python -m pipelines refresh --accept {t})")
+        details = [f.record() for f in findings if f.table == t]
+        log.error("implausible table", extra={"table": t, "findings": found,
+                                              "details": details, "_text": msg})
         failed[t] = TableResult("rejected", error=msg, kind="plausibility")
         run["tables"][t].update(action="rejected", error=msg, kind="plausibility")
     if rejected:
         run["rejected"] = rejected
+        run["rejections"] = [f.record() for f in findings if f.table in rejected]
 
 
 def _mark_stale(run: dict, stale: list[str], raws: dict[str, RawTable]) -> None:

@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -43,6 +44,8 @@ from .fileio import (  # noqa: F401 - the pipeline's callers use these through s
     writing,
 )
 from .transform import RawTable
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- lock
 
@@ -200,6 +203,27 @@ class RawStore:
         fsync_dir(tdir)
         self._prune(tdir, keep)
         return RawTable(table, entities, manifest)
+
+    def clean_temporary(self) -> list[str]:
+        """Remove the temporary folders (``raw/<TABLE>/.tmp-*``) a killed run left behind, at
+        the start of a run, under the refresh lock: no other process writes them then. Each
+        save also cleans its own table's folder, but a table that is not downloaded again (no
+        change at CBS) would keep its leftover for good. Returns the removed paths, relative to
+        the data folder; what cannot be removed stays (the next run tries again)."""
+        removed = []
+        try:
+            tables = [p for p in self.root.iterdir() if p.is_dir()]
+        except OSError:  # no raw stage yet
+            return removed
+        for tdir in tables:
+            for tmp in tdir.glob(".tmp-*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+                if not tmp.exists():
+                    removed.append(str(tmp.relative_to(self.root.parent)))
+        if removed:
+            log.info("removed temporary raw folders left by an interrupted run",
+                     extra={"folders": removed})
+        return sorted(removed)
 
     @staticmethod
     def _prune(tdir: Path, keep: int) -> None:

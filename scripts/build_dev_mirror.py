@@ -42,8 +42,10 @@ from pipelines.editions import EditionError, resolve_measure  # noqa: E402
 
 FEED = "https://opendata.cbs.nl/ODataFeed/OData"
 CSV_SNAPSHOT_DATE = "2025-04-22T02:00:00"  # the dertje/cbs_datasets snapshot (PROVENANCE.md §3)
-DEMO_REASON = ("Niet in de lokale ontwikkelkopie: ../shared heeft voor {what} geen echte "
-               "CBS-waarden (alleen metadata). De nachtelijke verversing bij CBS haalt dit cijfer wel op.")
+# shown to users in "Over de data": plain words, no developer paths
+DEMO_REASON = ("Niet in de demo-gegevens: de ontwikkelkopie heeft voor {what} alleen de "
+               "beschrijving van het CBS, geen cijfers. De nachtelijke verversing bij het CBS "
+               "haalt dit cijfer wel op.")
 
 
 class BuildError(RuntimeError):

@@ -1,7 +1,7 @@
-"""``python -m standin``: serve CBS mirror folders on a loopback address (see :mod:`standin`)."""
+"""``python -m standin``: serve CBS mirror folders on a loopback address (see :mod:`standin.cli`)."""
 
 import sys
 
-from .v3 import main
+from .cli import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""The OData v4 side of the CBS stand-in (``datasets.cbs.nl/odata/v1``) over folders of real v4
+"""The OData v4 dialect of the CBS stand-in (``datasets.cbs.nl/odata/v1``) over folders of real v4
 responses, served by :class:`standin.StandIn` under ``/odata/v1``.
 
 A v4 folder holds one folder per table in the layout of ``shared/cbs/odata_v4/<id>/``::
@@ -14,27 +14,24 @@ plus an optional ``_catalog.json`` (a ``Datasets`` response) at the top; the cat
 
 Requests: ``/odata/v1/CBS/<ID>/`` (service document), ``/odata/v1/CBS/<ID>/<Entity>`` with
 ``$filter`` (v4 grammar: eq ne gt ge lt le, and or not, startswith endswith contains, ``in``),
-``$select``, ``$top``, ``$skip``, ``$orderby`` and ``$count=true``; entity sets are paged at
-``page_size`` rows with an absolute ``@odata.nextLink``. Unknown tables/entities answer 404 with a
-v4 error body; the faults of the stand-in apply to v4 requests too (matched on table and entity).
+``$select``, ``$top``, ``$skip``, ``$orderby`` (:mod:`standin.grammar`) and ``$count=true``;
+entity sets are paged at ``page_size`` rows with an absolute ``@odata.nextLink``. Unknown
+tables/entities answer 404 with a v4 error body (:func:`error_body`); the faults of the stand-in
+apply to v4 requests too (the server matches them on :func:`target`). Files are read through the
+server's :class:`~standin.documents.DocCache`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .v3 import (
-    ODataError,
-    StandIn,
-    _columns,
-    _Doc,
-    _parse_query,
-    parse_filter,
-)
+from .documents import Doc, DocCache, columns
+from .grammar import ODataError, apply_query, parse_filter, parse_query
 
 PREFIX = "/odata/v1"
 _V4_RE = re.compile(r"^/odata/v1/CBS(?:/(?P<rest>.*))?$", re.IGNORECASE)
@@ -44,6 +41,7 @@ _FILES = {"Properties": "properties.json", "Dimensions": "dimensions.json",
 
 
 def is_v4(path: str) -> bool:
+    """Whether ``path`` is a v4 one (under ``/odata/v1/CBS``)."""
     return bool(_V4_RE.match(path))
 
 
@@ -61,28 +59,39 @@ def target(path: str) -> tuple[str | None, str | None]:
 
 
 def error_body(message: str) -> dict:
+    """The JSON error body of the v4 API."""
     return {"error": {"code": "", "message": message}}
 
 
-class V4Server:
-    """Answers v4 paths for a :class:`~standin.StandIn` (which owns the socket, the
-    faults, the stats and the file cache: ``load(path) -> _Doc``)."""
+class V4Dialect:
+    """Answers v4 paths for a :class:`~standin.StandIn`, which owns the socket, the faults, the
+    stats and the file cache. ``base_url`` is a callable: the server's URL is known only once it
+    has started."""
 
-    def __init__(self, folder: Path, base_url, load, page_size: int):
+    def __init__(self, folder: Path, base_url: Callable[[], str], cache: DocCache, page_size: int):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ValueError(f"v4 folder {self.folder} does not exist")
-        self._base_url = base_url  # callable: the stand-in's URL once started
-        self._load = load
+        self._base_url = base_url
+        self._cache = cache
         self.page_size = page_size
 
     @property
     def url(self) -> str:
         return f"{self._base_url()}{PREFIX}"
 
+    def matches(self, path: str) -> bool:
+        return is_v4(path)
+
+    def target(self, path: str) -> tuple[str | None, str | None]:
+        return target(path)
+
+    def error_body(self, message: str) -> dict:
+        return error_body(message)
+
     # -- routing -------------------------------------------------------------------------------
     def answer(self, path: str, query: str) -> dict:
-        params = _parse_query(query, _OPTIONS)
+        params = parse_query(query, _OPTIONS)
         m = _V4_RE.match(path)
         segments = [s for s in (m.group("rest") or "").split("/") if s] if m else []
         if segments == ["Datasets"]:
@@ -129,12 +138,12 @@ class V4Server:
             raise ODataError(404, f"No HTTP resource was found for '{path.stem}'.")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def _rows(self, table_dir: Path, entity: str) -> _Doc:
+    def _rows(self, table_dir: Path, entity: str) -> Doc:
         if entity == "Observations":
             pages = self._observation_pages(table_dir)
-            docs = [self._load(p) for p in pages]
+            docs = [self._cache.load(p) for p in pages]
             rows = [r for d in docs for r in d.rows]
-            return _Doc(tuple(d.signature for d in docs), "", rows, _columns(rows[:1]))
+            return Doc(tuple(d.signature for d in docs), "", rows, columns(rows[:1]))
         if entity in _FILES:
             name = _FILES[entity]
         elif entity.endswith("Codes"):
@@ -146,7 +155,7 @@ class V4Server:
         path = table_dir / name
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
             raise ODataError(404, f"No HTTP resource was found for '{entity}'.")
-        return self._load(path)
+        return self._cache.load(path)
 
     @staticmethod
     def _observation_pages(table_dir: Path) -> list[Path]:
@@ -173,8 +182,8 @@ class V4Server:
         count = params.get("$count", "false").lower()
         if count not in ("true", "false"):
             raise ODataError(400, "$count must be true or false")
-        page, next_skip, next_top = StandIn._query(rows, _columns(rows[:50]), params, page_size,
-                                                   dialect="v4")
+        page, next_skip, next_top = apply_query(rows, columns(rows[:50]), params, page_size,
+                                                dialect="v4")
         out: dict[str, Any] = {"@odata.context": context}
         if count == "true":
             total = rows
@@ -196,7 +205,7 @@ class V4Server:
         rows: dict[str, dict] = {}
         cat = self.folder / "_catalog.json"
         if cat.is_file():
-            for r in self._load(cat).rows:
+            for r in self._cache.load(cat).rows:
                 rows[str(r.get("Identifier", "")).lower()] = r
         for table_dir in self._tables():
             props = self._object(table_dir / "properties.json")

@@ -1,10 +1,10 @@
 """Fixtures shared by every test folder.
 
 The tree mirrors the product: ``tests/pipelines``, ``tests/dashboard``, ``tests/standin``,
-``tests/deploy``, ``tests/e2e`` (a real browser), and ``tests/support`` (factories, the CBS
-stand-in worlds, browser helpers, paths). Nothing reads ``../shared`` when a module is imported:
-real-data fixtures skip with the reason when it is absent, so ``make test`` passes on a fresh
-clone as well as beside ``../shared``.
+``tests/deploy``, ``tests/docs`` (README.md and docs/ against the code), ``tests/e2e`` (a real
+browser), and ``tests/support`` (factories, the CBS stand-in worlds, browser helpers, paths).
+Nothing reads ``../shared`` when a module is imported: real-data fixtures skip with the reason
+when it is absent, so ``make test`` passes on a fresh clone as well as beside ``../shared``.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ and the comparable gemeenten. Logic in ``dashboard.welvaart``."""
 import pandas as pd
 import streamlit as st
 
+from dashboard.core import exports, welvaart
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
-from dashboard.core import welvaart
 from dashboard.ui import components
 from pipelines.catalog import THEMES
 
@@ -149,5 +149,8 @@ export = ov.drop(columns=["higher_is_better", "freshness"]).assign(
     columns={"stale": "actualiteit"})
 if not ctx.current_boundaries:
     export = export.drop(columns=["harmonisation"])
+export = exports.rounded(export, ["value", "nl", "diff_nl", "peers", "diff_peers", "trend_change"],
+                         ov["decimals"])
+export = exports.rounded(export, ["share_nl", "percentile"], 1)
 components.downloads(f"brede welvaart {data.names[gm]}", {"Brede welvaart": export}, data,
                      ov["indicator"].tolist(), key="bw")

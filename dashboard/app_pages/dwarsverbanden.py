@@ -5,8 +5,8 @@ and curated pairs (manifest ``dwarsverbanden``) as one-click presets."""
 import pandas as pd
 import streamlit as st
 
+from dashboard.core import exports, welvaart
 from dashboard.core import format as fmt
-from dashboard.core import welvaart
 from dashboard.core.charts import build, text
 from dashboard.ui import components
 from pipelines.catalog import THEMES
@@ -161,5 +161,7 @@ for axis, o in (("x", xo), ("y", yo)):
     export[f"periode {axis}"] = export["code"].map(rows["period"])
     if ctx.current_boundaries and "harmonisation" in rows.columns:
         export[f"harmonisatie {axis}"] = export["code"].map(rows["harmonisation"])
+export = exports.rounded(exports.rounded(export, [x_col], int(xm.decimals or 0)), [y_col],
+                         int(ym.decimals or 0))
 components.downloads(f"dwarsverband {xm.title} {ym.title}", {"Dwarsverband": export},
                      data, [x, y], key="dw")

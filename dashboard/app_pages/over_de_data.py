@@ -105,7 +105,7 @@ runs = dataio.run_history()
 if runs:
     st.header("Laatste verversingen")
     outcome = {"ok": "gelukt", "partial": "deels gelukt", "failed": "mislukt",
-               "noop": "niets nieuws"}
+               "noop": "niets nieuws", "locked": "niet gestart (er liep al een verversing)"}
     st.dataframe(pd.DataFrame([{
         "Gestart": fmt.datetime_nl(r.get("started")),
         "Uitkomst": outcome.get(r.get("outcome"), r.get("outcome")),

@@ -63,7 +63,7 @@ def card(r: dict) -> None:
     with st.container(border=True):
         has_change = r["change"] is not None
         st.metric(
-            r["title"], fmt.value(r["value"], unit, dec, short=True),
+            fmt.titled(r["title"], unit), fmt.value(r["value"], unit, dec, short=True),
             delta=fmt.change(r["change"], unit, dec) if has_change else None,
             # no colour for ±0, for a change within the rounding, or without a direction
             delta_color=(DELTA_COLOR.get(hib, "off") if r["change"] and not r["within_rounding"]
@@ -113,6 +113,13 @@ def card_lines(r: dict) -> list[str]:
     return lines
 
 
+def gap_block(figures: list[dict]) -> None:
+    """The gemeente's figures without a value, in one list with each one's reason: a phone
+    reaches the next figures without scrolling past empty cards."""
+    st.markdown(f"**Geen cijfer voor {data.names[gm]}**\n\n" + "\n".join(
+        f"- {r['title']}: {r['gap'] or fmt.MISSING}" for r in figures))
+
+
 def region_block(label: str, figures: list[dict]) -> None:
     """Figures the CBS publishes only for a larger region: their own block, never a headline."""
     st.markdown(f"**{label}** · niet per gemeente gepubliceerd")
@@ -148,10 +155,15 @@ for theme, title in THEMES.items():
         st.info("Voor dit thema zijn (nog) geen indicatoren in de snapshot.")
         continue
     own, blocks = pr.split_by_level(rows)
+    gaps = [r for r in own if r["period"] is None]  # one short list, not a card each
+    own = [r for r in own if r["period"] is not None]
     for start in range(0, len(own), 3):  # row by row: a phone stacks them in reading order
         for col, r in zip(st.columns(3), own[start:start + 3], strict=False):
             with col:
                 card(r)
+    if gaps:
+        with st.container(border=True):
+            gap_block(gaps)
     for label, figures in blocks.items():
         with st.container(border=True):
             region_block(label, figures)

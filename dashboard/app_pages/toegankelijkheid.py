@@ -95,9 +95,6 @@ else:
         "pagina en wat u probeerde te doen. U hoort binnen vijf werkdagen dat uw melding is "
         "ontvangen en binnen drie weken krijgt u een inhoudelijke reactie, met de gevraagde "
         "informatie in een vorm die u wel kunt gebruiken.")
-    st.caption("Voor de beheerder: stel het contactadres voor toegankelijkheid in met de "
-               "omgevingsvariabele REGIO_TOEGANKELIJKHEID_CONTACT (e-mailadres of webadres); het "
-               "verschijnt dan hierboven.")
 
 st.header("Klachten")
 st.markdown(

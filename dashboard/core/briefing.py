@@ -46,8 +46,9 @@ from pipelines.fileio import StorageError, writing
 
 THEMES = {"mkb_innovatie": "Breed MKB en innovatie", "human_capital": "Human Capital",
           "ruimtelijke_economie": "Ruimtelijke economie en vitale kernen"}
+# in this order, the first three with a precise series for the gemeente
 CHART_INDICATORS = ("werkloosheid_pct", "banen_per_1000_inwoners", "vestigingen_per_1000_inwoners",
-                    "woningvoorraad")
+                    "woningvoorraad", "netto_arbeidsparticipatie", "aandeel_koopwoningen")
 TEMPLATE = Path(__file__).with_name("briefing.typ")
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, shipped with matplotlib
 PDF_STANDARD = "ua-1"
@@ -120,14 +121,15 @@ def _row(f: dict) -> dict:
     """One table row of a figure, every cell already in words (no colour carries meaning)."""
     unit, dec = f["unit"], f["decimals"]
     if f["period"] is None:
-        return {"title": f["title"], "gap": f["gap"] or fmt.MISSING}
+        return {"title": fmt.titled(f["title"], unit), "gap": f["gap"] or fmt.MISSING}
     position = compute.position_words(f)
     change = "–"
     if f["change"] is not None:
         change = ("gelijk (afronding)" if f["within_rounding"]
                   else fmt.change(f["change"], unit, dec))
     return {
-        "title": f["title"] if f["headline"] else f"{f['title']} ({f['region_name']})",
+        "title": (fmt.titled(f["title"], unit) if f["headline"]
+                  else f"{fmt.titled(f['title'], unit)} ({f['region_name']})"),
         "gap": None, "value": fmt.value(f["value"], unit, dec, short=True),
         "period": _period_cell(f),
         "stale": f"{pr.STALE} ({fmt.period(f['period'])})" if f["stale"] else "",
@@ -236,7 +238,7 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "notes": notes, "credit": pr.credit_line(sorted(set(tables))),
     }
     if charts:
-        for iid in CHART_INDICATORS:  # the first three that have data
+        for iid in CHART_INDICATORS:  # the first three with data precise enough to draw
             if len(out["charts"]) < 3 and (c := chart(src, iid, gemeente, peer)):
                 out["charts"].append(c)
     return out
@@ -256,6 +258,8 @@ def chart(src: Source, iid: str, gemeente: str, peer: compute.Peers) -> dict | N
     own = compute.series(obs, gemeente)
     if len(own) < 2:
         return None
+    if "quality" in own.columns and own["quality"].iloc[-1] == pr.IMPRECISE:
+        return None  # a line of rounding steps tells nothing: the next indicator is drawn
     name = compute.region_row(src.regions, gemeente).get("name", gemeente)
     lines = [(gemeente, name, "gemeente")]
     if not pr.is_size(meta):

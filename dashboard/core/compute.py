@@ -17,6 +17,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from dashboard.core import exports
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from pipelines import precision
@@ -131,13 +132,13 @@ def peer_set(peers_frame: pd.DataFrame | None, regions: pd.DataFrame, gemeente: 
     """The chosen comparable gemeenten. From the pipeline's ``peers`` table when the snapshot
     has it (with the reason per peer); otherwise the size-class + urbanity logic of
     :func:`peers`. Statistical peers without a peers table fall back to that too (with a note)."""
-    fallback = peers(regions, gemeente)
     rows = None
     if peers_frame is not None and not peers_frame.empty:
         rows = peers_frame[(peers_frame["gemeente"] == gemeente)
                            & (peers_frame["method"] == PEER_METHODS.get(method, method))]
         rows = rows.sort_values("rank")
     if rows is None or rows.empty:
+        fallback = peers(regions, gemeente)  # only when the pipeline's table has no answer
         note = None
         if method == "statistisch":
             note = ("Statistisch vergelijkbare gemeenten zijn voor deze gemeente niet beschikbaar; "
@@ -510,6 +511,19 @@ def population(figures: list[dict], row: dict, reference_year: int | None = None
     return float(inw), (f"Gebieden in Nederland {reference_year}" if reference_year else "")
 
 
+def latest_population(obs: dict[str, pd.DataFrame], code: str, row: dict,
+                      reference_year: int | None = None) -> tuple[float | None, str]:
+    """:func:`population` for where no key figures are at hand (the sidebar on every page): the
+    latest "Inwoners op 1 januari" of the gemeente in these observations, the same figure the
+    Overzicht's card and header show."""
+    ind = obs.get(POPULATION_INDICATOR)
+    own = series(ind, code).dropna(subset=["value"]) if ind is not None else pd.DataFrame()
+    figures = ([] if own.empty else [{
+        "indicator": POPULATION_INDICATOR, "headline": True,
+        "value": float(own["value"].iloc[-1]), "period": str(own["period"].iloc[-1])}])
+    return population(figures, row, reference_year)
+
+
 def position_words(f: dict) -> str:
     """The position cell of a key figure, in words: a position (ties said as ties) for an
     indicator with a direction, where it stands (hoog / rond het midden / laag) for a rate
@@ -531,7 +545,7 @@ def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
     """The downloadable gemeenteprofiel (one row per key figure of :func:`profile`): level,
     freshness ('verouderd') and gap reason as columns; positions only for rankable
     indicators, shares of NL / provincie for sizes."""
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "thema": prof["theme"].map(themes), "indicator": prof["title"], "eenheid": prof["unit"],
         "soort": prof["kind"].map({pr.SIZE: "omvang", pr.RATE: "verhouding", pr.INDEX: "index"}),
         "regio": prof["region_name"],
@@ -552,6 +566,9 @@ def profile_export(prof: pd.DataFrame, themes: dict[str, str]) -> pd.DataFrame:
                         zip(prof["freshness"], prof["gap"].fillna(""), strict=True)],
         "CBS-tabel": prof["cbs_table"],
     })
+    out = exports.rounded(out, ["waarde", "vorig jaar", "verandering", "Nederland", "provincie",
+                                "vergelijkbare gemeenten (mediaan)"], prof["decimals"])
+    return exports.rounded(out, ["aandeel Nederland (%)", "aandeel provincie (%)"], 1)
 
 
 def latest_periods(obs_by_indicator: dict[str, pd.DataFrame]) -> dict[str, str]:

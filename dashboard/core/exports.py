@@ -48,10 +48,49 @@ def sources_frame(manifest: Manifest, indicator_ids: list[str]) -> pd.DataFrame:
                 "opgehaald": info.fetched_at if info else None,
             })
     out = pd.DataFrame(rows)
-    footer = pd.DataFrame([{"indicator": "", "titel": LICENCE},
+    notice = demo_notice(manifest)
+    footer = pd.DataFrame([*([{"indicator": "", "titel": notice}] if notice else []),
+                           {"indicator": "", "titel": LICENCE},
                            {"indicator": "", "titel": f"Snapshot {manifest.snapshot_id}, "
                             f"gepubliceerd {fmt.datetime_nl(manifest.published_at)}"}])
     return pd.concat([out, footer], ignore_index=True)
+
+
+def rounded(df: pd.DataFrame, columns: list[str], decimals: int | pd.Series) -> pd.DataFrame:
+    """``columns`` rounded to the indicator's decimals (one number for the frame, or one per row
+    as a Series): a computed figure (a ratio, a median) is not more precise than what it is
+    computed from, and a download shows no 13 decimals. Missing stays missing; other columns
+    are untouched."""
+    out = df.copy()
+    for col in columns:
+        if col not in out.columns:
+            continue
+        values = pd.to_numeric(out[col], errors="coerce")
+        if isinstance(decimals, pd.Series):
+            dec = decimals.reindex(out.index).fillna(0).astype(int)
+            out[col] = [round(v, d) if pd.notna(v) else v for v, d in zip(values, dec, strict=True)]
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+        else:
+            out[col] = values.round(int(decimals or 0))
+    return out
+
+
+DEMO_COLUMN = "let op"
+
+
+def demo_notice(manifest: Manifest) -> str | None:
+    """The page banner's words for a download from a demo snapshot (plain text), else None."""
+    banner = pr.demo_banner(manifest)
+    return banner.replace("**", "") if banner else None
+
+
+def with_notice(df: pd.DataFrame, notice: str | None) -> pd.DataFrame:
+    """A demo snapshot's download says so on every row (first column), so that a copied part
+    still carries it; a real snapshot's frame is returned as it is."""
+    if not notice:
+        return df
+    return pd.concat([pd.DataFrame({DEMO_COLUMN: [notice] * len(df)}, index=df.index), df],
+                     axis=1)
 
 
 def to_csv(df: pd.DataFrame) -> bytes:

@@ -67,6 +67,17 @@ def change(delta, unit: str | None, decimals: int = 0) -> str:
     return f"{sign}{n}"
 
 
+def titled(title: str, unit: str | None) -> str:
+    """A figure's title that says its unit where the value alone does not: 'Bevolkingsdichtheid
+    (per km²)' (short: it must fit a card and a line of the briefing's table); a title that
+    already names it ('Vestigingen per 1.000 inwoners'), and units a value shows itself (%,
+    euro) or needs none for (aantal), stay as they are."""
+    if not unit or unit in ("%", "euro", "aantal"):
+        return title
+    per = unit[unit.index("per "):] if "per " in unit else unit
+    return title if per.lower() in title.lower() else f"{title} ({per})"
+
+
 def unit_label(unit: str | None) -> str:
     return {"%": "%", "euro": "euro", "aantal": "aantal"}.get(unit or "", unit or "")
 

@@ -485,9 +485,8 @@ def demo_banner(manifest: Manifest) -> str | None:
     """The banner every page shows when the figures are not CBS's own current feed."""
     src = data_source(manifest)
     if src in DEMO_SOURCES:
-        return ("**Demo-gegevens, onvolledig.** Deze cijfers komen uit een lokale "
-                "ontwikkelkopie van CBS-tabellen: echte CBS-waarden, maar niet alle gemeenten "
-                "en perioden, en niet de nieuwste. Niet gebruiken voor besluiten of citaten.")
+        return ("**Demo-gegevens, onvolledig**: echte CBS-cijfers uit een ontwikkelkopie, niet "
+                "alle gemeenten en jaren. Niet gebruiken voor besluiten of citaten.")
     if src == "onbekend":
         return ("**Let op: niet rechtstreeks van het CBS.** Deze snapshot is opgehaald bij "
                 f"{manifest.cbs_url}, niet bij het CBS zelf.")

@@ -8,7 +8,9 @@ Candidates, from the gemeente's own figures (``compute.profile``: headline, not 
 2. the largest material deviation from Nederland (another indicator than 1);
 3. the largest material movement since the year before, against Nederland's
    (``presentation.largest_movements``; never a change within the rounding);
-4. a figure the reader should know is old ("verouderd") or imprecise ("onnauwkeurig").
+4. when 1-3 gave fewer than :data:`MIN_SENTENCES`, the next material deviations (from either
+   reference, largest first, one sentence per indicator);
+5. a figure the reader should know is old ("verouderd") or imprecise ("onnauwkeurig").
 
 A deviation is material when it is at least :data:`MATERIAL_SHARE` of the reference and larger
 than what the figures' rounding can explain. Every sentence names the indicator, the region
@@ -22,6 +24,7 @@ from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 
 MATERIAL_SHARE = 0.10  # a deviation of at least 10 % of the reference value
+MIN_SENTENCES = 3  # filled up with the next material deviations where there are any
 MAX_SENTENCES = 5
 
 
@@ -106,10 +109,13 @@ def highlights(figures: list[dict], name: str, peer_description: str = "",
     out: list[str] = []
     used: set[str] = set()
 
+    def scored(ref_key: str) -> list[tuple[float, dict]]:
+        return [(abs(d), f) for f in usable if f["indicator"] not in used
+                and (d := _deviation(f, ref_key)) is not None]
+
     def best(ref_key: str):
-        scored = [(abs(d), f) for f in usable if f["indicator"] not in used
-                  and (d := _deviation(f, ref_key)) is not None]
-        return max(scored, key=lambda x: (x[0], x[1]["indicator"]))[1] if scored else None
+        items = scored(ref_key)
+        return max(items, key=lambda x: (x[0], x[1]["indicator"]))[1] if items else None
 
     f = best("peers")
     if f is not None:
@@ -123,6 +129,14 @@ def highlights(figures: list[dict], name: str, peer_description: str = "",
         if f["indicator"] not in used:
             out.append(_movement_sentence(f, m, name))
             used.add(f["indicator"])
+    while len(out) < MIN_SENTENCES:  # the next material deviation, from either reference
+        items = [(d, f, ref) for ref in ("peers", "nl") for d, f in scored(ref)]
+        if not items:
+            break
+        _d, f, ref = max(items, key=lambda x: (x[0], x[1]["indicator"], x[2]))
+        out.append(_compare_sentence(f, name, ref, "in vergelijkbare gemeenten"
+                                     if ref == "peers" else "in Nederland"))
+        used.add(f["indicator"])
     old = [f for f in figures if f["headline"] and f["stale"] and f["period"]]
     if old:
         f = old[0]

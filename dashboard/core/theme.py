@@ -209,9 +209,10 @@ def _ranking_text(m: ThemeModel, data: DashData, peer: compute.Peers) -> tuple[s
         title = f"Alle {m.level_name or 'regio' + chr(39) + 's'} {fmt.period(m.period)}{stale}"
         order = ("Een aantal groeit met de gemeente: daarom geen positie, maar het aandeel in "
                  "Nederland; op naam gesorteerd (klik op een kolomkop om te sorteren). ")
-    note = (order + f"Bovenaan, geel gemarkeerd en met ‘◀ gekozen’: {m.region_label}."
-            + (" Lichtgroen en ‘(vergelijkbaar)’: vergelijkbare gemeenten."
-               if m.level == "GM" and peer.codes else "")
+    note = (order + f"In de eerste tabel, geel gemarkeerd en met ‘◀ gekozen’: {m.region_label}"
+            + (", met lichtgroen en ‘(vergelijkbaar)’ de vergelijkbare gemeenten; de tweede "
+               "tabel toont alle gemeenten." if m.level == "GM" and peer.codes else
+               "; de tweede tabel toont alle regio's.")
             + f" ‘{pr.IMPRECISE}’: te kleine aantallen om te vergelijken; zonder plaats, "
               "onderaan." + " Regio's zonder cijfer staan niet in de lijst.")
     return title, note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -110,6 +111,11 @@ WIDE = "wide-only"
 PAGE_CSS = f"""
 <style>
 {streamlit_fixes.HIDE_TOOLBARS_CSS.strip()}
+/* a card's title and the description of its change wrap; Streamlit cuts them off with '…' */
+:is([data-testid="stMetricLabel"], [data-testid="stMetricDeltaDescription"]),
+:is([data-testid="stMetricLabel"], [data-testid="stMetricDeltaDescription"]) * {{
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }}
+[data-testid="stMetric"] > div:has([data-testid="stMetricDelta"]) {{ flex-wrap: wrap; }}
 @media (max-width: 640px) {{
   [class*="st-key-{WIDE}"] {{ display: none !important; }}
   [data-testid="stMain"] .block-container {{ padding-left: 0.75rem; padding-right: 0.75rem; }}
@@ -273,11 +279,15 @@ def dutch_styler(df: pd.DataFrame, formats: dict[str, tuple[str | None, int]],
                            for c, (u, d) in formats.items() if c in df.columns})
     if highlight is not None or secondary is not None:
         n = len(df)
-        mask = highlight.to_numpy() if highlight is not None else [False] * n
-        second = secondary.to_numpy() if secondary is not None else [False] * n
-        sty = sty.apply(lambda col: ["background-color: #fff3b0; font-weight: 600" if m
-                                     else ("background-color: #e3f1dc" if p else "")
-                                     for m, p in zip(mask, second, strict=True)], axis=0)
+        mask = pd.Series(highlight.to_numpy() if highlight is not None else [False] * n,
+                         index=df.index)
+        second = pd.Series(secondary.to_numpy() if secondary is not None else [False] * n,
+                           index=df.index)
+        rows = df.index[mask.to_numpy() | second.to_numpy()]
+        if len(rows):  # style only the marked rows: a style per cell of 342 rows costs a view
+            sty = sty.apply(lambda row: ["background-color: #fff3b0; font-weight: 600"
+                                         if mask[row.name] else "background-color: #e3f1dc"]
+                            * len(row), axis=1, subset=pd.IndexSlice[rows, :])
     return streamlit_fixes.render_once(sty)
 
 
@@ -285,17 +295,29 @@ def _fmt_cell(v, unit, dec):
     return fmt.value(v, unit, dec)
 
 
-def downloads(name: str, sheets: dict[str, pd.DataFrame], data: DashData,
-              indicator_ids: list[str], key: str) -> None:
-    """CSV (first sheet) and Excel (all sheets + Bronnen) of what is on screen, built on click."""
-    first = next(iter(sheets.values()))
-    sources = exports.sources_frame(data.manifest, indicator_ids)
-    base = slug(name)
+def downloads(name: str, sheets: dict[str, pd.DataFrame] | Callable[[], dict[str, pd.DataFrame]],
+              data: DashData, indicator_ids: list[str], key: str) -> None:
+    """CSV (first sheet) and Excel (all sheets + Bronnen) of what is on screen, built on click:
+    ``sheets`` may be a function that builds the frames, so a view that is not downloaded does
+    not pay for them. The frames come rounded from their page (exports.rounded); a demo
+    snapshot's files say so on every row and in their name."""
+    notice = exports.demo_notice(data.manifest)
+
+    def built() -> dict[str, pd.DataFrame]:
+        frames = sheets() if callable(sheets) else sheets
+        return {k: exports.with_notice(v, notice) for k, v in frames.items()}
+
+    def csv() -> bytes:
+        return exports.to_csv(next(iter(built().values())))
+
+    def excel() -> bytes:
+        return exports.to_excel(built(), exports.sources_frame(data.manifest, indicator_ids))
+
+    base = slug(name) + ("-demo" if notice else "")
     c1, c2, c3 = st.columns([1, 1, 3])
-    c1.download_button("CSV", functools.partial(exports.to_csv, first), f"{base}.csv",
-                       "text/csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")
-    c2.download_button("Excel", functools.partial(exports.to_excel, sheets, sources),
-                       f"{base}.xlsx",
+    c1.download_button("CSV", csv, f"{base}.csv", "text/csv", key=f"{key}-csv",
+                       on_click="ignore", icon=":material/download:")
+    c2.download_button("Excel", excel, f"{base}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
     c3.caption("Excel bevat ook een tabblad ‘Bronnen’. Een grafiek bewaart u met de "

@@ -84,11 +84,17 @@ def damaged_notice(damaged: str, shown: DashData) -> str:
 # memory after a meeting should return to within 20% of the start).
 PER_SNAPSHOT_ENTRIES = 96   # maps and rankings: indicators x years x boundaries
 PER_VIEW_ENTRIES = 128      # per gemeente: key figures, time series, peer sets
-PER_VIEW_LARGE_ENTRIES = 8  # per gemeente, large: rendered ranking tables (the shared link's)
+PER_VIEW_LARGE_ENTRIES = 8  # per gemeente, large: rendered tables (the shared link's)
+PER_SNAPSHOT_LARGE_ENTRIES = 16  # the same for everyone, large: rendered ranking tables
 
 
 @st.cache_resource(max_entries=PER_SNAPSHOT_ENTRIES, show_spinner=False)
 def _per_snapshot(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+@st.cache_resource(max_entries=PER_SNAPSHOT_LARGE_ENTRIES, show_spinner=False)
+def _per_snapshot_large(snapshot: str, kind: str, key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
 
 
@@ -106,11 +112,14 @@ def _snapshot_key(data: DashData) -> str:
     return f"{data.snapshot_id}@{data.path}"
 
 
-def per_snapshot(data: DashData, kind: str, key: tuple, build: Callable[[], Any]) -> Any:
+def per_snapshot(data: DashData, kind: str, key: tuple, build: Callable[[], Any], *,
+                 large: bool = False) -> Any:
     """``build()`` once per (snapshot, kind, key) in this process, shared by all sessions. For
     what is the same for every gemeente (``key`` must hold every input ``build`` reads besides
-    the snapshot, as plain values)."""
-    return _per_snapshot(_snapshot_key(data), kind, key, build)
+    the snapshot, as plain values); ``large``: entries of a MB or more (a rendered table), kept
+    in a smaller cache."""
+    return (_per_snapshot_large if large else _per_snapshot)(_snapshot_key(data), kind, key,
+                                                             build)
 
 
 def per_view(data: DashData, kind: str, key: tuple, build: Callable[[], Any], *,
@@ -201,10 +210,15 @@ def _runs(path: str, mtime_ns: int) -> list[dict]:
 
 
 def run_history() -> list[dict]:
-    """The pipeline's run records (newest last); re-read only when runs.jsonl changes."""
+    """The pipeline's run records (newest last); re-read only when runs.jsonl changes. The
+    history only adds to a page (footer, "Over de data"): whatever is wrong with it, the page
+    renders without it (``runs.read_runs`` skips bad lines with a warning naming the line)."""
     root = data_root()
     try:
         mtime = (root / "runs.jsonl").stat().st_mtime_ns
-    except OSError:
+        return _runs(str(root.resolve()), mtime)
+    except FileNotFoundError:  # no refresh has run here yet
         return []
-    return _runs(str(root.resolve()), mtime)
+    except Exception:  # noqa: BLE001 - never a reason for a page to fail
+        log.exception("run history %s not read; pages show none", root / "runs.jsonl")
+        return []

@@ -29,7 +29,8 @@ a changed index.html, a changed Styler hook).
 5. **Our own page links** (:func:`page_links`): the page list ``st.navigation`` draws in the
    sidebar has invalid list markup (axe ``list``/``listitem``: its ``<ul>`` holds ``<div>``s) and
    cannot be fixed by configuration; the navigation is hidden and plain ``st.page_link`` links
-   are drawn instead.
+   are drawn instead. On a phone the sidebar hides behind an unlabelled 28 px chevron: the same
+   links also sit at the top of the page in an expander called "Menu".
 6. **English element toolbars hidden** (:data:`HIDE_TOOLBARS_CSS`): the dataframe and chart
    toolbars ('Download as CSV', 'Search', 'Fullscreen') and column menus ('Sort ascending') are
    English and cannot be translated; every page has Dutch CSV/Excel buttons and every chart a
@@ -45,7 +46,9 @@ import importlib.util
 import json
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # --------------------------------------------------------------------------- 1. Dutch shell
 
@@ -292,18 +295,27 @@ def render_once(sty):
 
 # --------------------------------------------------------------------------- 5. page links
 
-def page_links(groups: dict[str, list], labels: dict | None = None) -> None:
+def page_links(groups: dict[str, list], labels: dict | None = None,
+               phone_menu: Callable[[], Any] | None = None) -> None:
     """Plain links per group (``{group title: [st.Page, ...]}``) in the sidebar, instead of
     st.navigation's page list (invalid list markup). Keyboard reachable; the URL state travels
-    with the session."""
+    with the session. ``phone_menu``: a container shown on a phone only, where the sidebar is
+    folded behind Streamlit's unlabelled chevron: the same links in an expander named "Menu"."""
     import streamlit as st
 
     labels = labels or {}
-    with st.sidebar, st.container(key="hoofdnavigatie"):
+
+    def links() -> None:
         for group, pages in groups.items():
             st.markdown(f"**{group}**")
             for page in pages:
                 st.page_link(page, label=labels.get(page.url_path, page.title), icon=page.icon)
+
+    with st.sidebar, st.container(key="hoofdnavigatie"):
+        links()
+    if phone_menu is not None:
+        with phone_menu(), st.expander("Menu: alle pagina's", icon=":material/menu:"):
+            links()
 
 
 # --------------------------------------------------------------------------- 6. toolbars

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.core import compute, state, theme
+from dashboard.core import compute, exports, state, theme
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build, svgmap
@@ -195,73 +195,87 @@ def series_section(ctx: components.Ctx, m: theme.ThemeModel, source: str) -> pd.
 
 # --------------------------------------------------------------------------- ranking
 
-def ranking_section(ctx: components.Ctx, m: theme.ThemeModel) -> pd.DataFrame:
-    data, code, period, level = ctx.data, m.code, m.period, m.level
-    ind_obs = ctx.obs[m.indicator]
-    st.header(m.ranking_title)
-    rk = compute.pinned(dataio.per_snapshot(
-        data, "ranking", (ctx.current_boundaries, m.indicator, period, level, m.rankable,
-                          m.direction),
-        lambda: compute.ranking(ind_obs, data.regions, period, level, m.direction,
-                                rankable=m.rankable)), code)
+def _shown(rk: pd.DataFrame, value_col: str, level: str) -> pd.DataFrame:
+    """A ranking as the table shows it: Dutch status words, no codes, the unit in the value's
+    column name, no quality column when nothing is marked."""
     shown = rk.drop(columns=["code", "harmonisatie"], errors="ignore").assign(
         status=rk["status"].map(fmt.status), provincie=rk["provincie"].fillna(""))
     if not (shown["kwaliteit"] != "").any():
         shown = shown.drop(columns=["kwaliteit"])
-    value_col = f"waarde ({fmt.unit_label(m.unit)})"
     shown = shown.rename(columns={"waarde": value_col})
-    if level != "GM":
-        shown = shown.drop(columns=["provincie"])
-    peers_marked = rk["code"].isin(ctx.peer.codes) if level == "GM" else None
-    # the row colours get words too: never colour alone
-    shown["naam"] = [f"{n} ◀ gekozen" if c == code else
-                     f"{n} (vergelijkbaar)" if peers_marked is not None and p else n
-                     for n, c, p in zip(shown["naam"], rk["code"],
-                                        peers_marked if peers_marked is not None
-                                        else [False] * len(rk), strict=True)]
-    # rendered once per table and gemeente for all sessions (and for both tables below)
-    styled = dataio.per_view(
-        data, "ranking_table", (ctx.current_boundaries, m.indicator, period, level, m.rankable,
-                                m.direction, code, ctx.peer.codes, tuple(shown.columns)),
-        lambda: components.dutch_styler(shown, {value_col: (None, m.decimals),
-                                                "aandeel NL (%)": ("%", 2)},
-                                        highlight=rk["code"].eq(code), secondary=peers_marked),
-        large=True)
+    return shown.drop(columns=["provincie"]) if level != "GM" else shown
+
+
+def ranking_section(ctx: components.Ctx, m: theme.ThemeModel) -> pd.DataFrame:
+    """Two tables: the chosen gemeente with its comparable gemeenten (marked in colour and in
+    words; small, drawn per view), then all gemeenten in order. The second is the same for every
+    visitor, so it is rendered once per snapshot and shared (a table of 342 rows rendered per
+    gemeente was most of a view's extra server time, issue 23)."""
+    data, code, period, level = ctx.data, m.code, m.period, m.level
+    ind_obs = ctx.obs[m.indicator]
+    st.header(m.ranking_title)
+    key = (ctx.current_boundaries, m.indicator, period, level, m.rankable, m.direction)
+    rk = dataio.per_snapshot(data, "ranking", key, lambda: compute.ranking(
+        ind_obs, data.regions, period, level, m.direction, rankable=m.rankable))
+    value_col = f"waarde ({fmt.unit_label(m.unit)})"
+    formats = {value_col: (None, m.decimals), "aandeel NL (%)": ("%", 2)}
+    # the chosen gemeente (or its region) first, then its comparable gemeenten in ranked order
+    peers = list(ctx.peer.codes) if level == "GM" else []
+    mine = compute.pinned(rk[rk["code"].isin([code, *peers])], code)
+    own = _shown(mine, value_col, level)
+    own["naam"] = [f"{n} ◀ gekozen" if c == code else f"{n} (vergelijkbaar)"
+                   for n, c in zip(own["naam"], mine["code"], strict=True)]
+    own_styled = components.dutch_styler(own, formats, highlight=mine["code"].eq(code),
+                                         secondary=mine["code"].ne(code))
+    shown = dataio.per_snapshot(data, "ranking_shown", (*key, value_col),
+                                lambda: _shown(rk, value_col, level))
+    all_styled = dataio.per_snapshot(
+        data, "ranking_table", (*key, value_col, tuple(shown.columns)),
+        lambda: components.dutch_styler(shown, formats), large=True)
     config = {"positie": st.column_config.NumberColumn("Positie", width="small"),
               "naam": "Naam", "provincie": "Provincie", "status": "Status",
               "stand": "Stand", "kwaliteit": "Kwaliteit",
               "aandeel NL (%)": "Aandeel in Nederland"}
-    height = min(420, 38 + 35 * (len(shown) + 1))
+    phone_config = {**config, "naam": st.column_config.TextColumn("Naam", width=170),
+                    value_col: st.column_config.Column("Waarde", width=95, help=value_col),
+                    "stand": st.column_config.Column("Stand", width=95),
+                    "aandeel NL (%)": st.column_config.Column("Aandeel NL", width=95)}
+    essential = [c for c in ("positie", "naam", value_col, "stand", "aandeel NL (%)")
+                 if c in shown.columns]
+    name = data.names.get(code, code)
+    tables = []
+    if not own.empty:
+        tables.append((f"{name} en vergelijkbare gemeenten" if len(own) > 1 else name,
+                       own_styled, len(own), "eigen"))
+    tables.append(("Alle gemeenten" if level == "GM" else "Alle regio's", all_styled,
+                   len(shown), "alle"))
     # one table for the device at hand (two tables, one hidden by CSS, cost the browser ~0.2 s
     # of a deep link); both, CSS choosing, when the browser did not say what it is
     device = components.device()
-    if device != "phone":
-        with components.wide_only("ranglijst") if device is None else \
-                st.container(key="ranglijst-breed"):
-            st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING, height=height,
-                         column_config=config)
-    if device != "desktop":
-        with components.narrow_only("ranglijst") if device is None else \
-                st.container(key="ranglijst-telefoon"):  # a phone: only the essential columns
-            essential = [c for c in ("positie", "naam", value_col, "stand", "aandeel NL (%)")
-                         if c in shown.columns]
-            st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING, height=height,
-                         column_order=essential, column_config={
-                             **config, "naam": st.column_config.TextColumn("Naam", width=170),
-                             value_col: st.column_config.Column("Waarde", width=95,
-                                                                help=value_col),
-                             "stand": st.column_config.Column("Stand", width=95),
-                             "aandeel NL (%)": st.column_config.Column("Aandeel NL",
-                                                                       width=95)})
+    for label, styled, rows, part in tables:
+        st.markdown(f"**{label}**")
+        height = min(420, 3 + 35 * (rows + 1))  # header + rows, no empty row under them
+        if device != "phone":
+            with components.wide_only(f"ranglijst-{part}") if device is None else \
+                    st.container(key=f"ranglijst-{part}-breed"):
+                st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING, height=height,
+                             column_config=config)
+        if device != "desktop":
+            with components.narrow_only(f"ranglijst-{part}") if device is None else \
+                    st.container(key=f"ranglijst-{part}-telefoon"):  # the essential columns
+                st.dataframe(styled, hide_index=True, placeholder=fmt.MISSING, height=height,
+                             column_order=essential, column_config=phone_config)
     st.caption(m.ranking_note)
     return rk
 
 
 # --------------------------------------------------------------------------- downloads
 
-def downloads(ctx: components.Ctx, m: theme.ThemeModel, rk: pd.DataFrame,
-              sdf: pd.DataFrame) -> None:
-    data, gm, period = ctx.data, ctx.sel.gemeente, m.period
+def download_frames(ctx: components.Ctx, m: theme.ThemeModel, rk: pd.DataFrame,
+                    sdf: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The view's ranking and series as the spreadsheet's sheets, rounded to the indicator's
+    decimals (built only when a download is asked for)."""
+    data, period = ctx.data, m.period
     value_col = f"waarde ({fmt.unit_label(m.unit)})"
     wide = (sdf.pivot_table(index="period", columns="label", values="value", aggfunc="first")
             .reset_index().rename(columns={"period": "periode"})) if not sdf.empty \
@@ -274,9 +288,19 @@ def downloads(ctx: components.Ctx, m: theme.ThemeModel, rk: pd.DataFrame,
         wide["actualiteit"] = [("" if p != last else pr.STALE if data.lags and
                                 data.lags.of(m.indicator, p).stale else "actueel")
                                for p in wide["periode"]]
-    components.downloads(
-        f"{m.meta.title} {data.names[gm]} {period}",
-        {f"Ranglijst {period}": rk.rename(columns={"waarde": value_col}).assign(
-            periode=period, actualiteit=pr.STALE if m.fresh.stale else "actueel"),
-         "Tijdreeks": wide},
-        data, [m.indicator], key="thema")
+    dec = int(m.meta.decimals or 0)
+    ranking = exports.rounded(compute.pinned(rk, m.code), ["waarde"], dec)
+    ranking = exports.rounded(ranking, ["aandeel NL (%)"], 1)
+    if not wide.empty:
+        wide = exports.rounded(wide, [c for c in wide.columns
+                                      if c not in ("periode", "harmonisatie", "actualiteit")], dec)
+    return {f"Ranglijst {period}": ranking.rename(columns={"waarde": value_col}).assign(
+                periode=period, actualiteit=pr.STALE if m.fresh.stale else "actueel"),
+            "Tijdreeks": wide}
+
+
+def downloads(ctx: components.Ctx, m: theme.ThemeModel, rk: pd.DataFrame,
+              sdf: pd.DataFrame) -> None:
+    components.downloads(f"{m.meta.title} {ctx.data.names[ctx.sel.gemeente]} {m.period}",
+                         lambda: download_frames(ctx, m, rk, sdf), ctx.data, [m.indicator],
+                         key="thema")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.ui import data as dataio
-from tests.support.apptest import PAGES, qp, run_app, svg_of, texts
+from tests.support.apptest import PAGES, qp, rankings, run_app, svg_of, texts
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_historical_boundaries_deep_link(dash_snapshot, monkeypatch):
     assert "<title>Beemster: " in svg  # GM0370, merged into Purmerend in 2022
     assert re.search(r"\(grenzen van\s*(</text><text[^>]*>)?2021\)", svg)
     assert "opgeteld over de gemeenten" not in series_fig(at)
-    assert "Beemster" in set(at.dataframe[0].value["naam"])  # ranking on that year's boundaries
+    assert "Beemster" in set(rankings(at)[1]["naam"])  # ranking on that year's boundaries
     # the choice survives a page switch and can be switched back
     at.switch_page(PAGES["overzicht"][0]).run()
     assert not at.exception and qp(at, "grenzen") == "historisch"
@@ -194,3 +194,23 @@ def test_vergelijken_shows_boundary_notes_in_current_mode(dash_snapshot, monkeyp
     at = run_app(dash_snapshot, monkeypatch, "vergelijken", gemeente="GM0355",
                  vergelijk="GM0406,GM0363", grenzen="historisch")
     assert "Herindelingen" not in texts(at)
+
+
+def test_ranking_shows_the_gemeente_with_its_peers_then_all_gemeenten(dash_snapshot, monkeypatch):
+    """The chosen gemeente and its comparable gemeenten in a small table (marked in words and
+    colour, per view); all gemeenten in rank order in a table shared by every visitor."""
+    at = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0355",
+                 indicator="werkloosheid_pct")
+    own, full = rankings(at)
+    assert own["naam"].iloc[0] == "Zeist ◀ gekozen"
+    assert len(own) > 1 and all(n.endswith(" (vergelijkbaar)") for n in own["naam"].iloc[1:])
+    assert not full["naam"].str.contains("gekozen|vergelijkbaar").any()
+    assert "Zeist" in set(full["naam"]) and len(full) > len(own)
+    ranked = full["positie"].dropna().tolist()
+    assert ranked == sorted(ranked)
+    # another gemeente: the shared table is the same, the small one its own
+    other = run_app(dash_snapshot, monkeypatch, "human_capital", gemeente="GM0344",
+                    indicator="werkloosheid_pct")
+    own2, full2 = rankings(other)
+    assert own2["naam"].iloc[0] == "Utrecht ◀ gekozen"
+    pd.testing.assert_frame_equal(full, full2)

@@ -241,3 +241,29 @@ def test_gemeente_choice_on_the_page_itself(dash_snapshot, monkeypatch):
     assert qp(at, "gemeente") == "GM0355"
     assert at.sidebar.selectbox(key="w_gemeente").value == "GM0355"
     assert any(m.label.startswith("Zeist, ") for m in at.metric)
+
+
+@pytest.mark.parametrize("page", ["overzicht", "over"])
+def test_a_damaged_run_history_does_not_break_a_page(tmp_path, monkeypatch, snapshot_builder,
+                                                     page):
+    """Issue 23: one non-UTF-8 byte in runs.jsonl took every page down (the footer reads the
+    history). Bad lines are skipped: the page renders, and the good records still count."""
+    failed = {"started": "2999-01-01T02:00:00Z", "ended": "2999-01-01T02:01:00Z",
+              "outcome": "failed", "exit_code": 1, "snapshot_id": None, "tables": {}}
+    data = snapshot_builder(tmp_path, runs=[failed])
+    path = data / "runs.jsonl"
+    path.write_bytes(b'{"outcome": "ok", "error": "\xff"}\n' + path.read_bytes()
+                     + b'{"started": "2999-01-02T0')  # and a last line cut off
+    at = run_app(data, monkeypatch, page)
+    assert not at.error  # not the page guard's "Deze weergave kon niet worden getoond"
+    assert "is mislukt" in " ".join(w.value for w in at.warning)  # the good record still counts
+    assert "Cijfers: CBS StatLine, snapshot van" in texts(at)
+
+
+def test_an_unreadable_run_history_leaves_the_page_without_it(tmp_path, monkeypatch,
+                                                              snapshot_builder):
+    data = snapshot_builder(tmp_path, runs=[])
+    (data / "runs.jsonl").mkdir()  # cannot be read as a file at all
+    at = run_app(data, monkeypatch, "over")
+    assert not at.error and not at.warning
+    assert "Laatste verversingen" not in [h.value for h in at.header]

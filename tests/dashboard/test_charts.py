@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import pandas as pd
@@ -228,10 +229,33 @@ def test_sparkline_has_a_dutch_text_alternative():
     assert out.startswith("<svg ") and f'aria-label="{text}"' in out
     assert f"<title>{text}</title>" in out
     tag = svgdraw.sparkline_img(chart)
-    assert tag.startswith('<img src="data:image/svg+xml;base64,') and f'alt="{text}"' in tag
+    assert '<img src="data:image/svg+xml;base64,' in tag and f'alt="{text}"' in tag
     assert svgdraw.sparkline_description(build.trend([], [], meta)) == "Geen verloop beschikbaar."
     flat = svgdraw.sparkline(build.trend([5.0, 5.0], ["2023", "2024"], {**meta, "unit": "%"}))
     assert "van 5,0% naar 5,0%" in flat  # no division by zero
+
+
+def _polyline_ys(svg: str) -> list[float]:
+    pts = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
+    return [float(p.split(",")[1]) for p in pts]
+
+
+def test_sparkline_starts_at_zero_so_a_small_change_looks_small():
+    """15 -> 16 thousand (a rounding step) moved the line over the card's full height; on a
+    scale from 0 it moves a sixteenth of it, and the baseline and the periods are shown."""
+    meta = {"title": "Zelfstandigen", "unit": "%", "decimals": 0}
+    chart = build.trend([15.0, 15.0, 16.0], ["2021", "2022", "2023"], meta)
+    ys = _polyline_ys(svgdraw.sparkline(chart))
+    drawable = svgdraw.SPARK_H - 2 * svgdraw.SPARK_PAD
+    assert 0 < ys[0] - ys[-1] <= drawable / 15  # a small slope, not the full height
+    assert "<line " in svgdraw.sparkline(chart)  # the zero baseline
+    tag = svgdraw.sparkline_img(chart)
+    assert ">2021<" in tag and ">2023<" in tag and "schaal vanaf 0" in tag
+    # a series crossing zero spans both sides, the baseline in between
+    growth = build.trend([-1.0, 2.0], ["2023", "2024"], {**meta, "decimals": 1})
+    ys = _polyline_ys(svgdraw.sparkline(growth))
+    zero = float(re.search(r'<line [^>]*y1="([\d.]+)"', svgdraw.sparkline(growth)).group(1))
+    assert ys[1] < zero < ys[0]
 
 
 def test_every_renderer_reads_one_specification():

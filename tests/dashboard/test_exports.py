@@ -130,3 +130,31 @@ def test_cli_export_disk_full_leaves_no_temp_file(evil_snapshot, tmp_path, monke
     assert msg == [f"cannot write {out}: No space left on device"]
     assert [p.name for p in out.parent.iterdir()] == ["export.csv"]
     assert out.read_text() == "previous export\n"  # the old file is kept whole
+
+
+def test_rounded_takes_one_number_or_one_per_row_and_keeps_gaps():
+    df = pd.DataFrame({"naam": ["a", "b", "c"], "waarde": [1.23456, 2.5e-9, None],
+                       "mediaan": [10.0 / 3, 200.0 / 3, 7.0]})
+    out = exports.rounded(df, ["waarde", "mediaan", "ontbreekt"], pd.Series([1, 0, 2]))
+    assert out["waarde"].tolist()[:2] == [1.2, 0.0] and pd.isna(out["waarde"][2])
+    assert out["mediaan"].tolist() == [3.3, 67.0, 7.0]
+    assert exports.rounded(df, ["mediaan"], 2)["mediaan"].tolist() == [3.33, 66.67, 7.0]
+    assert df["mediaan"][0] == 10.0 / 3  # the input is not modified
+
+
+def test_a_demo_snapshots_downloads_say_so_on_every_row_and_in_the_sources():
+    from tests.support.snapshot_factory import published_manifest  # noqa: PLC0415
+
+    demo = published_manifest(data_source="mirror")
+    notice = exports.demo_notice(demo)
+    assert notice and notice.startswith("Demo-gegevens, onvolledig") and "**" not in notice
+    out = exports.with_notice(pd.DataFrame({"waarde": [1.0, 2.0]}), notice)
+    assert list(out.columns) == [exports.DEMO_COLUMN, "waarde"]
+    assert (out[exports.DEMO_COLUMN] == notice).all()
+    body = exports.to_csv(out).decode("utf-8-sig")
+    assert body.splitlines()[1].startswith("Demo-gegevens, onvolledig")
+    assert notice in exports.sources_frame(demo, [])["titel"].tolist()
+    real = published_manifest(data_source="cbs")
+    assert exports.demo_notice(real) is None
+    assert exports.with_notice(pd.DataFrame({"waarde": [1.0]}), None).columns.tolist() == ["waarde"]
+    assert notice not in exports.sources_frame(real, [])["titel"].tolist()

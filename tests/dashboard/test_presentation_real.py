@@ -132,6 +132,26 @@ def test_exports_carry_positions_only_for_rankable_figures_and_mark_old_periods(
         assert (ex.loc[~prof["stale"] & prof["period"].notna(), "actualiteit"] == "actueel").all()
 
 
+def _decimals_used(v) -> int:
+    text = repr(float(v))
+    return 0 if text.endswith(".0") else len(text.split(".")[1])
+
+
+def test_profile_downloads_carry_no_more_decimals_than_the_indicator(pages):
+    """CSV/Excel showed 13-16 decimals (ratios, medians): every figure of the download is
+    rounded to its indicator's decimals, shares to one."""
+    for gm in CASES:
+        prof = pd.DataFrame(pages[gm][1])
+        ex = compute.profile_export(prof, THEMES)
+        for col in ("waarde", "vorig jaar", "verandering", "Nederland", "provincie",
+                    "vergelijkbare gemeenten (mediaan)"):
+            for v, dec, title in zip(ex[col], prof["decimals"], prof["title"], strict=True):
+                if pd.notna(v):
+                    assert _decimals_used(v) <= int(dec), (gm, col, title, v)
+        for col in ("aandeel Nederland (%)", "aandeel provincie (%)"):
+            assert all(_decimals_used(v) <= 1 for v in ex[col].dropna()), (gm, col)
+
+
 def test_brede_welvaart_never_ranks_sizes_and_counts_only_rankable(dd, pages):
     # a spread of gemeenten (every 8th by name, and the three cases) keeps this test short;
     # the rule itself does not depend on the gemeente, the data gaps do
@@ -156,7 +176,7 @@ def test_briefing_content_follows_the_rules_for_every_gemeente(dd, pages):
     rank = re.compile(r"^\d+ van \d+$")
     for gm, (peer, figures) in pages.items():
         c = briefing.content(src, gm, peer, charts=False, figures=figures)
-        by_title = {f["title"]: f for f in figures}
+        by_title = {fmt.titled(f["title"], f["unit"]): f for f in figures}
         for theme in c["themes"]:
             for row in theme["rows"]:
                 f = by_title[row["title"]]  # own figures only: titles without a region name
@@ -205,10 +225,18 @@ def test_overzicht_through_the_app(real_data, dd, pages, monkeypatch, gm):
     headline_titles = {m.label for m in at.metric}
     for f in figures:
         if not f["headline"]:
-            assert f["title"] not in headline_titles, f["title"]
-    assert {f["title"] for f in figures if f["headline"]} == headline_titles
+            assert fmt.titled(f["title"], f["unit"]) not in headline_titles, f["title"]
+    # a card per own figure with a value; those without one in a list with their reason
+    assert {fmt.titled(f["title"], f["unit"]) for f in figures
+            if f["headline"] and f["period"] is not None} == headline_titles
     t = _texts(at)
+    for f in figures:
+        if f["headline"] and f["period"] is None:
+            assert f"{f['title']}: {f['gap']}" in t, f["title"]
     assert "Demo-gegevens, onvolledig" in t
+    card = next(f for f in figures if f["indicator"] == "inwoners")
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert f"Inwoners: {fmt.number(card['value'])} (1 januari {card['period']})" in sidebar
     for f in figures:
         if not f["headline"] and f["period"]:
             assert f["block"] in t
@@ -323,7 +351,7 @@ def test_movements_and_wat_valt_op_use_only_figures_that_deserve_it(dd, pages):
     from dashboard.core import storyline  # noqa: PLC0415
 
     period = re.compile(r"\b(19|20)\d\d\b")
-    bad = []
+    bad, short = [], []
     for gm, (peer, figures) in pages.items():
         name = dd.names[gm]
         by_id = {f["indicator"]: f for f in figures}
@@ -333,6 +361,8 @@ def test_movements_and_wat_valt_op_use_only_figures_that_deserve_it(dd, pages):
                 bad.append(("movement", gm, f["indicator"]))
         lines = storyline.highlights(figures, name, peer.description, moves)
         assert 1 <= len(lines) <= storyline.MAX_SENTENCES, gm
+        if len(lines) < storyline.MIN_SENTENCES:
+            short.append(gm)
         for line in lines:
             if line.startswith(("Let op", "Voor ", "Geen cijfer")):
                 continue
@@ -347,6 +377,8 @@ def test_movements_and_wat_valt_op_use_only_figures_that_deserve_it(dd, pages):
                 bad.append(("judgement without a direction", gm, line))
         assert by_id  # every gemeente has its figures
     assert not bad, bad[:20]
+    # three to five sentences (measured on the real-data snapshot: every gemeente has three)
+    assert not short, short
 
 
 def test_header_population_is_the_cards_population(dd, pages):
@@ -355,6 +387,9 @@ def test_header_population_is_the_cards_population(dd, pages):
         inw, when = compute.population(figures, compute.region_row(dd.regions, gm),
                                        dd.manifest.reference_year)
         assert inw == card["value"] and when == f"1 januari {card['period']}", gm
+        # the sidebar on every page says the same (it has no key figures at hand)
+        assert compute.latest_population(dd.view("huidig"), gm, compute.region_row(
+            dd.regions, gm), dd.manifest.reference_year) == (inw, when), gm
 
 
 @pytest.mark.parametrize("gm", list(PDF_CASES))
@@ -381,3 +416,28 @@ def test_briefing_text_is_fit_to_read(real_data, pages, gm):
             assert not re.search(r"\b\d+ van \d+\b", row), row
         if not pr.judged(src.indicators[f["indicator"]]):
             assert not re.search(r"\b\d+ van 342\b", row), row
+
+
+def test_briefing_draws_no_line_of_rounding_steps(real_data, dd, pages):
+    """Vlieland's banen per 1.000 inwoners is imprecise (700 -> 800 -> 700 are rounding steps):
+    the briefing draws the next indicator instead; Breda's is precise and drawn."""
+    src = briefing.Source.load(real_data)
+    for gm, drawn in (("GM0096", False), ("GM0758", True)):
+        peer, figures = pages[gm]
+        banen = next(f for f in figures if f["indicator"] == "banen_per_1000_inwoners")
+        assert banen["imprecise"] is not drawn
+        c = briefing.content(src, gm, peer, figures=figures)
+        titles = [ch["alt"] for ch in c["charts"]]
+        assert len(c["charts"]) == 3, gm
+        assert any("Banen van werknemers per 1.000" in t for t in titles) is drawn, (gm, titles)
+
+
+@pytest.mark.parametrize("gm", ["GM0638", "GM0626"])  # long COROP names, three movements
+def test_the_fullest_briefings_still_fit_one_page(real_data, gm):
+    """Measured over all 342 gemeenten (python -m dashboard briefing --all): these two were the
+    first to need a second page; every briefing is one A4 page."""
+    from tests.support.pdf import pdf_text  # noqa: PLC0415
+
+    src = briefing.Source.load(real_data)
+    n, _text = pdf_text(briefing.render(src, gm, compute.peers(src.regions, gm)))
+    assert n == 1

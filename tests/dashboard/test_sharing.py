@@ -36,7 +36,8 @@ def counted(monkeypatch):
     monkeypatch.setattr(build, "map_chart", counting("choropleth", build.map_chart))
     monkeypatch.setattr(build, "series_chart", counting("time_series", build.series_chart))
     monkeypatch.setattr(compute, "ranking", counting("ranking", compute.ranking))
-    caches = (dataio._per_snapshot, dataio._per_view, dataio._per_view_large)
+    caches = (dataio._per_snapshot, dataio._per_view, dataio._per_view_large,
+              dataio._per_snapshot_large)
     for c in caches:
         c.clear()
     yield calls

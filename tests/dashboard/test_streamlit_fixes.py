@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -119,3 +120,22 @@ def test_a_head_request_gets_the_headers_of_the_get():
     length = dict(got[0]["headers"])[b"content-length"]
     assert dict(head[0]["headers"])[b"content-length"] == length != b"0"
     assert b"".join(m.get("body", b"") for m in head[1:]) == b""
+
+
+def test_ranking_styler_marks_only_the_chosen_and_comparable_rows_with_dutch_numbers():
+    import pandas as pd  # noqa: PLC0415
+
+    from dashboard.ui import components  # noqa: PLC0415
+
+    df = pd.DataFrame({"naam": ["Breda ◀ gekozen", "Tilburg (vergelijkbaar)", "Vlieland"],
+                       "waarde (%)": [3.51, None, 12.0]})
+    sty = components.dutch_styler(df, {"waarde (%)": ("%", 1)},
+                                  highlight=pd.Series([True, False, False]),
+                                  secondary=pd.Series([False, True, False]))
+    html = sty.to_html()
+    assert "3,5%" in html and "12,0%" in html and "geen gegevens" in html
+    # the CSS rules name the cells they style: only rows 0 (chosen) and 1 (comparable)
+    rules = re.findall(r"([^{}]+)\{([^}]*)\}", html.split("</style>")[0])
+    rows = {color: set(re.findall(r"_row(\d+)_col\d+", sel)) for sel, body in rules
+            for color in ("#fff3b0", "#e3f1dc") if color in body}
+    assert rows == {"#fff3b0": {"0"}, "#e3f1dc": {"1"}}

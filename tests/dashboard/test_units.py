@@ -353,3 +353,16 @@ def test_verdict_puts_the_colour_in_words():
     assert fmt.verdict(0.4, True) == "gunstig" and fmt.verdict(0.4, False) == "ongunstig"
     assert fmt.verdict(-2, False) == "gunstig" and fmt.verdict(0, True) == "gelijk"
     assert fmt.verdict(3, None) == "" and fmt.verdict(None, True) == ""
+
+
+def test_a_title_says_its_unit_where_the_value_does_not():
+    from dashboard.core import format as fmt  # noqa: PLC0415
+
+    assert fmt.titled("Bevolkingsdichtheid", "inwoners per km²") == "Bevolkingsdichtheid (per km²)"
+    assert fmt.titled("Index", "2015 = 100") == "Index (2015 = 100)"
+    assert fmt.titled("Vestigingen per 1.000 inwoners (15-75 jaar)", "per 1.000 inwoners") == (
+        "Vestigingen per 1.000 inwoners (15-75 jaar)")
+    assert fmt.titled("Banen van werknemers per vestiging", "banen per vestiging") == (
+        "Banen van werknemers per vestiging")
+    for unit in ("%", "euro", "aantal", None):
+        assert fmt.titled("Werkloosheid", unit) == "Werkloosheid"

@@ -2,7 +2,7 @@
 
 The manifests are validated against the Kubernetes OpenAPI schemas bundled with the
 `kubernetes-validate` package (offline, strict: unknown fields fail) for the oldest and newest
-version we support, and checked for the properties the README promises: no root, read-only root
+version we support, and checked for the properties docs/deploy.md promises: no root, read-only root
 filesystem, probes on /_stcore/health, sticky sessions, a CronJob that cannot overlap and is the
 only writer of the shared volume, network policies and a disruption budget. The image cannot be
 built here (no container runtime, no registry but PyPI/Debian/npm): the Dockerfile is linted with

@@ -1,6 +1,6 @@
 """The nginx config of the multi-worker layout (deploy/nginx): rendered from one template, the
 committed site file in step with it, accepted by a real nginx (`nginx -t`), and carrying the
-choices the README promises (cookie affinity, websocket upgrade and timeouts, cached static
+choices docs/deploy.md promises (cookie affinity, websocket upgrade and timeouts, cached static
 assets, lang="nl" safety net), the security headers (no worker address in any response, HSTS
 only in the TLS variant, the app's Content-Security-Policy passed on) checked against a running
 nginx in front of a stand-in upstream."""

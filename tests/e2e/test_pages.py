@@ -228,8 +228,9 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
     page.get_by_role("button", name="Deze gegevens als CSV").nth(1).wait_for()
     res = page.evaluate(OVERFLOW_JS)
     assert not res["out"] and all(sw <= cw + 1 for sw, cw in res["tables"]), res
-    assert page.locator(".st-key-ranglijst-telefoon").is_visible()
-    assert page.locator(".st-key-ranglijst-breed").count() == 0
+    for part in ("eigen", "alle"):  # the gemeente with its peers, then all gemeenten
+        assert page.locator(f".st-key-ranglijst-{part}-telefoon").is_visible()
+        assert page.locator(f".st-key-ranglijst-{part}-breed").count() == 0
     # plotly's toolbar (Vergelijken's bars): only the Dutch PNG button
     open_page(page, f"{app_url}/vergelijken?gemeente=GM0355&vergelijk=GM0344")
     page.wait_for_selector(".modebar-btn", state="attached", timeout=30_000)
@@ -241,7 +242,8 @@ def test_phone_width_has_no_horizontal_scroll(app_url, browser_context, shots):
     page = browser_context.new_page()
     open_page(page, f"{app_url}/human_capital?gemeente=GM0355")
     page.wait_for_function(CHARTS)
-    assert page.locator(".st-key-ranglijst-breed").is_visible()
-    assert page.locator(".st-key-ranglijst-telefoon").count() == 0
+    for part in ("eigen", "alle"):
+        assert page.locator(f".st-key-ranglijst-{part}-breed").is_visible()
+        assert page.locator(f".st-key-ranglijst-{part}-telefoon").count() == 0
     assert not page.locator(".st-key-narrow-only-gemeente").is_visible()
     page.close()

@@ -327,7 +327,8 @@ def test_indicators_without_real_values_are_left_out_with_their_reason(snap, dev
     man = {i.id: i for i in snap.manifest.indicators}
     for ind in ("aandeel_vestigingen_handel_horeca", "gemiddelde_woz_waarde", "bijstand_per_1000_inwoners"):
         assert not man[ind].enabled and man[ind].rows == 0
-        assert "geen echte CBS-waarden" in man[ind].disabled_reason
+        assert "alleen de beschrijving van het CBS, geen cijfers" in man[ind].disabled_reason
+        assert "../shared" not in man[ind].disabled_reason  # no developer paths for users
     prov = json.loads((dev_mirror / "PROVENANCE.json").read_text())
     for table in ("86008NED", "85984NED"):
         built = prov["built"][table]
@@ -368,5 +369,5 @@ def test_over_de_data_names_what_is_not_shown_and_where_leegstand_is(snap, monke
     assert "Landelijke Monitor Leegstand" in page and "administratieve" in page
     off = next(d.value for d in at.dataframe if "Waarom niet" in d.value.columns)
     why = dict(zip(off["Indicator"], off["Waarom niet"], strict=True))
-    assert "geen echte CBS-waarden" in why["Gemiddelde WOZ-waarde van woningen"]
+    assert "geen cijfers" in why["Gemiddelde WOZ-waarde van woningen"]
     assert "82211NED" in why["Woningen in de pijplijn per 1.000 woningen (niet geverifieerd)"]

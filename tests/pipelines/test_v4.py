@@ -15,7 +15,6 @@ from pipelines.__main__ import main
 from pipelines.cbs import CbsClient, CbsConfig, CbsError
 from pipelines.odata import v4_as_v3, v4_codes, v4_data_properties, v4_reason, v4_wide
 from pipelines.query import Query
-from standin import parse_filter
 from tests.support.contract import assert_fits_contract
 from tests.support.v4_factory import write_v4_table
 from tests.support.world import CATALOG, FORMER, GEMEENTEN, VEST, vest_value, write_catalog, write_world
@@ -117,19 +116,6 @@ def test_v4_entities_read_like_a_v3_table():
     assert v3["TableInfos"][0]["OutputStatus"] == "Gediscontinueerd"
     assert v3["TypedDataSet"] == [{"RegioS": "GM0001", "Perioden": "2024JJ00", "M1": 3.5}]
     assert v3["Perioden"][0]["Key"] == "2024JJ00" and v3["Perioden"][0]["Status"] == "Voorlopig"
-
-
-def test_v4_filter_grammar():
-    row = {"RegioS": "GM0363", "Measure": "M000352", "Title": "Amsterdam"}
-    assert parse_filter("RegioS in ('GM0363','GM0518')", dialect="v4")(row)
-    assert not parse_filter("RegioS in ('GM0518')", dialect="v4")(row)
-    assert parse_filter("contains(Title,'dam') and startswith(RegioS,'GM')", dialect="v4")(row)
-    assert parse_filter("(Measure eq 'M000352' or Measure eq 'M1') and not (RegioS eq 'x')",
-                        dialect="v4")(row)
-    with pytest.raises(Exception, match="unknown function 'substringof'"):
-        parse_filter("substringof('dam',Title)", dialect="v4")
-    with pytest.raises(Exception, match="unexpected"):
-        parse_filter("RegioS in ('GM0363')")  # v3 has no 'in'
 
 
 # --------------------------------------------------------------------------- client + stand-in

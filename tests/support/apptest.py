@@ -60,3 +60,12 @@ def texts(at: AppTest) -> str:
 
 def metric(at: AppTest, label_start: str) -> str:
     return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def rankings(at: AppTest):
+    """(the chosen gemeente with its comparable gemeenten, all regions) of a kernthema page:
+    its ranking tables (both drawn by AppTest, which sends no User-Agent: the wide table first;
+    the phone's copy of each follows it)."""
+    tables = [d.value for d in at.dataframe if "naam" in d.value.columns]
+    own = tables[0] if len(tables) == 4 else None  # none when the gemeente has no row
+    return own, tables[-2]

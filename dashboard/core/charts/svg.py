@@ -40,7 +40,7 @@ class Frame:
 
 
 WEB = Frame()
-PRINT = Frame(plot_height=190, font="DejaVu Sans", with_source=False)
+PRINT = Frame(plot_height=170, font="DejaVu Sans", with_source=False)
 
 
 def esc(text: object) -> str:
@@ -261,31 +261,54 @@ def sparkline_description(chart: SeriesChart) -> str:
             f"({fmt.period(hi.period)}).")
 
 
+def sparkline_scale(values: list[float]) -> tuple[float, float]:
+    """The value range a trend line spans: always from zero (a small change on a large figure
+    stays a small slope, as on an axis that starts at 0) to the largest value; a series that
+    crosses zero spans both sides."""
+    return min(min(values), 0.0), max(max(values), 0.0)
+
+
 def sparkline(chart: SeriesChart) -> str:
     """The first line of ``chart`` as a small trend line in a fixed viewBox stretched to the
-    card's width, its description as the accessible name."""
+    card's width, its description as the accessible name. The scale starts at zero (a grey
+    baseline; :func:`sparkline_scale`): a figure that moves from 15 to 16 moves a fifteenth of
+    the height, not all of it."""
     desc = esc(sparkline_description(chart))
     pts = chart.lines[0].known if chart.lines else ()
     values = [p.value for p in pts] or [0.0]
-    lo, hi = min(values), max(values)
+    lo, hi = sparkline_scale(values)
     span = (hi - lo) or 1.0
     step = (SPARK_W - 2 * SPARK_PAD) / max(len(values) - 1, 1)
-    xy = [(SPARK_PAD + i * step, SPARK_H - SPARK_PAD - (x - lo) / span * (SPARK_H - 2 * SPARK_PAD))
-          for i, x in enumerate(values)]
-    if hi == lo:
-        xy = [(x, SPARK_H / 2) for x, _ in xy]
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+
+    def y(v: float) -> float:
+        return SPARK_H - SPARK_PAD - (v - lo) / span * (SPARK_H - 2 * SPARK_PAD)
+
+    xy = [(SPARK_PAD + i * step, y(x)) for i, x in enumerate(values)]
+    line = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in xy)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{desc}" '
             f'viewBox="0 0 {SPARK_W} {SPARK_H}" preserveAspectRatio="none">'
             f"<title>{desc}</title>"
+            f'<line x1="0" x2="{SPARK_W}" y1="{y(0.0):.1f}" y2="{y(0.0):.1f}" '
+            f'stroke="{style.ZERO}" stroke-width="1" vector-effect="non-scaling-stroke"/>'
             f'<polyline points="{line}" fill="none" stroke="{style.PRIMARY}" stroke-width="2" '
             f'vector-effect="non-scaling-stroke"/></svg>')
 
 
 def sparkline_img(chart: SeriesChart) -> str:
     """The trend line as an ``<img>`` with its description as ``alt`` (a data URI: Streamlit's
-    HTML sanitiser keeps an image but drops inline SVG)."""
+    HTML sanitiser keeps an image but drops inline SVG), with its first and last period under
+    it and the baseline's value (0) at the left, so the line reads as a small chart, not as a
+    shape."""
     data = base64.b64encode(sparkline(chart).encode()).decode()
     alt = esc(sparkline_description(chart))
-    return (f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" '
-            f'style="width:100%;height:{SPARK_H}px;display:block">')
+    pts = chart.lines[0].known if chart.lines else ()
+    img = (f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" '
+           f'style="width:100%;height:{SPARK_H}px;display:block">')
+    if len(pts) < 2:
+        return img
+    axis = (f'<div aria-hidden="true" style="display:flex;justify-content:space-between;'
+            f'font-size:0.75rem;line-height:1.2;color:{style.MUTED}">'
+            f"<span>{esc(fmt.period(pts[0].period))}</span>"
+            f"<span>schaal vanaf 0</span>"
+            f"<span>{esc(fmt.period(pts[-1].period))}</span></div>")
+    return f"<div>{img}{axis}</div>"

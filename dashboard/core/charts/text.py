@@ -8,6 +8,8 @@ briefing's alt texts.
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 
 from dashboard.core import format as fmt
@@ -221,31 +223,55 @@ def _bars_summary(chart: BarChart) -> str:
     return ". ".join(parts) + "."
 
 
-def _map_summary(chart: MapChart) -> str:
+_MAP_FACTS: dict[int, tuple[tuple, list[str], list[str]]] = {}
+_MAP_FACTS_LOCK = threading.Lock()
+
+
+def _map_facts(chart: MapChart) -> tuple[list[str], list[str]]:
+    """The parts of a map's summary that are the same for every visitor (count and scale;
+    extremes, gaps, imprecise), computed once per map: every view of a map shares its areas
+    (``MapChart.for_selected`` only sets the outline), so they are keyed by that tuple."""
+    hit = _MAP_FACTS.get(id(chart.areas))
+    if hit is not None and hit[0] is chart.areas:
+        return hit[1], hit[2]
     m = chart.measure
     vague = {a.name for a in chart.imprecise}
     df = data_table(chart)
     have = df.dropna(subset=["waarde"])
     have = have[~have["gemeente"].isin(vague)]  # extremes only among comparable values
-    if have.empty:
+    head: list[str] = []
+    tail: list[str] = []
+    if not have.empty:
+        scale = "donkerder = hoger" if m.direction is None else "donkerder = gunstiger"
+        head.append(f"Kaart van {len(have)} gemeenten ({scale})")
+        top, low = have.iloc[0], have.iloc[-1]
+        tail.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], m)}), laagste: "
+                    f"{low['gemeente']} ({_val(low['waarde'], m)})")
+        n_missing = len(df) - len(have) - len(vague)
+        if n_missing:
+            tail.append(f"{n_missing} {'gemeente' if n_missing == 1 else 'gemeenten'} zonder "
+                        "gegevens")
+        if vague:
+            tail.append(f"{len(vague)} {'gemeente' if len(vague) == 1 else 'gemeenten'} "
+                        "onnauwkeurig (kleine aantallen), gearceerd")
+    with _MAP_FACTS_LOCK:
+        if len(_MAP_FACTS) > 256:  # a few maps per snapshot; bounded all the same
+            _MAP_FACTS.clear()
+        _MAP_FACTS[id(chart.areas)] = (chart.areas, head, tail)
+    return head, tail
+
+
+def _map_summary(chart: MapChart) -> str:
+    head, tail = _map_facts(chart)
+    if not head:
         return ""
-    scale = "donkerder = hoger" if m.direction is None else "donkerder = gunstiger"
-    parts = [f"Kaart van {len(have)} gemeenten ({scale})"]
+    parts = list(head)
     chosen = chart.area(chart.selected)
     if chosen is not None:
+        m = chart.measure
         parts.append(f"{chosen.name}: {_val(chosen.value, m)}"
                      + (" (onnauwkeurig, kleine aantallen)" if chosen.imprecise else ""))
-    top, low = have.iloc[0], have.iloc[-1]
-    parts.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], m)}), laagste: "
-                 f"{low['gemeente']} ({_val(low['waarde'], m)})")
-    n_missing = len(df) - len(have) - len(vague)
-    if n_missing:
-        parts.append(f"{n_missing} {'gemeente' if n_missing == 1 else 'gemeenten'} zonder "
-                     "gegevens")
-    if vague:
-        parts.append(f"{len(vague)} {'gemeente' if len(vague) == 1 else 'gemeenten'} "
-                     "onnauwkeurig (kleine aantallen), gearceerd")
-    return ". ".join(parts) + "."
+    return ". ".join(parts + tail) + "."
 
 
 def _scatter_summary(chart: ScatterChart) -> str:
