@@ -16,14 +16,16 @@ A value jumps (:func:`compare`) when a figure CBS gave before is revised far bey
 a new period lies far from the region's latest published one. It is judged per *period* and per
 *region* (:func:`rejected_groups`), never as a share of the whole table: a x1000 error in one
 year hides among the good values of all other years (issue 23: banen x1000 in 2023 alone was 342
-of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So
-a period is rejected when too many of *its* values jump (a year in another unit or scale, a new
+of ~6,000 values, under any table-wide share), and one gemeente x1000 among all the others. So a
+period is rejected when too many of *its* values jump (a year in another unit or scale, a new
 year served x1000), a region when too many of *its* values jump (one gemeente wrong in every
-year). One odd value is normal: CBS revises Voorlopig to Definitief, a company re-registers, a
-herindeling changes a gemeente's totals; a group needs at least two jumping values (or its only
-one). What never counts: changes within the shown precision or the rounding of both values,
-values marked imprecise (quality "onnauwkeurig"), tiny previous values (3 -> 10 faillissementen),
-and ratios between periods of a net figure (growth, a balance: it changes sign as news).
+year), and also a region with any single value a hundredfold off (one gemeente x1000 in one
+year: a unit slip no revision produces). One odd value is normal: CBS revises Voorlopig to
+Definitief, a company re-registers, a herindeling changes a gemeente's totals; a group needs at
+least two jumping values (or its only one). What never counts: changes within the shown
+precision or the rounding of both values, values marked imprecise (quality "onnauwkeurig"), tiny
+previous values (3 -> 10 faillissementen), and ratios between periods of a net figure (growth, a
+balance: it changes sign as news).
 
 On the real data in ../shared (every period of every indicator held against the periods before
 it, as the night that fetched it would have) nothing is rejected: at worst 0,3 % of one period's
@@ -204,7 +206,11 @@ def coverage_drop(ind_id: str, new: dict | None, old: dict | None, bounds: dict)
     return None
 
 
-COMPARED = ["region_code", "period", "period_old", "value_old", "value", "jump"]
+COMPARED = ["region_code", "period", "period_old", "value_old", "value", "jump", "scale"]
+# A single value this many times (or this fraction of) the one it is held against is a scale
+# error, rejected on its own: no revision or year-on-year change of a figure that cannot be
+# negative moves it a hundredfold, while a unit slip (x1000, thousands read as units) always does.
+SCALE_FACTOR = 100.0
 
 
 def _clean(df: pd.DataFrame) -> pd.DataFrame:
@@ -267,18 +273,37 @@ def compare(ind, new: pd.DataFrame, old: pd.DataFrame, bounds: dict) -> pd.DataF
         pair = pair.assign(jump=((ratio > f) | (ratio < 1 / f)) & (diff > tol)
                            & (diff > pair["uncertainty"] + pair["uncertainty_old"]))
         out.append(pair)
-    return pd.concat([o[COMPARED] for o in out], ignore_index=True)
+    both = pd.concat([o.drop(columns="scale", errors="ignore") for o in out], ignore_index=True)
+    return both.assign(scale=_scale_errors(both, net, max(typical / 5, 10 * tol)))[COMPARED]
+
+
+def _scale_errors(c: pd.DataFrame, net: bool, floor: float) -> pd.Series:
+    """Jumps that are a factor :data:`SCALE_FACTOR` or more either way, with the smaller value
+    not tiny (``floor``: a fifth of the typical size and at least ten display steps, so 0,1 -> 12
+    or 2 -> 300 faillissementen prove nothing) and the factor holding across both values'
+    rounding. Never for a net figure (a ratio between its values says nothing)."""
+    if net or c.empty:
+        return pd.Series(False, index=c.index)
+    v, o = c["value"].abs(), c["value_old"].abs()
+    small, large = v.where(v < o, o), v.where(v >= o, o)
+    return (c["jump"].astype(bool) & (small >= floor) & (c["value"] * c["value_old"] > 0)
+            & (large >= SCALE_FACTOR * small))
 
 
 def rejected_groups(compared: pd.DataFrame, by: str, bounds: dict) -> pd.DataFrame:
     """The periods (``by="period"``) or regions (``by="region_code"``) in which too many of
     *their own* compared values jump: more than ``max_jump_share_pct`` of them and at least two
-    (or the only one there is). One odd value in one gemeente is normal (a company moving its
+    (or the only one there is); a region also for any one value a hundredfold off
+    (:func:`_scale_errors`: one gemeente x1000 in one year among its good years). One
+    odd value in one gemeente is normal (a company moving its
     registration, a herindeling); a year or a gemeente in another unit or scale is not, however
     many good values surround it elsewhere. Columns: ``by``, jumps, compared."""
-    g = compared.groupby(by)["jump"].agg(jumps="sum", compared="size").reset_index()
+    g = compared.groupby(by).agg(jumps=("jump", "sum"), compared=("jump", "size"),
+                                 scale=("scale", "sum")).reset_index()
     share = bounds["max_jump_share_pct"] / 100
-    bad = (g["jumps"] > share * g["compared"]) & (g["jumps"] >= g["compared"].clip(upper=2))
+    bad = ((g["jumps"] > share * g["compared"]) & (g["jumps"] >= g["compared"].clip(upper=2))
+           | ((g["scale"] > 0) & (by == "region_code")))  # one value a hundredfold off: a slip
+    g = g.drop(columns="scale")
     return g[bad & (g["jumps"] > 0)].sort_values(by).reset_index(drop=True)
 
 

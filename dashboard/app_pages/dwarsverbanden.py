@@ -128,7 +128,12 @@ spec = build.scatter_chart(plot, xm, ym, title=f"{xm.title} en {ym.title}, {when
 components.chart(spec, key="scatter", filename=f"dwarsverband {xm.title} {ym.title}")
 
 m1, m2, m3 = st.columns(3)
-if corr["message"]:
+if x == y:  # r = 1 by construction: a number that says nothing is not shown as a finding
+    m1.metric("Correlatie", fmt.MISSING)
+    st.info(f"Op beide assen staat {xm.title}. Kies voor de verticale as een andere indicator om "
+            "een samenhang te zien; de grafiek toont nu alleen hoe de gemeenten verdeeld zijn.",
+            icon=":material/info:")
+elif corr["message"]:
     m1.metric("Correlatie", "te weinig gegevens" if corr["n"] < 3 else fmt.MISSING)
     st.info(f"Geen correlatie te berekenen: {corr['message']}.", icon=":material/info:")
 else:
@@ -137,7 +142,7 @@ else:
     m2.metric("Spearman ρ", fmt.number(corr["spearman"], 2),
               help="Samenhang in rangorde (minder gevoelig voor uitschieters), van -1 tot 1.")
 m3.metric("Gemeenten (n)", fmt.number(corr["n"]))
-if not corr["message"]:
+if not corr["message"] and x != y:
     st.markdown(f"Over {corr['n']} gemeenten: **{welvaart.strength(corr['pearson'])}** "
                 f"(r = {fmt.number(corr['pearson'], 2)}, ρ = {fmt.number(corr['spearman'], 2)}).")
 missing = int(len(df) - len(plot))

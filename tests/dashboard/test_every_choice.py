@@ -53,6 +53,10 @@ def test_every_indicator_pair_on_dwarsverbanden_including_one_against_itself(das
         assert_clean(at, (x, y))
         if x == y:  # a sensible view: the scatter and its text, not an error
             assert any("horizontaal" in str(c.value) for c in at.caption), (x, y)
+            assert any("Op beide assen staat" in i.value for i in at.info), (x, y)
+            assert not any("r = " in str(m.value) for m in at.markdown), (x, y)  # no r = 1
+        else:
+            assert not any("Op beide assen" in i.value for i in at.info), (x, y)
 
 
 @pytest.mark.parametrize("vergelijk", ["PV27", "CR13", "AM18", "GM0344,GM0362", ""])

@@ -670,3 +670,27 @@ def test_real_mirror_banen_x1000_in_2023_is_not_published(dev_mirror, tmp_path):
     after = obs(data)
     pd.testing.assert_frame_equal(after[after.indicator.str.startswith("banen")].reset_index(
         drop=True), before[before.indicator.str.startswith("banen")].reset_index(drop=True))
+
+
+def test_one_gemeente_x1000_in_one_year_only_is_rejected_naming_it():
+    """A unit slip in a single value (one gemeente, one year, among its good years and 341 good
+    gemeenten) is a hundredfold off: rejected naming the gemeente, not the year; a gemeente
+    revised x3 in one year is not (a company re-registered there), nor x100 of a tiny value."""
+    bounds = dict(catalog_mod.PLAUSIBILITY_DEFAULTS)
+    old = _gemeenten()
+    one = old.assign(value=old["value"].where(
+        (old["region_code"] != "GM0100") | (old["period"] != "2023"), old["value"] * 1000))
+    found = checks.value_jumps(_Count, one, old, bounds)
+    assert found is not None and found.periods == ()
+    assert [r["region"] for r in found.regions] == ["GM0100"]
+    year = old[old["period"] == "2023"].assign(period="2024", value=lambda d: d["value"] * 1.02)
+    new_year = pd.concat([old, year.assign(value=year["value"].where(
+        year["region_code"] != "GM0100", year["value"] * 1000))])
+    found = checks.value_jumps(_Count, new_year, old, bounds)
+    assert found is not None and [r["region"] for r in found.regions] == ["GM0100"]
+    x3 = old.assign(value=old["value"].where(
+        (old["region_code"] != "GM0100") | (old["period"] != "2023"), old["value"] * 3))
+    assert checks.value_jumps(_Count, x3, old, bounds) is None
+    tiny = old.assign(value=old["value"].where(
+        (old["region_code"] != "GM0100") | (old["period"] != "2023"), 20.0))
+    assert checks.value_jumps(_Count, old, tiny, bounds) is None  # 20 -> 6.242: too small to say
