@@ -335,6 +335,7 @@ class StandIn:
 
     def _web(self, handler: _Handler, path: str) -> None:
         status, headers, body = self.web.answer(path)
+        self.web.agents.append(handler.headers.get("User-Agent") or "")
         self._record(handler, status, 0 if handler.command == "HEAD" else len(body))
         try:
             handler.send_response(status)

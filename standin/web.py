@@ -41,6 +41,7 @@ class WebArea:
 
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
+        self.agents: list[str] = []  # the User-Agent of every request (cbs.nl wants one)
 
     def file_for(self, path: str) -> Path | None:
         rel = path.strip("/")
