@@ -23,6 +23,7 @@ TABLE = "landelijke_monitor_leegstand"
 YEAR = dt.date.today().year
 LISTED, NEW = YEAR - 2, YEAR - 1  # discovery looks at this year and the last: NEW is found
 GMS = [(g["code"], g["name"]) for g in GEMEENTEN]
+YEARS = list(range(2018, LISTED + 1))  # across the method break of 2020
 
 
 def lml_catalog() -> str:
@@ -43,7 +44,7 @@ def lml_catalog() -> str:
 def world(tmp_path, standin):
     mirror = write_world(tmp_path / "mirror")
     web = tmp_path / "web"
-    write_lml_fixture(web, LISTED, 49, GMS, years=list(range(LISTED - 5, LISTED + 1)))
+    write_lml_fixture(web, LISTED, 49, GMS, years=YEARS)
     server = standin(mirror, geo_dir=mirror.parent / "geo", web_dir=web)
     cat = tmp_path / "catalog.yaml"
     cat.write_text(lml_catalog(), encoding="utf-8")
@@ -117,7 +118,7 @@ def test_nightly_no_op_downloads_nothing_when_the_edition_is_unchanged(world):
 
 def test_new_edition_is_found_used_and_reported(world):
     assert world() == 0
-    write_lml_fixture(world.web, NEW, 48, GMS, years=list(range(NEW - 5, NEW + 1)))
+    write_lml_fixture(world.web, NEW, 48, GMS, years=[*YEARS, NEW])
     assert world() == 0
     m = snapshot.load_snapshot(world.data).manifest
     assert m.tables[TABLE].edition == NEW
@@ -129,7 +130,7 @@ def test_new_edition_is_found_used_and_reported(world):
 def test_renamed_column_fails_the_table_and_keeps_the_published_data(world):
     assert world() == 0
     before = obs_of(world.data, "leegstand_winkels_pct")
-    write_lml_fixture(world.web, LISTED, 49, GMS, years=list(range(LISTED - 5, LISTED + 1)),
+    write_lml_fixture(world.web, LISTED, 49, GMS, years=YEARS,
                       rename={"Onderzoekspopulatie": "Populatie"})
     world()
     m = snapshot.load_snapshot(world.data).manifest
@@ -143,9 +144,40 @@ def test_renamed_column_fails_the_table_and_keeps_the_published_data(world):
 def test_half_the_gemeenten_is_refused_by_plausibility(world):
     assert world() == 0
     before = obs_of(world.data, "leegstand_kantoren_pct")
-    write_lml_fixture(world.web, LISTED, 49, GMS[:2], years=list(range(LISTED - 5, LISTED + 1)))
+    write_lml_fixture(world.web, LISTED, 49, GMS[:2], years=YEARS)
     assert world() != 0
     after = obs_of(world.data, "leegstand_kantoren_pct")
     assert sorted(after["region_code"].unique()) == sorted(before["region_code"].unique())
     last = runs.read_runs(world.data)[-1]
     assert last["outcome"] == "partial" and last["tables"][TABLE]["action"] == "rejected", last
+
+
+def test_export_page_and_briefing(world, monkeypatch, tmp_path):
+    """The figures reach the export (with the CC BY credit in the product's exports), the
+    Ruimtelijke economie page (map, series with the method break, ranking) and the briefing."""
+    from dashboard.core import briefing, exports
+    from tests.support.apptest import run_app, texts
+
+    assert world() == 0
+    out = tmp_path / "export.csv"
+    assert main(["export", "--data-dir", str(world.data), "--catalog", str(world.catalog),
+                 "--out", str(out), "--boundaries", "historical"]) == 0
+    csv = out.read_text(encoding="utf-8")
+    rows = [r for r in csv.splitlines() if r.startswith("leegstand_winkels_pct,GM0002,")]
+    assert len(rows) == len(YEARS) and f",{LISTED}," in "".join(rows) or rows
+    assert "landelijke_monitor_leegstand" in rows[0]
+    assert "CC BY 4.0" in exports.LICENCE
+
+    at = run_app(world.data, monkeypatch, "ruimtelijke_economie", gemeente="GM0002",
+                 indicator="leegstand_winkels_pct")
+    shown = texts(at)
+    assert "administratieve leegstand (CBS)" in shown
+    assert "Trendbreuk in 2020" in shown and "Landelijke Voorziening WOZ" in shown
+    assert "CBS-publicatie [Landelijke Monitor Leegstand" in shown
+
+    src = briefing.Source.load(world.data)
+    doc = briefing.content(src, "GM0002", charts=False)
+    rows = [r for t in doc["themes"] for r in t["rows"]]
+    assert any("administratieve leegstand (CBS)" in r["title"] for r in rows)
+    assert any("Trendbreuk in 2020" in n for n in doc["notes"])
+    assert "CBS-publicatie Landelijke Monitor Leegstand" in doc["credit"]
