@@ -257,7 +257,14 @@ def cmd_catalog(args, cat, root: Path) -> int:
             print(f"ok       {ser.name}: newest edition in use ({ser.latest}: "
                   f"{ser.editions[ser.latest]})")
     for name in cat.files:
-        for n in client.for_api("file").new_editions(name) if name in wanted else ():
+        if name not in wanted:
+            continue
+        try:
+            found = client.for_api("file").new_editions(name)
+        except CbsError as exc:  # already reported by its table line above
+            print(f"WARNING  {name}: cannot look for new editions: {exc}")
+            continue
+        for n in found:
             print(f"NEW EDITION {name}: {editions.message(n)}")
     return EXIT_FAILED if problems else EXIT_OK
 

@@ -625,6 +625,10 @@ class CbsV4Client:
     def base(self) -> str:
         return self.config.v4_url.strip().rstrip("/")
 
+    def originals(self, table: str) -> dict[str, bytes]:
+        """Files received as such (not as OData entities): none in OData v4."""
+        return {}
+
     def url_for(self, table: str, entity: str = "") -> str:
         return f"{self.base}/CBS/{table}/{entity}"
 

@@ -181,3 +181,20 @@ def test_export_page_and_briefing(world, monkeypatch, tmp_path):
     assert any("administratieve leegstand (CBS)" in r["title"] for r in rows)
     assert any("Trendbreuk in 2020" in n for n in doc["notes"])
     assert "CBS-publicatie Landelijke Monitor Leegstand" in doc["credit"]
+
+
+def test_catalog_check_downloads_the_workbook_and_checks_its_header(world, capsys):
+    def check() -> tuple[int, str]:
+        code = main(["catalog", "--check", "--catalog", str(world.catalog), "--cbs-url",
+                     world.server.url, "--cbs-web-url", world.server.url, "--backoff", "0"])
+        return code, capsys.readouterr().out
+
+    code, out = check()
+    line = next(x for x in out.splitlines() if TABLE in x and not x.startswith("NEW"))
+    assert code == 0 and line.startswith(f"ok       {TABLE}") and f"edition {LISTED}" in line
+    assert "(not yet verified in the catalogue)" in line  # the test catalogue says verified: no
+    write_lml_fixture(world.web, LISTED, 49, GMS, years=YEARS, drop_functie="Kantoren")
+    code, out = check()
+    line = next(x for x in out.splitlines() if TABLE in x and not x.startswith("NEW"))
+    assert code != 0 and line.startswith(f"MISSING  {TABLE}") and "'Kantoren'" in line
+    assert "sheet 'Tabel 5'" in line
