@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
                                        "default https://opendata.cbs.nl)")
     cbs.add_argument("--cbs4-url", help="CBS OData v4 base URL for tables with 'api: v4' (env "
                                         "CBS_ODATA4_URL, default https://datasets.cbs.nl/odata/v1)")
+    cbs.add_argument("--cbs-web-url", help="base URL of CBS's web site, where workbooks such as the "
+                                           "Landelijke Monitor Leegstand are published (tables "
+                                           "with 'api: file'; env CBS_WEB_URL, default "
+                                           "https://www.cbs.nl)")
     cbs.add_argument("--timeout", type=float, default=120.0,
                      help="read timeout per request (CBS and boundary files), s")
     cbs.add_argument("--retries", type=int, default=4,
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _client(args) -> CbsClient:
-    return CbsClient(CbsConfig.from_env(args.cbs_url, v4_url=args.cbs4_url, read_timeout=args.timeout,
+    return CbsClient(CbsConfig.from_env(args.cbs_url, v4_url=args.cbs4_url,
+                                        web_url=args.cbs_web_url, read_timeout=args.timeout,
                                         retries=args.retries, backoff=args.backoff))
 
 
@@ -150,6 +155,8 @@ def cmd_status(args, cat, root: Path) -> int:
               "state", file=out)
         for t, tm in m.tables.items():
             state = "STALE: " + (tm.error or "") if tm.stale else "ok"
+            if tm.edition:
+                state += f" (edition {tm.edition}: {tm.url})"
             print(f"{t:<10} {tm.api:<4} {tm.rows or 0:>7}  "
                   f"{tm.fetched_at or '-':<21} {tm.modified or '-':<25} {state}",
                   file=out)
@@ -235,11 +242,13 @@ def cmd_catalog(args, cat, root: Path) -> int:
         wanted.setdefault(t, {"measures": set(), "filters": set(), "by": {"regions"},
                               "enabled": True})
     problems = 0
+    client.for_api("file").configure(cat.files)
     for table, w in wanted.items():
         api = cat.tables[table].api if table in cat.tables else "v3"
         if table in cat.tables and cat.tables[table].series:  # an edition: CBS's title must say so
             w["edition_title"] = cat.tables[table].title
-        line = _check_table(client.for_api(api), table, w)
+        check = _check_file if api == "file" else _check_table
+        line = check(client.for_api(api), table, w)
         print(line)
         if not line.startswith("ok") and w["enabled"]:
             problems += 1
@@ -256,7 +265,40 @@ def cmd_catalog(args, cat, root: Path) -> int:
         if not new:
             print(f"ok       {ser.name}: newest edition in use ({ser.latest}: "
                   f"{ser.editions[ser.latest]})")
+    for name in cat.files:
+        if name not in wanted:
+            continue
+        try:
+            found = client.for_api("file").new_editions(name)
+        except CbsError as exc:  # already reported by its table line above
+            print(f"WARNING  {name}: cannot look for new editions: {exc}")
+            continue
+        for n in found:
+            print(f"NEW EDITION {name}: {editions.message(n)}")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def _check_file(client, table: str, w: dict) -> str:
+    """A workbook CBS publishes as a file: find the edition (discovering newer ones), download
+    it and check its header, categories and the measures the catalogue uses."""
+    used_by = ", ".join(sorted(w["by"]))
+    try:
+        info = client.table_info(table)
+        props = client.meta(table, "DataProperties")
+        cats = {d: {str(c["Key"]) for c in client.meta(table, d)} for d, _ in w["filters"]}
+    except CbsError as exc:
+        what = "NOT FOUND at CBS" if exc.kind == "not_found" else "does not fit the catalogue"
+        return f"MISSING  {table}: {what}: {exc} - used by {used_by}"
+    keys = {p.get("Key") for p in props}
+    bad = sorted(m for m in w["measures"] if m not in keys)
+    bad += [f"{d}={k}" for d, k in sorted(w["filters"]) if k not in cats.get(d, set())]
+    edition = (f"edition {info['Edition']}" + ("" if info.get("EditionVerified") else
+                                              " (not yet verified in the catalogue)"))
+    if bad:
+        return (f"MISSING  {table} ({info.get('Title')}, {edition}): {', '.join(bad)} not in "
+                f"the workbook - used by {used_by}")
+    return (f"ok       {table} ({info.get('Title')}, {edition}): {info.get('File')} - header, "
+            f"gebruiksfuncties and measures as the catalogue says; page {info.get('Page')}")
 
 
 def _check_table(client: CbsClient, table: str, w: dict) -> str:

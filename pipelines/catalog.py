@@ -105,6 +105,8 @@ class Indicator:
     plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
     disabled_reason: str | None = None  # why an entry is `enabled: false` (required then)
     precision: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's precision bound
+    breaks: tuple[tuple[int, str], ...] = ()  # (first year of the new method, note): a series
+    # break the dashboard marks in every time series of the indicator
 
     @property
     def derived(self) -> bool:
@@ -131,7 +133,8 @@ class Table:
     evidence: str
     boundaries: str
     line: int
-    api: str = "v3"  # v3 (opendata.cbs.nl ODataFeed) | v4 (datasets.cbs.nl/odata/v1)
+    api: str = "v3"  # v3 (opendata.cbs.nl ODataFeed) | v4 (datasets.cbs.nl/odata/v1) | file
+    # (a workbook CBS publishes on www.cbs.nl: the catalogue's ``files`` entry of the same name)
     series: str | None = None  # the edition series this table is one year of
     edition: int | None = None  # ... and which year
     plausibility: tuple[tuple[str, float], ...] = ()  # overrides of the catalogue's bounds
@@ -162,6 +165,117 @@ class Series:
         return max(self.editions)
 
 
+# --------------------------------------------------------------------------- CBS-published files
+#
+# Some CBS figures are no StatLine table but a workbook on www.cbs.nl (the Landelijke Monitor
+# Leegstand: an Excel file linked from a "maatwerk" page, one edition a year). A ``tables`` entry
+# with ``api: file`` describes one: where each edition is (its landing page, or the file itself),
+# how newer editions are found, and the layout the workbook must have (the header's columns, which
+# columns hold the region, the period, the dimensions and the measures, the missing-value
+# marker). The CBS file client (pipelines/cbs.py) downloads it and pipelines/workbook.py turns it
+# into the shapes of an OData table, so everything after the fetch treats it as one.
+
+
+@dataclass(frozen=True)
+class FileEdition:
+    """One yearly edition: its landing page (the workbook is the link on it) or the workbook
+    itself, as a path under ``CBS_WEB_URL`` or an absolute URL. ``verified``: seen at CBS."""
+
+    year: int
+    page: str | None = None
+    file: str | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class FileCategory:
+    """A dimension category: ``key`` (what filters name) and the workbook's label, matched
+    exactly (spaces and case ignored) or, with ``contains``, as a part of the label."""
+
+    key: str
+    label: str
+    contains: bool = False
+
+    def matches(self, text: str) -> bool:
+        t, lbl = _norm(text), _norm(self.label)
+        return lbl in t if self.contains else t == lbl
+
+
+@dataclass(frozen=True)
+class FileDimension:
+    name: str  # the dimension's key in the transform (and in filters)
+    column: str  # the workbook column
+    categories: tuple[FileCategory, ...]  # every one must occur in the workbook
+
+
+@dataclass(frozen=True)
+class FileMeasure:
+    key: str  # the measure's key in the transform (and in inputs)
+    column: str  # the workbook column
+    unit: str = "aantal"
+    decimals: int = 0
+
+
+@dataclass(frozen=True)
+class FileRegion:
+    """How a row names its region at one level: a code column (``GM0363`` or ``363``, the level's
+    prefix added when missing) with a name column; or, for Nederland, a column holding
+    ``value``. A row belongs to the first level (in catalogue order) whose column it fills."""
+
+    level: str
+    code: str | None = None
+    name: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A workbook CBS publishes each year on www.cbs.nl (see the section comment above)."""
+
+    name: str
+    title: str  # with {year}: the edition's title
+    editions: dict[int, FileEdition]
+    verified: bool
+    evidence: str
+    boundaries: str  # "edition": every year on the gemeenten of the edition's year; or as Table
+    line: int
+    link: str  # regex: which .xlsx link of a landing page is the workbook (its file name)
+    period: str  # the column with the year (peildatum 1 januari)
+    regions: tuple[FileRegion, ...]
+    dimensions: tuple[FileDimension, ...]
+    measures: tuple[FileMeasure, ...]
+    columns: tuple[str, ...] = ()  # further columns the header must have (the documented layout)
+    missing: tuple[str, ...] = (".",)  # CBS's marker for a secret or unknown figure
+    sheet: str | None = None  # regex: only sheets whose name matches (default: any sheet)
+    discover_pages: tuple[str, ...] = ()  # landing page paths with {year} and {week}
+    discover_weeks: tuple[int, ...] = ()  # the ISO weeks CBS publishes an edition in
+    discover_years: int = 2  # look for editions of at most this many recent years
+
+    @property
+    def latest(self) -> int:
+        return max(self.editions)
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        """Every column the workbook's header row must have, in a stable order."""
+        cols = [self.period]
+        for r in self.regions:
+            cols += [c for c in (r.code, r.name) if c]
+        cols += [d.column for d in self.dimensions] + [m.column for m in self.measures]
+        cols += list(self.columns)
+        return tuple(dict.fromkeys(cols))
+
+    def measure(self, key: str) -> FileMeasure:
+        return next(m for m in self.measures if m.key == key)
+
+    def dimension(self, name: str) -> FileDimension:
+        return next(d for d in self.dimensions if d.name == name)
+
+
+def _norm(text) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
 @dataclass(frozen=True)
 class Catalog:
     path: Path
@@ -175,6 +289,7 @@ class Catalog:
     gebieden_series: str | None = None  # the series behind `gebieden`, if given as one
     plausibility: tuple[tuple[str, float], ...] = tuple(PLAUSIBILITY_DEFAULTS.items())
     precision: tuple[tuple[str, float], ...] = tuple(PRECISION_DEFAULTS.items())
+    files: dict[str, FileSource] = field(default_factory=dict)  # name -> a CBS-published file
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -312,6 +427,7 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
             raise CatalogError(f"{path}: missing section {section!r}")
 
     series = _series(doc, fail, lines)
+    files = _files(doc, fail, lines)
     reg = doc["regions"] or {}
     geb_series = reg.get("gebieden") if isinstance(reg.get("gebieden"), str) else None
     if geb_series is not None and geb_series not in series:
@@ -336,9 +452,12 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         for year, tid in ser.editions.items():
             tables[tid] = Table(tid, ser.title.replace("{year}", str(year)), ser.verified,
                                 ser.evidence, ser.boundaries, ser.line, ser.api, ser.name, year)
+    for src in files.values():
+        tables[src.name] = Table(src.name, " ".join(src.title.replace("{year}", "").split()),
+                                 src.verified, src.evidence, src.boundaries, src.line, "file")
     for tid, spec in (doc["tables"] or {}).items():
         where = ("tables", tid)
-        if str(tid) in series:
+        if str(tid) in series or str(tid) in files:
             continue
         if not TABLE_ID.match(str(tid)):
             fail(where, f"table {tid!r} is not a CBS table id (like 82900NED)")
@@ -371,7 +490,7 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         iid = spec.get("id")
         label = f"indicator {iid!r}" if iid else f"indicator #{idx + 1}"
         try:
-            ind = _indicator(spec, tables, line, series)
+            ind = _indicator(spec, tables, line, series, files)
         except (ValueError, TypeError, KeyError) as exc:
             fail(where, f"{label}: {str(exc).strip(chr(39) + chr(34))}")
         if ind.id in seen:
@@ -395,7 +514,7 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
     except ValueError as exc:
         raise CatalogError(f"{path}: {exc}") from None
     return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs),
-                   series, geb_series, tuple(bounds.items()), tuple(precision.items()))
+                   series, geb_series, tuple(bounds.items()), tuple(precision.items()), files)
 
 
 def _precision(spec) -> tuple[tuple[str, float], ...]:
@@ -439,7 +558,7 @@ def _series(doc: dict, fail, lines: dict) -> dict[str, Series]:
     """Entries under ``tables`` named in lower_snake_case with ``editions: {year: TABLE}``."""
     out: dict[str, Series] = {}
     for name, spec in (doc.get("tables") or {}).items():
-        if not (isinstance(spec, dict) and "editions" in spec):
+        if not (isinstance(spec, dict) and "editions" in spec) or spec.get("api") == "file":
             continue
         where = ("tables", name)
         name = str(name)
@@ -471,11 +590,165 @@ def _series(doc: dict, fail, lines: dict) -> dict[str, Series]:
     return out
 
 
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty text")
+    return value.strip()
+
+
+def _file_edition(year, spec) -> FileEdition:
+    if isinstance(spec, str):
+        spec = {"page": spec}
+    if not isinstance(spec, dict) or ("page" in spec) == ("file" in spec):
+        raise ValueError(f"edition {year}: give either page (the landing page) or file (the "
+                         "workbook), as a path under CBS_WEB_URL or a URL")
+    verified = spec.get("verified", False)
+    if not isinstance(verified, bool):
+        raise ValueError(f"edition {year}: verified must be true or false")
+    page, file = spec.get("page"), spec.get("file")
+    return FileEdition(int(year), page and _text(page, f"edition {year} page"),
+                       file and _text(file, f"edition {year} file"), verified)
+
+
+def _file_categories(dim: str, spec) -> tuple[FileCategory, ...]:
+    if isinstance(spec, list):  # labels that are their own keys
+        spec = {str(x): str(x) for x in spec}
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"dimension {dim}: categories must be a mapping key -> workbook label")
+    out = []
+    for key, label in spec.items():
+        if not KEY.match(str(key)):
+            raise ValueError(f"dimension {dim}: category key {key!r} must be an identifier")
+        if isinstance(label, dict) and set(label) == {"contains"}:
+            out.append(FileCategory(str(key), _text(label["contains"], f"{dim}.{key}"), True))
+        else:
+            out.append(FileCategory(str(key), _text(label, f"{dim}.{key}")))
+    return tuple(out)
+
+
+def _file_regions(spec) -> tuple[FileRegion, ...]:
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError("workbook.regions must map a level (GM, PV, ...) to {code, name} or, "
+                         "for NL, {column, value}")
+    out = []
+    for level, r in spec.items():
+        if level not in LEVELS or not isinstance(r, dict):
+            raise ValueError(f"workbook.regions: {level!r} is not a region level of "
+                             f"{' '.join(LEVELS)} with a mapping")
+        if "value" in r:
+            out.append(FileRegion(level, None, _text(r.get("column"), f"regions.{level}.column"),
+                                  _text(r["value"], f"regions.{level}.value")))
+        else:
+            out.append(FileRegion(level, _text(r.get("code"), f"regions.{level}.code"),
+                                  r.get("name") and _text(r["name"], f"regions.{level}.name")))
+    if not any(r.level == "GM" and r.code for r in out):
+        raise ValueError("workbook.regions needs GM: {code: <column>} (the gemeente code)")
+    return tuple(out)
+
+
+def _file_source(name: str, spec: dict, line: int) -> FileSource:
+    title = _text(spec.get("title"), "title")
+    if "{year}" not in title:
+        raise ValueError("title needs {year}, e.g. 'Landelijke Monitor Leegstand {year}'")
+    eds = spec.get("editions")
+    if not isinstance(eds, dict) or not eds:
+        raise ValueError("editions must be a mapping year -> {page: ...} or {file: ...}")
+    try:
+        editions = {int(y): _file_edition(y, e) for y, e in eds.items()}
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc) if "edition" in str(exc) else
+                         "editions must be a mapping year -> {page: ...}") from None
+    bnd = str(spec.get("boundaries", "edition"))
+    if bnd not in ("edition", "yearly") and not re.match(r"^fixed:\d{4}$", bnd):
+        raise ValueError("boundaries must be 'edition' (every year on the gemeenten of the "
+                         "edition's year), 'yearly' or 'fixed:<year>'")
+    disc = spec.get("discover") or {}
+    if not isinstance(disc, dict):
+        raise ValueError("discover must be a mapping {pages: [...], weeks: [...]}")
+    pages = disc.get("pages") or []
+    weeks = disc.get("weeks") or []
+    if isinstance(pages, str):
+        pages = [pages]
+    if any(not isinstance(p, str) or "{year}" not in p or "{week}" not in p for p in pages):
+        raise ValueError("discover.pages: each is a landing page path with {year} and {week}")
+    if (pages and not weeks) or any(not isinstance(w, int) or not 1 <= w <= 53 for w in weeks):
+        raise ValueError("discover.weeks: the ISO weeks (1..53) CBS publishes an edition in")
+    years = disc.get("years", 2)
+    if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 5:
+        raise ValueError("discover.years must be a whole number 1..5 (how far back to look)")
+    wb = spec.get("workbook")
+    if not isinstance(wb, dict):
+        raise ValueError("needs workbook: {link, period, regions, dimensions, measures}")
+    link = _text(wb.get("link"), "workbook.link")
+    sheet = wb.get("sheet")
+    for what, rx in (("link", link), ("sheet", sheet)):
+        if rx is not None:
+            try:
+                re.compile(str(rx))
+            except re.error as exc:
+                raise ValueError(f"workbook.{what} is not a regular expression: {exc}") from None
+    dims = wb.get("dimensions") or {}
+    if not isinstance(dims, dict):
+        raise ValueError("workbook.dimensions must map a dimension to {column, categories}")
+    dimensions = []
+    for dname, d in dims.items():
+        if not KEY.match(str(dname)) or dname in ("RegioS", "Perioden") or not isinstance(d, dict):
+            raise ValueError(f"workbook.dimensions: {dname!r} must be an identifier with "
+                             "{column, categories}")
+        dimensions.append(FileDimension(str(dname), _text(d.get("column", dname),
+                                                          f"{dname}.column"),
+                                        _file_categories(str(dname), d.get("categories"))))
+    ms = wb.get("measures")
+    if not isinstance(ms, dict) or not ms:
+        raise ValueError("workbook.measures must map a measure key to {column, unit}")
+    measures = []
+    for key, m in ms.items():
+        if not KEY.match(str(key)) or not isinstance(m, dict):
+            raise ValueError(f"workbook.measures: {key!r} must be an identifier with {{column}}")
+        dec = m.get("decimals", 0)
+        if isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 6:
+            raise ValueError(f"workbook.measures.{key}: decimals must be a whole number 0..6")
+        measures.append(FileMeasure(str(key), _text(m.get("column"), f"{key}.column"),
+                                    str(m.get("unit", "aantal")), dec))
+    missing = wb.get("missing", ["."])
+    if isinstance(missing, str):
+        missing = [missing]
+    cols = wb.get("columns") or []
+    if not isinstance(cols, list) or any(not isinstance(c, str) for c in cols):
+        raise ValueError("workbook.columns must be a list of column names")
+    return FileSource(
+        name=name, title=title, editions=editions,
+        verified=bool(spec.get("verified", False)), evidence=str(spec.get("evidence", "")),
+        boundaries=bnd, line=line, link=link,
+        period=_text(wb.get("period"), "workbook.period"), regions=_file_regions(wb.get("regions")),
+        dimensions=tuple(dimensions), measures=tuple(measures),
+        columns=tuple(c.strip() for c in cols), missing=tuple(str(x) for x in missing),
+        sheet=str(sheet) if sheet is not None else None, discover_pages=tuple(pages),
+        discover_weeks=tuple(weeks), discover_years=years)
+
+
+def _files(doc: dict, fail, lines: dict) -> dict[str, FileSource]:
+    """Entries under ``tables`` with ``api: file``: workbooks CBS publishes on www.cbs.nl."""
+    out: dict[str, FileSource] = {}
+    for name, spec in (doc.get("tables") or {}).items():
+        if not (isinstance(spec, dict) and spec.get("api") == "file"):
+            continue
+        where = ("tables", name)
+        if not SERIES_NAME.match(str(name)):
+            fail(where, f"file {name!r}: name it in lower_snake_case")
+        try:
+            out[str(name)] = _file_source(str(name), spec, lines.get(where, 0))
+        except ValueError as exc:
+            fail(where, f"file {name}: {exc}")
+    return out
+
+
 REQUIRED = ("id", "theme", "title", "description", "unit", "levels")
 
 
 def _indicator(spec: dict, tables: dict[str, Table], line: int,
-               series: dict[str, Series] | None = None) -> Indicator:
+               series: dict[str, Series] | None = None,
+               files: dict[str, FileSource] | None = None) -> Indicator:
     missing = [k for k in REQUIRED if not spec.get(k)]
     if missing:
         raise ValueError(f"missing field(s): {', '.join(missing)}")
@@ -506,7 +779,8 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         if not formula:
             raise ValueError("a derived indicator needs a formula")
     formula = str(formula)
-    inputs = tuple(_input(name, s, tables, series or {}) for name, s in raw_inputs.items())
+    inputs = tuple(_input(name, s, tables, series or {}, files or {})
+                   for name, s in raw_inputs.items())
     used = formula_names(formula)
     names = {i.name for i in inputs}
     if used - names:
@@ -554,7 +828,24 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
         plausibility=_plausibility(spec.get("plausibility")),
         precision=_precision(spec.get("precision")),
         disabled_reason=" ".join(reason.split()) if reason else None,
+        breaks=_breaks(spec.get("breaks")),
     )
+
+
+def _breaks(spec) -> tuple[tuple[int, str], ...]:
+    """``breaks: [{year: 2020, note: "..."}]``: the first year measured the new way, and what
+    changed (plain Dutch; the dashboard shows it with every series of the indicator)."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, list):
+        raise ValueError("breaks must be a list of {year, note}")
+    out = []
+    for b in spec:
+        year = b.get("year") if isinstance(b, dict) else None
+        if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
+            raise ValueError("each break needs year (the first year of the new method)")
+        out.append((year, " ".join(_text(b.get("note"), f"break {year}: note").split())))
+    return tuple(sorted(out))
 
 
 def _kind(spec: dict) -> tuple[str, bool]:
@@ -578,7 +869,8 @@ def _kind(spec: dict) -> tuple[str, bool]:
     return kind, rankable
 
 
-def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series]) -> Input:
+def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series],
+           files: dict[str, FileSource] | None = None) -> Input:
     if not KEY.match(str(name)):
         raise ValueError(f"input name {name!r} must be an identifier")
     if not isinstance(spec, dict):
@@ -587,10 +879,14 @@ def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series])
     if not table or not measure:
         raise ValueError(f"input {name!r} needs table and measure")
     table = str(table)
+    files = files or {}
     if table in series:
         pass  # measure is a stem (Bevolkingsdichtheid), resolved per edition
+    elif table in files:
+        _file_input(name, spec, files[table])
     elif not TABLE_ID.match(table):
-        raise ValueError(f"{table!r} is not a CBS table id (like 82900NED) nor a series")
+        raise ValueError(f"{table!r} is not a CBS table id (like 82900NED), a series nor a "
+                         "file")
     elif table not in tables:
         raise ValueError(f"table {table} is not described under 'tables'")
     if not KEY.match(str(measure)):
@@ -617,3 +913,20 @@ def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series])
                          "step in the table's own unit, e.g. 5 or 10)")
     return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
                  float(scale), additive, lag, None if rounding is None else float(rounding))
+
+
+def _file_input(name: str, spec: dict, src: FileSource) -> None:
+    """An input of a CBS-published file names one of its measures and filters on its
+    dimensions' category keys."""
+    keys = [m.key for m in src.measures]
+    if spec.get("measure") not in keys:
+        raise ValueError(f"input {name!r}: {src.name} has no measure {spec.get('measure')!r} "
+                         f"(its measures: {', '.join(keys)})")
+    filters = spec.get("filters") or {}
+    dims = {d.name: d for d in src.dimensions}
+    for dim, key in (filters.items() if isinstance(filters, dict) else ()):
+        if dim not in dims:
+            raise ValueError(f"input {name!r}: {src.name} has no dimension {dim!r} "
+                             f"(its dimensions: {', '.join(dims) or 'none'})")
+        if str(key).strip() not in {c.key for c in dims[dim].categories}:
+            raise ValueError(f"input {name!r}: {src.name}.{dim} has no category {key!r}")

@@ -33,6 +33,7 @@ gemeente boundary file (PDOK or the stand-in's ``/geo/``) for :mod:`pipelines.ge
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -52,8 +55,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, ProtocolError
 from urllib3.util.retry import Retry
 
-from . import logs
+from . import logs, workbook
 from .odata import v4_codes, v4_data_properties, v4_table_info
+from .workbook import XLSX_TYPE, WorkbookError, is_workbook
 
 if TYPE_CHECKING:  # query.py imports transform.py, which imports this module
     from .query import Query
@@ -65,7 +69,13 @@ DEFAULT_URL = "https://opendata.cbs.nl"
 ENV_URL = "CBS_ODATA_URL"
 DEFAULT_V4_URL = "https://datasets.cbs.nl/odata/v1"
 ENV_V4_URL = "CBS_ODATA4_URL"
-APIS = ("v3", "v4")
+DEFAULT_WEB_URL = "https://www.cbs.nl"  # landing pages and workbooks (api: file)
+ENV_WEB_URL = "CBS_WEB_URL"
+ENV_USER_AGENT = "CBS_USER_AGENT"
+# cbs.nl refuses anonymous scripted downloads (a public project reports it): say who asks
+USER_AGENT = ("regio-economie-dashboard/0.1 (VNG Bestuurlijk Netwerk Economie; nightly refresh "
+              "of CBS open data)")
+APIS = ("v3", "v4", "file")
 _RETRY_STATUS = (429, 500, 502, 503, 504)  # answers worth asking again
 BACKOFF_MAX = 60.0  # seconds: no single wait between two tries is longer ...
 RETRY_AFTER_MAX = 300  # ... except when the server asks for it (Retry-After), up to 5 minutes
@@ -88,11 +98,16 @@ class CbsConfig:
     retries: int = 4
     backoff: float = 1.0  # seconds; doubles every attempt
     v4_url: str = DEFAULT_V4_URL
+    web_url: str = DEFAULT_WEB_URL
+    user_agent: str = USER_AGENT
 
     @classmethod
-    def from_env(cls, url: str | None = None, v4_url: str | None = None, **kw) -> CbsConfig:
+    def from_env(cls, url: str | None = None, v4_url: str | None = None,
+                 web_url: str | None = None, **kw) -> CbsConfig:
         return cls(base_url=url or os.environ.get(ENV_URL) or DEFAULT_URL,
-                   v4_url=v4_url or os.environ.get(ENV_V4_URL) or DEFAULT_V4_URL, **kw)
+                   v4_url=v4_url or os.environ.get(ENV_V4_URL) or DEFAULT_V4_URL,
+                   web_url=web_url or os.environ.get(ENV_WEB_URL) or DEFAULT_WEB_URL,
+                   user_agent=os.environ.get(ENV_USER_AGENT) or USER_AGENT, **kw)
 
     @property
     def use_https(self) -> bool:
@@ -114,7 +129,7 @@ class CbsConfig:
         return url if "://" in url else "https://" + url
 
     def validate(self) -> None:
-        for url in (self._normalised, self.v4_url.strip()):
+        for url in (self._normalised, self.v4_url.strip(), self.web_url.strip()):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"CBS URL {url!r} is not an http(s) URL")
@@ -230,12 +245,19 @@ def _error_name(error: BaseException | None) -> str:
 
 
 def _body_problem(resp: requests.Response) -> tuple[str | None, Any]:
-    """(None, parsed JSON) for a complete JSON body, else (what is wrong, None)."""
+    """(None, parsed JSON) for a complete JSON body, else (what is wrong, None). What the
+    request asked for (``Accept``) says what complete means: JSON parses; a workbook is a whole
+    zip archive; anything else (a landing page) has arrived in full."""
     try:
         content = resp.content
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
             requests.ConnectionError) as exc:  # cut off mid-body: reset, timeout, short read
         return f"body cut off: {_error_name(exc)}", None
+    accept = str(resp.request.headers.get("Accept") or "") if resp.request is not None else ""
+    if accept and "json" not in accept:
+        if XLSX_TYPE in accept and not is_workbook(content):
+            return "body cut off: not a whole workbook (zip)", None
+        return None, None
     try:
         return None, json.loads(content)
     except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
@@ -318,7 +340,8 @@ class CbsSession(requests.Session):
         retry = RetryPolicy(total=n, connect=n, read=n, status=n, other=0,
                             backoff_factor=config.backoff, backoff_max=BACKOFF_MAX,
                             retry_after_max=RETRY_AFTER_MAX, status_forcelist=_RETRY_STATUS,
-                            allowed_methods=frozenset({"GET"}), respect_retry_after_header=True,
+                            allowed_methods=frozenset({"GET", "HEAD"}),
+                            respect_retry_after_header=True,
                             raise_on_status=False, owner=self)
         adapter = JsonAdapter(retry, pool)
         self.mount("http://", adapter)
@@ -365,13 +388,16 @@ class CbsSession(requests.Session):
             progress(entity, len(value) if isinstance(value, list) else None)
 
     # -- for the clients -------------------------------------------------------------------
-    def fetch(self, url: str, params: dict | None = None) -> requests.Response:
-        """One GET with this session's timeouts; a loopback URL never through an environment
-        proxy (``send`` skips the environment; ``get`` reads it, for a proxy to CBS)."""
+    def fetch(self, url: str, params: dict | None = None, headers: dict | None = None,
+              method: str = "GET") -> requests.Response:
+        """One GET (or HEAD) with this session's timeouts; a loopback URL never through an
+        environment proxy (``send`` skips the environment; ``request`` reads it, for a proxy to
+        CBS)."""
         if _is_loopback(url):
-            prepared = self.prepare_request(requests.Request("GET", url, params=params))
+            prepared = self.prepare_request(requests.Request(method, url, params=params,
+                                                             headers=headers))
             return self.send(prepared, timeout=self.timeout, proxies={})
-        return self.get(url, params=params, timeout=self.timeout)
+        return self.request(method, url, params=params, headers=headers, timeout=self.timeout)
 
 
 def http_session(config: CbsConfig, sleep: Callable[[float], None] = time.sleep) -> CbsSession:
@@ -472,11 +498,16 @@ class CbsClient:
         self.config = config
         self.session = session or http_session(config, sleep)
         self.v4 = CbsV4Client(config, sleep, session=self.session)
+        self.file = CbsFileClient(config, sleep, session=self.session)
 
-    def for_api(self, api: str) -> CbsClient | CbsV4Client:
+    def for_api(self, api: str) -> CbsClient | CbsV4Client | CbsFileClient:
         if api not in APIS:
             raise ValueError(f"unknown CBS api {api!r}; use one of {', '.join(APIS)}")
-        return self.v4 if api == "v4" else self
+        return self.v4 if api == "v4" else self.file if api == "file" else self
+
+    def originals(self, table: str) -> dict[str, bytes]:
+        """Files received as such (not as OData entities) for ``table``: none in OData."""
+        return {}
 
     @property
     def requests_made(self) -> int:
@@ -594,6 +625,10 @@ class CbsV4Client:
     def base(self) -> str:
         return self.config.v4_url.strip().rstrip("/")
 
+    def originals(self, table: str) -> dict[str, bytes]:
+        """Files received as such (not as OData entities): none in OData v4."""
+        return {}
+
     def url_for(self, table: str, entity: str = "") -> str:
         return f"{self.base}/CBS/{table}/{entity}"
 
@@ -681,3 +716,280 @@ class CbsV4Client:
             out.extend(body.get("value") or [])
             url, params = body.get("@odata.nextLink"), None
         return [{**r, "OutputStatus": r.get("Status")} for r in out]
+
+
+# --------------------------------------------------------------------------- files on www.cbs.nl
+
+@dataclass(frozen=True)
+class Located:
+    """The edition a file client fetches: its year, landing page and workbook URL; whether the
+    catalogue lists it as verified, and whether it was discovered (newer than the catalogue)."""
+
+    year: int
+    page: str | None
+    file: str
+    verified: bool
+    discovered: bool
+
+
+class CbsFileClient:
+    """Workbooks CBS publishes on www.cbs.nl (``api: file`` in the catalogue; the Landelijke
+    Monitor Leegstand): the same interface as the OData clients (``table_info``, ``meta``,
+    ``download``, ``url_for``), on the same session and retry layer, so ``refresh.fetch_table``
+    fetches one as it fetches a table. The base is ``CBS_WEB_URL`` / ``--cbs-web-url``.
+
+    - **Which edition**: an edition newer than the catalogue's newest, found by asking for the
+      landing pages CBS uses (``discover``: a few ISO weeks of the last ``years`` years; at most
+      ``len(pages) * len(weeks) * years`` requests, none once the catalogue lists the newest
+      edition of a year whose publication weeks have passed), else the catalogue's newest
+      edition. The workbook is the .xlsx link on its landing page whose name matches
+      ``workbook.link``. A discovered edition is used (its data pass the same checks as any)
+      and reported (:meth:`new_editions`) so the catalogue can list it.
+    - **Unchanged?** ``table_info`` asks only the landing page and the workbook's headers (a
+      HEAD: ETag, Last-Modified, length): ``Version`` changes with the edition or the file.
+      Without such headers the workbook itself is downloaded to know (its sha256).
+    - Every request sends an identifying ``User-Agent`` (cbs.nl refuses anonymous scripts).
+    - The workbook is read by :mod:`pipelines.workbook` into OData-shaped entities; a workbook
+      that does not fit the catalogue fails the table with one line naming file, sheet and
+      what is missing (:class:`CbsError` kind ``missing_measure`` / ``missing_category`` /
+      ``invalid``). The file as received is kept in the raw stage (:meth:`originals`).
+
+    ``sources`` (the catalogue's ``files``) are set by the refresh (:meth:`configure`); ``today``
+    is the clock discovery reads (tests set it)."""
+
+    api = "file"
+
+    def __init__(self, config: CbsConfig, sleep: Callable[[float], None] = time.sleep,
+                 session: CbsSession | None = None, sources: dict | None = None,
+                 today: Callable[[], Any] | None = None):
+        config.validate()
+        self.config = config
+        self.session = session or http_session(config, sleep)
+        self.today = today or (lambda: datetime.now(UTC).date())
+        self.configure(sources or {})
+
+    def configure(self, sources: dict) -> None:
+        """Use the catalogue's file sources (name -> FileSource); forget what was found."""
+        self.sources = dict(sources)
+        self._located: dict[str, Located] = {}
+        self._discovered: dict[str, list[Located]] = {}
+        self._received: dict[str, tuple[str, bytes]] = {}
+        self._parsed: dict[str, workbook.Parsed] = {}
+        self._info: dict[str, dict] = {}
+
+    @property
+    def requests_made(self) -> int:
+        return self.session.requests_made
+
+    @property
+    def base(self) -> str:
+        return self.config.web_url.strip().rstrip("/")
+
+    def absolute(self, path: str) -> str:
+        """A catalogue path (``/nl-nl/maatwerk/...``) under ``CBS_WEB_URL``; a URL as it is."""
+        return path if "://" in path else f"{self.base}/{path.lstrip('/')}"
+
+    def _source(self, table: str):
+        try:
+            return self.sources[table]
+        except KeyError:
+            raise CbsError(table, "not_found", f"{table} is no file source of the catalogue"
+                           ) from None
+
+    def _get(self, table: str, what: str, url: str, accept: str,
+             method: str = "GET") -> requests.Response:
+        headers = {"Accept": accept, "User-Agent": self.config.user_agent}
+
+        def get() -> requests.Response:
+            resp = self.session.fetch(url, headers=headers, method=method)
+            resp.raise_for_status()
+            return resp
+        return _call(self.session, table, what, get)
+
+    # -- which edition ---------------------------------------------------------------------
+    def _page_workbook(self, table: str, src, page: str) -> tuple[str | None, str]:
+        """(workbook URL, problem) of a landing page: the first .xlsx link matching the
+        catalogue's ``link``; None and what was found instead otherwise."""
+        html = self._get(table, "landing page", page, "text/html").text
+        matched, xlsx = workbook.workbook_links(html, page, src.link)
+        if matched:
+            return matched[0], ""
+        return None, (f"no workbook link matching {src.link!r} on {page} (.xlsx links there: "
+                      + (", ".join(workbook.file_name(u) for u in xlsx) or "none") + ")")
+
+    def _discover(self, table: str, src) -> list[Located]:
+        """Editions newer than the catalogue's, newest first (at most one per year): the landing
+        pages of ``discover`` for the years after the catalogue's newest edition, within the
+        last ``discover.years`` years, in the weeks that have begun."""
+        if table in self._discovered:
+            return self._discovered[table]
+        today = self.today()
+        week = today.isocalendar()[1]
+        found: list[Located] = []
+        first = max(src.latest + 1, today.year - src.discover_years + 1)
+        for year in range(today.year, first - 1, -1):
+            weeks = [w for w in src.discover_weeks if year < today.year or w <= week]
+            hit = None
+            for w in weeks:
+                for pattern in src.discover_pages:
+                    page = self.absolute(pattern.format(year=year, week=f"{w:02d}"))
+                    try:
+                        url, problem = self._page_workbook(table, src, page)
+                    except CbsError as exc:
+                        if exc.kind == "not_found":
+                            continue
+                        raise
+                    if url is None:
+                        log.warning("landing page without the workbook", extra={
+                            "table": table, "page": page, "problem": problem})
+                        continue
+                    hit = Located(year, page, url, False, True)
+                    break
+                if hit:
+                    break
+            if hit:
+                found.append(hit)
+        self._discovered[table] = found
+        return found
+
+    def locate(self, table: str) -> Located:
+        """The edition to fetch: the newest discovered one, else the catalogue's newest (see the
+        class docstring). Never an older edition when the newest fails: that is an error."""
+        if table in self._located:
+            return self._located[table]
+        src = self._source(table)
+        new = self._discover(table, src)
+        if new:
+            located = new[0]
+        else:
+            ed = src.editions[src.latest]
+            if ed.file:
+                located = Located(ed.year, None, self.absolute(ed.file), ed.verified, False)
+            else:
+                page = self.absolute(ed.page)
+                url, problem = self._page_workbook(table, src, page)
+                if url is None:
+                    raise CbsError(table, "not_found", f"edition {ed.year}: {problem}")
+                located = Located(ed.year, page, url, ed.verified, False)
+        self._located[table] = located
+        return located
+
+    def new_editions(self, table: str) -> list[dict]:
+        """Editions found at CBS that the catalogue does not list, as the manifest's
+        ``new_editions`` records (oldest first)."""
+        src = self._source(table)
+        return [{"series": table, "year": e.year, "table": table, "url": e.page or e.file,
+                 "title": src.title.replace("{year}", str(e.year)), "modified": None}
+                for e in reversed(self._discover(table, src))]
+
+    # -- API -------------------------------------------------------------------------------
+    def table_info(self, table: str) -> dict:
+        """What the edition in use is and whether its file changed: Title, Modified (the file's
+        Last-Modified), Version (workbook URL + ETag / Last-Modified / length, else its sha256),
+        Edition, Page, File and Boundaries. Asks the landing page(s) and the workbook's headers
+        (HEAD); downloads the workbook only when the headers do not say."""
+        if table in self._info:
+            return self._info[table]
+        src = self._source(table)
+        loc = self.locate(table)
+        stamp, modified = None, None
+        try:
+            head = self._get(table, "workbook (HEAD)", loc.file, XLSX_TYPE, method="HEAD")
+            h = head.headers
+            modified = _http_date(h.get("Last-Modified"))
+            stamp = h.get("ETag") or h.get("Last-Modified") or (
+                f"{h['Content-Length']} bytes" if h.get("Content-Length") else None)
+        except CbsError as exc:
+            if exc.kind == "not_found":
+                raise CbsError(table, "not_found", f"edition {loc.year}: the workbook {loc.file} "
+                               "does not exist (404)") from None
+            stamp = None  # e.g. HEAD not allowed: the file itself tells
+        if stamp is None:
+            name, body = self._receive(table, loc)
+            stamp = "sha256:" + hashlib.sha256(body).hexdigest()
+        boundaries = f"fixed:{loc.year}" if src.boundaries == "edition" else src.boundaries
+        info = {"Identifier": table, "Title": src.title.replace("{year}", str(loc.year)),
+                "Modified": modified, "Version": f"{loc.file} {stamp}",
+                "OutputStatus": "Regulier", "Frequency": "Perjaar", "Edition": loc.year,
+                "Page": loc.page, "File": loc.file, "Boundaries": boundaries,
+                "EditionVerified": loc.verified, "Discovered": loc.discovered}
+        self._info[table] = info
+        return info
+
+    def _receive(self, table: str, loc: Located) -> tuple[str, bytes]:
+        if table not in self._received:
+            resp = self._get(table, "workbook", loc.file, XLSX_TYPE)
+            self._received[table] = (workbook.file_name(loc.file) or f"{table}.xlsx",
+                                     resp.content)
+        return self._received[table]
+
+    def _read(self, table: str) -> workbook.Parsed:
+        if table not in self._parsed:
+            src, loc = self._source(table), self.locate(table)
+            name, body = self._receive(table, loc)
+            try:
+                parsed = workbook.parse(body, name, src, loc.year)
+            except WorkbookError as exc:
+                raise CbsError(table, exc.kind, str(exc)) from None
+            if parsed.skipped or parsed.extra_categories:
+                log.info("workbook read", extra={
+                    "table": table, "sheet": parsed.sheet, "header_row": parsed.header_row,
+                    "rows": parsed.rows, "rows_without_known_region": parsed.skipped,
+                    "categories_not_in_catalogue": parsed.extra_categories})
+            self._parsed[table] = parsed
+        return self._parsed[table]
+
+    def meta(self, table: str, name: str) -> list[dict]:
+        """DataProperties or a dimension's categories, as read from the workbook (which is
+        downloaded once for the whole fetch)."""
+        entities = self._read(table).entities
+        if name not in entities:
+            raise CbsError(table, "not_found", f"{name}: not in the workbook's layout")
+        return entities[name]
+
+    def download(self, query: Query,
+                 progress: Callable[[str, int | None], None] | None = None) -> dict[str, list]:
+        """Every entity read from the workbook, the rows restricted to the query's categories
+        and region levels (as an OData server applies a $filter), plus TableInfos and a
+        ``Workbook`` record (file, sheet, header row, sha256) for the raw stage."""
+        table = query.table
+        info = self.table_info(table)
+        parsed = self._read(table)
+        keep = {d: set(keys) for d, keys in query.keep}
+        levels = tuple(query.levels)
+        rows = [r for r in parsed.entities["TypedDataSet"]
+                if all(r.get(d) in ks for d, ks in keep.items())
+                and (not levels or str(r["RegioS"])[:2] in levels)]
+        name, body = self._received[table]
+        entities = {**parsed.entities, "TypedDataSet": rows, "TableInfos": [info],
+                    "Workbook": [{"file": name, "url": info["File"], "page": info["Page"],
+                                  "edition": info["Edition"], "sheet": parsed.sheet,
+                                  "header_row": parsed.header_row, "rows": parsed.rows,
+                                  "rows_without_known_region": parsed.skipped,
+                                  "bytes": len(body),
+                                  "sha256": hashlib.sha256(body).hexdigest()}]}
+        if progress is not None:
+            progress(query.entity, len(rows))
+        return entities
+
+    def originals(self, table: str) -> dict[str, bytes]:
+        """The workbook as received, to keep beside the entities read from it."""
+        return dict([self._received[table]]) if table in self._received else {}
+
+    def url_for(self, table: str, entity: str = "") -> str:
+        loc = self._located.get(table)
+        return loc.file if loc else self.base
+
+    def catalogue(self, title_contains: str) -> list[dict]:
+        """Files have no catalogue listing; new editions come from :meth:`new_editions`."""
+        return []
+
+
+def _http_date(value: str | None) -> str | None:
+    """An HTTP date (Last-Modified) as the ISO time the manifest records, None if unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    except (TypeError, ValueError):
+        return None

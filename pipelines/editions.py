@@ -1,15 +1,18 @@
 """Yearly table editions: measure keys per edition, and spotting an edition the catalogue lacks.
-
 CBS publishes some tables as a new table every year (Gebieden in Nederland 2024 = 85755NED, 2025
 = 86059NED; Kerncijfers wijken en buurten 2023 = 85618NED, 2024 = 85984NED). Their measure keys
 keep a stable stem but the numeric suffix shifts (``Bevolkingsdichtheid_34`` in one edition,
 ``Bevolkingsdichtheid_33`` in another), so the catalogue names the stem and each edition's
 DataProperties say which key it is. Pure functions: the CBS listing is passed in.
+
+A workbook CBS publishes as a file finds its newer editions itself, on www.cbs.nl
+(``CbsFileClient`` in pipelines/cbs.py); :func:`message` words both kinds.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .catalog import Series
 
@@ -82,6 +85,12 @@ def new_editions(series: Series, listing: list[dict]) -> list[dict]:
 
 
 def message(new: dict) -> str:
+    if new.get("url"):  # a file source: found on www.cbs.nl and already used
+        path = urlsplit(str(new["url"])).path or str(new["url"])
+        return (f"CBS has published {new['title']!r} (edition {new['year']}) at {new['url']}; "
+                "the refresh uses it (its data pass the same checks), but the catalogue does "
+                f"not list it yet: add '{new['year']}: {{page: {path}, verified: true}}' under "
+                f"tables.{new['series']}.editions in indicators.yaml once you have checked it")
     return (f"CBS has published {new['title']!r} ({new['table']}, edition {new['year']}) that the "
             f"catalogue does not use yet: add '{new['year']}: {new['table']}' under "
             f"tables.{new['series']}.editions in indicators.yaml")

@@ -13,7 +13,9 @@ Two steps, because the second needs the table's own metadata:
                                              :class:`TableProblem`), v3 keys in CBS's padded
                                              form, v4 ``Measure`` selection plus every dimension
                                              column; the entity, ``$select``, ``$filter`` and how
-                                             the answer pages
+                                             the answer pages; for a workbook CBS publishes as a
+                                             file (api ``file``) no $filter but the categories
+                                             and region levels to keep (``keep``, ``levels``)
 
 ``cbs.py`` sends a :class:`Query` as it is (``client.download(query)``) and decides nothing about
 its content; ``refresh.fetch_table`` only orders the steps. The metadata ``resolve`` needs is
@@ -36,8 +38,8 @@ from .transform import REGION_DIMENSIONS
 V4_VALUE_COLUMNS = ("Measure", "ValueAttribute", "Value")
 #: How each API pages: the key of the next page's absolute URL in a response body. cbsodata
 #: follows v3's itself; the v4 client follows v4's.
-NEXT_LINK = {"v3": "odata.nextLink", "v4": "@odata.nextLink"}
-DATA_ENTITY = {"v3": "TypedDataSet", "v4": "Observations"}
+NEXT_LINK = {"v3": "odata.nextLink", "v4": "@odata.nextLink", "file": ""}
+DATA_ENTITY = {"v3": "TypedDataSet", "v4": "Observations", "file": "TypedDataSet"}
 
 
 class TableProblem(RuntimeError):
@@ -90,6 +92,9 @@ class Query:
     select: list[str] | None = None
     filter: str | None = None
     signature: str = ""
+    # a file (api "file") has no $filter: the client keeps these categories and region levels
+    keep: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    levels: tuple[str, ...] = ()
 
     @property
     def entity(self) -> str:
@@ -159,6 +164,13 @@ def resolve(req: Request, metadata: dict[str, list[dict]]) -> Query:
         raise TableProblem(table, f"measure(s) {', '.join(missing)} do not exist in this "
                                   "table (anymore): check the catalogue", "missing_measure")
     measures = None
+    if req.api == "file":  # the file client applies the selection itself (no OData there)
+        unknown = [f"{d} {k}" for d, keys in req.filter_dims.items() for k in keys
+                   if k not in {str(i["Key"]) for i in metadata[d]}]
+        if unknown:
+            raise TableProblem(table, f"has no category {', '.join(unknown)}", "missing_category")
+        return Query(table, "file", select, None, req.signature,
+                     tuple((d, tuple(k)) for d, k in req.filter_dims.items()), req.levels)
     if req.api == "v4":  # one row per cell: ask for the measures, keep every dimension column
         measures = [m for m in wanted if m in topics]
         select = [*V4_VALUE_COLUMNS, *dims]

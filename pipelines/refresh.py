@@ -93,8 +93,10 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
                "successor and update the catalogue")
         log.error(msg, extra={"table": table})
         res.warnings.append(msg)
+    # a file CBS publishes as such (api file) also says which edition and file it is: Version
+    version = info.get("Version")
     if (not force and prev and prev.get("modified") == modified
-            and prev.get("signature") == req.signature):
+            and prev.get("signature") == req.signature and prev.get("version") == version):
         res.rows = data_file(prev).get("rows")
         res.seconds = time.monotonic() - t0
         log.info("table unchanged, not downloaded", extra={
@@ -112,8 +114,11 @@ def fetch_table(client: CbsClient, raw: store.RawStore, req: Request, force: boo
         "table": table, "title": info.get("Title"), "modified": modified,
         "fetched_at": store.utcnow(), "url": client.url_for(table, q.entity),
         "select": q.select, "filter": q.filter, "signature": q.signature, "api": q.api,
+        # a file source's edition, landing page and the gemeente-indeling its regions follow
+        **{k.lower(): info[k] for k in ("Version", "Edition", "Page", "Boundaries")
+           if info.get(k) is not None},
     }
-    saved = raw.save(table, entities, manifest)
+    saved = raw.save(table, entities, manifest, originals=client.originals(table))
     res.action, res.rows, res.seconds = "fetched", rows, time.monotonic() - t0
     log.info("fetched", extra={"table": table, "rows": rows, "seconds": round(res.seconds, 2),
                                "_text": f"{table:<10} {rows:>9,} rows {res.seconds:6.1f} s"})
@@ -124,15 +129,20 @@ def check_editions(catalog: Catalog, client: CbsClient) -> list[dict]:
     """Newer editions of the catalogue's series in the CBS catalogue listing, logged loudly so
     the nightly log says what to add. A listing that cannot be read is a warning, not a failure."""
     found: list[dict] = []
-    for ser in catalog.series.values():
+    used = set(catalog.data_tables())
+    checks = [(ser.name, lambda ser=ser: editions.check_series(client, ser))
+              for ser in catalog.series.values()]
+    checks += [(name, lambda name=name: client.for_api("file").new_editions(name))
+               for name in catalog.files if name in used]  # found while fetching it
+    for name, check in checks:
         try:
-            new = editions.check_series(client, ser)
+            new = check()
         except CbsError as exc:
-            log.warning("cannot check for new editions", extra={"series": ser.name,
+            log.warning("cannot check for new editions", extra={"series": name,
                                                                 "error": str(exc)})
             continue
         for n in new:
-            log.warning(editions.message(n), extra={"series": ser.name, "table": n["table"],
+            log.warning(editions.message(n), extra={"series": name, "table": n["table"],
                                                     "year": n["year"]})
         found += new
     return found
@@ -165,7 +175,8 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
     current = frozenset(regions.loc[(regions["level"] == "GM") & regions["is_current"], "code"])
     bnd = Boundaries(history, current, catalog.reference_year,
                      {**{t: tb.boundaries for t, tb in catalog.tables.items()},
-                      **{n: ser.boundaries for n, ser in catalog.series.items()}})
+                      **{n: ser.boundaries for n, ser in catalog.series.items()},
+                      **regimes_of(raws)})
     gaps: list[dict] = []
     obs_current = tidy(catalog, raws, indicators, boundaries=bnd, problems=gaps)
     violations += [checks.Violation(v.rule, v.indicator, v.table, "current boundaries: " + v.detail)
@@ -177,6 +188,13 @@ def build(catalog: Catalog, raws: dict[str, RawTable], indicators, history: Hist
              if (n := history.note_for(c, catalog.reference_year, region_names))}
     return Built(obs, obs_current, regions, history, gaps_df, notes,
                  checks.coverage(obs, regions, catalog, missing_df), violations, missing_df)
+
+
+def regimes_of(raws: dict[str, RawTable]) -> dict[str, str]:
+    """Tables whose fetch says which gemeente-indeling its regions follow (a file source: the
+    edition's year), overriding the catalogue's ``boundaries``."""
+    return {t: str(r.manifest["boundaries"]) for t, r in raws.items()
+            if r.manifest.get("boundaries")}
 
 
 @dataclass
@@ -568,6 +586,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         run["accepted"] = sorted(accept)
     t_start = time.monotonic()
     tables, indicators = catalog.select(only)
+    client.for_api("file").configure(catalog.files)  # the workbooks' editions and layout
     gebieden = list(dict.fromkeys(catalog.gebieden.values()))
     raw = store.RawStore(root)
     leftovers = raw.clean_temporary()  # ours to clean: we hold the lock, nobody else writes raw/
@@ -720,7 +739,11 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
             api=m.get("api", "v3"),
             raw_folder=f"raw/{t}/{m.get('folder')}",
             stale=t in stale, error=failed[t].error if t in failed else None,
-            boundaries=catalog.tables[t].boundaries if t in catalog.tables else None,
+            boundaries=m.get("boundaries") or (catalog.tables[t].boundaries
+                                                if t in catalog.tables else None),
+            edition=m.get("edition"), page=m.get("page"),
+            original=next(iter(m.get("originals") or {}), None),
+            original_sha256=next(iter((m.get("originals") or {}).values()), {}).get("sha256"),
             # CBS TableInfos: "Regulier" or e.g. "Stopgezet" (discontinued); "Perjaar", ...
             output_status=r.info.get("OutputStatus"), frequency=r.info.get("Frequency"),
         )
@@ -749,6 +772,7 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
         brede_welvaart=(snapshot.BredeWelvaart(dimensie=i.bw_dimension, thema=i.bw_theme)
                         if i.bw_dimension else None),
         kind=i.kind, rankable=i.rankable, disabled_reason=i.disabled_reason,
+        breaks=[snapshot.SeriesBreak(year=y, note=n) for y, n in i.breaks],
     ) for i in catalog.indicators]
     return snapshot.ManifestBody(
         catalogue_sha256=catalog.sha256, reference_year=catalog.reference_year,

@@ -150,17 +150,33 @@ class TableEntry(Model):
     """Why the last fetch failed (with stale)."""
     boundaries: str | None
     """Catalogue: "yearly" (each year on its own gemeenten) or "fixed:<year>"."""
-    api: Literal["v3", "v4"] = "v3"
+    api: Literal["v3", "v4", "file"] = "v3"
+    """v3 / v4: a StatLine table (OData); file: a workbook CBS publishes on www.cbs.nl."""
     output_status: str | None = None
     """CBS: "Regulier", or e.g. "Stopgezet" for a discontinued table."""
     frequency: str | None = None
     """CBS: "Perjaar", "Perkwartaal", ..."""
+    edition: int | None = None
+    """A file source: the edition fetched (its year: peildatum 1 januari)."""
+    page: str | None = None
+    """A file source: the landing page on www.cbs.nl the workbook was linked from."""
+    original: str | None = None
+    """A file source: the file as received, kept under raw_folder (sha256 in original_sha256)."""
+    original_sha256: str | None = None
 
 
 class BredeWelvaart(Model):
     dimensie: str
     """hier_en_nu, later or elders (CBS Monitor Brede Welvaart)."""
     thema: str | None = None
+
+
+class SeriesBreak(Model):
+    """A break in an indicator's series: ``year`` is the first year measured the new way."""
+
+    year: int
+    note: str
+    """What changed, in plain Dutch (shown with the series)."""
 
 
 class IndicatorEntry(Model):
@@ -197,6 +213,8 @@ class IndicatorEntry(Model):
     """size (never ranked), rate or index; None in older snapshots: the unit decides."""
     rankable: bool | None = None
     disabled_reason: str | None = None
+    breaks: tuple[SeriesBreak, ...] = ()
+    """Breaks in the series (a new method from that year on): marked in every time series."""
 
 
 class CoverageEntry(Model):
@@ -228,6 +246,8 @@ class NewEdition(Model):
     table: str
     title: str | None = None
     modified: str | None = None
+    url: str | None = None
+    """A file source: the landing page of the edition found (the refresh already uses it)."""
 
 
 class Harmonisation(Model):

@@ -3,6 +3,10 @@
 Layout under the data folder (``--data-dir`` / ``REGIO_DATA_DIR`` / ``data``)::
 
     raw/<TABLE>/<fetched-at>/<Entity>.json + manifest.json    responses as received
+    raw/<TABLE>/<fetched-at>/<name>.xlsx                        a file CBS publishes as such (the
+                                                                Landelijke Monitor Leegstand
+                                                                workbook), byte for byte, beside
+                                                                the entities read from it
     raw/<TABLE>/LATEST                                          the fetch the published snapshot
                                                                 was built from ("last good")
     snapshots/, current                                         published snapshots: the contract
@@ -96,10 +100,19 @@ class RawStore:
         recorded when it was saved. Empty list = intact."""
         path = self.root / table / folder
         try:
-            files = json.loads((path / "manifest.json").read_text())["files"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            manifest = json.loads((path / "manifest.json").read_text())
+            files, originals = manifest["files"], manifest.get("originals") or {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             return [f"{path / 'manifest.json'}: unreadable ({exc.__class__.__name__})"]
         problems = []
+        for name, meta in originals.items():
+            try:
+                digest = file_digest(path / name)["sha256"]
+            except OSError as exc:
+                problems.append(f"{path / name}: missing or unreadable ({exc.strerror})")
+                continue
+            if digest != meta.get("sha256"):
+                problems.append(f"{path / name}: sha256 differs from its manifest")
         for name, meta in files.items():
             try:
                 digest = file_digest(path / f"{name}.json")["sha256"]
@@ -148,9 +161,12 @@ class RawStore:
         if (tdir / folder).is_dir():
             write_atomic(tdir / "LATEST", folder.encode())
 
-    def save(self, table: str, entities: dict[str, list], manifest: dict, keep: int = 3) -> RawTable:
+    def save(self, table: str, entities: dict[str, list], manifest: dict, keep: int = 3,
+             originals: dict[str, bytes] | None = None) -> RawTable:
         """Store a fetch as received. It does not become "last good" (LATEST) here: that happens
-        in :meth:`mark_good` once a snapshot built from it is published."""
+        in :meth:`mark_good` once a snapshot built from it is published. ``originals``: files
+        received as such (a workbook; name -> bytes), kept byte for byte with their sha256 in
+        the manifest (``originals``) beside the entities read from them."""
         tdir = self.root / table
         with writing(tdir):
             tdir.mkdir(parents=True, exist_ok=True)
@@ -169,7 +185,17 @@ class RawStore:
                     (tmp / f"{name}.json").write_bytes(body)
                 files[name] = {"rows": len(value), "bytes": len(body),
                                "sha256": hashlib.sha256(body).hexdigest()}
-            manifest = {**manifest, "folder": stamp, "files": files}
+            kept = {}
+            for name, body in (originals or {}).items():
+                name = Path(name).name  # a file name, never a path out of the folder
+                if not name or name.startswith(".") or name == "manifest.json" \
+                        or name.endswith(".json"):
+                    raise ValueError(f"{table}: {name!r} cannot be kept as a raw file")
+                with writing(tmp / name):
+                    (tmp / name).write_bytes(body)
+                kept[name] = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+            manifest = {**manifest, "folder": stamp, "files": files,
+                        **({"originals": kept} if kept else {})}
             with writing(tmp / "manifest.json"):
                 (tmp / "manifest.json").write_bytes(json_bytes(manifest))
             fsync_files(tmp)

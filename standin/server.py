@@ -1,8 +1,9 @@
 """The stand-in's HTTP server: :class:`StandIn` composes the OData dialects (:mod:`standin.v3`,
 :mod:`standin.v4`) behind one loopback socket and adds what is not OData: injected faults
 (:mod:`standin.faults`), request counters (:class:`Stats`, also at ``/_standin/stats`` for a
-benchmark in another process), boundary files at ``/geo/<file>``, and a simulated latency and
-bandwidth.
+benchmark in another process), boundary files at ``/geo/<file>``, www.cbs.nl-like pages and
+workbooks at ``/nl-nl/...`` and ``/-/media/...`` (:mod:`standin.web`, with ``web_dir``; GET and
+HEAD), and a simulated latency and bandwidth.
 
 A request goes to the v4 dialect when one is configured and the path is under ``/odata/v1/CBS``,
 and to the v3 dialect otherwise. The dialect names the table and entity of the path, so one fault
@@ -34,6 +35,7 @@ from .grammar import ODataError
 from .v3 import V3Dialect, error_body
 from .v4 import PREFIX as V4_PREFIX
 from .v4 import V4Dialect
+from .web import WebArea
 
 JSON_TYPE = "application/json;charset=utf-8"
 
@@ -99,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.standin._handle(self)
 
+    def do_HEAD(self) -> None:  # only the web area answers HEAD (www.cbs.nl files' headers)
+        self.server.standin._handle(self)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # StandIn logs itself (verbose=True)
 
@@ -120,6 +125,7 @@ class StandIn:
         geo_dir: str | Path | None = None,
         v4_dir: str | Path | None = None,
         v4_page_size: int | None = None,
+        web_dir: str | Path | None = None,
     ):
         if not is_loopback(host):
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
@@ -144,6 +150,8 @@ class StandIn:
         self.v4: V4Dialect | None = None  # OData v4 under /odata/v1
         if v4_dir is not None:
             self.v4 = V4Dialect(Path(v4_dir), lambda: self.url, cache, v4_page_size or page_size)
+        # www.cbs.nl-like pages and files (standin/web.py) at /nl-nl/... and /-/media/...
+        self.web: WebArea | None = WebArea(web_dir) if web_dir is not None else None
 
     @property
     def page_size(self) -> int:
@@ -268,6 +276,12 @@ class StandIn:
             else:
                 self._send(handler, 200, f.read_bytes())
             return
+        if self.web is not None and self.web.matches(path):
+            self._web(handler, path)
+            return
+        if handler.command != "GET":
+            self._send(handler, 405, dump(error_body(f"{handler.command} not allowed here")))
+            return
         if path == "/_standin/stats":  # counters for a benchmark in another process; not counted
             with self._stats_lock:
                 body = dump({"requests": self._stats.requests, "bytes_sent": self._stats.bytes_sent,
@@ -316,6 +330,21 @@ class StandIn:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+    def _web(self, handler: _Handler, path: str) -> None:
+        status, headers, body = self.web.answer(path)
+        self.web.agents.append(handler.headers.get("User-Agent") or "")
+        self._record(handler, status, 0 if handler.command == "HEAD" else len(body))
+        try:
+            handler.send_response(status)
+            for k, v in headers.items():
+                handler.send_header(k, v)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            if handler.command != "HEAD":
+                handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
 

@@ -43,6 +43,7 @@ def _never_leave_the_machine(monkeypatch):
     """Safety net: a test that forgets to point the pipeline at a stand-in hits a closed loopback
     port, never CBS or PDOK."""
     monkeypatch.setenv("CBS_ODATA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CBS_WEB_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GEO_URL", "http://127.0.0.1:9/geo/gemeente_{year}.geojson")
 
 

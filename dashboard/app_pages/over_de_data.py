@@ -76,21 +76,30 @@ if off:
 
 st.header("Leegstand van winkels en kantoren")
 st.markdown(
-    "Het CBS publiceert de leegstand van winkels en kantoren niet als StatLine-tabel, dus dit "
-    "dashboard kan die niet elke nacht ophalen. Een gemeente vindt deze cijfers in de "
-    "**Landelijke Monitor Leegstand**, die het CBS maakt in opdracht van het ministerie van BZK "
-    "(eerder samen met het Kadaster en Geonovum). De monitor geeft per 1 januari de leegstand "
-    "van woningen per gemeente, wijk en buurt, en van niet-woningen (zoals kantoren, winkels "
-    "en bedrijfspanden) per gemeente, als Excel-tabellen op cbs.nl.\n\n"
-    "Het gaat om *administratieve* leegstand: een adres uit de BAG telt als leeg als er volgens "
-    "de registraties niemand woont (BRP), geen bedrijf staat ingeschreven (Handelsregister) en "
-    "er geen gebruiker bekend is bij de WOZ. Niemand gaat ter plekke kijken.\n\n"
-    "Zodra het CBS deze cijfers als tabel publiceert, komen ze hier bij de ruimtelijke economie "
-    "te staan. Voor woningen toont het dashboard nu ‘onbewoonde woningen’ (CBS-tabel 82900NED).")
+    "De leegstand van winkels en kantoren komt uit de **Landelijke Monitor Leegstand**, die het "
+    "CBS elk jaar maakt in opdracht van het ministerie van BZK. Het CBS publiceert die niet als "
+    "StatLine-tabel maar als Excel-werkboek op cbs.nl (licentie CC BY 4.0). De nachtelijke "
+    "verversing zoekt het werkboek van de nieuwste editie, controleert de kolommen en de "
+    "gebruiksfuncties en neemt de cijfers per gemeente over met dezelfde controles als elke "
+    "CBS-tabel; een nieuwe editie wordt vanzelf gevonden en gemeld.\n\n"
+    "Het gaat om **administratieve leegstand**: een object uit de BAG (een winkel, een kantoor) "
+    "telt als leeg als er op 1 januari volgens de registraties niemand woont (BRP), geen bedrijf "
+    "staat ingeschreven (Handelsregister) en er geen gebruiker bekend is bij de WOZ. Niemand "
+    "gaat ter plekke kijken, dus een winkel die in gebruik is als opslag kan leeg lijken en "
+    "andersom. Het dashboard toont het percentage leegstaande objecten en het percentage van "
+    "de vloeroppervlakte, en het deel van de leegstand dat een jaar eerder ook al leeg stond "
+    "(de enige maat voor hoe lang leegstand duurt). Sinds 2020 gebruikt het CBS de Landelijke "
+    "Voorziening WOZ; cijfers van voor 2020 zijn daardoor niet goed vergelijkbaar (trendbreuk, "
+    "vermeld bij elke grafiek). Het CBS rondt de aantallen af op tientallen: bij kleine "
+    "gemeenten is het percentage daardoor grof en wordt het niet gerangschikt.\n\n"
+    "**Wat dit dashboard niet kan tonen:** leegstand per winkelgebied, binnenstad of "
+    "winkelcentrum. Daarvoor bestaat geen landelijk open cijfer; winkelleegstand per "
+    "winkelgebied meet Locatus, en die gegevens zijn commercieel. Voor woningen toont het "
+    "dashboard ‘onbewoonde woningen’ (CBS-tabel 82900NED).")
 
 st.header("CBS-tabellen")
 tdf = pd.DataFrame([{
-    "Tabel": t, "Titel": info.title, "StatLine": exports.statline_url(t),
+    "Tabel": t, "Titel": info.title, "StatLine": exports.source_url(data.manifest, t),
     "CBS gewijzigd": fmt.date(info.modified),
     "Opgehaald": fmt.datetime_nl(info.fetched_at), "Rijen": fmt.number(info.rows),
     "Toestand": ("verouderd (laatste ophaalpoging mislukt)" if info.stale else

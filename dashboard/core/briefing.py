@@ -219,6 +219,9 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
         "cijfer dat ouder is dan gebruikelijk voor die CBS-tabel.",
         f"Snapshot {src.snapshot_id}, opgehaald {fmt.date(src.manifest.published_at)}.",
     ]
+    shown = {f["indicator"] for f in figures if f["period"] is not None}
+    notes[-1:-1] = [f"{fmt.titled(i.title, i.unit)}: {note}" for i in src.manifest.indicators
+                    if i.id in shown for note in pr.break_notes(i)]
     out = {
         "title": f"Briefing regionale economie {name}",
         "author": pr.PRODUCT, "subject": f"CBS-cijfers over {name}",

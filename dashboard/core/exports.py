@@ -25,6 +25,15 @@ def statline_url(table: str) -> str:
     return STATLINE.format(table=table)
 
 
+def source_url(manifest: Manifest, table: str) -> str:
+    """Where a reader finds the source: the StatLine page of a table, or for a CBS publication
+    that is no table (the Landelijke Monitor Leegstand workbook) the landing page of the edition
+    the snapshot was built from."""
+    info = manifest.tables.get(table)
+    page = getattr(info, "page", None) if info is not None else None
+    return page or statline_url(table)
+
+
 def tables_of(cbs_table: str | None) -> list[str]:
     """'81575NED+86088NED' -> ['81575NED', '86088NED']."""
     return [t for t in str(cbs_table or "").split("+") if t]
@@ -44,7 +53,7 @@ def sources_frame(manifest: Manifest, indicator_ids: list[str]) -> pd.DataFrame:
                 "indicator": iid, "titel": m.title, "eenheid": m.unit,
                 "definitie": m.description, "berekening": m.formula or "",
                 "CBS-tabel": t, "tabeltitel": info.title if info else None,
-                "StatLine": statline_url(t),
+                "StatLine": source_url(manifest, t),
                 "CBS gewijzigd": info.modified if info else None,
                 "opgehaald": info.fetched_at if info else None,
             })

@@ -453,15 +453,45 @@ CREDIT = f"Bron: CBS · {PRODUCT}"
 LICENCE = "CC BY 4.0"
 
 
+_TABLE_ID = re.compile(r"^\w+(NED|ned)$")
+
+
+def is_table_id(name: str) -> bool:
+    """A StatLine table id (81575NED, 03759ned), not a publication named in the catalogue."""
+    return bool(_TABLE_ID.match(name))
+
+
+def publication(name: str) -> str:
+    """A CBS source that is no StatLine table (a workbook on www.cbs.nl, named in the catalogue
+    in lower_snake_case) in words: 'landelijke_monitor_leegstand' -> 'Landelijke Monitor
+    Leegstand'."""
+    return " ".join(w.capitalize() for w in name.split("_"))
+
+
 def credit_line(tables: Iterable[str] = ()) -> str:
     """'Bron: CBS · Regio-economie dashboard · CBS-tabellen 81575NED, 86088NED · CC BY 4.0';
-    identical on screen, in exports and in the PDF."""
+    identical on screen, in exports and in the PDF. A source that is no StatLine table (the
+    Landelijke Monitor Leegstand) is named as a CBS publication."""
     ts = list(dict.fromkeys(t for t in tables if t))
+    ids = [t for t in ts if _TABLE_ID.match(t)]
+    pubs = [publication(t) for t in ts if not _TABLE_ID.match(t)]
     parts = [CREDIT]
-    if ts:
-        parts.append(("CBS-tabel " if len(ts) == 1 else "CBS-tabellen ") + ", ".join(ts))
+    if ids:
+        parts.append(("CBS-tabel " if len(ids) == 1 else "CBS-tabellen ") + ", ".join(ids))
+    if pubs:
+        parts.append(("CBS-publicatie " if len(pubs) == 1 else "CBS-publicaties ")
+                     + ", ".join(pubs))
     parts.append(LICENCE)
     return " · ".join(parts)
+
+
+def break_notes(meta, years: Iterable[int] | None = None) -> list[str]:
+    """'Trendbreuk in 2020: <what changed>' for each series break of the indicator (catalogue
+    ``breaks``) that falls inside ``years`` (a break at the first year shown separates
+    nothing); all breaks when ``years`` is None."""
+    ys = sorted(set(years)) if years is not None else None
+    return [f"Trendbreuk in {b.year}: {b.note}" for b in (getattr(meta, "breaks", None) or ())
+            if ys is None or (ys and ys[0] < b.year <= ys[-1])]
 
 
 # --------------------------------------------------------------------------- data source

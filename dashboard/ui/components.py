@@ -197,14 +197,19 @@ def demo_banner(data: DashData) -> None:
 def source_caption(data: DashData, cbs_table: str | None, period: str | None = None,
                    status: str | None = None) -> None:
     """Markdown caption with StatLine links and the fetch date under a chart or table."""
-    links = []
+    links, pubs = [], []
     fetched = []
     for t in exports.tables_of(cbs_table):
-        links.append(f"[{t}]({exports.statline_url(t)})")
         info = data.manifest.tables.get(t)
+        if pr.is_table_id(t):
+            links.append(f"[{t}]({exports.statline_url(t)})")
+        else:  # a CBS publication that is no table: its edition's landing page
+            edition = f" {info.edition}" if info is not None and info.edition else ""
+            pubs.append(f"[{pr.publication(t)}{edition}]({exports.source_url(data.manifest, t)})")
         if info is not None and info.fetched_at:
             fetched.append(info.fetched_at)
-    parts = [pr.CREDIT + (" · CBS-tabel " + ", ".join(links) if links else "")]
+    parts = [pr.CREDIT + (" · CBS-tabel " + ", ".join(links) if links else "")
+             + (" · CBS-publicatie " + ", ".join(pubs) if pubs else "")]
     if period:
         parts.append(f"periode {fmt.period_status(period, status)}")
     if fetched:

@@ -186,6 +186,8 @@ def series_section(ctx: components.Ctx, m: theme.ThemeModel, source: str) -> pd.
     if peer is not None and peer.codes:
         st.caption(f"{peer.label}: {peer.description}. Open rondjes = voorlopige cijfers.")
     components.boundary_caption(ctx, m.code, ind_obs, m.indicator)
+    for note in pr.break_notes(m.meta, ind_obs["year"].dropna().astype(int)):
+        st.caption(note)  # a method break (catalogue `breaks`): the years before differ
     if m.is_size:
         st.caption("Bij aantallen staan Nederland en de provincie niet in de grafiek (andere orde "
                    "van grootte). Vergelijk met ‘Vergelijken met’ of kies een indicator per "

@@ -67,6 +67,14 @@ CSV_TABLES = {
 
 def real_metadata(table: str) -> tuple[list[dict] | set[str], dict[str, dict[str, str]], str]:
     """(DataProperties or measure keys, {dimension: {key: title}}, where) from ../shared."""
+    src = catalog.load().files.get(table)
+    if src is not None:  # a CBS workbook: its layout as a public loader read the real file
+        schema = SHARED / "lml" / "cbs_lml_2015_2024_tabel5_schema_from_loader.txt"
+        text = " ".join(schema.read_text(encoding="utf-8").split())
+        props = {m.key for m in src.measures if m.column in text}
+        dims = {d.name: {c.key: c.label for c in d.categories if c.label in text}
+                for d in src.dimensions if d.column in text}
+        return props, dims, str(schema)
     mirror = SHARED / "mirror" / table
     if (mirror / "DataProperties.json").is_file():
         props = _values(mirror / "DataProperties.json")

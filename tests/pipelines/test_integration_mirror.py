@@ -329,6 +329,15 @@ def test_indicators_without_real_values_are_left_out_with_their_reason(snap, dev
         assert not man[ind].enabled and man[ind].rows == 0
         assert "alleen de beschrijving van het CBS, geen cijfers" in man[ind].disabled_reason
         assert "../shared" not in man[ind].disabled_reason  # no developer paths for users
+    # the Landelijke Monitor Leegstand: no real workbook offline, and the stand-in's fixture
+    # workbook is never shown as CBS figures
+    lml = [i for i in man if i.startswith(("leegstand_winkels", "leegstand_kantoren"))]
+    assert len(lml) == 6
+    for ind in lml:
+        assert not man[ind].enabled and man[ind].rows == 0
+        assert "geen echt werkboek van het CBS" in man[ind].disabled_reason
+        assert "Landelijke Monitor Leegstand" in man[ind].disabled_reason
+    assert "landelijke_monitor_leegstand" not in snap.manifest.tables
     prov = json.loads((dev_mirror / "PROVENANCE.json").read_text())
     for table in ("86008NED", "85984NED"):
         built = prov["built"][table]

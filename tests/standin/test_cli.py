@@ -50,4 +50,27 @@ def test_cli_options():
     assert done.returncode == 0
     assert set(re.findall(r"--[a-z0-9-]+", done.stdout)) == {
         "--help", "--mirror", "--host", "--port", "--page-size", "--verbose", "--geo", "--v4",
-        "--v4-page-size", "--latency", "--bandwidth"}
+        "--v4-page-size", "--latency", "--bandwidth", "--web", "--lml-fixture"}
+
+
+def test_cli_serves_the_lml_fixture_marked_as_such(tmp_path):
+    make_table(tmp_path / "mirror")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "standin", "--mirror", str(tmp_path / "mirror"), "--port", "0",
+         "--web", str(tmp_path / "web"), "--lml-fixture", "2025"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        fixture = proc.stdout.readline()
+        assert fixture.startswith("TEST FIXTURE (not CBS figures)")
+        page = fixture.split("landing page ", 1)[1].strip()
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group()
+        html = requests.get(url + page, timeout=5).text
+        assert "TESTFIXTUUR" in html and "Leegstandsmonitor_2015_2025_tabel5.xlsx" in html
+        head = requests.head(url + "/-/media/_excel/2025/49/Leegstandsmonitor_2015_2025_tabel5"
+                             ".xlsx", timeout=5)
+        assert head.status_code == 200 and head.headers["ETag"]
+        assert requests.get(url + "/nl-nl/maatwerk/2025/50/nothing", timeout=5).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(10)

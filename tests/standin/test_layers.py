@@ -19,7 +19,7 @@ PACKAGE = REPO / "standin"
 LAYERS = [
     {"grammar", "documents"},  # the query language; parsed files and JSON out
     {"faults"},
-    {"v3", "v4"},  # the dialects: never each other, never the server
+    {"v3", "v4", "web"},  # the dialects and the web area: never each other, never the server
     {"server"},
     {"cli"},
     {"__init__", "__main__"},  # the package's public names; python -m standin
