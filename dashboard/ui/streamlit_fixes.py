@@ -14,7 +14,8 @@ a changed index.html, a changed Styler hook).
    ``lang="nl"``, a Dutch title and :data:`CHROME_JS` from the first paint, so a screen reader
    meets Dutch on the very first load; ``app.py`` also injects :data:`CHROME_JS` on every run
    (``st.html``), so a plain ``streamlit run dashboard/app.py`` ends up right a moment after load.
-   The script sets ``lang="nl"`` and translates Streamlit's English labels as they appear.
+   The script sets ``lang="nl"`` and translates Streamlit's English labels as they appear, and
+   the texts of its "Page not found" dialog (a link to a page that does not exist).
 2. **Plotly module preload** (:func:`preload`): Streamlit loads its Plotly chart module
    (4.7 MB) only when the first chart arrives; on the two pages with plotly charts the served page
    starts loading it at once (~0.7 s sooner, ``benchmarks/load.py``).
@@ -88,10 +89,32 @@ LABELS = {
     "Vega visualization": "Grafiek",
 }
 PREFIXES = {"Help for ": "Uitleg bij "}
+# Streamlit's English dialog texts (a link to a page that does not exist) -> Dutch; whole texts
+# or, for the one that names the page, its start
+DIALOG_TEXTS = {
+    "Page not found": "Pagina niet gevonden",
+    "The page that you have requested does not seem to exist. Running the app's main page.":
+        "Deze pagina bestaat niet. U ziet nu de startpagina (Overzicht).",
+    "You have requested page /":
+        "Deze pagina bestaat niet. U ziet nu de startpagina (Overzicht).",
+}
 CHROME_JS = """
 (function () {
   if (window.__dutchChrome) return; window.__dutchChrome = true;
   const LABELS = __LABELS__, PREFIXES = __PREFIXES__, ATTRS = ["aria-label", "title", "placeholder"];
+  const DIALOG = __DIALOG__;
+  const dialogText = (root) => {  // only inside a dialog: no text walk over every page update
+    const box = root.closest && root.closest('[role="dialog"]')
+      || root.querySelector && root.querySelector('[role="dialog"]');
+    if (!box) return;
+    const walk = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const t = n.nodeValue.trim();
+      for (const k in DIALOG) if (t === k || (k.endsWith("/") && t.startsWith(k))) {
+        n.nodeValue = DIALOG[k]; break;
+      }
+    }
+  };
   const nl = (t) => {
     if (LABELS[t]) return LABELS[t];
     for (const p in PREFIXES) if (t.startsWith(p)) return PREFIXES[p] + t.slice(p.length);
@@ -112,7 +135,7 @@ CHROME_JS = """
   };
   const sweep = (root) => {
     if (root.nodeType !== 1) return;
-    fix(root);
+    fix(root); dialogText(root);
     root.querySelectorAll('[aria-label],[title],[placeholder],[data-testid="stSkipToContent"],'
                           + '[data-testid="stSidebarContent"]').forEach(fix);
   };
@@ -128,7 +151,8 @@ CHROME_JS = """
                     attributeFilter: ATTRS.concat(["lang"])});
 })();
 """.replace("__LABELS__", json.dumps(LABELS, ensure_ascii=False)).replace(
-    "__PREFIXES__", json.dumps(PREFIXES, ensure_ascii=False))
+    "__PREFIXES__", json.dumps(PREFIXES, ensure_ascii=False)).replace(
+    "__DIALOG__", json.dumps(DIALOG_TEXTS, ensure_ascii=False))
 _HTML_TAG = re.compile(rb"<html\b[^>]*>", re.IGNORECASE)
 _TITLE = re.compile(rb"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 

@@ -159,6 +159,18 @@ def test_thema_param_on_start_page_opens_the_thema_page(app_url, browser_context
 
 
 
+def test_a_page_that_does_not_exist_says_so_in_dutch(app_url, browser_context):
+    """Streamlit answers an unknown page path with an English dialog ("Page not found") and
+    shows the start page; the dialog's texts are Dutch."""
+    page = browser_context.new_page()
+    open_page(page, f"{app_url}/bestaat_niet?gemeente=GM0344")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Pagina niet gevonden").wait_for(timeout=30_000)
+    text = dialog.inner_text()
+    assert "startpagina" in text and "Page not found" not in text and "Running" not in text
+    page.close()
+
+
 PHONE = {"width": 390, "height": 844}
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0.0.0 Mobile Safari/537.36")
