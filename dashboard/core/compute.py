@@ -857,9 +857,10 @@ def selection_wide(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     marks: dict[str, list[str]] = {c: [] for c in order}
     for iid, part in frame.groupby("indicator", sort=False):
         first = part.iloc[0]
-        col = (f"{first['titel']} ({fmt.unit_label(first['eenheid'])}, "
-               f"{fmt.period(first['periode']) if pd.notna(first['periode']) else fmt.MISSING}"
-               + (f", {pr.STALE})" if first.get("verouderd") else ")"))
+        unit = fmt.unit_label(first["eenheid"])
+        head = [] if not unit or unit.casefold() in str(first["titel"]).casefold() else [unit]
+        head.append(fmt.period(first["periode"]) if pd.notna(first["periode"]) else fmt.MISSING)
+        col = f"{first['titel']} ({', '.join(head + ([pr.STALE] if first.get('verouderd') else []))})"
         table[col] = table["code"].map(part.set_index("code")["waarde"]).astype(float)
         for c in part.loc[part["kwaliteit"] == pr.IMPRECISE, "code"]:
             marks[c].append(str(first["titel"]))

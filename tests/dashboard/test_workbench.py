@@ -187,6 +187,10 @@ def test_wide_table_marks_stale_periods_and_imprecise_values():
     table, columns = compute.selection_wide(frame)
     assert columns[0]["column"] == "X (%, 2020 2e kwartaal, verouderd)"
     assert table["let op"].tolist() == ["", "onnauwkeurig: X"]
+    # a title that already names its unit does not repeat it in the column head
+    per = frame.assign(titel="Banen per 1.000 inwoners", eenheid="per 1.000 inwoners",
+                       periode="2023", verouderd=False)
+    assert compute.selection_wide(per)[1][0]["column"] == "Banen per 1.000 inwoners (2023)"
 
 
 def test_small_multiples_share_one_scale():
