@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, editions, geo, logs, maps, peers, query, runs, snapshot, store
+from . import changes, checks, editions, geo, logs, maps, peers, query, runs, snapshot, store, wijken
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .history import History, HistoryError
@@ -631,6 +631,9 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
                       boundary_source, force, data_source_of(client.config.base_url, data_source),
                       plausible)
+    wijk_rows = wijk_frame(client, current, run)
+    if wijk_rows is not None:
+        enriched.frames["wijk_observations"] = wijk_rows
     if enriched.manifest.boundaries is not None:
         run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
                                                                     exclude_defaults=True)
@@ -793,3 +796,31 @@ def summary(run: dict) -> str:
              if acts.get(a)]
     return (f"Published snapshot {sid}: {run.get('rows', 0):,} figures from {n} tables "
             f"({', '.join(parts) or 'none asked'}{kept_text}) in {took}.")
+
+
+def wijk_frame(client: CbsClient, current: Current, run: dict) -> pd.DataFrame | None:
+    """The wijk rows of the KWB years in :data:`wijken.WIJK_YEARS` (one download per year,
+    gemeente and wijk rows only). Not fatal: a year CBS does not serve, or whose rows fail
+    :func:`wijken.check`, is left out with a warning in the run record; when no year comes in,
+    the published snapshot's wijk rows are kept (None when it had none)."""
+    frames = []
+    for year in wijken.WIJK_YEARS:
+        table = wijken.KWB_TABLES[year]
+        try:
+            props = client.meta(table, "DataProperties")
+            q, keys = wijken.query_for(table, props)
+            frames.append(wijken.from_entities(client.download(q), year, table, keys))
+        except (CbsError, wijken.WijkError, OSError, ValueError) as exc:
+            run.setdefault("wijken_warnings", []).append(f"{table} ({year}): {exc}")
+            log.warning("wijk rows not taken", extra={"table": table, "error": str(exc)})
+    if frames:
+        df = wijken.link_years(pd.concat(frames, ignore_index=True))
+        run["wijken"] = wijken.check(df)
+        return df
+    sid = current.baseline()[0]
+    if sid:
+        try:
+            return snapshot.load_snapshot(current.root, sid).frame("wijk_observations")
+        except snapshot.NoSnapshot:
+            return None
+    return None

@@ -194,3 +194,47 @@ def from_kwb_csv(path: Path, years: tuple[int, ...] = (2021, 2022)) -> pd.DataFr
         check(df, set(names))
         frames.append(df)
     return link_years(pd.concat(frames, ignore_index=True))
+
+
+# --------------------------------------------------------------------------- from CBS
+
+SERIES = "kerncijfers_wijken_en_buurten"
+REGION_DIM = "WijkenEnBuurten"
+# the KWB years whose wijk rows the refresh asks for: 2022 is the newest year with business counts
+# per wijk in the development copy; a year CBS (or the stand-in) does not serve is skipped
+WIJK_YEARS = (2022,)
+
+
+def query_for(table: str, properties: list[dict]):
+    """The wijk question to one KWB edition: gemeente and wijk rows (no buurten) of the measures
+    this edition has (stems resolved to its keys; a stem it lacks is simply not asked). Returns
+    (Query, {key: stem})."""
+    from .editions import EditionError, resolve_measure
+    from .query import Query
+    keys = {}
+    for stem in MEASURES:
+        try:
+            keys[resolve_measure(stem, properties, table)] = stem
+        except EditionError:
+            continue
+    flt = f"(startswith({REGION_DIM},'GM') or startswith({REGION_DIM},'WK'))"
+    return Query(table, "v3", [REGION_DIM, *keys], flt), keys
+
+
+def from_entities(entities: dict[str, list], year: int, table: str,
+                  keys: dict[str, str]) -> pd.DataFrame:
+    """The tidy frame of one downloaded KWB edition (``client.download``: the TypedDataSet plus
+    the ``WijkenEnBuurten`` code list with titles), checked."""
+    titles = {str(c.get("Key", "")).strip(): str(c.get("Title", "")).strip()
+              for c in entities.get(REGION_DIM, [])}
+    rows = []
+    for r in entities.get("TypedDataSet", []):
+        code = str(r.get(REGION_DIM, "")).strip()
+        row = {REGION_DIM: code, "Naam": titles.get(code, code)}
+        row.update({stem: r.get(key) for key, stem in keys.items()})
+        rows.append(row)
+    names = {c: n for c, n in titles.items() if c.startswith("GM")}
+    names.update({r[REGION_DIM]: r["Naam"] for r in rows if r[REGION_DIM].startswith("GM")})
+    df = tidy(rows, year, table, names)
+    check(df, {c for c in names} | {r[REGION_DIM] for r in rows if r[REGION_DIM].startswith("GM")})
+    return df
