@@ -238,3 +238,18 @@ def from_entities(entities: dict[str, list], year: int, table: str,
     df = tidy(rows, year, table, names)
     check(df, {c for c in names} | {r[REGION_DIM] for r in rows if r[REGION_DIM].startswith("GM")})
     return df
+
+
+def boundaries(fc: dict, codes: set[str]) -> bytes:
+    """The wijk map of one year for the snapshot: the features of ``codes`` (PDOK's
+    ``statcode``/``statnaam``; ``code``/``name`` accepted too), simplified like the gemeente
+    maps. A wijk without boundary simply has no shape on the map (the table still lists it)."""
+    from .geo import WIJK_MAX_BYTES, simplify
+    feats = []
+    for f in fc.get("features", []):
+        p = f.get("properties") or {}
+        code = str(p.get("statcode") or p.get("code") or "").strip()
+        if code in codes and f.get("geometry"):
+            feats.append({**f, "properties": {"statcode": code,
+                                              "statnaam": p.get("statnaam") or p.get("name")}})
+    return simplify({"type": "FeatureCollection", "features": feats}, WIJK_MAX_BYTES)

@@ -336,6 +336,21 @@ def build_kwb_wijk(shared: Path, out: Path) -> dict:
     }
 
 
+def build_wijk_map(src: Path, dest: Path, shared: Path) -> dict:
+    """The real generalised wijk boundaries of 2022 with PDOK's property names (``statcode``,
+    ``statnaam``, as the gebiedsindelingen service names them): geometry unchanged."""
+    fc = _read_json(src)
+    feats = [{"type": "Feature", "properties": {"statcode": f["properties"]["code"],
+                                                "statnaam": f["properties"].get("name")},
+              "geometry": f["geometry"]} for f in fc.get("features", [])]
+    dest.write_text(json.dumps({"type": "FeatureCollection", "features": feats},
+                               ensure_ascii=False), encoding="utf-8")
+    return {"file": f"geo/{dest.name}", "sources": [_source(src, shared)],
+            "features": len(feats), "real": "every geometry (already converted to WGS84)",
+            "reconstructed": "property names code/name -> statcode/statnaam (PDOK's)",
+            "cut": "the KWB attributes the source carried"}
+
+
 # --------------------------------------------------------------------------- assembling
 
 BUILDERS = {"86008NED": build_86008, "85984NED": build_kwb, "85318NED": build_kwb_wijk}
@@ -449,9 +464,16 @@ def build(shared: Path, out: Path, catalog_path: Path) -> dict:
     report["linked_v3"] = _link_all(shared / "mirror", v3, set(report["built"]))
     report["linked_v4"] = (_link_all(shared / "odata_v4", v4, set())
                            if (shared / "odata_v4").is_dir() else [])
-    geo = out / "geo"  # gemeente boundaries, next to v3/ as the stand-in expects
-    if (shared / "geo").is_dir() and not (geo.exists() or geo.is_symlink()):
-        geo.symlink_to((shared / "geo").resolve(), target_is_directory=True)
+    geo = out / "geo"  # boundaries, next to v3/ as the stand-in expects: the gemeente files
+    if geo.is_symlink():  # (symlinked) and the wijk map of 2022 (an older build linked the dir)
+        geo.unlink()
+    geo.mkdir(exist_ok=True)
+    for f in sorted((shared / "geo").glob("*.geojson")) if (shared / "geo").is_dir() else []:
+        if not (geo / f.name).exists():
+            (geo / f.name).symlink_to(f.resolve())
+    wijk_geo = shared / "kwb_wijk" / "wijk_2022_generalised.geojson"
+    if wijk_geo.is_file():
+        report["wijk_map"] = build_wijk_map(wijk_geo, geo / "wijk_2022.geojson", shared)
     cat = catalog_mod.load(catalog_path)
     avail = availability(cat, Served(v3, v4))
     (out / "availability.json").write_text(json.dumps(avail, indent=1, ensure_ascii=False),
