@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--boundaries", choices=["current", "historical"], default="current",
                    help="current: series on today's gemeente boundaries (merged gemeenten summed); "
                         "historical: each year on that year's boundaries, as CBS publishes")
+    e.add_argument("--level", choices=["GM", "WK"], default="GM",
+                   help="GM: the tidy table (gemeenten, with NL and the regions above them); "
+                        "WK: the wijk rows of the Kerncijfers wijken en buurten, with their "
+                        "gemeente (--boundaries does not apply: wijken are as CBS published them)")
     e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
                    help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
     sub.add_parser("rollback", parents=[common], help="switch back to the previous snapshot")
@@ -316,13 +320,36 @@ def export_frame(snap: snapshot.Snapshot, boundaries: str = "historical") -> pd.
     return pd.DataFrame(out[[*EXPORT_COLUMNS, "boundaries", "harmonisation", "kwaliteit"]])
 
 
+WIJK_EXPORT_COLUMNS = ["measure", "label", "region_code", "region_name", "region_level",
+                       "gemeente_code", "gemeente_name", "period", "value", "unit", "cbs_table",
+                       "continuous", "kwaliteit"]
+
+
+def wijk_export_frame(snap: snapshot.Snapshot) -> pd.DataFrame:
+    """The wijk rows (``--level WK``): one row per wijk x KWB measure x year with its gemeente;
+    ``continuous``: same code, gemeente and land area as the previous year (a change across a
+    code change is not a change of the same wijk); ``kwaliteit``: "onnauwkeurig" where CBS's
+    rounding to 5 makes a count meaningless."""
+    from . import wijken
+    wk = snap.frame("wijk_observations")
+    if wk is None:
+        raise ValueError(f"snapshot {snap.id} has no wijk rows; refresh to fetch them")
+    out = wk.assign(label=wk["measure"].map({k: v[1] for k, v in wijken.MEASURES.items()}),
+                    unit=wk["measure"].map({k: v[2] for k, v in wijken.MEASURES.items()}),
+                    region_level="WK", period=wk["year"].astype(str),
+                    kwaliteit=wk["quality"].fillna(""))
+    out = out.sort_values(["gemeente_code", "region_code", "measure", "year"], kind="stable")
+    return pd.DataFrame(out[WIJK_EXPORT_COLUMNS]).reset_index(drop=True)
+
+
 def cmd_export(args, cat, root: Path) -> int:
     try:
         snap = snapshot.load_snapshot(root)
     except snapshot.NoSnapshot as exc:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
-    df = spreadsheet.csv_safe(export_frame(snap, args.boundaries))
+    df = spreadsheet.csv_safe(wijk_export_frame(snap) if getattr(args, "level", "GM") == "WK"
+                              else export_frame(snap, args.boundaries))
     kw = {"sep": ";", "decimal": ","} if args.dialect == "nl" else {}
     kw["lineterminator"] = "\r\n"  # RFC 4180: a CR or LF inside a text is then quoted
     if args.out == "-":
