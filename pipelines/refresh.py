@@ -632,7 +632,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                       boundary_source, force, data_source_of(client.config.base_url, data_source),
                       plausible)
     wijk_rows, wijk_maps = wijk_frame(client, current, run,
-                                      geo.wijk_url_template(boundary_source.template))
+                                      geo.wijk_url_template(boundary_source.template),
+                                      fetch=not only)
     if wijk_rows is not None:
         enriched.frames["wijk_observations"] = wijk_rows
         enriched.files.update(wijk_maps)
@@ -800,16 +801,17 @@ def summary(run: dict) -> str:
             f"({', '.join(parts) or 'none asked'}{kept_text}) in {took}.")
 
 
-def wijk_frame(client: CbsClient, current: Current, run: dict, geo_template: str | None = None
-               ) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
+def wijk_frame(client: CbsClient, current: Current, run: dict, geo_template: str | None = None,
+               fetch: bool = True) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
     """The wijk rows of the KWB years in :data:`wijken.WIJK_YEARS` (one download per year,
     gemeente and wijk rows only) and the wijk boundaries of those years
     (``wijken_<year>.geojson``, from ``geo_template``: see :func:`geo.wijk_url_template`). Not
     fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, is left out with
     a warning in the run record; when no year comes in, the published snapshot's wijk rows and
-    maps are kept (None and no maps when it had none)."""
+    maps are kept (None and no maps when it had none), as they are when ``fetch`` is False
+    (``refresh --only``: only what was asked is downloaded)."""
     frames, files = [], {}
-    for year in wijken.WIJK_YEARS:
+    for year in wijken.WIJK_YEARS if fetch else ():
         table = wijken.KWB_TABLES[year]
         try:
             props = client.meta(table, "DataProperties")

@@ -27,7 +27,7 @@ def render() -> None:
     ctx = components.context()
     data, gemeente = ctx.data, ctx.sel.gemeente
     name = data.names.get(gemeente, gemeente)
-    st.title(f"Wijken van {name}")
+    st.title("Wijken")
     frame = dataio.wijk_frame(data)
     yrs = wijken.years(frame)
     if not yrs:
