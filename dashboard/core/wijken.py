@@ -172,3 +172,17 @@ def map_frame(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"code": table["code"], "name": table["naam"],
                          "value": table["vest_per_km2"],
                          "quality": ["onnauwkeurig" if i else "" for i in table["imprecise"]]})
+
+
+PHONE_COLUMNS = ("Bedrijfsvestigingen", "Vestigingen per km² land",
+                 "Aandeel handel en horeca (G+I)", "Onbewoonde woningen (ook tweede woningen)")
+
+
+def long_display(shown: pd.DataFrame) -> pd.DataFrame:
+    """:func:`display` as three columns, wijk by wijk, for a phone (the main measures only; the
+    download has them all): it fits 390 px however many wijken there are."""
+    long = shown.melt(id_vars="Wijk", value_vars=list(PHONE_COLUMNS), var_name="Maatstaf",
+                      value_name="Waarde")
+    order = {w: i for i, w in enumerate(shown["Wijk"])}
+    return long.sort_values("Wijk", key=lambda s: s.map(order), kind="stable").reset_index(
+        drop=True)

@@ -60,6 +60,12 @@ def render() -> None:
                              code, chart_text.summary(view)))
     st.subheader("Alle wijken")
     shown = wijken.display(table, code)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    device = components.device()  # drawn once for a known device; both (CSS chooses) if unknown
+    if device != "phone":
+        with components.wide_only("wijktabel"):
+            st.dataframe(shown, hide_index=True, width="stretch")
+    if device != "desktop":
+        with components.narrow_only("wijktabel"):  # too wide for a phone: there wijk by wijk
+            st.table(wijken.long_display(shown), hide_index=True)
     components.downloads(f"wijken {name} {year}", {"Wijken": shown}, data, [], key="wijken")
     st.caption(SOURCE_NOTE.format(year=year, table=cbs_table))

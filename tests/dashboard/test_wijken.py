@@ -63,12 +63,15 @@ def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
     # the map's summary sentence (caption and accessible name) names the centrum and its value
     assert any("Breda centrum" in c.value and "1.738" in c.value for c in at.caption)
     assert at.table[0].value.shape == (6, 2)  # centrum versus rest
+    # the phone version of the table: three columns, wijk by wijk, the main measures
+    phone = at.table[1].value
+    assert list(phone.columns) == ["Wijk", "Maatstaf", "Waarde"] and len(phone) == 11 * 4
 
 
 def test_page_vlieland_says_there_is_nothing_to_compare(real_data, monkeypatch):
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0096")
     assert "niets te vergelijken" in texts(at)
-    assert not at.table  # no centrum versus rest with one wijk
+    assert len(at.table) == 1  # only the phone table: no centrum versus rest with one wijk
 
 
 def test_page_herindeling_gemeente(real_data, monkeypatch):
