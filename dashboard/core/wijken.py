@@ -148,9 +148,29 @@ def display(table: pd.DataFrame, centrum_code: str | None) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summary(gemeente_name: str, table: pd.DataFrame, year: int) -> str:
+def formed_after(history: pd.DataFrame | None, gemeente: str, year: int
+                 ) -> tuple[int, list[str]] | None:
+    """(year, predecessor names) when ``gemeente`` was formed by a herindeling after ``year``:
+    its wijken of ``year`` carry its predecessors' codes."""
+    if history is None or history.empty:
+        return None
+    hit = history[(history["successor"] == gemeente) & (history["year"] > year)
+                  & (history["predecessor"] != gemeente)]
+    if hit.empty:
+        return None
+    return int(hit["year"].min()), sorted(set(hit["predecessor_name"].astype(str)))
+
+
+def summary(gemeente_name: str, table: pd.DataFrame, year: int,
+            formed: tuple[int, list[str]] | None = None) -> str:
     """One sentence for the map and the page: how many wijken, the centrum and its value."""
     if table.empty:
+        if formed:
+            names = formed[1]
+            joined = " en ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+            return (f"{gemeente_name} bestaat sinds {formed[0]}; de wijkcijfers over {year} "
+                    f"horen bij {joined}, met hun eigen wijkcodes. Zodra het CBS wijkcijfers "
+                    f"van na de herindeling publiceert, staan ze hier.")
         return f"Voor {gemeente_name} zijn geen wijkcijfers over {year}."
     if len(table) < 2:
         return (f"{gemeente_name} heeft in {year} één wijk: er is niets te vergelijken binnen de "

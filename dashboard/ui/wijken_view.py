@@ -39,7 +39,8 @@ def render() -> None:
     cbs_table = str(frame.loc[frame["year"] == year, "cbs_table"].iloc[0])
     st.caption(f"Cijfers per wijk over {year}: het meest recente jaar met bedrijfsvestigingen "
                "per wijk in deze snapshot.")
-    st.markdown(wijken.summary(name, table, year))
+    st.markdown(wijken.summary(name, table, year,
+                               wijken.formed_after(data.region_history, gemeente, year)))
     if table.empty:
         return
     code, how = wijken.centrum(table)

@@ -81,4 +81,5 @@ def test_page_herindeling_gemeente(real_data, monkeypatch):
     assert len(shown) > 1 and shown["Code"].str.startswith("WK1982").all()
     # Voorne aan Zee (GM1992) was formed in 2023: no 2022 wijken under its code, said so
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1992")
-    assert "geen wijkcijfers" in texts(at)
+    assert ("Voorne aan Zee bestaat sinds 2023; de wijkcijfers over 2022 horen bij Brielle, "
+            "Hellevoetsluis en Westvoorne") in texts(at)
