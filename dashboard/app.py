@@ -54,6 +54,8 @@ def pages() -> dict[str, st.Page]:
                                         title="Ruimtelijke economie & vitale kernen",
                                         url_path="ruimtelijke_economie",
                                         icon=":material/location_city:"),
+        "wijken": st.Page("app_pages/wijken.py", title="Wijken", url_path="wijken",
+                          icon=":material/holiday_village:"),
         "vergelijken": st.Page("app_pages/vergelijken.py", title="Vergelijken",
                                url_path="vergelijken", icon=":material/compare_arrows:"),
         "brede_welvaart": st.Page("app_pages/brede_welvaart.py", title="Brede welvaart",
@@ -69,7 +71,7 @@ def pages() -> dict[str, st.Page]:
 
 
 NAV_GROUPS = {"Start": ["overzicht"], "Kernthema's": list(THEMES),
-              "Analyse": ["vergelijken", "brede_welvaart", "dwarsverbanden"],
+              "Analyse": ["wijken", "vergelijken", "brede_welvaart", "dwarsverbanden"],
               "Over dit dashboard": ["over", "toegankelijkheid"]}
 
 

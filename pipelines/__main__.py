@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--boundaries", choices=["current", "historical"], default="current",
                    help="current: series on today's gemeente boundaries (merged gemeenten summed); "
                         "historical: each year on that year's boundaries, as CBS publishes")
+    e.add_argument("--level", choices=["GM", "WK"], default="GM",
+                   help="GM: the tidy table (gemeenten, with NL and the regions above them); "
+                        "WK: the wijk rows of the Kerncijfers wijken en buurten, with their "
+                        "gemeente (--boundaries does not apply: wijken are as CBS published them)")
     e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
                    help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
     for flag, what in (("--gemeenten", "GM codes or names"),
@@ -419,6 +423,26 @@ def select_export(df: pd.DataFrame, regions: pd.DataFrame, *, gemeenten: str | N
     if ids:
         out = out[out["indicator"].isin(ids)]
     return out.reset_index(drop=True)
+WIJK_EXPORT_COLUMNS = ["measure", "label", "region_code", "region_name", "region_level",
+                       "gemeente_code", "gemeente_name", "period", "value", "unit", "cbs_table",
+                       "continuous", "kwaliteit"]
+
+
+def wijk_export_frame(snap: snapshot.Snapshot) -> pd.DataFrame:
+    """The wijk rows (``--level WK``): one row per wijk x KWB measure x year with its gemeente;
+    ``continuous``: same code, gemeente and land area as the previous year (a change across a
+    code change is not a change of the same wijk); ``kwaliteit``: "onnauwkeurig" where CBS's
+    rounding to 5 makes a count meaningless."""
+    from . import wijken
+    wk = snap.frame("wijk_observations")
+    if wk is None:
+        raise ValueError(f"snapshot {snap.id} has no wijk rows; refresh to fetch them")
+    out = wk.assign(label=wk["measure"].map({k: v[1] for k, v in wijken.MEASURES.items()}),
+                    unit=wk["measure"].map({k: v[2] for k, v in wijken.MEASURES.items()}),
+                    region_level="WK", period=wk["year"].astype(str),
+                    kwaliteit=wk["quality"].fillna(""))
+    out = out.sort_values(["gemeente_code", "region_code", "measure", "year"], kind="stable")
+    return pd.DataFrame(out[WIJK_EXPORT_COLUMNS]).reset_index(drop=True)
 
 
 def cmd_export(args, cat, root: Path) -> int:
@@ -428,10 +452,18 @@ def cmd_export(args, cat, root: Path) -> int:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
     try:
-        df = select_export(export_frame(snap, args.boundaries), snap.regions,
-                           gemeenten=args.gemeenten, indicatoren=args.indicatoren,
-                           regio=args.regio, grootteklasse=args.grootteklasse,
-                           stedelijkheid=args.stedelijkheid)
+        if getattr(args, "level", "GM") == "WK":  # the wijk rows of every gemeente
+            chosen = [f for f in ("gemeenten", "indicatoren", "regio", "grootteklasse",
+                                  "stedelijkheid") if getattr(args, f, None)]
+            if chosen:  # refused, not ignored: a script must not get more than it asked for
+                raise ValueError("--level WK exports every wijk; no selection ("
+                                 + ", ".join(f"--{f}" for f in chosen) + ")")
+            df = wijk_export_frame(snap)
+        else:
+            df = select_export(export_frame(snap, args.boundaries), snap.regions,
+                               gemeenten=args.gemeenten, indicatoren=args.indicatoren,
+                               regio=args.regio, grootteklasse=args.grootteklasse,
+                               stedelijkheid=args.stedelijkheid)
     except ValueError as exc:
         log.error(f"export: {exc}")
         return EXIT_FAILED

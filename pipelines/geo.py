@@ -28,6 +28,8 @@ DEFAULT_URL = ("https://service.pdok.nl/cbs/gebiedsindelingen/{year}/wfs/v1_0?re
                "&service=WFS&version=2.0.0&typeName=gebiedsindelingen:gemeente_gegeneraliseerd"
                "&outputFormat=application/json&srsName=EPSG:4326")
 MAX_BYTES = 500_000
+WIJK_ENV_URL = "WIJK_GEO_URL"  # wijk boundaries (CBS wijk- en buurtkaart) per year
+WIJK_MAX_BYTES = 4_000_000  # ~3,300 wijken: the whole country at 4-5 decimals
 
 
 class GeoError(RuntimeError):
@@ -60,6 +62,13 @@ class Source:
 
 def url_template(arg: str | None = None) -> str:
     return arg or os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def wijk_url_template(gemeente_template: str, arg: str | None = None) -> str:
+    """The wijk boundaries' URL template: ``arg``, ``WIJK_GEO_URL``, or the gemeente template
+    with ``gemeente_`` read as ``wijk_`` (PDOK's typeName ``wijk_gegeneraliseerd``; the
+    stand-in's ``wijk_<year>.geojson``)."""
+    return arg or os.environ.get(WIJK_ENV_URL) or gemeente_template.replace("gemeente_", "wijk_")
 
 
 def _round(coords, nd: int):

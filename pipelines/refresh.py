@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from . import changes, checks, editions, geo, logs, maps, peers, query, runs, snapshot, store
+from . import changes, checks, editions, geo, logs, maps, peers, query, runs, snapshot, store, wijken
 from .catalog import Catalog
 from .cbs import CbsClient, CbsError
 from .history import History, HistoryError
@@ -650,6 +650,12 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
                       boundary_source, force, data_source_of(client.config.base_url, data_source),
                       plausible)
+    wijk_rows, wijk_maps = wijk_frame(client, current, run,
+                                      geo.wijk_url_template(boundary_source.template),
+                                      fetch=not only)
+    if wijk_rows is not None:
+        enriched.frames["wijk_observations"] = wijk_rows
+        enriched.files.update(wijk_maps)
     if enriched.manifest.boundaries is not None:
         run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
                                                                     exclude_defaults=True)
@@ -817,3 +823,48 @@ def summary(run: dict) -> str:
              if acts.get(a)]
     return (f"Published snapshot {sid}: {run.get('rows', 0):,} figures from {n} tables "
             f"({', '.join(parts) or 'none asked'}{kept_text}) in {took}.")
+
+
+def wijk_frame(client: CbsClient, current: Current, run: dict, geo_template: str | None = None,
+               fetch: bool = True) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
+    """The wijk rows of the KWB years in :data:`wijken.WIJK_YEARS` (one download per year,
+    gemeente and wijk rows only) and the wijk boundaries of those years
+    (``wijken_<year>.geojson``, from ``geo_template``: see :func:`geo.wijk_url_template`). Not
+    fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, is left out with
+    a warning in the run record; when no year comes in, the published snapshot's wijk rows and
+    maps are kept (None and no maps when it had none), as they are when ``fetch`` is False
+    (``refresh --only``: only what was asked is downloaded)."""
+    frames, files = [], {}
+    for year in wijken.WIJK_YEARS if fetch else ():
+        table = wijken.KWB_TABLES[year]
+        try:
+            props = client.meta(table, "DataProperties")
+            q, keys = wijken.query_for(table, props)
+            df = wijken.from_entities(client.download(q), year, table, keys)
+        except (CbsError, wijken.WijkError, OSError, ValueError) as exc:
+            run.setdefault("wijken_warnings", []).append(f"{table} ({year}): {exc}")
+            log.warning("wijk rows not taken", extra={"table": table, "error": str(exc)})
+            continue
+        frames.append(df)
+        if geo_template:
+            try:
+                fc = client.boundary_file(geo_template.format(year=year))
+            except CbsError as exc:
+                fc = None
+                run.setdefault("wijken_warnings", []).append(f"wijk map {year}: {exc}")
+            if fc:
+                files[f"wijken_{year}.geojson"] = wijken.boundaries(fc, set(df["region_code"]))
+    if frames:
+        df = wijken.link_years(pd.concat(frames, ignore_index=True))
+        run["wijken"] = wijken.check(df)
+        return df, files
+    sid = current.baseline()[0]
+    if sid:
+        try:
+            snap = snapshot.load_snapshot(current.root, sid)
+            kept = {n: (snap.path / n).read_bytes() for n in snap.manifest.files
+                    if n.startswith("wijken_")}
+            return snap.frame("wijk_observations"), kept
+        except (snapshot.NoSnapshot, OSError):
+            return None, {}
+    return None, {}

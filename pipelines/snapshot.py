@@ -98,6 +98,7 @@ ENV_DATA_DIR = "REGIO_DATA_DIR"
 MANIFEST = "manifest.json"
 BOUNDARIES = "gemeenten.geojson"
 _YEAR_MAP = re.compile(r"gemeenten_\d{4}\.geojson")
+_WIJK_MAP = re.compile(r"wijken_\d{4}\.geojson")  # wijk boundaries of one KWB year
 SCHEMA_FILE = Path(__file__).with_name("snapshot.schema.json")
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 
@@ -585,12 +586,23 @@ MISSING_VALUES = FrameContract(
     "missing_values", _CELLS,
     description="Cells CBS left empty, with CBS's reason (OData v4 ValueAttribute).")
 
+WIJK_OBSERVATIONS = FrameContract(
+    "wijk_observations",
+    {"region_code": "string", "region_name": "string", "gemeente_code": "string",
+     "gemeente_name": "string", "year": "int", "measure": "string", "value": "float",
+     "uncertainty": "float", "quality": "string", "cbs_table": "string", "continuous": "bool"},
+    ("region_code", "measure", "year"),
+    description="Kerncijfers wijken en buurten per wijk (pipelines/wijken.py): one row per wijk "
+                "x KWB measure (stem) x year, with its gemeente; continuous: same code, gemeente "
+                "and land area as the previous year (else the series starts anew).")
+
 FRAMES = {f.name: f for f in (OBSERVATIONS, REGIONS, OBSERVATIONS_CURRENT, REGION_HISTORY,
-                               HARMONISATION_GAPS, PEERS, PEER_FEATURES, MISSING_VALUES)}
+                               HARMONISATION_GAPS, PEERS, PEER_FEATURES, MISSING_VALUES,
+                               WIJK_OBSERVATIONS)}
 
 
 def _allowed_file(name: str) -> bool:
-    return name == BOUNDARIES or bool(_YEAR_MAP.fullmatch(name))
+    return name == BOUNDARIES or bool(_YEAR_MAP.fullmatch(name) or _WIJK_MAP.fullmatch(name))
 
 
 # --------------------------------------------------------------------------- reading
@@ -740,7 +752,7 @@ def publish(root: Path, observations: pd.DataFrame, regions: pd.DataFrame,
     unknown = [n for n in files or {} if not _allowed_file(n)]
     if unknown:
         raise ContractError(f"{', '.join(unknown)}: not a file of the snapshot contract "
-                            f"({BOUNDARIES}, gemeenten_<year>.geojson)")
+                            f"({BOUNDARIES}, gemeenten_<year>.geojson, wijken_<year>.geojson)")
     body = body_of(manifest)
     sdir = root / "snapshots"
     with writing(sdir):

@@ -285,9 +285,82 @@ def build_kwb(shared: Path, out: Path) -> dict:
     }
 
 
+def build_kwb_wijk(shared: Path, out: Path) -> dict:
+    """Kerncijfers wijken en buurten 2022 (85318NED) per wijk from the real KWB 2022 rows in
+    ``kwb_wijk/kwb_2021_2022_capybara.csv`` (CBS short names): NL, gemeente and wijk rows of the
+    measures ``pipelines/wijken.py`` takes. The real 2022 DataProperties are not in ../shared, so
+    the measures are named by their *stem* (no CBS numeric suffix, never a made-up one): the
+    refresh resolves stems the same way as real suffixed keys. Only 2022 is built (the 2021 rows
+    store one-decimal fields x10, see the kwb_wijk README)."""
+    from pipelines import wijken
+
+    table, year = wijken.KWB_TABLES[2022], 2022
+    src = shared / "kwb_wijk" / "kwb_2021_2022_capybara.csv"
+    if not src.is_file():
+        raise BuildError(f"{src}: not found (needed for {table})")
+    rows, typed, codes = [], [], []
+    with src.open(newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("year", "").strip() == str(year)]
+    for i, r in enumerate(rows):
+        code = r["gwb_code"].strip()
+        row = {"ID": i, wijken.REGION_DIM: code.ljust(10)}
+        for stem, (short, *_rest) in wijken.MEASURES.items():
+            v = (r.get(short) or "").strip()
+            row[stem] = float(v) if v not in ("", ".") else None
+        typed.append(row)
+        codes.append({"Key": code.ljust(10), "Title": r["regio"].strip(),
+                      "Description": "", "Municipality": r.get("gm_naam", "").strip(),
+                      "DetailRegionCode": code})
+    props = [{"ID": 0, "Position": None, "ParentID": None, "Type": "GeoDetail",
+              "Key": wijken.REGION_DIM, "Title": "Wijken en buurten", "Description": ""}]
+    props += [{"ID": n, "Position": n, "ParentID": None, "Type": "Topic", "Key": stem,
+               "Title": label, "Description": "", "Unit": unit, "Decimals": 0}
+              for n, (stem, (_s, label, unit, _step)) in enumerate(wijken.MEASURES.items(), 1)]
+    folder = out / table
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder, "TypedDataSet", table, typed)
+    _write(folder, wijken.REGION_DIM, table, codes)
+    _write(folder, "DataProperties", table, props)
+    _write(folder, "TableInfos", table, [{
+        "ID": 0, "Title": f"Kerncijfers wijken en buurten {year}", "Identifier": table,
+        "ShortTitle": f"Kerncijfers wijken en buurten {year}", "Modified": "2023-06-30T02:00:00",
+        "Period": str(year), "Language": "nl", "Catalog": "CBS", "OutputStatus": "Regulier",
+        "Summary": "Ontwikkelkopie: KWB 2022 per gemeente en wijk (reconstructie)"}])
+    _write(folder, "CategoryGroups", table, [])
+    _root_doc(folder, table, [wijken.REGION_DIM])
+    recs = {k: sum(1 for r in rows if r["recs"].strip() == k) for k in ("Land", "Gemeente", "Wijk")}
+    return {
+        "table": table, "title": f"Kerncijfers wijken en buurten {year}",
+        "sources": [_source(src, shared)],
+        "rows": {"kept": len(typed)},
+        "regions": {"NL": recs["Land"], "GM": recs["Gemeente"], "WK": recs["Wijk"]},
+        "measures_with_values": list(wijken.MEASURES),
+        "real": "every value and every region code and name (KWB 2022, CBS short names)",
+        "reconstructed": "DataProperties name the measures by their stem (no CBS numeric "
+                         "suffix: the real 2022 keys are not in ../shared); TableInfos "
+                         "(Modified is a placeholder); the TypedDataSet envelope",
+        "cut": f"only the {len(wijken.MEASURES)} measures the wijk view uses; no buurten",
+    }
+
+
+def build_wijk_map(src: Path, dest: Path, shared: Path) -> dict:
+    """The real generalised wijk boundaries of 2022 with PDOK's property names (``statcode``,
+    ``statnaam``, as the gebiedsindelingen service names them): geometry unchanged."""
+    fc = _read_json(src)
+    feats = [{"type": "Feature", "properties": {"statcode": f["properties"]["code"],
+                                                "statnaam": f["properties"].get("name")},
+              "geometry": f["geometry"]} for f in fc.get("features", [])]
+    dest.write_text(json.dumps({"type": "FeatureCollection", "features": feats},
+                               ensure_ascii=False), encoding="utf-8")
+    return {"file": f"geo/{dest.name}", "sources": [_source(src, shared)],
+            "features": len(feats), "real": "every geometry (already converted to WGS84)",
+            "reconstructed": "property names code/name -> statcode/statnaam (PDOK's)",
+            "cut": "the KWB attributes the source carried"}
+
+
 # --------------------------------------------------------------------------- assembling
 
-BUILDERS = {"86008NED": build_86008, "85984NED": build_kwb}
+BUILDERS = {"86008NED": build_86008, "85984NED": build_kwb, "85318NED": build_kwb_wijk}
 
 
 def _link_all(src: Path, dest: Path, skip: set[str]) -> list[str]:
@@ -406,9 +479,16 @@ def build(shared: Path, out: Path, catalog_path: Path) -> dict:
     report["linked_v3"] = _link_all(shared / "mirror", v3, set(report["built"]))
     report["linked_v4"] = (_link_all(shared / "odata_v4", v4, set())
                            if (shared / "odata_v4").is_dir() else [])
-    geo = out / "geo"  # gemeente boundaries, next to v3/ as the stand-in expects
-    if (shared / "geo").is_dir() and not (geo.exists() or geo.is_symlink()):
-        geo.symlink_to((shared / "geo").resolve(), target_is_directory=True)
+    geo = out / "geo"  # boundaries, next to v3/ as the stand-in expects: the gemeente files
+    if geo.is_symlink():  # (symlinked) and the wijk map of 2022 (an older build linked the dir)
+        geo.unlink()
+    geo.mkdir(exist_ok=True)
+    for f in sorted((shared / "geo").glob("*.geojson")) if (shared / "geo").is_dir() else []:
+        if not (geo / f.name).exists():
+            (geo / f.name).symlink_to(f.resolve())
+    wijk_geo = shared / "kwb_wijk" / "wijk_2022_generalised.geojson"
+    if wijk_geo.is_file():
+        report["wijk_map"] = build_wijk_map(wijk_geo, geo / "wijk_2022.geojson", shared)
     cat = catalog_mod.load(catalog_path)
     avail = availability(cat, Served(v3, v4))
     (out / "availability.json").write_text(json.dumps(avail, indent=1, ensure_ascii=False),

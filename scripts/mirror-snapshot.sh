@@ -18,7 +18,7 @@ BIN=${VENV_BIN:-.venv/bin}
 SHARED=${REGIO_SHARED_DIR:-../shared}
 "$BIN/python" scripts/build_dev_mirror.py --out "$dev" --shared "$SHARED/cbs" >&2
 port=$("$BIN/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/python" -m standin --mirror "$dev/v3" --geo "$SHARED/cbs"/geo --v4 "$dev/v4" \
+"$BIN/python" -m standin --mirror "$dev/v3" --geo "$dev/geo" --v4 "$dev/v4" \
   --port "$port" >/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -74,6 +74,18 @@ if off:
         "Waarom niet": m.disabled_reason or "nog niet geverifieerd",
     } for m in off]), hide_index=True, column_config=config)
 
+st.header("Cijfers per wijk")
+st.markdown(
+    "De pagina **Wijken** komt uit de *Kerncijfers wijken en buurten* van het CBS (per jaar een "
+    "eigen tabel) en de wijkgrenzen uit de CBS wijk- en buurtkaart van hetzelfde jaar (PDOK). "
+    "Twee dingen om te weten:\n\n"
+    "- **Afronding.** Het CBS rondt het aantal bedrijfsvestigingen per wijk af op 5. Bij een "
+    "kleine wijk (minder dan 25 vestigingen) is het aantal daardoor onnauwkeurig: het staat er "
+    "met die markering, maar krijgt geen kleur op de kaart.\n"
+    "- **Wijkcodes veranderen.** Bij een herindeling of een nieuwe wijkindeling krijgt een wijk "
+    "een nieuwe code. Een verandering ten opzichte van het vorige jaar staat er alleen als code "
+    "en oppervlakte gelijk bleven; anders staat er ‘nieuwe of gewijzigde wijk’.")
+
 st.header("Leegstand van winkels en kantoren")
 st.markdown(
     "De leegstand van winkels en kantoren komt uit de **Landelijke Monitor Leegstand**, die het "

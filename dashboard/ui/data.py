@@ -227,3 +227,33 @@ def run_history() -> list[dict]:
     except Exception:  # noqa: BLE001 - never a reason for a page to fail
         log.exception("run history %s not read; pages show none", root / "runs.jsonl")
         return []
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _wijk_frame(path: str, snapshot_id: str):
+    f = Path(path) / snapshot.WIJK_OBSERVATIONS.file
+    if not f.exists():
+        return None
+    import pandas as pd  # only for the wijk table; the snapshot contract checks it
+    return snapshot.WIJK_OBSERVATIONS.check(pd.read_parquet(f), f"{snapshot_id}/{f.name}")
+
+
+def wijk_frame(data: DashData):
+    """The snapshot's wijk rows (``wijk_observations``), None in snapshots without them."""
+    return _wijk_frame(str(data.path), data.snapshot_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _wijk_geo(path: str) -> dict[str, dict] | None:
+    return read_geojson(Path(path))
+
+
+def wijk_geo(data: DashData, year: int, codes: tuple[str, ...]
+             ) -> tuple[dict[str, dict] | None, tuple | None]:
+    """(features, bounds) of ``codes`` on the wijk map of ``year``: the gemeente's own bounds,
+    so the map shows the gemeente, not the country. (None, None) without a map."""
+    features = _wijk_geo(str(data.path / f"wijken_{year}.geojson"))
+    if not features:
+        return None, None
+    mine = {c: features[c] for c in codes if c in features}
+    return (mine, bounds(mine)) if mine else (None, None)

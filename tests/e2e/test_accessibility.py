@@ -49,6 +49,7 @@ PAGES = {  # url path -> the page's own title (the <title> starts with it)
     "mkb_innovatie": "Breed MKB en innovatie",
     "human_capital": "Human Capital",
     "ruimtelijke_economie": "Ruimtelijke economie & vitale kernen",
+    "wijken": "Wijken",
     "vergelijken": "Vergelijken",
     "brede_welvaart": "Brede welvaart",
     "dwarsverbanden": "Dwarsverbanden",

@@ -174,7 +174,7 @@ def test_a_page_that_does_not_exist_says_so_in_dutch(app_url, browser_context):
 PHONE = {"width": 390, "height": 844}
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0.0.0 Mobile Safari/537.36")
-ALL_PAGES = ["/", "/mkb_innovatie", "/human_capital", "/ruimtelijke_economie", "/vergelijken",
+ALL_PAGES = ["/", "/mkb_innovatie", "/human_capital", "/ruimtelijke_economie", "/wijken", "/vergelijken",
              "/brede_welvaart", "/dwarsverbanden", "/over_de_data"]
 # Content wider than the screen: the page scrolls sideways, or an element sticks out of the main
 # area without a scrollable box of its own around it (a table's own scroller is fine).

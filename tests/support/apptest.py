@@ -17,6 +17,7 @@ PAGES = {
     "human_capital": ("app_pages/human_capital.py", "Human Capital"),
     "ruimtelijke_economie": ("app_pages/ruimtelijke_economie.py",
                              "Ruimtelijke economie en vitale kernen"),
+    "wijken": ("app_pages/wijken.py", "Wijken"),
     "vergelijken": ("app_pages/vergelijken.py", "Vergelijken"),
     "brede_welvaart": ("app_pages/brede_welvaart.py", "Brede welvaart"),
     "dwarsverbanden": ("app_pages/dwarsverbanden.py", "Dwarsverbanden"),

@@ -1,0 +1,85 @@
+"""The page "Wijken" and its pure core (dashboard/core/wijken.py) on the real KWB 2022 wijk rows
+of the development snapshot (skips without ../shared)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboard.core import wijken
+from pipelines import snapshot
+from tests.support.apptest import run_app, svg_of, texts
+
+
+@pytest.fixture(scope="module")
+def wijk_rows(real_data) -> pd.DataFrame:
+    snap = snapshot.load_snapshot(real_data)
+    frame = snap.frame("wijk_observations")
+    assert frame is not None, "the development snapshot has wijk rows"
+    return frame
+
+
+def test_breda_table_centrum_and_summary(wijk_rows):
+    table = wijken.wijk_table(wijk_rows, "GM0758", 2022)
+    assert len(table) == 11
+    code, how = wijken.centrum(table)
+    assert code == "WK075800" and "centrum" in how
+    text = wijken.summary("Breda", table, 2022)
+    assert "Breda centrum" in text and "1.738 bedrijfsvestigingen per km²" in text
+    side = wijken.centrum_vs_rest(table, code).set_index("Maatstaf")
+    assert side.loc["Bedrijfsvestigingen", "Centrum"] == "3.475"
+    rest = table.loc[table["code"] != code, "vestigingen"].sum()
+    assert side.loc["Bedrijfsvestigingen", "Rest van de gemeente"] == f"{rest:,.0f}".replace(",", ".")
+
+
+def test_centrum_by_address_density_when_no_wijk_is_named_so(wijk_rows):
+    table = wijken.wijk_table(wijk_rows, "GM0363", 2022)  # Amsterdam: "Bijlmer Centrum" is not it
+    code, how = wijken.centrum(table)
+    assert "adressendichtheid" in how
+    assert code == table.sort_values("oad").iloc[-1]["code"]
+
+
+def test_small_counts_are_marked_not_coloured(wijk_rows):
+    table = wijken.wijk_table(wijk_rows, "GM0096", 2022)  # Vlieland: one wijk
+    assert len(table) == 1
+    assert wijken.centrum(table)[0] is None
+    anywhere = pd.concat(wijken.wijk_table(wijk_rows, g, 2022)
+                         for g in wijk_rows["gemeente_code"].unique()[:80])
+    small = anywhere[anywhere["imprecise"]]
+    assert len(small) and (small["vestigingen"] < 25).all()
+    mf = wijken.map_frame(small)
+    assert set(mf["quality"]) == {"onnauwkeurig"}
+
+
+def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758")
+    shown = at.dataframe[0].value
+    assert len(shown) == 11 and "Breda centrum (centrum)" in set(shown["Wijk"])
+    body = texts(at)
+    assert "Het centrum is Breda centrum" in body and "2022" in body
+    assert "afgerond" not in body or "op 5" in body
+    svg = svg_of(at, "kaart")
+    assert svg.count("<path") >= 11
+    # the map's summary sentence (caption and accessible name) names the centrum and its value
+    assert any("Breda centrum" in c.value and "1.738" in c.value for c in at.caption)
+    assert at.table[0].value.shape == (6, 2)  # centrum versus rest
+    # the phone version of the table: three columns, wijk by wijk, the main measures
+    phone = at.table[1].value
+    assert list(phone.columns) == ["Wijk", "Maatstaf", "Waarde"] and len(phone) == 11 * 4
+
+
+def test_page_vlieland_says_there_is_nothing_to_compare(real_data, monkeypatch):
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0096")
+    assert "niets te vergelijken" in texts(at)
+    assert len(at.table) == 1  # only the phone table: no centrum versus rest with one wijk
+
+
+def test_page_herindeling_gemeente(real_data, monkeypatch):
+    # Land van Cuijk (GM1982) was formed on 1 January 2022: its wijken carry new codes
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1982")
+    shown = at.dataframe[0].value
+    assert len(shown) > 1 and shown["Code"].str.startswith("WK1982").all()
+    # Voorne aan Zee (GM1992) was formed in 2023: no 2022 wijken under its code, said so
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1992")
+    assert ("Voorne aan Zee bestaat sinds 2023; de wijkcijfers over 2022 horen bij Brielle, "
+            "Hellevoetsluis en Westvoorne") in texts(at)

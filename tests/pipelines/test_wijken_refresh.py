@@ -1,0 +1,97 @@
+"""End to end: the refresh takes KWB wijk rows served by the stand-in (a v3 folder with CBS's
+suffixed measure keys), publishes them with the wijk map, and ``export --level WK`` writes them."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from pipelines import runs, snapshot, wijken
+from tests.support.world import cli_world, square
+
+TABLE = wijken.KWB_TABLES[2022]
+FEED = "https://opendata.cbs.nl/ODataFeed/OData"
+# (code, title, inwoners, vestigingen, G+I, land ha, address density)
+ROWS = [("GM0758", "Breda", 184000, 16000, 3000, 12000, 1800),
+        ("WK075800", "Breda centrum", 15000, 3475, 940, 200, 3900),
+        ("WK075801", "Breda noord", 25000, 2840, 600, 850, 2400),
+        ("WK075802", "Klein", 300, 20, 5, 90, 300)]
+
+
+def _doc(name: str, value) -> dict:
+    return {"odata.metadata": f"{FEED}/{TABLE}/$metadata#Cbs.OData.WebAPI.{name}", "value": value}
+
+
+def write_kwb_2022(mirror, geo) -> None:
+    folder = mirror / TABLE
+    folder.mkdir(parents=True)
+    keys = {"AantalInwoners": "AantalInwoners_5", "BedrijfsvestigingenTotaal":
+            "BedrijfsvestigingenTotaal_97", "GIHandelEnHoreca": "GIHandelEnHoreca_100",
+            "OppervlakteLand": "OppervlakteLand_111", "Omgevingsadressendichtheid":
+            "Omgevingsadressendichtheid_116"}
+    props = [{"ID": 0, "Type": "GeoDetail", "Key": "WijkenEnBuurten", "Title": "Regio's"}] + [
+        {"ID": i, "Type": "Topic", "Key": k, "Title": s, "Unit": "aantal", "Decimals": 0}
+        for i, (s, k) in enumerate(keys.items(), 1)]
+    props.append({"ID": 99, "Type": "Topic", "Key": "Mannen_6", "Title": "Mannen"})
+    typed = [{"ID": i, "WijkenEnBuurten": c.ljust(10), "Mannen_6": 1,
+              **dict(zip(keys.values(), (inw, vest, gi, land, oad), strict=True))}
+             for i, (c, _t, inw, vest, gi, land, oad) in enumerate(ROWS)]
+    typed.append({"ID": 9, "WijkenEnBuurten": "BU07580000", "Mannen_6": 1,
+                  "AantalInwoners_5": 10, "BedrijfsvestigingenTotaal_97": 5,
+                  "GIHandelEnHoreca_100": 0, "OppervlakteLand_111": 1,
+                  "Omgevingsadressendichtheid_116": 1})
+    codes = [{"Key": c.ljust(10), "Title": t} for c, t, *_ in ROWS]
+    for name, value in (("DataProperties", props), ("TypedDataSet", typed),
+                        ("WijkenEnBuurten", codes), ("CategoryGroups", []),
+                        ("TableInfos", [{"ID": 0, "Identifier": TABLE, "Modified":
+                                         "2023-06-30T02:00:00", "OutputStatus": "Regulier",
+                                         "Title": "Kerncijfers wijken en buurten 2022"}])):
+        (folder / f"{name}.json").write_text(json.dumps(_doc(name, value)))
+    entities = ["TableInfos", "UntypedDataSet", "TypedDataSet", "DataProperties",
+                "CategoryGroups", "WijkenEnBuurten"]
+    (folder / "root.json").write_text(json.dumps({"odata.metadata": f"{FEED}/{TABLE}/$metadata",
+        "value": [{"name": e, "url": f"{FEED}/{TABLE}/{e}"} for e in entities]}))
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"statcode": c, "statnaam": t},
+         "geometry": {"type": "Polygon", "coordinates": square(4.7 + i / 50, 51.58)}}
+        for i, (c, t, *_) in enumerate(ROWS[1:])]}
+    (geo / "wijk_2022.geojson").write_text(json.dumps(fc))
+
+
+def test_refresh_publishes_wijk_rows_and_map_and_export_writes_them(tmp_path, standin):
+    run = cli_world(tmp_path, standin)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    assert run("refresh") == 0
+    snap = snapshot.load_snapshot(run.data)
+    wk = snap.frame("wijk_observations")
+    assert wk is not None
+    assert sorted(wk["region_code"].unique()) == ["WK075800", "WK075801", "WK075802"]  # no BU
+    assert set(wk["measure"]) == {"AantalInwoners", "BedrijfsvestigingenTotaal",
+                                  "GIHandelEnHoreca", "OppervlakteLand",
+                                  "Omgevingsadressendichtheid"}  # suffixes resolved to stems
+    assert set(wk["gemeente_name"]) == {"Breda"}
+    vest = wk[wk["measure"] == "BedrijfsvestigingenTotaal"].set_index("region_code")
+    assert vest.loc["WK075800", "value"] == 3475
+    assert vest.loc["WK075802", "quality"] == "onnauwkeurig"  # 20 rounded to 5
+    mp = json.loads((snap.path / "wijken_2022.geojson").read_text())
+    assert {f["properties"]["statcode"] for f in mp["features"]} == set(vest.index)
+    assert "wijken_2022.geojson" in snap.manifest.files
+
+    out = tmp_path / "wijken.csv"
+    assert run("export", "--level", "WK", "--out", str(out)) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == len(wk)
+    centre = next(r for r in rows if r["region_code"] == "WK075800"
+                  and r["measure"] == "BedrijfsvestigingenTotaal")
+    assert (centre["gemeente_code"], centre["region_level"], centre["period"],
+            float(centre["value"])) == ("GM0758", "WK", "2022", 3475.0)
+
+
+def test_refresh_without_wijk_table_publishes_and_says_so(tmp_path, standin):
+    run = cli_world(tmp_path, standin)  # the stand-in has no KWB 2022
+    assert run("refresh") == 0
+    snap = snapshot.load_snapshot(run.data)
+    assert snap.frame("wijk_observations") is None
+    assert run("export", "--level", "WK", "--out", str(tmp_path / "w.csv")) != 0
+    last = runs.read_runs(run.data, last=1)[0]
+    assert any(TABLE in w for w in last.get("wijken_warnings", []))
