@@ -459,6 +459,8 @@ def key_figure(ind_obs: pd.DataFrame, regions: pd.DataFrame, meta: IndicatorEntr
     last = s.iloc[-1]
     period = str(last["period"])
     prev = previous_period(period)
+    if prev and pr.break_notes(meta, (int(prev[:4]), int(period[:4]))):
+        prev = ""  # a method break between the two years (catalogue `breaks`): no change
     prev_value = value_at(ind_obs, code, prev)
     pv = _val(gm_row, "provincie_code")
     imprecise = imprecise_at(ind_obs, code, period)

@@ -158,6 +158,21 @@ def test_key_figure_for_a_gemeente(dd):
     assert len(k["trend"]) == 5 and k["note"] is None
 
 
+def test_key_figure_no_change_across_a_method_break(dd):
+    """A break in the catalogue (``breaks``) between the latest year and the one before: the
+    two are measured differently, so no change, no 'gelijk binnen de afronding'."""
+    from pipelines.snapshot import SeriesBreak
+    ind = dd.by_indicator["werkloosheid_pct"]
+    meta = dd.indicators["werkloosheid_pct"]
+    peers = compute.peers(dd.regions, "GM0355")
+    broken = meta.model_copy(update={"breaks": (SeriesBreak(year=2023, note="nieuw"),)})
+    k = compute.key_figure(ind, dd.regions, broken, "GM0355", peers)
+    assert k["period"] == "2023" and k["value"] is not None
+    assert k["change"] is None and k["prev_period"] is None and k["nl_prev"] is None
+    earlier = meta.model_copy(update={"breaks": (SeriesBreak(year=2022, note="nieuw"),)})
+    assert compute.key_figure(ind, dd.regions, earlier, "GM0355", peers)["change"] is not None
+
+
 def test_key_figure_missing_latest_uses_last_known(dd):
     ind = dd.by_indicator["werkloosheid_pct"]
     k = compute.key_figure(ind, dd.regions, dd.indicators["werkloosheid_pct"], "GM0352",

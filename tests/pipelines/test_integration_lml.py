@@ -7,7 +7,9 @@ good data kept. The workbook is a fixture built from the documented layout (stan
 
 from __future__ import annotations
 
+import csv as _csv
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -165,10 +167,16 @@ def test_export_page_and_briefing(world, monkeypatch, tmp_path):
     csv = out.read_text(encoding="utf-8")
     # a snapshot from the stand-in is not CBS: every row starts with the 'let op' notice column
     assert csv.splitlines()[0].startswith("let op,")
-    rows = [r for r in csv.splitlines() if ",leegstand_winkels_pct,GM0002," in r]
-    assert len(rows) == len(YEARS) and f",{LISTED}," in "".join(rows) or rows
-    assert "landelijke_monitor_leegstand" in rows[0]
-    assert "CC BY 4.0" in exports.LICENCE
+    fields = [r[1:] for r in _csv.reader(io.StringIO(csv))]  # without the notice column
+    fields = [f for f in fields if f[:2] == ["leegstand_winkels_pct", "GM0002"]]
+    assert [int(f[4]) for f in fields] == YEARS  # the series across the 2020 break
+    assert all(float(f[5]) > 0 and f[8] == TABLE for f in fields)
+    manifest = snapshot.load_snapshot(world.data).manifest
+    sources = exports.sources_frame(manifest, ["leegstand_winkels_pct"])
+    row = sources[sources["CBS-tabel"] == TABLE].iloc[0]
+    assert row["StatLine"].endswith(f"/nl-nl/maatwerk/{LISTED}/49/landelijke-monitor-leegstand-"
+                                    f"{LISTED}")  # the edition's landing page, not StatLine
+    assert any("CC BY 4.0" in str(t) for t in sources["titel"])
 
     at = run_app(world.data, monkeypatch, "ruimtelijke_economie", gemeente="GM0002",
                  indicator="leegstand_winkels_pct")
