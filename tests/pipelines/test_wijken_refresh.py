@@ -85,6 +85,10 @@ def test_refresh_publishes_wijk_rows_and_map_and_export_writes_them(tmp_path, st
                   and r["measure"] == "BedrijfsvestigingenTotaal")
     assert (centre["gemeente_code"], centre["region_level"], centre["period"],
             float(centre["value"])) == ("GM0758", "WK", "2022", 3475.0)
+    # a selection is refused, not ignored: the wijk export has every wijk
+    assert run("export", "--level", "WK", "--gemeenten", "GM0758", "--out",
+               str(tmp_path / "sel.csv")) != 0
+    assert not (tmp_path / "sel.csv").exists()
 
 
 def test_refresh_without_wijk_table_publishes_and_says_so(tmp_path, standin):
