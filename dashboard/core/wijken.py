@@ -113,16 +113,41 @@ def _group(rows: pd.DataFrame) -> dict[str, float]:
             "onbewoond": onb}
 
 
-def centrum_vs_rest(table: pd.DataFrame, code: str) -> pd.DataFrame:
+def national(frame: pd.DataFrame, year: int) -> dict[str, float]:
+    """Nederland as the sum of all wijken of ``year`` (the same sums and ratios as
+    :func:`centrum_vs_rest`, so the reference is computed exactly like the columns beside it)."""
+    rows = frame[(frame["year"] == year)]
+    wide = rows.pivot_table(index="region_code", columns="measure", values="value",
+                            aggfunc="first")
+
+    def col(m):
+        return wide[m] if m in wide else pd.Series(float("nan"), index=wide.index)
+
+    return _group(pd.DataFrame({
+        "inwoners": col("AantalInwoners"), "vestigingen": col(TOTAL), "land_ha":
+        col("OppervlakteLand"), "gi": col("GIHandelEnHoreca"), "onbewoond":
+        col("OnbewoondeWoningen"), "woningen": col("Woningvoorraad")}))
+
+
+def centrum_vs_rest(table: pd.DataFrame, code: str,
+                    country: dict[str, float] | None = None) -> pd.DataFrame:
     """Centrum and the rest of the gemeente side by side (sums of counts, ratios of sums;
-    onbewoonde woningen weighted by the woningvoorraad): rows = measures, columns Centrum,
-    Rest van de gemeente."""
+    onbewoonde woningen weighted by the woningvoorraad), with the whole gemeente and, given
+    ``country`` (:func:`national`), Nederland as reference: rows = measures, columns Centrum,
+    Rest van de gemeente, Hele gemeente[, Nederland]. Nederland's counts (inwoners,
+    vestigingen) say nothing beside a gemeente's: only its ratios are shown."""
     cen, rest = table[table["code"] == code], table[table["code"] != code]
-    a, b = _group(cen), _group(rest)
-    return pd.DataFrame({"Maatstaf": [COLUMNS[k][0] for k in a],
-                         "Centrum": [fmt.value(a[k], COLUMNS[k][1], COLUMNS[k][2]) for k in a],
-                         "Rest van de gemeente": [fmt.value(b[k], COLUMNS[k][1], COLUMNS[k][2])
-                                                  for k in a]})
+    groups = {"Centrum": _group(cen), "Rest van de gemeente": _group(rest),
+              "Hele gemeente": _group(table)}
+    if country is not None:
+        groups["Nederland"] = {k: (float("nan") if COLUMNS[k][1] == "aantal" else v)
+                               for k, v in country.items()}
+    keys = list(groups["Centrum"])
+    out = {"Maatstaf": [COLUMNS[k][0] for k in keys]}
+    for label, g in groups.items():
+        out[label] = [fmt.value(g[k], COLUMNS[k][1], COLUMNS[k][2])
+                      if not pd.isna(g[k]) else "" for k in keys]
+    return pd.DataFrame(out)
 
 
 def display(table: pd.DataFrame, centrum_code: str | None) -> pd.DataFrame:

@@ -47,13 +47,17 @@ def render() -> None:
     if code is not None:
         st.subheader("Centrum en de rest van de gemeente")
         st.caption(f"Het centrum is hier {how}.")
-        st.table(wijken.centrum_vs_rest(table, code).set_index("Maatstaf"))
+        country = dataio.per_snapshot(data, "wijken-nl", (year,),
+                                      lambda: wijken.national(frame, year))
+        st.table(wijken.centrum_vs_rest(table, code, country).set_index("Maatstaf"))
+        st.caption("Hele gemeente en Nederland: opgeteld over hun wijken, zoals de kolommen "
+                   "ernaast; voor Nederland alleen de verhoudingen.")
     features, bnds = dataio.wijk_geo(data, year, tuple(table["code"]))
     if features and len(table) > 1:
         st.subheader("Kaart: bedrijfsvestigingen per km² land")
         spec = build.map_chart(wijken.map_frame(table), wijken.MAP_META,
                                title=f"Bedrijfsvestigingen per km² land, wijken van {name}, {year}",
-                               source=f"CBS {cbs_table}")
+                               source=f"CBS {cbs_table}", noun=("wijk", "wijken"))
         # the centrum selected: outlined, and the summary sentence names it and its value
         view = spec.for_selected(code) if code else spec
         components.chart(view, key="wijkkaart", filename=f"wijkkaart {name} {year}",

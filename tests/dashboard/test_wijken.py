@@ -62,7 +62,13 @@ def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
     assert svg.count("<path") >= 11
     # the map's summary sentence (caption and accessible name) names the centrum and its value
     assert any("Breda centrum" in c.value and "1.738" in c.value for c in at.caption)
-    assert at.table[0].value.shape == (6, 2)  # centrum versus rest
+    vs = at.table[0].value  # centrum versus rest, the whole gemeente and Nederland
+    assert list(vs.columns) == ["Centrum", "Rest van de gemeente", "Hele gemeente", "Nederland"]
+    assert vs.shape == (6, 4)
+    assert vs.loc["Bedrijfsvestigingen", "Hele gemeente"] == "26.415"  # 3.475 + 22.940 (sum)
+    assert vs.loc["Vestigingen per km² land", "Nederland"].endswith("per km²")
+    assert vs.loc["Bedrijfsvestigingen", "Nederland"] == ""  # a count: no reference
+    assert "Kaart van 11 wijken" in " ".join(c.value for c in at.caption)
     # the phone version of the table: three columns, wijk by wijk, the main measures
     phone = at.table[1].value
     assert list(phone.columns) == ["Wijk", "Maatstaf", "Waarde"] and len(phone) == 11 * 4

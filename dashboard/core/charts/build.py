@@ -71,7 +71,8 @@ def trend(values: list[float], periods: list[str], meta, label: str = "") -> Ser
                        (Line("gemeente", label, "gemeente", points),))
 
 
-def map_chart(mdf: pd.DataFrame, meta, *, title: str, source: str) -> MapChart:
+def map_chart(mdf: pd.DataFrame, meta, *, title: str, source: str,
+              noun: tuple[str, str] = ("gemeente", "gemeenten")) -> MapChart:
     """``compute.map_frame`` (code, name, value[, harmonisation, quality]) -> every gemeente
     with its value (None: geen gegevens), how it was put on today's boundaries and whether it
     is marked imprecise (then outside the colour scale)."""
@@ -83,7 +84,7 @@ def map_chart(mdf: pd.DataFrame, meta, *, title: str, source: str) -> MapChart:
                        pr.is_imprecise(q))
                   for c, n, v, h, q in zip(mdf["code"], mdf["name"], mdf["value"], harm, quality,
                                            strict=True))
-    return MapChart(title, source, measure(meta), areas)
+    return MapChart(title, source, measure(meta), areas, noun=noun)
 
 
 def bar_chart(df: pd.DataFrame, meta, *, chosen: set[str], title: str, source: str,

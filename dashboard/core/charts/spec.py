@@ -136,6 +136,8 @@ class MapChart:
     areas: tuple[Area, ...]
     selected: str | None = None
     kind: Literal["map"] = "map"
+    # what an area is, singular and plural, for the summary ("Kaart van 11 wijken")
+    noun: tuple[str, str] = ("gemeente", "gemeenten")
 
     def for_selected(self, code: str | None) -> MapChart:
         return dataclasses.replace(self, selected=code)

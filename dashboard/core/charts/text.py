@@ -243,16 +243,17 @@ def _map_facts(chart: MapChart) -> tuple[list[str], list[str]]:
     tail: list[str] = []
     if not have.empty:
         scale = "donkerder = hoger" if m.direction is None else "donkerder = gunstiger"
-        head.append(f"Kaart van {len(have)} gemeenten ({scale})")
+        one, many = chart.noun
+        head.append(f"Kaart van {len(have)} {many} ({scale})")
         top, low = have.iloc[0], have.iloc[-1]
         tail.append(f"Hoogste: {top['gemeente']} ({_val(top['waarde'], m)}), laagste: "
                     f"{low['gemeente']} ({_val(low['waarde'], m)})")
         n_missing = len(df) - len(have) - len(vague)
         if n_missing:
-            tail.append(f"{n_missing} {'gemeente' if n_missing == 1 else 'gemeenten'} zonder "
+            tail.append(f"{n_missing} {one if n_missing == 1 else many} zonder "
                         "gegevens")
         if vague:
-            tail.append(f"{len(vague)} {'gemeente' if len(vague) == 1 else 'gemeenten'} "
+            tail.append(f"{len(vague)} {one if len(vague) == 1 else many} "
                         "onnauwkeurig (kleine aantallen), gearceerd")
     with _MAP_FACTS_LOCK:
         if len(_MAP_FACTS) > 256:  # a few maps per snapshot; bounded all the same
