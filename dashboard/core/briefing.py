@@ -36,7 +36,7 @@ import matplotlib
 import pandas as pd
 import typst
 
-from dashboard.core import compute, storyline
+from dashboard.core import compute, storyline, wijken
 from dashboard.core import format as fmt
 from dashboard.core import presentation as pr
 from dashboard.core.charts import build, text
@@ -70,6 +70,7 @@ class Source:
     boundaries: str  # "current" | "historical"
     lags: pr.Lags | None = None
     gaps: pd.DataFrame | None = None  # harmonisation gaps (current boundaries only)
+    wijk_rows: pd.DataFrame | None = None  # the snapshot's wijk_observations, if any
     _compiler: typst.Compiler | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,7 +98,8 @@ class Source:
                 gaps = snap.frame("harmonisation_gaps")
             except Exception:  # noqa: BLE001 - an optional table; without it gaps say less
                 gaps = None
-        return cls(snap.id, snap.manifest, snap.regions, by_ind, inds, boundaries, lags, gaps)
+        return cls(snap.id, snap.manifest, snap.regions, by_ind, inds, boundaries, lags, gaps,
+                   snap.frame("wijk_observations"))
 
     @property
     def compiler(self) -> typst.Compiler:
@@ -242,6 +244,7 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
                     "van Nederland; alleen waar het verschil minstens "
                     f"{fmt.number(100 * pr.MATERIAL)} procentpunt is.",
         },
+        "kernen": wijken.briefing_paragraph(name, src.wijk_rows, gemeente),
         "charts": [],
         "notes": notes, "credit": pr.credit_line(sorted(set(tables))),
     }
@@ -285,9 +288,18 @@ def render(src: Source, gemeente: str, peer: compute.Peers | None = None) -> byt
     """The briefing of one gemeente as a tagged PDF (one A4 page). ``peer``: the comparable
     gemeenten to use (default: same size class and urbanity)."""
     data = content(src, gemeente, peer)
-    return src.compiler.compile(TEMPLATE.read_bytes(), format="pdf",
-                                sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
-                                pdf_standards=[PDF_STANDARD])
+    while True:  # one page: where the page is full, the last chart gives way (never a figure)
+        pdf = src.compiler.compile(TEMPLATE.read_bytes(), format="pdf",
+                                   sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+                                   pdf_standards=[PDF_STANDARD])
+        if page_count(pdf) <= 1 or not data["charts"]:
+            return pdf
+        data = {**data, "charts": data["charts"][:-1]}
+
+
+def page_count(pdf: bytes) -> int:
+    """Pages of a PDF typst wrote (its page objects are plain: ``/Type /Page``)."""
+    return len(re.findall(rb"/Type\s*/Page(?![sL])", pdf))
 
 
 def slug(text: str) -> str:

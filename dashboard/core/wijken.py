@@ -231,3 +231,36 @@ def long_display(shown: pd.DataFrame) -> pd.DataFrame:
     order = {w: i for i, w in enumerate(shown["Wijk"])}
     return long.sort_values("Wijk", key=lambda s: s.map(order), kind="stable").reset_index(
         drop=True)
+
+
+def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None,
+                       gemeente: str) -> dict | None:
+    """The briefing's short "Kernen en centrum" paragraph from the same figures as the Wijken
+    page: its summary sentence and, where there is a centrum, one sentence comparing it with
+    the rest of the gemeente. None without wijk rows for this gemeente (the briefing then has
+    no such heading)."""
+    yrs = years(frame)
+    if not yrs:
+        return None
+    year = yrs[-1]
+    table = wijk_table(frame, gemeente, year)
+    if table.empty:
+        return None
+    code, how = centrum(table)
+    if code is None:
+        text = summary(gemeente_name, table, year)
+    else:
+        a = _group(table[table["code"] == code])
+        b = _group(table[table["code"] != code])
+
+        def n(k):
+            return f"{fmt.number(a[k], 0)} tegen {fmt.number(b[k], 0)}"
+
+        name = table.loc[table["code"] == code, "naam"].iloc[0]
+        short = "CBS-wijknaam" if "noemt" in how else "hoogste adressendichtheid"
+        text = (f"{len(table)} wijken (CBS-wijkcijfers {year}, aantallen afgerond); centrum "
+                f"{name} ({short}) tegenover de rest van de "
+                f"gemeente: {n('vest_per_1000')} vestigingen per 1.000 inwoners, handel en "
+                f"horeca {n('aandeel_gi')} % van de vestigingen, onbewoonde woningen "
+                f"{n('onbewoond')} %.")
+    return {"title": "Kernen en centrum", "text": text}

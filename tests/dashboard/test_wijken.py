@@ -89,3 +89,22 @@ def test_page_herindeling_gemeente(real_data, monkeypatch):
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1992")
     assert ("Voorne aan Zee bestaat sinds 2023; de wijkcijfers over 2022 horen bij Brielle, "
             "Hellevoetsluis en Westvoorne") in texts(at)
+
+
+def test_briefing_has_a_kernen_en_centrum_paragraph_from_the_same_figures(real_data):
+    """The briefing's "Kernen en centrum": centrum versus the rest with the page's figures;
+    Vlieland says there is nothing to compare; and the PDF stays one page."""
+    from dashboard.core import briefing, compute  # noqa: PLC0415
+    from tests.support.pdf import pdf_text  # noqa: PLC0415
+
+    src = briefing.Source.load(real_data)
+    breda = briefing.content(src, "GM0758", charts=False)["kernen"]
+    assert breda["title"] == "Kernen en centrum"
+    assert breda["text"].startswith("11 wijken (CBS-wijkcijfers 2022")
+    assert "centrum Breda centrum (CBS-wijknaam)" in breda["text"]
+    assert "228 tegen 135 vestigingen per 1.000 inwoners" in breda["text"]  # as on the page
+    vlieland = briefing.content(src, "GM0096", charts=False)["kernen"]
+    assert "niets te vergelijken" in vlieland["text"]
+    pdf = briefing.render(src, "GM0758", compute.peers(src.regions, "GM0758"))
+    n, text = pdf_text(pdf)
+    assert n == 1 == briefing.page_count(pdf) and "Kernen en centrum." in text
