@@ -145,7 +145,8 @@ def centrum_vs_rest(table: pd.DataFrame, code: str,
     keys = list(groups["Centrum"])
     out = {"Maatstaf": [COLUMNS[k][0] for k in keys]}
     for label, g in groups.items():
-        out[label] = [fmt.value(g[k], COLUMNS[k][1], COLUMNS[k][2])
+        # the unit is in the row's label: the cells stay short enough for four columns on a phone
+        out[label] = [(fmt.number(g[k], COLUMNS[k][2]) + (" %" if COLUMNS[k][1] == "%" else ""))
                       if not pd.isna(g[k]) else "" for k in keys]
     return pd.DataFrame(out)
 
