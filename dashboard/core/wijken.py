@@ -134,19 +134,20 @@ def centrum_vs_rest(table: pd.DataFrame, code: str,
     """Centrum and the rest of the gemeente side by side (sums of counts, ratios of sums;
     onbewoonde woningen weighted by the woningvoorraad), with the whole gemeente and, given
     ``country`` (:func:`national`), Nederland as reference: rows = measures, columns Centrum,
-    Rest van de gemeente, Hele gemeente[, Nederland]. Nederland's counts (inwoners,
+    Rest (of the gemeente), Gemeente (whole)[, NL]. Nederland's counts (inwoners,
     vestigingen) say nothing beside a gemeente's: only its ratios are shown."""
     cen, rest = table[table["code"] == code], table[table["code"] != code]
-    groups = {"Centrum": _group(cen), "Rest van de gemeente": _group(rest),
-              "Hele gemeente": _group(table)}
+    # short heads (the section title says "centrum en de rest van de gemeente"): four columns
+    # of numbers fit a 390 px phone without breaking a number over two lines
+    groups = {"Centrum": _group(cen), "Rest": _group(rest), "Gemeente": _group(table)}
     if country is not None:
-        groups["Nederland"] = {k: (float("nan") if COLUMNS[k][1] == "aantal" else v)
+        groups["NL"] = {k: (float("nan") if COLUMNS[k][1] == "aantal" else v)
                                for k, v in country.items()}
     keys = list(groups["Centrum"])
     out = {"Maatstaf": [COLUMNS[k][0] for k in keys]}
     for label, g in groups.items():
         # the unit is in the row's label: the cells stay short enough for four columns on a phone
-        out[label] = [(fmt.number(g[k], COLUMNS[k][2]) + (" %" if COLUMNS[k][1] == "%" else ""))
+        out[label] = [(fmt.number(g[k], COLUMNS[k][2]) + ("\u00a0%" if COLUMNS[k][1] == "%" else ""))
                       if not pd.isna(g[k]) else "" for k in keys]
     return pd.DataFrame(out)
 

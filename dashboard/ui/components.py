@@ -112,6 +112,7 @@ def show_warnings(warnings: list[str]) -> None:
 
 NARROW = "narrow-only"  # container keys starting with these are shown on one screen width only
 WIDE = "wide-only"
+NUMBERS = "numbers"  # a container of a table of short numbers: no word split on a phone
 # All of the dashboard's own CSS, in one place. Phone = narrower than 640 px: Streamlit stacks
 # columns there. The element toolbars (English: 'Download as CSV', 'Search', 'Fullscreen') and
 # the tables' column menus ('Sort ascending', 'Pin column') are hidden; every page has Dutch
@@ -132,6 +133,10 @@ PAGE_CSS = f"""
   [data-testid="stTable"] :is(th, td) {{ padding: 0.25rem 0.4rem; }}
   [data-testid="stTable"] :is(th, td), [data-testid="stTable"] :is(th, td) * {{
     white-space: normal !important; overflow-wrap: anywhere !important; }}
+  /* a table of short numbers (container key 'numbers-…'): a number or word is never split */
+  [class*="st-key-{NUMBERS}"] [data-testid="stTable"] :is(th, td),
+  [class*="st-key-{NUMBERS}"] [data-testid="stTable"] :is(th, td) * {{
+    overflow-wrap: normal !important; }}
 }}
 @media (min-width: 641px) {{
   [class*="st-key-{NARROW}"] {{ display: none !important; }}

@@ -49,9 +49,11 @@ def render() -> None:
         st.caption(f"Het centrum is hier {how}.")
         country = dataio.per_snapshot(data, "wijken-nl", (year,),
                                       lambda: wijken.national(frame, year))
-        st.table(wijken.centrum_vs_rest(table, code, country).set_index("Maatstaf"))
-        st.caption("Hele gemeente en Nederland: opgeteld over hun wijken, zoals de kolommen "
-                   "ernaast; voor Nederland alleen de verhoudingen.")
+        with st.container(key=f"{components.NUMBERS}-wijk-centrum"):
+            st.table(wijken.centrum_vs_rest(table, code, country).set_index("Maatstaf"))
+        st.caption("Rest: de andere wijken van de gemeente. Gemeente (heel) en NL (Nederland): "
+                   "opgeteld over hun wijken, zoals de kolommen ernaast; voor Nederland alleen de "
+                   "verhoudingen.")
     features, bnds = dataio.wijk_geo(data, year, tuple(table["code"]))
     if features and len(table) > 1:
         st.subheader("Kaart: bedrijfsvestigingen per km² land")

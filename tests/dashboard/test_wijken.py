@@ -29,7 +29,7 @@ def test_breda_table_centrum_and_summary(wijk_rows):
     side = wijken.centrum_vs_rest(table, code).set_index("Maatstaf")
     assert side.loc["Bedrijfsvestigingen", "Centrum"] == "3.475"
     rest = table.loc[table["code"] != code, "vestigingen"].sum()
-    assert side.loc["Bedrijfsvestigingen", "Rest van de gemeente"] == f"{rest:,.0f}".replace(",", ".")
+    assert side.loc["Bedrijfsvestigingen", "Rest"] == f"{rest:,.0f}".replace(",", ".")
 
 
 def test_centrum_by_address_density_when_no_wijk_is_named_so(wijk_rows):
@@ -63,11 +63,11 @@ def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
     # the map's summary sentence (caption and accessible name) names the centrum and its value
     assert any("Breda centrum" in c.value and "1.738" in c.value for c in at.caption)
     vs = at.table[0].value  # centrum versus rest, the whole gemeente and Nederland
-    assert list(vs.columns) == ["Centrum", "Rest van de gemeente", "Hele gemeente", "Nederland"]
+    assert list(vs.columns) == ["Centrum", "Rest", "Gemeente", "NL"]
     assert vs.shape == (6, 4)
-    assert vs.loc["Bedrijfsvestigingen", "Hele gemeente"] == "26.415"  # 3.475 + 22.940 (sum)
-    assert vs.loc["Vestigingen per km² land", "Nederland"] == "68"  # unit in the row label
-    assert vs.loc["Bedrijfsvestigingen", "Nederland"] == ""  # a count: no reference
+    assert vs.loc["Bedrijfsvestigingen", "Gemeente"] == "26.415"  # 3.475 + 22.940 (sum)
+    assert vs.loc["Vestigingen per km² land", "NL"] == "68"  # unit in the row label
+    assert vs.loc["Bedrijfsvestigingen", "NL"] == ""  # a count: no reference
     assert "Kaart van 11 wijken" in " ".join(c.value for c in at.caption)
     # the phone version of the table: three columns, wijk by wijk, the main measures
     phone = at.table[1].value
