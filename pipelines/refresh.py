@@ -255,13 +255,18 @@ def resource_failure(root: Path, err: store.StorageError | store.RawDamaged, run
     record = {"run_id": uuid.uuid4().hex[:12], **run, "ended": store.utcnow(),
               "outcome": "failed", "exit_code": EXIT_FAILED, "kind": kind,
               "error": str(err), **path}
+    _record(root, record, f"refresh failed: {err}; and this run could not be recorded")
+    return EXIT_FAILED
+
+
+def _record(root: Path, record: dict, what: str) -> None:
+    """Append ``record`` to the run history; when even that fails, say so on stderr (the
+    journal under systemd), naming the file: a failure is never silent."""
     try:
         runs.append_run(root, record)
     except (store.StorageError, OSError) as exc:
-        print(f"refresh failed: {err}; and this run could not be recorded in "
-              f"{root / 'runs.jsonl'}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
-              flush=True)
-    return EXIT_FAILED
+        print(f"{what} in {root / runs.RUNS}: {getattr(exc, 'reason', None) or exc}",
+              file=sys.stderr, flush=True)
 
 
 def locked(root: Path, err: store.LockedError, run: dict) -> int:
@@ -271,12 +276,7 @@ def locked(root: Path, err: store.LockedError, run: dict) -> int:
     record is one write to a file opened for appending."""
     record = {"run_id": uuid.uuid4().hex[:12], **run, "ended": store.utcnow(),
               "outcome": "locked", "exit_code": EXIT_LOCKED, "error": str(err)}
-    try:
-        runs.append_run(root, record)
-    except (store.StorageError, OSError) as exc:
-        print(f"refresh not started: {err}; and this could not be recorded in "
-              f"{root / runs.RUNS}: {getattr(exc, 'reason', None) or exc}", file=sys.stderr,
-              flush=True)
+    _record(root, record, f"refresh not started: {err}; and this could not be recorded")
     return EXIT_LOCKED
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 
 import pandas as pd
 import pytest
 
 from pipelines import runs, snapshot, store
 from pipelines.__main__ import main
-from tests.support.world import FORMER, GEBIEDEN, VEST, WON, vest_value, write_catalog, write_world
+from tests.support.world import FORMER, GEBIEDEN, VEST, WON, lock_held, vest_value, write_catalog, write_world
 
 
 @pytest.fixture
@@ -228,24 +227,10 @@ def test_rollback_and_retention(world):
 
 
 def test_concurrent_refresh_is_refused(world):
-    world.data.mkdir(parents=True)
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with store.refresh_lock(world.data):
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        held.wait(5)
+    with lock_held(world.data):
         # flock is per open file description, so a second open in this process conflicts too
         assert world("refresh") == 75
         assert snapshot.current_id(world.data) is None
-    finally:
-        release.set()
-        t.join()
     assert world("refresh") == 0
 
 

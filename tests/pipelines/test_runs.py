@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 import pytest
 
-from pipelines import runs, store
-from tests.support.world import cli_world
+from pipelines import runs
+from tests.support.world import cli_world, lock_held
 
 
 def _rec(n: int, outcome: str = "ok") -> dict:
@@ -88,22 +87,8 @@ def test_status_names_the_damaged_history_and_lists_the_good_runs(world, capsys)
 
 
 def test_a_refresh_refused_by_the_lock_is_recorded(world, caplog):
-    world.data.mkdir(parents=True)
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with store.refresh_lock(world.data):
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        assert held.wait(5)
+    with lock_held(world.data):
         assert world("refresh") == 75
-    finally:
-        release.set()
-        t.join()
     rec = runs.read_runs(world.data)[-1]
     assert rec["outcome"] == "locked" and rec["exit_code"] == 75
     assert rec["error"].startswith("another refresh is running (pid ")

@@ -5,7 +5,9 @@ Table ids are made up (9000xNED) so nobody mistakes them for real CBS tables.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
 
 from tests.support.cbs_factory import write_gebieden, write_table
@@ -184,3 +186,27 @@ def cli_world(tmp_path: Path, standin):
 
     run.data, run.server = data, server
     return run
+
+
+@contextlib.contextmanager
+def lock_held(data):
+    """Another refresh holding ``data``'s lock (a thread in this process: flock is per open
+    file description, so it conflicts like another process) for the ``with`` block."""
+    from pipelines import store  # noqa: PLC0415
+
+    data.mkdir(parents=True, exist_ok=True)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with store.refresh_lock(data):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert held.wait(5), "the lock was not taken"
+        yield
+    finally:
+        release.set()
+        t.join()
