@@ -80,8 +80,10 @@ def _parser() -> argparse.ArgumentParser:
                         "historical: each year on that year's boundaries, as CBS publishes")
     e.add_argument("--level", choices=["GM", "WK"], default="GM",
                    help="GM: the tidy table (gemeenten, with NL and the regions above them); "
-                        "WK: the wijk rows of the Kerncijfers wijken en buurten, with their "
-                        "gemeente (--boundaries does not apply: wijken are as CBS published them)")
+                        "WK: the wijk figures (catalogue wijk_indicators) per wijk and year, with "
+                        "their gemeente; select with --gemeenten (GM codes) and --indicatoren "
+                        "(wijk indicator ids); --boundaries does not apply: wijken are as CBS "
+                        "published them")
     e.add_argument("--dialect", choices=["plain", "nl"], default="plain",
                    help="plain: comma + decimal point; nl: semicolon + decimal comma (Excel NL)")
     for flag, what in (("--gemeenten", "GM codes or names"),
@@ -423,25 +425,52 @@ def select_export(df: pd.DataFrame, regions: pd.DataFrame, *, gemeenten: str | N
     if ids:
         out = out[out["indicator"].isin(ids)]
     return out.reset_index(drop=True)
-WIJK_EXPORT_COLUMNS = ["measure", "label", "region_code", "region_name", "region_level",
-                       "gemeente_code", "gemeente_name", "period", "value", "unit", "cbs_table",
-                       "continuous", "kwaliteit"]
+WIJK_EXPORT_COLUMNS = ["indicator", "title", "region_code", "region_name", "region_level",
+                       "gemeente_code", "gemeente_name", "period", "value", "unit", "kwaliteit",
+                       "cbs_table", "continuous"]
 
 
-def wijk_export_frame(snap: snapshot.Snapshot) -> pd.DataFrame:
-    """The wijk rows (``--level WK``): one row per wijk x KWB measure x year with its gemeente;
-    ``continuous``: same code, gemeente and land area as the previous year (a change across a
-    code change is not a change of the same wijk); ``kwaliteit``: "onnauwkeurig" where CBS's
-    rounding to 5 makes a count meaningless."""
+def wijk_export_frame(snap: snapshot.Snapshot, gemeenten: list[str] | None = None,
+                      indicatoren: list[str] | None = None) -> pd.DataFrame:
+    """The wijk figures (``--level WK``): one row per wijk x wijk indicator (the catalogue's
+    ``wijk_indicators`` as the snapshot carries them) x year with its gemeente, rounded to the
+    indicator's decimals; ``continuous``: same code, gemeente and land area as the previous
+    year (a change across a code change is not a change of the same wijk); ``kwaliteit``:
+    "onnauwkeurig" where CBS's rounding (counts per wijk to 5) makes the figure meaningless.
+    ``gemeenten`` (GM codes) and ``indicatoren`` (wijk indicator ids) select; an unknown one is
+    an error naming it."""
     from . import wijken
     wk = snap.frame("wijk_observations")
-    if wk is None:
-        raise ValueError(f"snapshot {snap.id} has no wijk rows; refresh to fetch them")
-    out = wk.assign(label=wk["measure"].map({k: v[1] for k, v in wijken.MEASURES.items()}),
-                    unit=wk["measure"].map({k: v[2] for k, v in wijken.MEASURES.items()}),
-                    region_level="WK", period=wk["year"].astype(str),
-                    kwaliteit=wk["quality"].fillna(""))
-    out = out.sort_values(["gemeente_code", "region_code", "measure", "year"], kind="stable")
+    info = snap.manifest.wijken
+    if wk is None or info is None:
+        raise ValueError(f"snapshot {snap.id} has no wijk figures; refresh to fetch them")
+    inds = {i.id: i for i in info.indicators}
+    unknown = [i for i in indicatoren or () if i not in inds]
+    if unknown:
+        raise ValueError(f"unknown wijk indicator(s): {', '.join(unknown)} (known: "
+                         f"{', '.join(inds)})")
+    unknown = [g for g in gemeenten or () if g not in set(wk["gemeente_code"])]
+    if unknown:
+        raise ValueError(f"no wijken of gemeente(n): {', '.join(unknown)}")
+    if gemeenten:
+        wk = wk[wk["gemeente_code"].isin(gemeenten)]
+    chosen = [inds[i] for i in (indicatoren or inds)]
+    frames = []
+    for year, rows in wk.groupby("year"):
+        v = wijken.indicator_values(rows, chosen, None, info.max_uncertainty_pct)
+        first = rows.groupby("region_code").first()
+        v = v.join(first[["region_name", "gemeente_code", "gemeente_name", "cbs_table",
+                          "continuous"]], on="group")
+        frames.append(v.assign(period=str(year)))
+    out = pd.concat(frames, ignore_index=True).rename(columns={"group": "region_code",
+                                                               "indicator": "indicator"})
+    out["title"] = out["indicator"].map({k: i.title for k, i in inds.items()})
+    out["unit"] = out["indicator"].map({k: i.unit for k, i in inds.items()})
+    out["value"] = [round(float(x), inds[i].decimals)
+                    for x, i in zip(out["value"], out["indicator"], strict=True)]
+    out["kwaliteit"] = ["onnauwkeurig" if b else "" for b in out["imprecise"]]
+    out["region_level"] = "WK"
+    out = out.sort_values(["gemeente_code", "region_code", "indicator", "period"], kind="stable")
     return pd.DataFrame(out[WIJK_EXPORT_COLUMNS]).reset_index(drop=True)
 
 
@@ -452,13 +481,14 @@ def cmd_export(args, cat, root: Path) -> int:
         log.error(f"{exc}; run: python -m pipelines refresh")
         return EXIT_FAILED
     try:
-        if getattr(args, "level", "GM") == "WK":  # the wijk rows of every gemeente
-            chosen = [f for f in ("gemeenten", "indicatoren", "regio", "grootteklasse",
-                                  "stedelijkheid") if getattr(args, f, None)]
+        if getattr(args, "level", "GM") == "WK":  # the wijk figures
+            chosen = [f for f in ("regio", "grootteklasse", "stedelijkheid")
+                      if getattr(args, f, None)]
             if chosen:  # refused, not ignored: a script must not get more than it asked for
-                raise ValueError("--level WK exports every wijk; no selection ("
-                                 + ", ".join(f"--{f}" for f in chosen) + ")")
-            df = wijk_export_frame(snap)
+                raise ValueError("--level WK selects by --gemeenten and --indicatoren only, not "
+                                 + ", ".join(f"--{f}" for f in chosen))
+            df = wijk_export_frame(snap, [c.upper() for c in _codes(args.gemeenten)],
+                                   _codes(args.indicatoren))
         else:
             df = select_export(export_frame(snap, args.boundaries), snap.regions,
                                gemeenten=args.gemeenten, indicatoren=args.indicatoren,

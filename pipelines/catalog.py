@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -75,6 +75,8 @@ class Input:
     lag: int = 0  # years back: the value of year t-lag is used for year t (growth rates)
     rounding: float | None = None  # CBS's rounding step in the table's own unit, where the
     # metadata does not say it (counts per wijk to 5, leegstand counts to 10); else Decimals
+    weight: str | None = None  # wijk indicators: a rate or average CBS publishes per wijk is
+    # averaged over several wijken (centrum, rest, gemeente) weighted by this (additive) input
 
     def describe(self) -> str:
         flt = ",".join(f"{d}={k}" for d, k in self.filters)
@@ -277,6 +279,34 @@ def _norm(text) -> str:
 
 
 @dataclass(frozen=True)
+class Wijken:
+    """The catalogue's ``wijken`` section and ``wijk_indicators``: the Kerncijfers wijken en
+    buurten per wijk (pipelines/wijken.py, the page "Wijken"). Kept apart from ``indicators``:
+    wijk figures get no peers, rankings or harmonisation and are published in their own table."""
+
+    series: str  # the catalogue series whose measure stems the inputs name
+    editions: tuple[tuple[int, str], ...]  # (year, KWB table id), oldest first
+    years: tuple[int, ...]  # the editions the refresh asks wijk rows of
+    verified: bool
+    evidence: str
+    indicators: tuple[Indicator, ...]
+    map: str  # the indicator the wijk map shows first
+    headline: tuple[str, ...]  # centrum versus the rest, the briefing
+    line: int = 0
+
+    def table(self, year: int) -> str:
+        return dict(self.editions)[year]
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """Every KWB measure stem the wijk indicators need, in catalogue order."""
+        return tuple(dict.fromkeys(i.measure for ind in self.indicators for i in ind.inputs))
+
+    def indicator(self, ind_id: str) -> Indicator:
+        return next(i for i in self.indicators if i.id == ind_id)
+
+
+@dataclass(frozen=True)
 class Catalog:
     path: Path
     sha256: str
@@ -290,6 +320,7 @@ class Catalog:
     plausibility: tuple[tuple[str, float], ...] = tuple(PLAUSIBILITY_DEFAULTS.items())
     precision: tuple[tuple[str, float], ...] = tuple(PRECISION_DEFAULTS.items())
     files: dict[str, FileSource] = field(default_factory=dict)  # name -> a CBS-published file
+    wijken: Wijken | None = None  # the wijk section (None: no wijk figures)
     _by_id: dict[str, Indicator] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -513,8 +544,70 @@ def _build(doc, path: Path, lines: dict, sha: str) -> Catalog:
         precision = {**PRECISION_DEFAULTS, **dict(_precision(doc.get("precision")))}
     except ValueError as exc:
         raise CatalogError(f"{path}: {exc}") from None
+    wijk = _wijken(doc, fail, lines, tables, series, files)
     return Catalog(path, sha, ref_year, gebieden, tables, tuple(indicators), tuple(pairs),
-                   series, geb_series, tuple(bounds.items()), tuple(precision.items()), files)
+                   series, geb_series, tuple(bounds.items()), tuple(precision.items()), files,
+                   wijk)
+
+
+def _wijken(doc: dict, fail, lines: dict, tables, series, files) -> Wijken | None:
+    """The ``wijken`` section and its ``wijk_indicators`` (validated like indicators; the
+    theme is Ruimtelijke economie and the level WK, implied). Every input names the section's
+    series by a measure stem; each is either ``additive`` (a count) or ``weight``-ed by one."""
+    spec, raw = doc.get("wijken"), doc.get("wijk_indicators")
+    if spec is None and raw is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(raw, list) or not raw:
+        fail(("wijken", "indicators"), "'wijken' (a mapping with series, editions, years, map, "
+                                       "headline) and 'wijk_indicators' (a list) go together")
+    where = ("wijken", "editions")
+    ser = str(spec.get("series", ""))
+    if ser not in series:
+        fail(("wijken", "series"), f"wijken: series {ser!r} is not a series under 'tables'")
+    try:
+        editions = tuple(sorted((int(y), str(t)) for y, t in (spec.get("editions") or {}).items()))
+        years = tuple(int(y) for y in spec.get("years") or ())
+    except (TypeError, ValueError, AttributeError):
+        fail(where, "wijken: editions must be {year: TABLE} and years a list of years")
+    if not editions or any(not TABLE_ID.match(t) for _y, t in editions):
+        fail(where, "wijken: editions must be {year: TABLE} with CBS table ids (like 85984NED)")
+    if not years or set(years) - {y for y, _t in editions}:
+        fail(("wijken", "years"), "wijken: years must be a non-empty list of years with an edition")
+    inds: list[Indicator] = []
+    for idx, ispec in enumerate(raw):
+        w = ("wijk_indicators", idx)
+        if not isinstance(ispec, dict):
+            fail(w, f"wijk indicator #{idx + 1} must be a mapping")
+        label = f"wijk indicator {ispec.get('id')!r}"
+        full = {"theme": "ruimtelijke_economie", "levels": ["GM"], **ispec}
+        try:
+            ind = _indicator(full, tables, lines.get(w, 0), series, files)
+        except (ValueError, TypeError, KeyError) as exc:
+            fail(w, f"{label}: {str(exc).strip(chr(39) + chr(34))}")
+        if ispec.get("levels") not in (None, ["WK"]):
+            fail(w, f"{label}: levels is implied (WK)")
+        if any(i.table != ser for i in ind.inputs):
+            fail(w, f"{label}: every input names table {ser} (a measure stem)")
+        if any(i.filters or i.lag or i.scale != 1 for i in ind.inputs):
+            fail(w, f"{label}: filters, lag and scale do not apply to wijk inputs")
+        if ind.id in {i.id for i in inds}:
+            fail(w, f"{label}: duplicate id")
+        inds.append(replace(ind, levels=("WK",), rankable=False))
+    rounding: dict[str, float | None] = {}
+    for idx, ind in enumerate(inds):
+        for i in ind.inputs:  # one raw measure, one rounding: it is stored once per wijk
+            if rounding.setdefault(i.measure, i.rounding) != i.rounding:
+                fail(("wijk_indicators", idx), f"wijk indicator {ind.id!r}: {i.measure} has "
+                     f"rounding {i.rounding} here and {rounding[i.measure]} elsewhere")
+    ids = [i.id for i in inds]
+    for key in ("map", "headline"):
+        vals = spec.get(key)
+        vals = [vals] if key == "map" else vals
+        if not isinstance(vals, list) or not vals or any(v not in ids for v in vals):
+            fail(("wijken", key), f"wijken: {key} must name wijk indicator(s) ({', '.join(ids)})")
+    return Wijken(ser, editions, years, bool(spec.get("verified", False)),
+                  " ".join(str(spec.get("evidence", "")).split()), tuple(inds), str(spec["map"]),
+                  tuple(spec["headline"]), lines.get(("wijken", "series"), 0))
 
 
 def _precision(spec) -> tuple[tuple[str, float], ...]:
@@ -781,8 +874,16 @@ def _indicator(spec: dict, tables: dict[str, Table], line: int,
     formula = str(formula)
     inputs = tuple(_input(name, s, tables, series or {}, files or {})
                    for name, s in raw_inputs.items())
-    used = formula_names(formula)
+    used = formula_names(formula) | {i.weight for i in inputs if i.weight}
     names = {i.name for i in inputs}
+    for i in inputs:
+        if i.weight and (i.weight not in names or i.weight == i.name
+                         or not next(j for j in inputs if j.name == i.weight).additive):
+            raise ValueError(f"weight of input {i.name!r} must name another input that is "
+                             "additive (a count, e.g. the woningvoorraad)")
+        if i.weight and i.additive:
+            raise ValueError(f"input {i.name!r} is either additive (a count) or weighted "
+                             "(a rate or average), not both")
     if used - names:
         raise ValueError(f"formula uses undefined input(s): {', '.join(sorted(used - names))}")
     if names - used:
@@ -911,8 +1012,12 @@ def _input(name: str, spec, tables: dict[str, Table], series: dict[str, Series],
                                  or rounding <= 0):
         raise ValueError(f"rounding of input {name!r} must be a positive number (CBS's rounding "
                          "step in the table's own unit, e.g. 5 or 10)")
+    weight = spec.get("weight")
+    if weight is not None and not KEY.match(str(weight)):
+        raise ValueError(f"weight of input {name!r} must name another input")
     return Input(name, table, str(measure), tuple((str(d), str(k).strip()) for d, k in filters.items()),
-                 float(scale), additive, lag, None if rounding is None else float(rounding))
+                 float(scale), additive, lag, None if rounding is None else float(rounding),
+                 None if weight is None else str(weight))
 
 
 def _file_input(name: str, spec: dict, src: FileSource) -> None:

@@ -650,7 +650,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     enriched = enrich(catalog, checked.built, raws, current, stale, failed, not_yet, run, root,
                       boundary_source, force, data_source_of(client.config.base_url, data_source),
                       plausible)
-    wijk_rows, wijk_maps = wijk_frame(client, current, run,
+    wijk_rows, wijk_maps = wijk_frame(client, current, run, catalog.wijken,
                                       geo.wijk_url_template(boundary_source.template),
                                       fetch=not only)
     if wijk_rows is not None:
@@ -787,8 +787,25 @@ def snapshot_manifest(catalog: Catalog, raws: dict[str, RawTable], obs: pd.DataF
         tables=tables, indicators=inds, coverage=cov,
         dwarsverbanden=list(catalog.pairs),
         stale_tables=stale, indicators_not_yet_fetched=not_yet,
-        rows=len(obs), **later,
+        rows=len(obs), wijken=wijken_info(catalog), **later,
     )
+
+
+def wijken_info(catalog: Catalog) -> snapshot.WijkenInfo | None:
+    """The catalogue's wijk indicators as the snapshot carries them (the dashboard computes
+    wijk, centrum, rest, gemeente and Nederland from ``wijk_observations`` with these)."""
+    w = catalog.wijken
+    if w is None:
+        return None
+    return snapshot.WijkenInfo(
+        map=w.map, headline=w.headline,
+        max_uncertainty_pct=dict(catalog.precision)["max_uncertainty_pct"],
+        indicators=[snapshot.WijkIndicatorEntry(
+            id=i.id, title=i.title, description=i.description, unit=i.unit,
+            decimals=i.decimals, higher_is_better=i.higher_is_better, kind=i.kind,
+            formula=i.formula, inputs=[snapshot.WijkInput(name=x.name, measure=x.measure,
+                                                          additive=x.additive, weight=x.weight)
+                                       for x in i.inputs]) for i in w.indicators])
 
 
 def _finish(root: Path, run: dict, t0: float, outcome: str, code: int, **extra) -> int:
@@ -825,9 +842,11 @@ def summary(run: dict) -> str:
             f"({', '.join(parts) or 'none asked'}{kept_text}) in {took}.")
 
 
-def wijk_frame(client: CbsClient, current: Current, run: dict, geo_template: str | None = None,
-               fetch: bool = True) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
-    """The wijk rows of the KWB years in :data:`wijken.WIJK_YEARS` (one download per year,
+def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
+               geo_template: str | None = None, fetch: bool = True
+               ) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
+    """The wijk rows of the KWB years in the catalogue's ``wijken.years`` (``wijk``: its
+    :class:`~pipelines.catalog.Wijken`; the stems its wijk indicators need; one download per year,
     gemeente and wijk rows only) and the wijk boundaries of those years
     (``wijken_<year>.geojson``, from ``geo_template``: see :func:`geo.wijk_url_template`). Not
     fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, is left out with
@@ -835,12 +854,15 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, geo_template: str
     maps are kept (None and no maps when it had none), as they are when ``fetch`` is False
     (``refresh --only``: only what was asked is downloaded)."""
     frames, files = [], {}
-    for year in wijken.WIJK_YEARS if fetch else ():
-        table = wijken.KWB_TABLES[year]
+    for year in wijk.years if fetch and wijk is not None else ():
+        table = wijk.table(year)
         try:
             props = client.meta(table, "DataProperties")
-            q, keys = wijken.query_for(table, props)
-            df = wijken.from_entities(client.download(q), year, table, keys)
+            q, keys = wijken.query_for(table, props, wijken.stems(wijk))
+            df = wijken.from_entities(client.download(q), year, table, keys,
+                                      wijken.steps(wijk, props, keys))
+            if df.empty:
+                raise wijken.WijkError("no wijk rows in this table")
         except (CbsError, wijken.WijkError, OSError, ValueError) as exc:
             run.setdefault("wijken_warnings", []).append(f"{table} ({year}): {exc}")
             log.warning("wijk rows not taken", extra={"table": table, "error": str(exc)})

@@ -239,6 +239,41 @@ class Dwarsverband(Model):
     vraag: str = ""
 
 
+class WijkInput(Model):
+    """One input of a wijk indicator: a KWB measure stem, summed over wijken (``additive``) or
+    averaged weighted by another input (``weight``); neither: one wijk only."""
+
+    name: str
+    measure: str
+    additive: bool = False
+    weight: str | None = None
+
+
+class WijkIndicatorEntry(Model):
+    """One catalogue wijk indicator: computed from ``wijk_observations`` by
+    ``pipelines.wijken.indicator_values`` for a wijk or a group of wijken."""
+
+    id: str
+    title: str
+    description: str | None
+    unit: str
+    decimals: int
+    higher_is_better: bool | None
+    kind: Literal["size", "rate", "index"]
+    formula: str
+    inputs: tuple[WijkInput, ...]
+
+
+class WijkenInfo(Model):
+    """The catalogue's wijk section as published: the indicators, the one the map shows first,
+    the ones of "centrum en de rest" and the briefing, and the precision bound."""
+
+    map: str
+    headline: tuple[str, ...]
+    max_uncertainty_pct: float
+    indicators: tuple[WijkIndicatorEntry, ...]
+
+
 class NewEdition(Model):
     """A newer edition of a catalogue series that CBS lists and the catalogue does not use."""
 
@@ -385,6 +420,8 @@ class ManifestBody(Model):
     """Maps of earlier years whose gemeenten differ from today's, by year."""
     plausibility: Plausibility | None = None
     """Set when new data were rejected or accepted despite the checks."""
+    wijken: WijkenInfo | None = None
+    """The wijk indicators (catalogue ``wijk_indicators``); None: before they were configuration."""
 
 
 class Manifest(ManifestBody):

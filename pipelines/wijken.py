@@ -18,13 +18,18 @@ Rules that follow from how CBS publishes wijken:
 * **Traps of the development copy** (``../shared/cbs/kwb_wijk``): its 2021 rows store every
   one-decimal field x10; none of the measures below has decimals, so they are taken as stored.
 
-Measures are named by their KWB *stem* (the key without CBS's numeric suffix, which shifts per
-edition and is resolved against the edition's DataProperties by ``pipelines.editions``).
+Which measures are taken and what they make is configuration: the catalogue's ``wijken`` section
+and ``wijk_indicators`` (:class:`pipelines.catalog.Wijken`). Raw measures are named by their KWB
+*stem* (the key without CBS's numeric suffix, which shifts per edition and is resolved against
+the edition's DataProperties by ``pipelines.editions``); :func:`indicator_values` turns them into
+the wijk indicators, for one wijk or a group of wijken (centrum, rest of the gemeente, gemeente,
+Nederland), with the rounding carried through by interval arithmetic (:mod:`pipelines.precision`).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -32,37 +37,57 @@ import pandas as pd
 
 from . import precision
 
-# stem -> (KWB short name in the CSV export, Dutch label, unit, rounding step of the source)
-MEASURES: dict[str, tuple[str, str, str, float | None]] = {
-    "AantalInwoners": ("a_inw", "Inwoners", "aantal", None),
-    "Woningvoorraad": ("a_woning", "Woningvoorraad", "aantal", None),
-    "OnbewoondeWoningen": ("p_leegsw", "Onbewoonde woningen (ook tweede woningen)", "%", None),
-    "GemiddeldeWOZWaardeVanWoningen": ("g_wozbag", "Gemiddelde WOZ-waarde van woningen",
-                                       "x 1 000 euro", None),
-    "BedrijfsvestigingenTotaal": ("a_bedv", "Bedrijfsvestigingen", "aantal", 5.0),
-    "ALandbouwBosbouwEnVisserij": ("a_bed_a", "A Landbouw, bosbouw en visserij", "aantal", 5.0),
-    "BFNijverheidEnEnergie": ("a_bed_bf", "B-F Nijverheid en energie", "aantal", 5.0),
-    "GIHandelEnHoreca": ("a_bed_gi", "G+I Handel en horeca", "aantal", 5.0),
-    "HJVervoerInformatieEnCommunicatie": ("a_bed_hj", "H+J Vervoer, informatie en communicatie",
-                                          "aantal", 5.0),
-    "KLFinancieleDienstenOnroerendGoed": ("a_bed_kl", "K-L Financiële diensten, onroerend goed",
-                                          "aantal", 5.0),
-    "MNZakelijkeDienstverlening": ("a_bed_mn", "M-N Zakelijke dienstverlening", "aantal", 5.0),
-    "OQOverheidOnderwijsEnZorg": ("a_bed_oq", "O-Q Overheid, onderwijs en zorg", "aantal", 5.0),
-    "RUCultuurRecreatieOverigeDiensten": ("a_bed_ru", "R-U Cultuur, recreatie, overige diensten",
-                                          "aantal", 5.0),
-    "OppervlakteLand": ("a_lan_ha", "Oppervlakte land", "ha", None),
-    "MateVanStedelijkheid": ("ste_mvs", "Mate van stedelijkheid", "code", None),
-    "Omgevingsadressendichtheid": ("ste_oad", "Omgevingsadressendichtheid", "per km²", None),
-}
+# structural measures every wijk year needs besides the catalogue's: the land area (a wijk is
+# continuous only where it is unchanged) and the address density (the centrum rule)
+AREA, DENSITY = "OppervlakteLand", "Omgevingsadressendichtheid"
+REQUIRED = (AREA, DENSITY)
+# the KWB's own structure: the total and its eight sector groups (the add-up check)
 TOTAL = "BedrijfsvestigingenTotaal"
-SECTORS = [m for m in MEASURES if m != TOTAL and MEASURES[m][3] == 5.0]
+SECTORS = ["ALandbouwBosbouwEnVisserij", "BFNijverheidEnEnergie", "GIHandelEnHoreca",
+           "HJVervoerInformatieEnCommunicatie", "KLFinancieleDienstenOnroerendGoed",
+           "MNZakelijkeDienstverlening", "OQOverheidOnderwijsEnZorg",
+           "RUCultuurRecreatieOverigeDiensten"]
+# stem -> (short name, decimals) in CBS's KWB spreadsheet export (kwb-<year>.xls), the shape of the
+# development copy in ../shared/cbs/kwb_wijk; a stem without one has no development values
+KWB_SHORT_NAMES: dict[str, tuple[str, int]] = {
+    "AantalInwoners": ("a_inw", 0), "Woningvoorraad": ("a_woning", 0),
+    "OnbewoondeWoningen": ("p_leegsw", 0), "GemiddeldeWOZWaardeVanWoningen": ("g_wozbag", 0),
+    "BedrijfsvestigingenTotaal": ("a_bedv", 0), "ALandbouwBosbouwEnVisserij": ("a_bed_a", 0),
+    "BFNijverheidEnEnergie": ("a_bed_bf", 0), "GIHandelEnHoreca": ("a_bed_gi", 0),
+    "HJVervoerInformatieEnCommunicatie": ("a_bed_hj", 0),
+    "KLFinancieleDienstenOnroerendGoed": ("a_bed_kl", 0),
+    "MNZakelijkeDienstverlening": ("a_bed_mn", 0), "OQOverheidOnderwijsEnZorg": ("a_bed_oq", 0),
+    "RUCultuurRecreatieOverigeDiensten": ("a_bed_ru", 0),
+    "AfstandTotHuisartsenpraktijk": ("g_afs_hp", 1), "AfstandTotGroteSupermarkt": ("g_afs_gs", 1),
+    "AfstandTotKinderdagverblijf": ("g_afs_kv", 1), "AfstandTotSchool": ("g_afs_sc", 1),
+    "OppervlakteLand": ("a_lan_ha", 0), "MateVanStedelijkheid": ("ste_mvs", 0),
+    "Omgevingsadressendichtheid": ("ste_oad", 0),
+}
 COLUMNS = {"region_code": "string", "region_name": "string", "gemeente_code": "string",
            "gemeente_name": "string", "year": "int", "measure": "string", "value": "float",
            "uncertainty": "float", "quality": "string", "cbs_table": "string",
            "continuous": "bool"}
-KWB_TABLES = {2021: "85039NED", 2022: "85318NED", 2023: "85618NED", 2024: "85984NED",
-              2025: "86165NED"}
+
+
+def stems(wijk) -> tuple[str, ...]:
+    """The KWB measure stems to ask of every edition: the catalogue's and :data:`REQUIRED`."""
+    return tuple(dict.fromkeys([*wijk.stems, *REQUIRED]))
+
+
+def steps(wijk, properties: Iterable[Mapping] | None = None,
+          keys: Mapping[str, str] | None = None) -> dict[str, float | None]:
+    """stem -> CBS's rounding step: the catalogue's ``rounding`` (counts per wijk to 5: CBS says
+    so only in words), else the edition's DataProperties (``keys``: its key -> stem; Decimals and
+    Unit, :func:`precision.rounding_step`), else None (taken as exact)."""
+    override = {i.measure: i.rounding for ind in wijk.indicators for i in ind.inputs
+                if i.rounding is not None}
+    by_stem = {}
+    if properties is not None:
+        names = dict(keys or {})
+        for p in properties:
+            key = str(p.get("Key", ""))
+            by_stem[names.get(key, key)] = p
+    return {s: precision.rounding_step(by_stem.get(s), 1.0, override.get(s)) for s in stems(wijk)}
 
 
 class WijkError(ValueError):
@@ -86,22 +111,24 @@ def _num(v) -> float:
     return float(s)
 
 
-def tidy(rows: list[dict], year: int, table: str, gemeente_names: dict[str, str]) -> pd.DataFrame:
+def tidy(rows: list[dict], year: int, table: str, gemeente_names: dict[str, str],
+         step: Mapping[str, float | None]) -> pd.DataFrame:
     """Tidy wijk frame from KWB rows keyed by stem (``WijkenEnBuurten`` = code, ``Naam`` =
-    name, one column per measure stem). Non-wijk rows are ignored; a missing value is left
-    out, never 0. ``continuous`` is filled by :func:`link_years`."""
+    name, one column per measure stem): one row per wijk x stem of ``step`` (stem -> CBS's
+    rounding step, :func:`steps`). Non-wijk rows are ignored; a missing value is left out,
+    never 0. ``continuous`` is filled by :func:`link_years`."""
     out = []
     for r in rows:
         code = str(r.get("WijkenEnBuurten", "")).strip()
         if not code.startswith("WK"):
             continue
         gm = gemeente_of(code)
-        for stem, (_short, _label, _unit, step) in MEASURES.items():
+        for stem, st in step.items():
             v = _num(r.get(stem))
             if np.isnan(v):
                 continue
             out.append((code, str(r.get("Naam", "")).strip(), gm, gemeente_names.get(gm, ""),
-                        year, stem, v, step / 2 if step else 0.0, table))
+                        year, stem, v, st / 2 if st else 0.0, table))
     df = pd.DataFrame(out, columns=["region_code", "region_name", "gemeente_code",
                                     "gemeente_name", "year", "measure", "value", "uncertainty",
                                     "cbs_table"])
@@ -166,12 +193,15 @@ def check(df: pd.DataFrame, gemeenten: set[str] | None = None) -> dict[int, dict
             for y, g in df.groupby("year")}
 
 
-def rows_from_kwb_csv(path: Path, year: int) -> tuple[list[dict], dict[str, str]]:
+def rows_from_kwb_csv(path: Path, year: int, wanted: Iterable[str]
+                      ) -> tuple[list[dict], dict[str, str]]:
     """Rows keyed by stem from a KWB export in short names (``gwb_code``, ``regio``, ``recs``,
     ``a_inw`` ...; the development copy ``kwb_2021_2022_capybara.csv`` holds 2021 and 2022),
-    and the gemeente names of that year. Only the measures of :data:`MEASURES` (none has
-    decimals, so the 2021 x10 trap of one-decimal fields does not apply)."""
+    and the gemeente names of that year: the ``wanted`` stems that have a short name in
+    :data:`KWB_SHORT_NAMES`. That copy stores the one-decimal fields of 2021 x10 (the kwb_wijk
+    README): they are divided back here."""
     rows, names = [], {}
+    cols = {s: KWB_SHORT_NAMES[s] for s in wanted if s in KWB_SHORT_NAMES}
     with Path(path).open(newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             if str(r.get("year", "")).strip() != str(year):
@@ -180,39 +210,37 @@ def rows_from_kwb_csv(path: Path, year: int) -> tuple[list[dict], dict[str, str]
             if r["recs"].strip() == "Gemeente":
                 names[code] = r["regio"].strip()
             row = {"WijkenEnBuurten": code, "Naam": r["regio"]}
-            row.update({stem: r.get(short) for stem, (short, *_rest) in MEASURES.items()})
+            for stem, (short, dec) in cols.items():
+                v = _num(r.get(short))
+                row[stem] = v / 10 ** dec if year == 2021 and dec and not np.isnan(v) else v
             rows.append(row)
     return rows, names
 
 
-def from_kwb_csv(path: Path, years: tuple[int, ...] = (2021, 2022)) -> pd.DataFrame:
-    """The tidy, linked and checked wijk frame of a KWB short-name export."""
+def from_kwb_csv(path: Path, wijk, years: tuple[int, ...] = (2021, 2022)) -> pd.DataFrame:
+    """The tidy, linked and checked wijk frame of a KWB short-name export (``wijk``: the
+    catalogue's :class:`~pipelines.catalog.Wijken`; rounding from the catalogue only: the
+    export has no DataProperties)."""
     frames = []
     for y in years:
-        rows, names = rows_from_kwb_csv(path, y)
-        df = tidy(rows, y, KWB_TABLES[y], names)
+        rows, names = rows_from_kwb_csv(path, y, stems(wijk))
+        df = tidy(rows, y, wijk.table(y), names, steps(wijk))
         check(df, set(names))
         frames.append(df)
     return link_years(pd.concat(frames, ignore_index=True))
 
 
-# --------------------------------------------------------------------------- from CBS
-
-SERIES = "kerncijfers_wijken_en_buurten"
 REGION_DIM = "WijkenEnBuurten"
-# the KWB years whose wijk rows the refresh asks for: 2022 is the newest year with business counts
-# per wijk in the development copy; a year CBS (or the stand-in) does not serve is skipped
-WIJK_YEARS = (2022,)
 
 
-def query_for(table: str, properties: list[dict]):
-    """The wijk question to one KWB edition: gemeente and wijk rows (no buurten) of the measures
-    this edition has (stems resolved to its keys; a stem it lacks is simply not asked). Returns
-    (Query, {key: stem})."""
+def query_for(table: str, properties: list[dict], wanted: Iterable[str]):
+    """The wijk question to one KWB edition: gemeente and wijk rows (no buurten) of the
+    ``wanted`` stems (:func:`stems`) this edition has (resolved to its keys; a stem it lacks is
+    simply not asked). Returns (Query, {key: stem})."""
     from .editions import EditionError, resolve_measure
     from .query import Query
     keys = {}
-    for stem in MEASURES:
+    for stem in wanted:
         try:
             keys[resolve_measure(stem, properties, table)] = stem
         except EditionError:
@@ -222,9 +250,9 @@ def query_for(table: str, properties: list[dict]):
 
 
 def from_entities(entities: dict[str, list], year: int, table: str,
-                  keys: dict[str, str]) -> pd.DataFrame:
+                  keys: dict[str, str], step: Mapping[str, float | None]) -> pd.DataFrame:
     """The tidy frame of one downloaded KWB edition (``client.download``: the TypedDataSet plus
-    the ``WijkenEnBuurten`` code list with titles), checked."""
+    the ``WijkenEnBuurten`` code list with titles; ``step``: :func:`steps`), checked."""
     titles = {str(c.get("Key", "")).strip(): str(c.get("Title", "")).strip()
               for c in entities.get(REGION_DIM, [])}
     rows = []
@@ -235,7 +263,7 @@ def from_entities(entities: dict[str, list], year: int, table: str,
         rows.append(row)
     names = {c: n for c, n in titles.items() if c.startswith("GM")}
     names.update({r[REGION_DIM]: r["Naam"] for r in rows if r[REGION_DIM].startswith("GM")})
-    df = tidy(rows, year, table, names)
+    df = tidy(rows, year, table, names, {s: step.get(s) for s in keys.values()})
     check(df, {c for c in names} | {r[REGION_DIM] for r in rows if r[REGION_DIM].startswith("GM")})
     return df
 
@@ -253,3 +281,84 @@ def boundaries(fc: dict, codes: set[str]) -> bytes:
             feats.append({**f, "properties": {"statcode": code,
                                               "statnaam": p.get("statnaam") or p.get("name")}})
     return simplify({"type": "FeatureCollection", "features": feats}, WIJK_MAX_BYTES)
+
+
+# --------------------------------------------------------------------------- indicators
+
+def indicator_values(rows: pd.DataFrame, indicators, groups: Mapping[str, Iterable[str]] | None
+                     = None, max_uncertainty_pct: float = precision.DEFAULTS[
+                         "max_uncertainty_pct"]) -> pd.DataFrame:
+    """The wijk indicators (catalogue ``wijk_indicators``, or the snapshot's entries of them:
+    anything with id, formula, decimals and inputs of name, measure, additive, weight) from
+    the raw wijk rows of one year (``wijk_observations`` of that year).
+
+    ``groups``: name -> wijk codes; each group is computed from its wijken as one area: a count
+    (``additive``) is summed, a rate or average CBS publishes per wijk (``weight``) is averaged
+    weighted by its count, and the formula is applied to those (a ratio of sums, never a mean of
+    ratios). Only wijken with every input of that indicator take part (``n`` says how many); an
+    input that is neither (a density) has a value for a group of one wijk only. Without
+    ``groups`` every wijk is its own group. The rounding of the inputs is carried through by
+    interval arithmetic: ``uncertainty`` is the half-width, ``imprecise`` follows the same bound
+    as the gemeente figures. Returns group, indicator, value, uncertainty, imprecise, n."""
+    cols = ["group", "indicator", "value", "uncertainty", "imprecise", "n"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    wide = rows.pivot_table(index="region_code", columns="measure", values="value",
+                            aggfunc="first")
+    unc = rows.pivot_table(index="region_code", columns="measure", values="uncertainty",
+                           aggfunc="first").reindex_like(wide).fillna(0.0)
+    if groups is None:
+        member = pd.DataFrame({"group": wide.index, "region_code": wide.index})
+    else:
+        member = pd.DataFrame([(g, c) for g, codes in groups.items() for c in codes],
+                              columns=["group", "region_code"])
+        member = member[member["region_code"].isin(wide.index)]
+    order = list(dict.fromkeys(member["group"])) if groups is None else list(groups)
+    out = []
+    for ind in indicators:
+        names = {i.name: i for i in ind.inputs}
+        need = [i.measure for i in ind.inputs]
+        if any(m not in wide for m in need):
+            continue  # an edition without this measure: the figure is empty that year
+        sub = member.join(wide[need].dropna(), on="region_code", how="inner")
+        sub = sub.join(unc[need].add_suffix("__u"), on="region_code")
+        agg_v, agg_lo, agg_hi = {}, {}, {}
+        g = sub.groupby("group", sort=False)
+        n = g.size()
+        for name, i in names.items():
+            v, u = sub[i.measure], sub[i.measure + "__u"]
+            lo, hi = v - u, v + u
+            if i.additive:
+                lo = lo.clip(lower=0)
+                agg_v[name] = v.groupby(sub["group"]).sum()
+                agg_lo[name], agg_hi[name] = (lo.groupby(sub["group"]).sum(),
+                                              hi.groupby(sub["group"]).sum())
+            elif i.weight:
+                w = sub[names[i.weight].measure]
+                wsum = w.groupby(sub["group"]).sum().where(lambda x: x > 0)
+                agg_v[name] = (v * w).groupby(sub["group"]).sum() / wsum
+                agg_lo[name] = (lo * w).groupby(sub["group"]).sum() / wsum
+                agg_hi[name] = (hi * w).groupby(sub["group"]).sum() / wsum
+            else:  # not to be summed or averaged: one wijk only
+                one = n[n == 1].index
+                first = g[i.measure].first()
+                agg_v[name] = first.where(first.index.isin(one))
+                agg_lo[name] = (first - g[i.measure + "__u"].first()).where(first.index.isin(one))
+                agg_hi[name] = (first + g[i.measure + "__u"].first()).where(first.index.isin(one))
+        idx = n.index
+        val, _ = precision.bounds(ind.formula, {k: x.reindex(idx) for k, x in agg_v.items()},
+                                  {k: x.reindex(idx) for k, x in agg_v.items()})
+        lo, hi = precision.bounds(ind.formula, {k: x.reindex(idx) for k, x in agg_lo.items()},
+                                  {k: x.reindex(idx) for k, x in agg_hi.items()})
+        val = np.where(np.isfinite(val), val, np.nan)
+        half = precision.half_width(lo, hi)
+        bad = precision.imprecise(val, half, ind.decimals, max_uncertainty_pct).to_numpy()
+        out.append(pd.DataFrame({"group": idx, "indicator": ind.id, "value": val,
+                                 "uncertainty": half, "imprecise": bad & ~np.isnan(val),
+                                 "n": n.to_numpy()}))
+    if not out:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(out, ignore_index=True).dropna(subset=["value"])
+    rank = {g: k for k, g in enumerate(order)}
+    return df.sort_values("group", key=lambda s: s.map(rank), kind="stable").reset_index(
+        drop=True)[cols]

@@ -285,37 +285,53 @@ def build_kwb(shared: Path, out: Path) -> dict:
     }
 
 
-def build_kwb_wijk(shared: Path, out: Path) -> dict:
-    """Kerncijfers wijken en buurten 2022 (85318NED) per wijk from the real KWB 2022 rows in
-    ``kwb_wijk/kwb_2021_2022_capybara.csv`` (CBS short names): NL, gemeente and wijk rows of the
-    measures ``pipelines/wijken.py`` takes. The real 2022 DataProperties are not in ../shared, so
-    the measures are named by their *stem* (no CBS numeric suffix, never a made-up one): the
-    refresh resolves stems the same way as real suffixed keys. Only 2022 is built (the 2021 rows
-    store one-decimal fields x10, see the kwb_wijk README)."""
-    from pipelines import wijken
+def build_kwb_wijk(shared: Path, out: Path, year: int = 2022) -> dict:
+    """Kerncijfers wijken en buurten per wijk of ``year`` (2022 = 85318NED, 2021 = 85039NED)
+    from the real KWB rows in ``kwb_wijk/kwb_2021_2022_capybara.csv`` (CBS short names): NL,
+    gemeente and wijk rows of the stems the catalogue's wijk indicators need
+    (``pipelines.wijken.stems``). That year's real DataProperties are not in ../shared, so the
+    measures are named by their *stem* (no CBS numeric suffix, never a made-up one) with the Unit
+    and Decimals of the same stem in the real 2024 metadata (85984NED); the refresh resolves stems
+    the same way as real suffixed keys. The 2021 one-decimal fields, stored x10 in that copy, are
+    divided back (``wijken.rows_from_kwb_csv``; the kwb_wijk README)."""
+    from pipelines import catalog, wijken
 
-    table, year = wijken.KWB_TABLES[2022], 2022
+    wijk = catalog.load().wijken
+    table = wijk.table(year)
     src = shared / "kwb_wijk" / "kwb_2021_2022_capybara.csv"
-    if not src.is_file():
-        raise BuildError(f"{src}: not found (needed for {table})")
-    rows, typed, codes = [], [], []
+    meta = shared / "kwb" / "85984NED" / "DataProperties.json"
+    for f in (src, meta):
+        if not f.is_file():
+            raise BuildError(f"{f}: not found (needed for {table})")
+    wanted = [s for s in wijken.stems(wijk) if s in wijken.KWB_SHORT_NAMES]
+    rows, _names = wijken.rows_from_kwb_csv(src, year, wanted)
     with src.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("year", "").strip() == str(year)]
+        extra = {r["gwb_code"].strip(): r for r in csv.DictReader(f)
+                 if r.get("year", "").strip() == str(year)}
+    real = {}
+    for p in _read_json(meta):
+        stem = str(p.get("Key", "")).rsplit("_", 1)[0]
+        real.setdefault(stem, p)
+    typed, codes, with_values = [], [], set()
     for i, r in enumerate(rows):
-        code = r["gwb_code"].strip()
+        code = r[wijken.REGION_DIM]
         row = {"ID": i, wijken.REGION_DIM: code.ljust(10)}
-        for stem, (short, *_rest) in wijken.MEASURES.items():
-            v = (r.get(short) or "").strip()
-            row[stem] = float(v) if v not in ("", ".") else None
+        for stem in wanted:
+            v = r.get(stem)
+            row[stem] = None if v is None or v != v else float(v)
+            if row[stem] is not None:
+                with_values.add(stem)
         typed.append(row)
-        codes.append({"Key": code.ljust(10), "Title": r["regio"].strip(),
-                      "Description": "", "Municipality": r.get("gm_naam", "").strip(),
+        codes.append({"Key": code.ljust(10), "Title": r["Naam"].strip(), "Description": "",
+                      "Municipality": extra[code].get("gm_naam", "").strip(),
                       "DetailRegionCode": code})
     props = [{"ID": 0, "Position": None, "ParentID": None, "Type": "GeoDetail",
               "Key": wijken.REGION_DIM, "Title": "Wijken en buurten", "Description": ""}]
     props += [{"ID": n, "Position": n, "ParentID": None, "Type": "Topic", "Key": stem,
-               "Title": label, "Description": "", "Unit": unit, "Decimals": 0}
-              for n, (stem, (_s, label, unit, _step)) in enumerate(wijken.MEASURES.items(), 1)]
+               "Title": real.get(stem, {}).get("Title", stem), "Description": "",
+               "Unit": real.get(stem, {}).get("Unit"), "Decimals": real.get(stem, {}).get(
+                   "Decimals")}
+              for n, stem in enumerate(wanted, 1)]
     folder = out / table
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder, "TypedDataSet", table, typed)
@@ -323,23 +339,28 @@ def build_kwb_wijk(shared: Path, out: Path) -> dict:
     _write(folder, "DataProperties", table, props)
     _write(folder, "TableInfos", table, [{
         "ID": 0, "Title": f"Kerncijfers wijken en buurten {year}", "Identifier": table,
-        "ShortTitle": f"Kerncijfers wijken en buurten {year}", "Modified": "2023-06-30T02:00:00",
-        "Period": str(year), "Language": "nl", "Catalog": "CBS", "OutputStatus": "Regulier",
-        "Summary": "Ontwikkelkopie: KWB 2022 per gemeente en wijk (reconstructie)"}])
+        "ShortTitle": f"Kerncijfers wijken en buurten {year}",
+        "Modified": f"{year + 1}-06-30T02:00:00", "Period": str(year), "Language": "nl",
+        "Catalog": "CBS", "OutputStatus": "Regulier",
+        "Summary": f"Ontwikkelkopie: KWB {year} per gemeente en wijk (reconstructie)"}])
     _write(folder, "CategoryGroups", table, [])
     _root_doc(folder, table, [wijken.REGION_DIM])
-    recs = {k: sum(1 for r in rows if r["recs"].strip() == k) for k in ("Land", "Gemeente", "Wijk")}
+    recs = {k: sum(1 for r in extra.values() if r["recs"].strip() == k)
+            for k in ("Land", "Gemeente", "Wijk")}
     return {
-        "table": table, "title": f"Kerncijfers wijken en buurten {year}",
-        "sources": [_source(src, shared)],
+        "table": table, "title": f"Kerncijfers wijken en buurten {year}", "year": year,
+        "sources": [_source(src, shared), _source(meta, shared)],
         "rows": {"kept": len(typed)},
         "regions": {"NL": recs["Land"], "GM": recs["Gemeente"], "WK": recs["Wijk"]},
-        "measures_with_values": list(wijken.MEASURES),
-        "real": "every value and every region code and name (KWB 2022, CBS short names)",
-        "reconstructed": "DataProperties name the measures by their stem (no CBS numeric "
-                         "suffix: the real 2022 keys are not in ../shared); TableInfos "
-                         "(Modified is a placeholder); the TypedDataSet envelope",
-        "cut": f"only the {len(wijken.MEASURES)} measures the wijk view uses; no buurten",
+        "measures_with_values": sorted(with_values),
+        "real": f"every value and every region code and name (KWB {year}, CBS short names); "
+                "Unit and Decimals per stem (from the real 2024 metadata, 85984NED)",
+        "reconstructed": f"DataProperties name the measures by their stem (no CBS numeric "
+                         f"suffix: the real {year} keys are not in ../shared); TableInfos "
+                         "(Modified is a placeholder); the TypedDataSet envelope"
+                         + ("; one-decimal fields divided by 10 (stored x10 in that copy)"
+                            if year == 2021 else ""),
+        "cut": f"only the {len(wanted)} measures the wijk indicators use; no buurten",
     }
 
 
@@ -360,7 +381,8 @@ def build_wijk_map(src: Path, dest: Path, shared: Path) -> dict:
 
 # --------------------------------------------------------------------------- assembling
 
-BUILDERS = {"86008NED": build_86008, "85984NED": build_kwb, "85318NED": build_kwb_wijk}
+BUILDERS = {"86008NED": build_86008, "85984NED": build_kwb, "85318NED": build_kwb_wijk,
+            "85039NED": lambda shared, out: build_kwb_wijk(shared, out, 2021)}
 
 
 def _link_all(src: Path, dest: Path, skip: set[str]) -> list[str]:
@@ -444,8 +466,10 @@ def availability(cat: catalog_mod.Catalog, served: Served) -> dict[str, dict]:
     return out
 
 
-def dev_catalogue(catalog_path: Path, avail: dict[str, dict], cat: catalog_mod.Catalog) -> str:
-    """The catalogue with every enabled indicator that has no real value here disabled."""
+def dev_catalogue(catalog_path: Path, avail: dict[str, dict], cat: catalog_mod.Catalog,
+                  wijk_years: list[int] | None = None) -> str:
+    """The catalogue with every enabled indicator that has no real value here disabled, and the
+    wijk years limited to those built here (``wijk_years``)."""
     doc = yaml.safe_load(catalog_path.read_text(encoding="utf-8"))
     titles = {i.id: i.title for i in cat.indicators}
     files = {i.id: next((cat.files[p.table] for p in i.inputs if p.table in cat.files), None)
@@ -458,6 +482,8 @@ def dev_catalogue(catalog_path: Path, avail: dict[str, dict], cat: catalog_mod.C
             spec["disabled_reason"] = (
                 FILE_REASON.format(what=" ".join(src.title.replace("{year}", "").split()))
                 if src is not None else DEMO_REASON.format(what=f"'{titles[spec['id']]}'"))
+    if doc.get("wijken") and wijk_years is not None:  # only the KWB years it has wijk rows of:
+        doc["wijken"]["years"] = sorted(wijk_years)  # no nightly warning for the others
     head = ("# Generated by scripts/build_dev_mirror.py from "
             f"{catalog_path.name}: the catalogue for the local development mirror.\n"
             "# Indicators without real values in ../shared are disabled here (see "
@@ -493,7 +519,9 @@ def build(shared: Path, out: Path, catalog_path: Path) -> dict:
     avail = availability(cat, Served(v3, v4))
     (out / "availability.json").write_text(json.dumps(avail, indent=1, ensure_ascii=False),
                                            encoding="utf-8")
-    (out / "catalog.yaml").write_text(dev_catalogue(catalog_path, avail, cat), encoding="utf-8")
+    wijk_years = [b["year"] for b in report["built"].values() if b.get("regions", {}).get("WK")]
+    (out / "catalog.yaml").write_text(dev_catalogue(catalog_path, avail, cat, wijk_years),
+                                      encoding="utf-8")
     catalog_mod.load(out / "catalog.yaml")  # the generated catalogue must itself be valid
     report["catalog"] = {"source": str(catalog_path), "sha256": sha256(catalog_path),
                          "served": sorted(k for k, v in avail.items() if v["served"]),

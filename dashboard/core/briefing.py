@@ -244,7 +244,7 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
                     "van Nederland; alleen waar het verschil minstens "
                     f"{fmt.number(100 * pr.MATERIAL)} procentpunt is.",
         },
-        "kernen": wijken.briefing_paragraph(name, src.wijk_rows, gemeente),
+        "kernen": wijken.briefing_paragraph(name, src.wijk_rows, src.manifest.wijken, gemeente),
         "charts": [],
         "notes": notes, "credit": pr.credit_line(sorted(set(tables))),
     }

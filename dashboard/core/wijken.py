@@ -1,15 +1,18 @@
-"""The wijken of one gemeente (pure: no streamlit): table, centrum, centrum versus the rest.
+"""The wijken of one gemeente (pure: no streamlit): table, map, centrum, centrum versus the rest.
 
-Reads the snapshot's ``wijk_observations`` (pipelines/wijken.py: KWB per wijk x measure x year).
-What a wethouder asks of it: where in my gemeente are the businesses and the empty homes, and
-how does the centre compare with the rest? The rules that keep it as honest as the gemeente
-figures:
+Reads the snapshot's ``wijk_observations`` (pipelines/wijken.py: KWB per wijk x measure x year)
+and its wijk indicators (``manifest.wijken``: the catalogue's ``wijk_indicators``), computed by
+``pipelines.wijken.indicator_values`` for a wijk or a group of wijken. What a wethouder asks of
+it: where in my gemeente are the businesses and the empty homes, and how does the centre compare
+with the rest? The rules that keep it as honest as the gemeente figures:
 
-* CBS rounds business counts per wijk to 5. A wijk whose count is marked *onnauwkeurig* keeps
-  its figures in the table with the mark, but they are never ranked, coloured on the map or
-  used to pick the centrum.
+* CBS rounds business counts per wijk to 5. A figure whose rounding allows more than the
+  catalogue's bound keeps its value in the table with the mark *onnauwkeurig*, but it is never
+  coloured on the map and never used to pick the centrum.
 * The centrum is the wijk CBS names "Centrum" (the word in the wijk name); else the wijk with the
   highest omgevingsadressendichtheid; the page says which rule chose it.
+* Groups (centrum, rest, gemeente, Nederland) are computed from their wijken as one area (a ratio
+  of sums; rates weighted by their count), never as a mean of wijk ratios.
 * A change since the previous year only where the wijk is *continuous* (same code, gemeente and
   land area); otherwise "nieuwe of gewijzigde wijk" instead of a number.
 """
@@ -18,66 +21,108 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import format as fmt
-from . import presentation as pr
+from pipelines import precision
+from pipelines import wijken as pw
 
-TOTAL = "BedrijfsvestigingenTotaal"
-# table column -> (label, unit, decimals)
-COLUMNS = {
-    "inwoners": ("Inwoners", "aantal", 0),
-    "vestigingen": ("Bedrijfsvestigingen", "aantal", 0),
-    "vest_per_1000": ("Vestigingen per 1.000 inwoners", "per 1.000 inwoners", 0),
-    "vest_per_km2": ("Vestigingen per km² land", "per km²", 0),
-    "aandeel_gi": ("Aandeel handel en horeca (G+I)", "%", 0),
-    "onbewoond": ("Onbewoonde woningen (ook tweede woningen)", "%", 0),
-    "woz": ("Gemiddelde WOZ-waarde", "x 1 000 euro", 0),
-    "oad": ("Omgevingsadressendichtheid", "per km²", 0),
-    "verandering": ("Vestigingen t.o.v. vorig jaar", "aantal", 0),
-}
-# the indicator the map shows: neutral (higher is not better or worse), so no good/bad colours
-MAP_META = {"title": "Bedrijfsvestigingen per km² land", "unit": "per km²", "decimals": 0,
-            "higher_is_better": None, "kind": "rate"}
+from . import format as fmt
+
 _CENTRE_WORDS = ("centrum", "binnenstad")
+IMPRECISE = " (onnauwkeurig)"
 
 
 def years(frame: pd.DataFrame | None) -> list[int]:
     return [] if frame is None or frame.empty else sorted(int(y) for y in frame["year"].unique())
 
 
-def wijk_table(frame: pd.DataFrame, gemeente: str, year: int) -> pd.DataFrame:
-    """One row per wijk of ``gemeente`` in ``year`` (code, naam, the :data:`COLUMNS`,
-    ``imprecise``: the vestigingen count is onnauwkeurig, ``continuous``), sorted by name."""
+def indicators(info) -> dict[str, object]:
+    """id -> wijk indicator entry, in catalogue order."""
+    return {} if info is None else {i.id: i for i in info.indicators}
+
+
+def default_year(frame: pd.DataFrame, info) -> int:
+    """The newest year with the map's indicator (the business counts: a new KWB edition has
+    them only later in the year), else the newest year."""
+    ind = indicators(info).get(info.map) if info is not None else None
+    need = {i.measure for i in ind.inputs} if ind is not None else set()
+    for y in reversed(years(frame)):
+        if need <= set(frame.loc[frame["year"] == y, "measure"]):
+            return y
+    return years(frame)[-1]
+
+
+def _values(rows: pd.DataFrame, info, groups=None) -> pd.DataFrame:
+    return pw.indicator_values(rows, info.indicators, groups, info.max_uncertainty_pct)
+
+
+def available(frame: pd.DataFrame, info, year: int) -> list[str]:
+    """The wijk indicators ``year`` has every input of (a new KWB edition lacks some measures at
+    first, e.g. the distances): the others are not offered, rather than shown empty."""
+    have = set(frame.loc[frame["year"] == year, "measure"])
+    return [i.id for i in info.indicators if {x.measure for x in i.inputs} <= have]
+
+
+def per_wijk(frame: pd.DataFrame, info, year: int) -> pd.DataFrame:
+    """Every wijk indicator of every wijk of ``year`` (:func:`indicator_values`, ``group`` = the
+    wijk code): the same for every visitor, so built once per snapshot and year."""
+    return _values(frame[frame["year"] == year], info)
+
+
+def wijk_table(frame: pd.DataFrame, info, gemeente: str, year: int,
+               values: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per wijk of ``gemeente`` in ``year``: code, naam, gemeente, ``oad`` (the address
+    density, for the centrum rule), ``continuous``, and per wijk indicator its value (column =
+    id) and whether it is imprecise (``<id>__imprecise``); sorted by name. ``values``:
+    :func:`per_wijk` of that year, when at hand."""
     rows = frame[(frame["gemeente_code"] == gemeente) & (frame["year"] == year)]
+    ids = list(indicators(info))
+    base = ["code", "naam", "gemeente", "oad", "continuous"]
     if rows.empty:
-        return pd.DataFrame(columns=["code", "naam", "gemeente", *COLUMNS, "imprecise",
-                                     "continuous"])
-    wide = rows.pivot_table(index="region_code", columns="measure", values="value",
-                            aggfunc="first")
+        return pd.DataFrame(columns=base + ids + [f"{i}__imprecise" for i in ids])
     first = rows.groupby("region_code").first()
-    q = rows[rows["measure"] == TOTAL].set_index("region_code")["quality"]
-
-    def col(m):
-        return wide[m] if m in wide else pd.Series(float("nan"), index=wide.index)
-
-    out = pd.DataFrame({
-        "code": wide.index, "naam": first.loc[wide.index, "region_name"].to_numpy(),
-        "gemeente": first.loc[wide.index, "gemeente_name"].to_numpy(),
-        "inwoners": col("AantalInwoners"), "vestigingen": col(TOTAL),
-        "onbewoond": col("OnbewoondeWoningen"), "woz": col("GemiddeldeWOZWaardeVanWoningen"),
-        "oad": col("Omgevingsadressendichtheid"), "woningen": col("Woningvoorraad"),
-        "gi": col("GIHandelEnHoreca"), "land_ha": col("OppervlakteLand")}).reset_index(drop=True)
-    out["vest_per_1000"] = out["vestigingen"] / out["inwoners"].where(out["inwoners"] > 0) * 1000
-    out["vest_per_km2"] = out["vestigingen"] / (out["land_ha"].where(out["land_ha"] > 0) / 100)
-    out["aandeel_gi"] = out["gi"] / out["vestigingen"].where(out["vestigingen"] > 0) * 100
-    out["imprecise"] = out["code"].map(q).map(pr.is_imprecise).fillna(False).astype(bool)
-    out["continuous"] = out["code"].map(first["continuous"]).fillna(False).astype(bool)
-    before = frame[(frame["year"] == year - 1) & (frame["measure"] == TOTAL)
-                   ].set_index("region_code")["value"]
-    out.attrs["has_previous"] = not before.empty
-    out["verandering"] = [v - before[c] if ok and c in before.index else float("nan")
-                          for c, v, ok in zip(out["code"], out["vestigingen"], out["continuous"],
-                                              strict=True)]
+    oad = rows[rows["measure"] == pw.DENSITY].set_index("region_code")["value"]
+    out = pd.DataFrame({"code": first.index, "naam": first["region_name"].to_numpy(),
+                        "gemeente": first["gemeente_name"].to_numpy(),
+                        "continuous": first["continuous"].to_numpy()})
+    out["oad"] = out["code"].map(oad)
+    vals = (_values(rows, info) if values is None
+            else values[values["group"].isin(out["code"])])
+    wide = vals.pivot(index="group", columns="indicator", values="value")
+    bad = vals.pivot(index="group", columns="indicator", values="imprecise")
+    for i in ids:
+        out[i] = out["code"].map(wide[i]) if i in wide else float("nan")
+        out[f"{i}__imprecise"] = (out["code"].map(bad[i]).fillna(False).astype(bool)
+                                  if i in bad else False)
+    out.attrs["year"] = year
     return out.sort_values("naam", kind="stable").reset_index(drop=True)
+
+
+def change(frame: pd.DataFrame, info, table: pd.DataFrame, ind_id: str) -> pd.Series:
+    """Per wijk of ``table`` (its order) the change of ``ind_id`` since the previous year: a
+    number where the wijk is continuous and both years have it, "gelijk binnen de afronding"
+    where the rounding explains it; else the reason (text)."""
+    year = table.attrs.get("year")
+    before = frame[(frame["year"] == (year or 0) - 1)
+                   & frame["region_code"].isin(table["code"])]
+    if year is None or before.empty:
+        return pd.Series(["geen cijfers over het vorige jaar"] * len(table), index=table.index,
+                         dtype=object)
+    ind = indicators(info)[ind_id]
+    now = frame[(frame["year"] == year) & frame["region_code"].isin(table["code"])]
+    a = _values(now, info.model_copy(update={"indicators": (ind,)})).set_index("group")
+    b = _values(before, info.model_copy(update={"indicators": (ind,)})).set_index("group")
+    out = []
+    for code, cont in zip(table["code"], table["continuous"], strict=True):
+        if not cont:
+            out.append("nieuwe of gewijzigde wijk")
+        elif code not in a.index or code not in b.index:
+            out.append(fmt.MISSING)
+        else:
+            d = float(a.at[code, "value"] - b.at[code, "value"])
+            if precision.within_rounding(d, a.at[code, "uncertainty"], b.at[code, "uncertainty"]):
+                out.append("gelijk binnen de afronding")
+            else:
+                out.append(d)
+    return pd.Series(out, index=table.index, dtype=object)
 
 
 def centrum(table: pd.DataFrame) -> tuple[str | None, str]:
@@ -100,78 +145,102 @@ def centrum(table: pd.DataFrame) -> tuple[str | None, str]:
     return str(top["code"]), "de wijk met de hoogste omgevingsadressendichtheid"
 
 
-def _group(rows: pd.DataFrame) -> dict[str, float]:
-    inw, vest = rows["inwoners"].sum(min_count=1), rows["vestigingen"].sum(min_count=1)
-    land, gi = rows["land_ha"].sum(min_count=1), rows["gi"].sum(min_count=1)
-    w = rows.dropna(subset=["onbewoond", "woningen"])
-    onb = ((w["onbewoond"] * w["woningen"]).sum() / w["woningen"].sum()
-           if w["woningen"].sum() > 0 else float("nan"))
-    return {"inwoners": inw, "vestigingen": vest,
-            "vest_per_1000": vest / inw * 1000 if inw and inw > 0 else float("nan"),
-            "vest_per_km2": vest / (land / 100) if land and land > 0 else float("nan"),
-            "aandeel_gi": gi / vest * 100 if vest and vest > 0 else float("nan"),
-            "onbewoond": onb}
+def national(frame: pd.DataFrame, info, year: int) -> pd.DataFrame:
+    """Nederland as one group of all wijken of ``year`` (computed exactly like the groups beside
+    it): indicator -> value, uncertainty, imprecise. Once per snapshot and year."""
+    rows = frame[frame["year"] == year]
+    return _values(rows, info, {"NL": rows["region_code"].unique()}).set_index("indicator")
 
 
-def national(frame: pd.DataFrame, year: int) -> dict[str, float]:
-    """Nederland as the sum of all wijken of ``year`` (the same sums and ratios as
-    :func:`centrum_vs_rest`, so the reference is computed exactly like the columns beside it)."""
-    rows = frame[(frame["year"] == year)]
-    wide = rows.pivot_table(index="region_code", columns="measure", values="value",
-                            aggfunc="first")
-
-    def col(m):
-        return wide[m] if m in wide else pd.Series(float("nan"), index=wide.index)
-
-    return _group(pd.DataFrame({
-        "inwoners": col("AantalInwoners"), "vestigingen": col(TOTAL), "land_ha":
-        col("OppervlakteLand"), "gi": col("GIHandelEnHoreca"), "onbewoond":
-        col("OnbewoondeWoningen"), "woningen": col("Woningvoorraad")}))
+def groups(frame: pd.DataFrame, info, table: pd.DataFrame, code: str | None) -> pd.DataFrame:
+    """Centrum, Rest (the other wijken) and Gemeente (all wijken) as groups: indicator x group
+    values (``value``, ``imprecise``); without a centrum only Gemeente."""
+    year = table.attrs.get("year")
+    rows = frame[(frame["year"] == year) & frame["region_code"].isin(table["code"])]
+    g = {"Gemeente": list(table["code"])}
+    if code is not None:
+        g = {"Centrum": [code], "Rest": [c for c in table["code"] if c != code], **g}
+    return _values(rows, info, g)
 
 
-def centrum_vs_rest(table: pd.DataFrame, code: str,
-                    country: dict[str, float] | None = None) -> pd.DataFrame:
-    """Centrum and the rest of the gemeente side by side (sums of counts, ratios of sums;
-    onbewoonde woningen weighted by the woningvoorraad), with the whole gemeente and, given
-    ``country`` (:func:`national`), Nederland as reference: rows = measures, columns Centrum,
-    Rest (of the gemeente), Gemeente (whole)[, NL]. Nederland's counts (inwoners,
-    vestigingen) say nothing beside a gemeente's: only its ratios are shown."""
-    cen, rest = table[table["code"] == code], table[table["code"] != code]
-    # short heads (the section title says "centrum en de rest van de gemeente"): four columns
-    # of numbers fit a 390 px phone without breaking a number over two lines
-    groups = {"Centrum": _group(cen), "Rest": _group(rest), "Gemeente": _group(table)}
-    if country is not None:
-        groups["NL"] = {k: (float("nan") if COLUMNS[k][1] == "aantal" else v)
-                               for k, v in country.items()}
-    keys = list(groups["Centrum"])
-    out = {"Maatstaf": [COLUMNS[k][0] for k in keys]}
-    for label, g in groups.items():
-        # the unit is in the row's label: the cells stay short enough for four columns on a phone
-        out[label] = [(fmt.number(g[k], COLUMNS[k][2]) + ("\u00a0%" if COLUMNS[k][1] == "%" else ""))
-                      if not pd.isna(g[k]) else "" for k in keys]
+def _cell(value, imprecise: bool, ind, unit_in_label: bool = True) -> str:
+    if pd.isna(value):
+        return ""
+    text = fmt.number(value, ind.decimals)
+    if not unit_in_label:
+        text = fmt.value(value, ind.unit, ind.decimals)
+    elif ind.unit == "%":
+        text += "\u00a0%"
+    return text + ("*" if imprecise else "")
+
+
+def label(ind) -> str:
+    """Row/column label with the unit where the title does not say it."""
+    return fmt.titled(ind.title, ind.unit)
+
+
+def centrum_vs_rest(frame: pd.DataFrame, info, table: pd.DataFrame, code: str,
+                    country: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The headline wijk indicators for Centrum, Rest (of the gemeente), Gemeente (whole)[, NL]:
+    rows = indicators (label with unit), cells formatted; "*" marks an imprecise figure.
+    Nederland's sizes (inwoners, vestigingen) say nothing beside a gemeente's: only rates."""
+    vals = groups(frame, info, table, code)
+    inds = indicators(info)
+    cols = ["Centrum", "Rest", "Gemeente"] + (["NL"] if country is not None else [])
+    out = {"Maatstaf": []} | {c: [] for c in cols}
+    for iid in info.headline:
+        ind = inds[iid]
+        out["Maatstaf"].append(label(ind))
+        for c in cols:
+            if c == "NL":
+                hit = country.loc[iid] if iid in country.index else None
+                ok = hit is not None and ind.kind != "size"
+                out[c].append(_cell(hit["value"], bool(hit["imprecise"]), ind) if ok else "")
+                continue
+            hit = vals[(vals["group"] == c) & (vals["indicator"] == iid)]
+            out[c].append(_cell(hit["value"].iloc[0], bool(hit["imprecise"].iloc[0]), ind)
+                          if len(hit) else "")
     return pd.DataFrame(out)
 
 
-def display(table: pd.DataFrame, centrum_code: str | None) -> pd.DataFrame:
-    """The table as shown (and as text alternative): Dutch labels, formatted values; an imprecise
-    count carries its mark, a discontinuous wijk says why it has no change."""
-    no_previous = ("geen cijfers over het vorige jaar" if not table.attrs.get("has_previous")
-                   else "nieuwe of gewijzigde wijk")
+def reference(frame: pd.DataFrame, info, table: pd.DataFrame, ind_id: str,
+              country: pd.DataFrame | None) -> str:
+    """One sentence with the whole gemeente's and Nederland's value of ``ind_id`` (the map's
+    reference), computed from their wijken like the wijken themselves."""
+    ind = indicators(info)[ind_id]
+    g = groups(frame, info, table, None)
+    g = g[g["indicator"] == ind_id]
+    parts = []
+    if len(g):
+        parts.append(f"de gemeente als geheel {_cell(g['value'].iloc[0], False, ind, False)}")
+    if country is not None and ind_id in country.index and ind.kind != "size":
+        parts.append(f"Nederland {_cell(country.loc[ind_id, 'value'], False, ind, False)}")
+    return ("Ter vergelijking: " + " en ".join(parts) + ".") if parts else ""
+
+
+def display(table: pd.DataFrame, info, centrum_code: str | None,
+            changes: tuple[str, pd.Series] | None = None,
+            shown: list[str] | None = None) -> pd.DataFrame:
+    """The table as shown and downloaded (the text alternative of the map): Dutch labels with
+    units, formatted values; an imprecise figure carries its mark; ``changes`` (indicator id,
+    :func:`change`) adds the change since the previous year of that indicator; ``shown``: the
+    indicators to show (:func:`available`), default all."""
     out = {"Wijk": [n + (" (centrum)" if c == centrum_code else "")
                     for c, n in zip(table["code"], table["naam"], strict=True)],
            "Code": table["code"].tolist()}
-    for k, (label, unit, dec) in COLUMNS.items():
-        vals = []
-        for _, r in table.iterrows():
-            if k == "verandering" and not r["continuous"]:
-                vals.append(no_previous)
-                continue
-            text = fmt.value(r[k], unit, dec) if not fmt.is_missing(r[k]) else fmt.MISSING
-            if r["imprecise"] and k in ("vestigingen", "vest_per_1000", "vest_per_km2",
-                                        "aandeel_gi", "verandering") and text != fmt.MISSING:
-                text += " (onnauwkeurig)"
-            vals.append(text)
-        out[label] = vals
+    for iid, ind in indicators(info).items():
+        if shown is not None and iid not in shown:
+            continue
+        out[label(ind)] = [
+            (fmt.value(v, ind.unit, ind.decimals, short=True) + (IMPRECISE if bad else ""))
+            if not pd.isna(v)
+            else fmt.MISSING for v, bad in zip(table[iid], table[f"{iid}__imprecise"],
+                                               strict=True)]
+    if changes is not None:
+        iid, ser = changes
+        ind = indicators(info)[iid]
+        out[f"{label(ind)}: verschil met vorig jaar"] = [
+            fmt.change(v, ind.unit, ind.decimals) if isinstance(v, float) else v for v in ser]
     return pd.DataFrame(out)
 
 
@@ -188,9 +257,10 @@ def formed_after(history: pd.DataFrame | None, gemeente: str, year: int
     return int(hit["year"].min()), sorted(set(hit["predecessor_name"].astype(str)))
 
 
-def summary(gemeente_name: str, table: pd.DataFrame, year: int,
-            formed: tuple[int, list[str]] | None = None) -> str:
-    """One sentence for the map and the page: how many wijken, the centrum and its value."""
+def summary(gemeente_name: str, table: pd.DataFrame, info, year: int,
+            formed: tuple[int, list[str]] | None = None, ind_id: str | None = None) -> str:
+    """One sentence for the page: how many wijken, the centrum and its value of ``ind_id``
+    (default: the map's indicator)."""
     if table.empty:
         if formed:
             names = formed[1]
@@ -205,64 +275,112 @@ def summary(gemeente_name: str, table: pd.DataFrame, year: int,
     code, how = centrum(table)
     if code is None:
         return f"{gemeente_name} heeft in {year} {len(table)} wijken. {how}"
+    ind = indicators(info)[ind_id or info.map]
     row = table[table["code"] == code].iloc[0]
-    val = fmt.number(row["vest_per_km2"], 0)
-    mark = " (onnauwkeurig)" if row["imprecise"] else ""
+    val = row[ind.id]
+    in_title = ind.unit.lower() in ind.title.lower() or ind.unit == "aantal"
+    shown = (fmt.value(val, ind.unit, ind.decimals, short=in_title) if not pd.isna(val)
+             else "geen cijfer")
+    mark = IMPRECISE if row[f"{ind.id}__imprecise"] else ""
     return (f"{gemeente_name} heeft in {year} {len(table)} wijken. Het centrum is "
-            f"{row['naam']} ({how}): {val}{mark} bedrijfsvestigingen per km² land, "
-            f"{fmt.number(row['vestigingen'], 0)} vestigingen in totaal.")
+            f"{row['naam']} ({how}): {_lower(ind.title)} {shown}{mark}.")
 
 
-def map_frame(table: pd.DataFrame) -> pd.DataFrame:
+def _lower(title: str) -> str:
+    """A title inside a sentence: 'Aandeel handel en horeca (G+I)' -> 'aandeel handel en horeca
+    (G+I)' (only the first letter)."""
+    return title[:1].lower() + title[1:]
+
+
+def map_meta(info, ind_id: str) -> dict:
+    """The map's indicator as ``charts.build.map_chart`` wants it: no good/bad colours unless the
+    catalogue gives a direction."""
+    ind = indicators(info)[ind_id]
+    return {"title": ind.title, "unit": ind.unit, "decimals": ind.decimals,
+            "higher_is_better": ind.higher_is_better, "kind": ind.kind}
+
+
+def map_frame(table: pd.DataFrame, ind_id: str) -> pd.DataFrame:
     """(code, name, value, quality) for ``charts.build.map_chart``: imprecise wijken are marked
     and so stay outside the colour scale."""
-    return pd.DataFrame({"code": table["code"], "name": table["naam"],
-                         "value": table["vest_per_km2"],
-                         "quality": ["onnauwkeurig" if i else "" for i in table["imprecise"]]})
+    return pd.DataFrame({"code": table["code"], "name": table["naam"], "value": table[ind_id],
+                         "quality": ["onnauwkeurig" if i else ""
+                                     for i in table[f"{ind_id}__imprecise"]]})
 
 
-PHONE_COLUMNS = ("Bedrijfsvestigingen", "Vestigingen per km² land",
-                 "Aandeel handel en horeca (G+I)", "Onbewoonde woningen (ook tweede woningen)")
+def long_display(shown: pd.DataFrame, info, ind_id: str) -> pd.DataFrame:
+    """The phone table: wijk and the value of ``ind_id`` (and its change when shown), so it fits
+    390 px however many wijken there are; the selector above it picks the figure, the download
+    has them all."""
+    col = label(indicators(info)[ind_id])
+    keep = ["Wijk", col] + [c for c in shown.columns if c.startswith(f"{col}: verschil")]
+    out = shown[keep].rename(columns={col: "Waarde"})
+    return out.rename(columns={c: "t.o.v. vorig jaar" for c in keep[2:]})
 
 
-def long_display(shown: pd.DataFrame) -> pd.DataFrame:
-    """:func:`display` as three columns, wijk by wijk, for a phone (the main measures only; the
-    download has them all): it fits 390 px however many wijken there are."""
-    long = shown.melt(id_vars="Wijk", value_vars=list(PHONE_COLUMNS), var_name="Maatstaf",
-                      value_name="Waarde")
-    order = {w: i for i, w in enumerate(shown["Wijk"])}
-    return long.sort_values("Wijk", key=lambda s: s.map(order), kind="stable").reset_index(
-        drop=True)
-
-
-def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None,
+def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
                        gemeente: str) -> dict | None:
     """The briefing's short "Kernen en centrum" paragraph from the same figures as the Wijken
     page: its summary sentence and, where there is a centrum, one sentence comparing it with
     the rest of the gemeente. None without wijk rows for this gemeente (the briefing then has
     no such heading)."""
-    yrs = years(frame)
-    if not yrs:
+    if info is None or not years(frame):
         return None
-    year = yrs[-1]
-    table = wijk_table(frame, gemeente, year)
+    year = default_year(frame, info)
+    table = wijk_table(frame, info, gemeente, year)
     if table.empty:
         return None
     code, how = centrum(table)
     if code is None:
-        text = summary(gemeente_name, table, year)
-    else:
-        a = _group(table[table["code"] == code])
-        b = _group(table[table["code"] != code])
-
-        def n(k):
-            return f"{fmt.number(a[k], 0)} tegen {fmt.number(b[k], 0)}"
-
-        name = table.loc[table["code"] == code, "naam"].iloc[0]
-        short = "CBS-wijknaam" if "noemt" in how else "hoogste adressendichtheid"
-        text = (f"{len(table)} wijken (CBS-wijkcijfers {year}, aantallen afgerond); centrum "
-                f"{name} ({short}) tegenover de rest van de "
-                f"gemeente: {n('vest_per_1000')} vestigingen per 1.000 inwoners, handel en "
-                f"horeca {n('aandeel_gi')} % van de vestigingen, onbewoonde woningen "
-                f"{n('onbewoond')} %.")
+        return {"title": "Kernen en centrum", "text": summary(gemeente_name, table, info, year)}
+    vals = groups(frame, info, table, code).set_index(["indicator", "group"])
+    inds = indicators(info)
+    parts = []
+    for iid in info.headline:
+        ind = inds[iid]
+        if ind.kind == "size" or (iid, "Centrum") not in vals.index or (iid, "Rest") not in \
+                vals.index:
+            continue
+        a, b = vals.loc[(iid, "Centrum")], vals.loc[(iid, "Rest")]
+        unit = "\u00a0%" if ind.unit == "%" else ""
+        parts.append(f"{_lower(ind.title)} {_cell(a['value'], a['imprecise'], ind, True)} tegen "
+                     f"{fmt.number(b['value'], ind.decimals)}{unit}")
+    name = table.loc[table["code"] == code, "naam"].iloc[0]
+    short = "CBS-wijknaam" if "noemt" in how else "hoogste adressendichtheid"
+    text = (f"{len(table)} wijken (CBS-wijkcijfers {year}, aantallen afgerond); centrum "
+            f"{name} ({short}) tegenover de rest van de gemeente: " + "; ".join(parts[:3]) + ".")
     return {"title": "Kernen en centrum", "text": text}
+
+
+def download_frame(frame: pd.DataFrame, info, table: pd.DataFrame, cbs_table: str,
+                   country: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The download: one row per wijk x wijk indicator with numbers (rounded to the indicator's
+    decimals), unit, year, kwaliteit and CBS table, then the whole gemeente and Nederland as
+    reference rows computed the same way (Nederland: rates only)."""
+    year = table.attrs.get("year")
+    inds = indicators(info)
+    rows = []
+    for _, r in table.iterrows():
+        for iid, ind in inds.items():
+            rows.append((r["naam"], r["code"], "wijk", iid, ind.title, r[iid], ind.unit,
+                         r[f"{iid}__imprecise"]))
+    g = groups(frame, info, table, None)
+    gm = str(table["gemeente"].iloc[0]) if len(table) else ""
+    for _, r in g.iterrows():
+        rows.append((gm, "", "gemeente (alle wijken)", r["indicator"],
+                     inds[r["indicator"]].title, r["value"], inds[r["indicator"]].unit,
+                     r["imprecise"]))
+    if country is not None:
+        for iid, r in country.iterrows():
+            if iid in inds and inds[iid].kind != "size":
+                rows.append(("Nederland", "NL00", "Nederland (alle wijken)", iid,
+                             inds[iid].title, r["value"], inds[iid].unit, r["imprecise"]))
+    out = pd.DataFrame(rows, columns=["regio", "code", "niveau", "indicator_id", "indicator",
+                                      "waarde", "eenheid", "imprecise"])
+    out = out.dropna(subset=["waarde"])
+    out["waarde"] = [round(float(v), inds[i].decimals)
+                     for v, i in zip(out["waarde"], out["indicator_id"], strict=True)]
+    out.insert(5, "jaar", year)
+    out["kwaliteit"] = ["onnauwkeurig" if b else "" for b in out.pop("imprecise")]
+    out["CBS-tabel"] = cbs_table
+    return out.reset_index(drop=True)

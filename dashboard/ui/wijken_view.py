@@ -3,6 +3,7 @@
 A page of its own rather than a section of Ruimtelijke economie: that page is built around one
 catalogue indicator for all gemeenten (map of NL, ranking, peers); the wijk view is about one
 gemeente's inside (its wijken, its centrum against the rest) and has its own year and source.
+What it shows is the catalogue's ``wijk_indicators`` (carried in ``manifest.wijken``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from dashboard.ui import data as dataio
 SOURCE_NOTE = (
     "Bron: CBS, Kerncijfers wijken en buurten {year} (tabel {table}), per wijk; wijkgrenzen: "
     "CBS wijk- en buurtkaart {year}. Het CBS rondt het aantal bedrijfsvestigingen per wijk af "
-    "op 5: bij kleine wijken is een aantal daardoor onnauwkeurig (zo gemarkeerd; niet gekleurd "
-    "op de kaart). Wijkcodes veranderen bij herindelingen en hernummeringen: een verandering "
-    "t.o.v. het vorige jaar staat er alleen als code, gemeente en oppervlakte gelijk bleven.")
+    "op 5: bij kleine wijken is een aantal of een verhouding daarmee onnauwkeurig (zo "
+    "gemarkeerd; niet gekleurd op de kaart). Centrum, rest, gemeente en Nederland zijn "
+    "berekend uit hun wijken samen. Wijkcodes veranderen bij herindelingen en hernummeringen: "
+    "een verschil met het vorige jaar staat er alleen als code, gemeente en oppervlakte gelijk "
+    "bleven.")
 
 
 def render() -> None:
@@ -29,50 +32,77 @@ def render() -> None:
     name = data.names.get(gemeente, gemeente)
     st.title("Wijken")
     frame = dataio.wijk_frame(data)
+    info = data.manifest.wijken
     yrs = wijken.years(frame)
-    if not yrs:
+    if not yrs or info is None:
         st.info("Deze snapshot bevat nog geen wijkcijfers. De nachtelijke verversing haalt ze op "
                 "bij het CBS (Kerncijfers wijken en buurten).", icon=":material/info:")
         return
-    year = yrs[-1]
-    table = wijken.wijk_table(frame, gemeente, year)
+    inds = wijken.indicators(info)
+    c1, c2 = st.columns([1, 3])
+    default = wijken.default_year(frame, info)
+    year = c1.selectbox("Jaar", list(reversed(yrs)), index=list(reversed(yrs)).index(default),
+                        key="wijk_jaar")
+    offered = wijken.available(frame, info, year)
+    if st.session_state.get("wijk_cijfer") not in offered:  # e.g. a year without distances
+        st.session_state.pop("wijk_cijfer", None)
+    ind_id = c2.selectbox("Cijfer op de kaart en in de tabel", offered,
+                          index=offered.index(info.map) if info.map in offered else 0,
+                          key="wijk_cijfer", format_func=lambda k: wijken.label(inds[k]))
+    values = dataio.per_snapshot(data, "wijken-per-wijk", (year,),
+                                 lambda: wijken.per_wijk(frame, info, year))
+    table = dataio.per_view(data, "wijk-table", (gemeente, year),
+                            lambda: wijken.wijk_table(frame, info, gemeente, year, values))
     cbs_table = str(frame.loc[frame["year"] == year, "cbs_table"].iloc[0])
-    st.caption(f"Cijfers per wijk over {year}: het meest recente jaar met bedrijfsvestigingen "
-               "per wijk in deze snapshot.")
-    st.markdown(wijken.summary(name, table, year,
-                               wijken.formed_after(data.region_history, gemeente, year)))
+    newest = "het meest recente jaar met bedrijfsvestigingen per wijk in deze snapshot"
+    st.caption(f"Cijfers per wijk over {year}" + (f": {newest}." if year == default else "."))
+    st.markdown(wijken.summary(name, table, info, year,
+                               wijken.formed_after(data.region_history, gemeente, year), ind_id))
     if table.empty:
         return
+    country = dataio.per_snapshot(data, "wijken-nl", (year,),
+                                  lambda: wijken.national(frame, info, year))
     code, how = wijken.centrum(table)
     if code is not None:
         st.subheader("Centrum en de rest van de gemeente")
         st.caption(f"Het centrum is hier {how}.")
-        country = dataio.per_snapshot(data, "wijken-nl", (year,),
-                                      lambda: wijken.national(frame, year))
         with st.container(key=f"{components.NUMBERS}-wijk-centrum"):
-            st.table(wijken.centrum_vs_rest(table, code, country).set_index("Maatstaf"))
+            st.table(wijken.centrum_vs_rest(frame, info, table, code, country
+                                            ).set_index("Maatstaf"))
         st.caption("Rest: de andere wijken van de gemeente. Gemeente (heel) en NL (Nederland): "
-                   "opgeteld over hun wijken, zoals de kolommen ernaast; voor Nederland alleen de "
-                   "verhoudingen.")
+                   "berekend uit al hun wijken samen, zoals de kolommen ernaast; voor Nederland "
+                   "alleen de verhoudingen. * onnauwkeurig door de afronding van het CBS.")
+    ind = inds[ind_id]
     features, bnds = dataio.wijk_geo(data, year, tuple(table["code"]))
     if features and len(table) > 1:
-        st.subheader("Kaart: bedrijfsvestigingen per km² land")
-        spec = build.map_chart(wijken.map_frame(table), wijken.MAP_META,
-                               title=f"Bedrijfsvestigingen per km² land, wijken van {name}, {year}",
+        st.subheader(f"Kaart: {ind.title[:1].lower() + ind.title[1:]}")
+        spec = build.map_chart(wijken.map_frame(table, ind_id), wijken.map_meta(info, ind_id),
+                               title=f"{wijken.label(ind)}, wijken van {name}, {year}",
                                source=f"CBS {cbs_table}", noun=("wijk", "wijken"))
         # the centrum selected: outlined, and the summary sentence names it and its value
         view = spec.for_selected(code) if code else spec
         components.chart(view, key="wijkkaart", filename=f"wijkkaart {name} {year}",
                          svg=svgmap.build(spec, features, bnds).render(
                              code, chart_text.summary(view)))
+    elif len(table) > 1:
+        st.caption(f"Geen wijkkaart van {year} in deze snapshot; de tabel hieronder heeft alle "
+                   "wijken.")
+    ref = wijken.reference(frame, info, table, ind_id, country)
+    if ref:
+        st.caption(ref)
     st.subheader("Alle wijken")
-    shown = wijken.display(table, code)
+    changes = (ind_id, wijken.change(frame, info, table, ind_id))
+    shown = wijken.display(table, info, code, changes, offered)
     device = components.device()  # drawn once for a known device; both (CSS chooses) if unknown
     if device != "phone":
         with components.wide_only("wijktabel"):
             st.dataframe(shown, hide_index=True, width="stretch")
     if device != "desktop":
-        with components.narrow_only("wijktabel"):  # too wide for a phone: there wijk by wijk
-            st.table(wijken.long_display(shown), hide_index=True)
-    components.downloads(f"wijken {name} {year}", {"Wijken": shown}, data, [], key="wijken")
+        with components.narrow_only("wijktabel"):  # too wide for a phone: one figure at a time
+            st.caption(f"{wijken.label(ind)} per wijk; kies hierboven een ander cijfer.")
+            st.table(wijken.long_display(shown, info, ind_id), hide_index=True)
+    components.downloads(
+        f"wijken {name} {year}",
+        lambda: {"Wijken": wijken.download_frame(frame, info, table, cbs_table, country),
+                 "Tabel": shown}, data, [], key="wijken")
     st.caption(SOURCE_NOTE.format(year=year, table=cbs_table))

@@ -12,66 +12,121 @@ from tests.support.apptest import run_app, svg_of, texts
 
 
 @pytest.fixture(scope="module")
-def wijk_rows(real_data) -> pd.DataFrame:
+def snap(real_data):
     snap = snapshot.load_snapshot(real_data)
-    frame = snap.frame("wijk_observations")
-    assert frame is not None, "the development snapshot has wijk rows"
-    return frame
+    assert snap.frame("wijk_observations") is not None, "the development snapshot has wijk rows"
+    return snap
 
 
-def test_breda_table_centrum_and_summary(wijk_rows):
-    table = wijken.wijk_table(wijk_rows, "GM0758", 2022)
+@pytest.fixture(scope="module")
+def wijk_rows(snap) -> pd.DataFrame:
+    return snap.frame("wijk_observations")
+
+
+@pytest.fixture(scope="module")
+def info(snap):
+    return snap.manifest.wijken
+
+
+def test_breda_table_centrum_and_summary(wijk_rows, info):
+    assert wijken.default_year(wijk_rows, info) == 2022  # the newest year with business counts
+    table = wijken.wijk_table(wijk_rows, info, "GM0758", 2022)
     assert len(table) == 11
     code, how = wijken.centrum(table)
     assert code == "WK075800" and "centrum" in how
-    text = wijken.summary("Breda", table, 2022)
-    assert "Breda centrum" in text and "1.738 bedrijfsvestigingen per km²" in text
-    side = wijken.centrum_vs_rest(table, code).set_index("Maatstaf")
+    text = wijken.summary("Breda", table, info, 2022)
+    assert "Breda centrum" in text and "bedrijfsvestigingen per km² land 1.738." in text
+    side = wijken.centrum_vs_rest(wijk_rows, info, table, code).set_index("Maatstaf")
     assert side.loc["Bedrijfsvestigingen", "Centrum"] == "3.475"
     rest = table.loc[table["code"] != code, "vestigingen"].sum()
     assert side.loc["Bedrijfsvestigingen", "Rest"] == f"{rest:,.0f}".replace(",", ".")
+    # the same values with the precomputed per-wijk figures (once per snapshot) as without
+    fast = wijken.wijk_table(wijk_rows, info, "GM0758", 2022,
+                             wijken.per_wijk(wijk_rows, info, 2022))
+    pd.testing.assert_frame_equal(fast, table)
 
 
-def test_centrum_by_address_density_when_no_wijk_is_named_so(wijk_rows):
-    table = wijken.wijk_table(wijk_rows, "GM0363", 2022)  # Amsterdam: "Bijlmer Centrum" is not it
+def test_centrum_by_address_density_when_no_wijk_is_named_so(wijk_rows, info):
+    table = wijken.wijk_table(wijk_rows, info, "GM0363", 2022)  # Amsterdam: "Bijlmer Centrum"
     code, how = wijken.centrum(table)
     assert "adressendichtheid" in how
     assert code == table.sort_values("oad").iloc[-1]["code"]
 
 
-def test_small_counts_are_marked_not_coloured(wijk_rows):
-    table = wijken.wijk_table(wijk_rows, "GM0096", 2022)  # Vlieland: one wijk
+def test_small_counts_are_marked_not_coloured(wijk_rows, info):
+    table = wijken.wijk_table(wijk_rows, info, "GM0096", 2022)  # Vlieland: one wijk
     assert len(table) == 1
     assert wijken.centrum(table)[0] is None
-    anywhere = pd.concat(wijken.wijk_table(wijk_rows, g, 2022)
+    values = wijken.per_wijk(wijk_rows, info, 2022)
+    anywhere = pd.concat(wijken.wijk_table(wijk_rows, info, g, 2022, values)
                          for g in wijk_rows["gemeente_code"].unique()[:80])
-    small = anywhere[anywhere["imprecise"]]
-    assert len(small) and (small["vestigingen"] < 25).all()
-    mf = wijken.map_frame(small)
+    small = anywhere[anywhere["vestigingen_per_km2__imprecise"]]
+    assert len(small) and (small["vestigingen"] <= 25).all()  # 2.5 is 10 % of 25
+    mf = wijken.map_frame(small, "vestigingen_per_km2")
     assert set(mf["quality"]) == {"onnauwkeurig"}
+    # per 1.000 inwoners of a wijk with few businesses is imprecise too; inwoners never are
+    assert anywhere["vestigingen_per_1000_inwoners__imprecise"].any()
+    assert not anywhere["inwoners__imprecise"].any()
+
+
+def test_change_since_previous_year_only_where_the_wijk_is_continuous(wijk_rows, info):
+    table = wijken.wijk_table(wijk_rows, info, "GM0758", 2022)
+    ch = wijken.change(wijk_rows, info, table, "vestigingen").set_axis(table["code"])
+    assert ch["WK075800"] == 255.0  # Breda centrum: 3.220 (2021) -> 3.475 (2022)
+    broken = table.loc[~table["continuous"], "code"]
+    assert len(broken) and (ch[broken] == "nieuwe of gewijzigde wijk").all()
+    shown = wijken.display(table, info, "WK075800", ("vestigingen", wijken.change(
+        wijk_rows, info, table, "vestigingen")))
+    assert shown.set_index("Code").loc["WK075800", "Bedrijfsvestigingen: verschil met vorig "
+                                                   "jaar"] == "+255"
+    # 2021 has no year before it in the snapshot: said so, not left empty
+    t21 = wijken.wijk_table(wijk_rows, info, "GM0758", 2021)
+    assert set(wijken.change(wijk_rows, info, t21, "vestigingen")) == {
+        "geen cijfers over het vorige jaar"}
+
+
+def test_offered_indicators_follow_the_year(wijk_rows, info):
+    """KWB 2022 had no distances yet when the development copy was made; 2021 has them: a year
+    offers only what it has, never an empty column."""
+    assert "afstand_grote_supermarkt" not in wijken.available(wijk_rows, info, 2022)
+    assert "afstand_grote_supermarkt" in wijken.available(wijk_rows, info, 2021)
+    t21 = wijken.wijk_table(wijk_rows, info, "GM0758", 2021)
+    km = t21.set_index("code")["afstand_grote_supermarkt"]
+    assert 0 < km.median() < 3  # km (the x10 trap of the 2021 copy undone)
 
 
 def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758")
     shown = at.dataframe[0].value
     assert len(shown) == 11 and "Breda centrum (centrum)" in set(shown["Wijk"])
+    assert "Afstand tot grote supermarkt (km)" not in shown.columns  # 2022 has none
     body = texts(at)
     assert "Het centrum is Breda centrum" in body and "2022" in body
-    assert "afgerond" not in body or "op 5" in body
     svg = svg_of(at, "kaart")
     assert svg.count("<path") >= 11
     # the map's summary sentence (caption and accessible name) names the centrum and its value
     assert any("Breda centrum" in c.value and "1.738" in c.value for c in at.caption)
+    assert "Ter vergelijking: de gemeente als geheel 210 per km² en Nederland 68 per km²." \
+        in body
     vs = at.table[0].value  # centrum versus rest, the whole gemeente and Nederland
     assert list(vs.columns) == ["Centrum", "Rest", "Gemeente", "NL"]
-    assert vs.shape == (6, 4)
+    assert vs.shape == (7, 4)
     assert vs.loc["Bedrijfsvestigingen", "Gemeente"] == "26.415"  # 3.475 + 22.940 (sum)
-    assert vs.loc["Vestigingen per km² land", "NL"] == "68"  # unit in the row label
+    assert vs.loc["Bedrijfsvestigingen per km² land", "NL"] == "68"  # unit in the row label
     assert vs.loc["Bedrijfsvestigingen", "NL"] == ""  # a count: no reference
     assert "Kaart van 11 wijken" in " ".join(c.value for c in at.caption)
-    # the phone version of the table: three columns, wijk by wijk, the main measures
+    # the phone version of the table: the wijk and the chosen figure, with its change
     phone = at.table[1].value
-    assert list(phone.columns) == ["Wijk", "Maatstaf", "Waarde"] and len(phone) == 11 * 4
+    assert list(phone.columns) == ["Wijk", "Waarde", "t.o.v. vorig jaar"] and len(phone) == 11
+    # another figure: map, summary, phone table and change follow the choice
+    at.selectbox(key="wijk_cijfer").select("onbewoonde_woningen").run()
+    assert not at.exception
+    assert "onbewoonde woningen (ook tweede woningen) 6%" in texts(at)
+    assert "Onbewoonde woningen" in svg_of(at, "kaart")
+    # another year: 2021, with its distances
+    at.selectbox(key="wijk_jaar").select(2021).run()
+    assert not at.exception
+    assert "Afstand tot grote supermarkt (km)" in at.dataframe[0].value.columns
 
 
 def test_page_vlieland_says_there_is_nothing_to_compare(real_data, monkeypatch):
@@ -102,7 +157,8 @@ def test_briefing_has_a_kernen_en_centrum_paragraph_from_the_same_figures(real_d
     assert breda["title"] == "Kernen en centrum"
     assert breda["text"].startswith("11 wijken (CBS-wijkcijfers 2022")
     assert "centrum Breda centrum (CBS-wijknaam)" in breda["text"]
-    assert "228 tegen 135 vestigingen per 1.000 inwoners" in breda["text"]  # as on the page
+    assert "bedrijfsvestigingen per 1.000 inwoners 228 tegen 135" in breda["text"]  # as on
+    assert "aandeel handel en horeca (G+I) 28\u00a0% tegen 16\u00a0%" in breda["text"]  # the page
     vlieland = briefing.content(src, "GM0096", charts=False)["kernen"]
     assert "niets te vergelijken" in vlieland["text"]
     pdf = briefing.render(src, "GM0758", compute.peers(src.regions, "GM0758"))

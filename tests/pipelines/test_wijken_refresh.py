@@ -6,16 +6,39 @@ from __future__ import annotations
 import csv
 import json
 
-from pipelines import runs, snapshot, wijken
-from tests.support.world import cli_world, square
+from pipelines import runs, snapshot
+from tests.support.apptest import run_app, texts
+from tests.support.world import cli_world, square, with_wijken, write_catalog
 
-TABLE = wijken.KWB_TABLES[2022]
+TABLE = "85318NED"  # KWB 2022 (the test catalogue's wijk section)
+# one more wijk indicator, added in the catalogue only (no code): what the issue asks of them
+PER_1000 = """
+  - id: vestigingen_per_1000_inwoners
+    title: "Bedrijfsvestigingen per 1.000 inwoners"
+    description: "Per 1.000 inwoners."
+    unit: "per 1.000 inwoners"
+    kind: rate
+    decimals: 0
+    higher_is_better: null
+    inputs:
+      v: {table: kerncijfers_wijken_en_buurten, measure: BedrijfsvestigingenTotaal,
+          additive: true, rounding: 5}
+      inw: {table: kerncijfers_wijken_en_buurten, measure: AantalInwoners, additive: true}
+    formula: "v / inw * 1000"
+"""
+
+
+def wijk_world(tmp_path, standin, extra: str = ""):
+    """``cli_world`` with the wijk section in its catalogue (and ``extra`` wijk indicators)."""
+    run = cli_world(tmp_path, standin)
+    write_catalog(tmp_path / "catalog.yaml", with_wijken(extra=extra))
+    return run
 FEED = "https://opendata.cbs.nl/ODataFeed/OData"
 # (code, title, inwoners, vestigingen, G+I, land ha, address density)
-ROWS = [("GM0758", "Breda", 184000, 16000, 3000, 12000, 1800),
-        ("WK075800", "Breda centrum", 15000, 3475, 940, 200, 3900),
-        ("WK075801", "Breda noord", 25000, 2840, 600, 850, 2400),
-        ("WK075802", "Klein", 300, 20, 5, 90, 300)]
+ROWS = [("GM0001", "Aadorp", 184000, 16000, 3000, 12000, 1800),
+        ("WK000100", "Aadorp centrum", 15000, 3475, 940, 200, 3900),
+        ("WK000101", "Aadorp noord", 25000, 2840, 600, 850, 2400),
+        ("WK000102", "Klein", 300, 20, 5, 90, 300)]
 
 
 def _doc(name: str, value) -> dict:
@@ -36,7 +59,7 @@ def write_kwb_2022(mirror, geo) -> None:
     typed = [{"ID": i, "WijkenEnBuurten": c.ljust(10), "Mannen_6": 1,
               **dict(zip(keys.values(), (inw, vest, gi, land, oad), strict=True))}
              for i, (c, _t, inw, vest, gi, land, oad) in enumerate(ROWS)]
-    typed.append({"ID": 9, "WijkenEnBuurten": "BU07580000", "Mannen_6": 1,
+    typed.append({"ID": 9, "WijkenEnBuurten": "BU00010000", "Mannen_6": 1,
                   "AantalInwoners_5": 10, "BedrijfsvestigingenTotaal_97": 5,
                   "GIHandelEnHoreca_100": 0, "OppervlakteLand_111": 1,
                   "Omgevingsadressendichtheid_116": 1})
@@ -59,40 +82,77 @@ def write_kwb_2022(mirror, geo) -> None:
 
 
 def test_refresh_publishes_wijk_rows_and_map_and_export_writes_them(tmp_path, standin):
-    run = cli_world(tmp_path, standin)
+    run = wijk_world(tmp_path, standin)
     write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
     assert run("refresh") == 0
     snap = snapshot.load_snapshot(run.data)
     wk = snap.frame("wijk_observations")
     assert wk is not None
-    assert sorted(wk["region_code"].unique()) == ["WK075800", "WK075801", "WK075802"]  # no BU
-    assert set(wk["measure"]) == {"AantalInwoners", "BedrijfsvestigingenTotaal",
-                                  "GIHandelEnHoreca", "OppervlakteLand",
-                                  "Omgevingsadressendichtheid"}  # suffixes resolved to stems
-    assert set(wk["gemeente_name"]) == {"Breda"}
+    assert sorted(wk["region_code"].unique()) == ["WK000100", "WK000101", "WK000102"]  # no BU
+    # suffixes resolved to stems; only what the wijk indicators need (and the land area and
+    # address density every wijk year needs): not AantalInwoners, which none of them uses here
+    assert set(wk["measure"]) == {"BedrijfsvestigingenTotaal", "GIHandelEnHoreca",
+                                  "OppervlakteLand", "Omgevingsadressendichtheid"}
+    assert set(wk["gemeente_name"]) == {"Aadorp"}
     vest = wk[wk["measure"] == "BedrijfsvestigingenTotaal"].set_index("region_code")
-    assert vest.loc["WK075800", "value"] == 3475
-    assert vest.loc["WK075802", "quality"] == "onnauwkeurig"  # 20 rounded to 5
+    assert vest.loc["WK000100", "value"] == 3475
+    assert vest.loc["WK000102", "quality"] == "onnauwkeurig"  # 20 rounded to 5
     mp = json.loads((snap.path / "wijken_2022.geojson").read_text())
     assert {f["properties"]["statcode"] for f in mp["features"]} == set(vest.index)
     assert "wijken_2022.geojson" in snap.manifest.files
 
+    assert [i.id for i in snap.manifest.wijken.indicators] == [
+        "vestigingen_per_km2", "vestigingen", "aandeel_gi"]
+
     out = tmp_path / "wijken.csv"
     assert run("export", "--level", "WK", "--out", str(out)) == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert len(rows) == len(wk)
-    centre = next(r for r in rows if r["region_code"] == "WK075800"
-                  and r["measure"] == "BedrijfsvestigingenTotaal")
-    assert (centre["gemeente_code"], centre["region_level"], centre["period"],
-            float(centre["value"])) == ("GM0758", "WK", "2022", 3475.0)
-    # a selection is refused, not ignored: the wijk export has every wijk
-    assert run("export", "--level", "WK", "--gemeenten", "GM0758", "--out",
-               str(tmp_path / "sel.csv")) != 0
-    assert not (tmp_path / "sel.csv").exists()
+    assert len(rows) == 3 * 3  # 3 wijken x 3 wijk indicators
+    centre = {r["indicator"]: r for r in rows if r["region_code"] == "WK000100"}
+    assert (centre["vestigingen"]["gemeente_code"], centre["vestigingen"]["region_level"],
+            centre["vestigingen"]["period"], float(centre["vestigingen"]["value"])) == (
+        "GM0001", "WK", "2022", 3475.0)
+    assert float(centre["vestigingen_per_km2"]["value"]) == 1738  # 3475 / 2 km², rounded
+    assert float(centre["aandeel_gi"]["value"]) == 27  # 940 / 3475
+    small = next(r for r in rows if r["region_code"] == "WK000102"
+                 and r["indicator"] == "vestigingen_per_km2")
+    assert small["kwaliteit"] == "onnauwkeurig"  # 20 rounded to 5, on 0.9 km²
+    # a selection by gemeente and indicator; an unknown one is refused, naming it
+    sel = tmp_path / "sel.csv"
+    assert run("export", "--level", "WK", "--gemeenten", "gm0001", "--indicatoren",
+               "aandeel_gi", "--out", str(sel)) == 0
+    assert {r["indicator"] for r in csv.DictReader(sel.open(encoding="utf-8"))} == {"aandeel_gi"}
+    for bad in (("--indicatoren", "bestaat_niet"), ("--gemeenten", "GM0363"),
+                ("--regio", "PV30")):
+        sel.unlink(missing_ok=True)
+        assert run("export", "--level", "WK", *bad, "--out", str(sel)) != 0
+        assert not sel.exists()
+
+
+def test_a_wijk_indicator_added_in_the_catalogue_only_reaches_export_and_page(
+        tmp_path, standin, monkeypatch):
+    run = wijk_world(tmp_path, standin, PER_1000)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    assert run("refresh") == 0
+    snap = snapshot.load_snapshot(run.data)
+    assert "vestigingen_per_1000_inwoners" in {i.id for i in snap.manifest.wijken.indicators}
+    out = tmp_path / "w.csv"
+    assert run("export", "--level", "WK", "--indicatoren", "vestigingen_per_1000_inwoners",
+               "--out", str(out)) == 0
+    got = {r["region_code"]: float(r["value"]) for r in csv.DictReader(out.open())}
+    assert got == {"WK000100": 232.0, "WK000101": 114.0, "WK000102": 67.0}  # 3475/15000 ...
+    at = run_app(run.data, monkeypatch, "wijken", gemeente="GM0001")
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert "Bedrijfsvestigingen per 1.000 inwoners" in shown.columns
+    assert shown.set_index("Code").loc["WK000100", "Bedrijfsvestigingen per 1.000 inwoners"] \
+        == "232"
+    at.selectbox(key="wijk_cijfer").select("vestigingen_per_1000_inwoners").run()
+    assert "bedrijfsvestigingen per 1.000 inwoners 232" in texts(at)
 
 
 def test_refresh_without_wijk_table_publishes_and_says_so(tmp_path, standin):
-    run = cli_world(tmp_path, standin)  # the stand-in has no KWB 2022
+    run = wijk_world(tmp_path, standin)  # the stand-in has no KWB 2022
     assert run("refresh") == 0
     snap = snapshot.load_snapshot(run.data)
     assert snap.frame("wijk_observations") is None

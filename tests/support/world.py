@@ -158,6 +158,66 @@ indicators:
 """
 
 
+# the wijk section of a test catalogue (pipelines/wijken.py): KWB 2022 per wijk, three wijk
+# indicators; append it to CATALOG where a test wants wijk rows (``write_catalog``)
+WIJK_SECTION = """
+  kerncijfers_wijken_en_buurten:
+    title: "Kerncijfers wijken en buurten {year}"
+    verified: true
+    editions: {2022: 85318NED}
+wijken:
+  series: kerncijfers_wijken_en_buurten
+  verified: true
+  editions: {2022: 85318NED}
+  years: [2022]
+  map: vestigingen_per_km2
+  headline: [vestigingen, vestigingen_per_km2, aandeel_gi]
+wijk_indicators:
+  - id: vestigingen_per_km2
+    title: "Bedrijfsvestigingen per km² land"
+    description: "Per km² land."
+    unit: "per km²"
+    kind: rate
+    decimals: 0
+    higher_is_better: null
+    inputs:
+      v: {table: kerncijfers_wijken_en_buurten, measure: BedrijfsvestigingenTotaal,
+          additive: true, rounding: 5}
+      land: {table: kerncijfers_wijken_en_buurten, measure: OppervlakteLand, additive: true}
+    formula: "v / (land / 100)"
+  - id: vestigingen
+    title: "Bedrijfsvestigingen"
+    description: "Aantal."
+    unit: aantal
+    kind: size
+    decimals: 0
+    higher_is_better: null
+    source: {table: kerncijfers_wijken_en_buurten, measure: BedrijfsvestigingenTotaal,
+             additive: true, rounding: 5}
+  - id: aandeel_gi
+    title: "Aandeel handel en horeca (G+I)"
+    description: "Aandeel."
+    unit: "%"
+    kind: rate
+    decimals: 0
+    higher_is_better: null
+    inputs:
+      gi: {table: kerncijfers_wijken_en_buurten, measure: GIHandelEnHoreca, additive: true,
+           rounding: 5}
+      v: {table: kerncijfers_wijken_en_buurten, measure: BedrijfsvestigingenTotaal,
+          additive: true, rounding: 5}
+    formula: "gi / v * 100"
+"""
+
+
+def with_wijken(catalog_text: str = CATALOG, extra: str = "") -> str:
+    """``catalog_text`` with :data:`WIJK_SECTION` (the series goes under ``tables``, the wijk
+    section at the end) and ``extra`` wijk indicators (YAML list items) appended."""
+    head, rest = catalog_text.split("indicators:\n", 1)
+    series, wijk = WIJK_SECTION.split("wijken:\n", 1)
+    return head + series.lstrip("\n") + "indicators:\n" + rest + "wijken:\n" + wijk + extra
+
+
 def write_catalog(path: Path, text: str = CATALOG) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
