@@ -315,7 +315,13 @@ def long_display(shown: pd.DataFrame, info, ind_id: str) -> pd.DataFrame:
     col = label(indicators(info)[ind_id])
     keep = ["Wijk", col] + [c for c in shown.columns if c.startswith(f"{col}: verschil")]
     out = shown[keep].rename(columns={col: "Waarde"})
-    return out.rename(columns={c: "t.o.v. vorig jaar" for c in keep[2:]})
+    out = out.rename(columns={c: "t.o.v. vorig jaar" for c in keep[2:]})
+    if "t.o.v. vorig jaar" in out:  # short enough for a third column at 390 px
+        out["t.o.v. vorig jaar"] = out["t.o.v. vorig jaar"].replace(
+            {"nieuwe of gewijzigde wijk": "gewijzigde wijk",
+             "gelijk binnen de afronding": "gelijk (afronding)",
+             "geen cijfers over het vorige jaar": "geen vorig jaar"})
+    return out
 
 
 def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,

@@ -73,9 +73,12 @@ def render() -> None:
                    "berekend uit al hun wijken samen, zoals de kolommen ernaast; voor Nederland "
                    "alleen de verhoudingen. * onnauwkeurig door de afronding van het CBS.")
     ind = inds[ind_id]
+    ref = wijken.reference(frame, info, table, ind_id, country)
     features, bnds = dataio.wijk_geo(data, year, tuple(table["code"]))
     if features and len(table) > 1:
         st.subheader(f"Kaart: {ind.title[:1].lower() + ind.title[1:]}")
+        if ref:
+            st.caption(ref)
         spec = build.map_chart(wijken.map_frame(table, ind_id), wijken.map_meta(info, ind_id),
                                title=f"{wijken.label(ind)}, wijken van {name}, {year}",
                                source=f"CBS {cbs_table}", noun=("wijk", "wijken"))
@@ -87,10 +90,9 @@ def render() -> None:
     elif len(table) > 1:
         st.caption(f"Geen wijkkaart van {year} in deze snapshot; de tabel hieronder heeft alle "
                    "wijken.")
-    ref = wijken.reference(frame, info, table, ind_id, country)
-    if ref:
-        st.caption(ref)
     st.subheader("Alle wijken")
+    if ref and not (features and len(table) > 1):
+        st.caption(ref)
     changes = (ind_id, wijken.change(frame, info, table, ind_id))
     shown = wijken.display(table, info, code, changes, offered)
     device = components.device()  # drawn once for a known device; both (CSS chooses) if unknown
@@ -100,7 +102,8 @@ def render() -> None:
     if device != "desktop":
         with components.narrow_only("wijktabel"):  # too wide for a phone: one figure at a time
             st.caption(f"{wijken.label(ind)} per wijk; kies hierboven een ander cijfer.")
-            st.table(wijken.long_display(shown, info, ind_id), hide_index=True)
+            with st.container(key=f"{components.NUMBERS}-wijktabel"):  # no word split
+                st.table(wijken.long_display(shown, info, ind_id), hide_index=True)
     components.downloads(
         f"wijken {name} {year}",
         lambda: {"Wijken": wijken.download_frame(frame, info, table, cbs_table, country),

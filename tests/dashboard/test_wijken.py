@@ -118,6 +118,7 @@ def test_page_breda_shows_11_wijken_map_and_centrum(real_data, monkeypatch):
     # the phone version of the table: the wijk and the chosen figure, with its change
     phone = at.table[1].value
     assert list(phone.columns) == ["Wijk", "Waarde", "t.o.v. vorig jaar"] and len(phone) == 11
+    assert "gewijzigde wijk" in set(phone["t.o.v. vorig jaar"])  # short on a phone
     # another figure: map, summary, phone table and change follow the choice
     at.selectbox(key="wijk_cijfer").select("onbewoonde_woningen").run()
     assert not at.exception

@@ -279,3 +279,43 @@ def test_workbench_selection_link_opens_the_same_table(app_url, browser):
     finally:
         page.close()
         fresh.close()
+
+
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36")
+
+
+def test_wijken_on_a_phone_with_real_wijk_data(app_url, browser, tmp_path_factory):
+    """"Done means" of the wijken issue on a phone (390 px, a phone's user agent), Breda's real
+    KWB wijk rows: the summary names the centrum and its value, centrum versus the rest fits, the
+    wijk map is drawn, the phone table lists the 11 wijken with one figure, another figure is
+    chosen from the keyboard, nothing scrolls sideways, and axe finds nothing serious."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser.new_cdp_session(page).send("Emulation.setUserAgentOverride", {"userAgent": PHONE_UA})
+    try:
+        open_page(page, f"{app_url}/wijken?gemeente=GM0758")
+        main = page.locator("[data-testid=stMain]")
+        main.get_by_text("Het centrum is Breda centrum").wait_for(timeout=30_000)
+        assert "bedrijfsvestigingen per km² land 1.738" in main.inner_text()
+        assert page.locator(".st-key-narrow-only-wijktabel").is_visible()
+        assert page.locator(".st-key-wide-only-wijktabel").count() == 0  # phone form only
+        phone_table = page.locator(".st-key-narrow-only-wijktabel table")
+        assert phone_table.locator("tbody tr").count() == 11
+        assert page.locator("svg path").count() >= 11  # the wijk map
+        # another figure, keys only: the selector, type, Enter
+        box = page.get_by_role("combobox", name="Cijfer op de kaart en in de tabel")
+        box.focus()
+        page.keyboard.type("Onbewoonde")
+        page.keyboard.press("Enter")
+        main.get_by_text("onbewoonde woningen (ook tweede woningen) 6%").wait_for(
+            timeout=30_000)
+        wait_idle(page)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert widths[0] <= widths[1], widths
+        found = blocking(run_axe(page))
+        assert not found, describe("/wijken Breda phone", found)
+        shots = tmp_path_factory.getbasetemp() / "wijken-telefoon.png"
+        page.screenshot(path=str(shots), full_page=True)
+    finally:
+        page.close()
