@@ -36,8 +36,11 @@ from pipelines.catalog import THEMES
 
 # the workbench selection: known here, parsed (with its own length limits) by core/selection.py
 WORKBENCH = ("gemeenten", "indicatoren", "regio", "grootteklasse", "stedelijkheid")
+# the Wijken page's year and figure: kept as given, checked on that page against its snapshot
+# (dashboard/core/wijken.resolve_choice), which says what it could not show
+WIJK = ("wijkjaar", "wijkcijfer")
 PARAMS = ("gemeente", "thema", "indicator", "jaar", "vergelijk", "grenzen", "peers", "x", "y",
-          *WORKBENCH)
+          *WORKBENCH, *WIJK)
 GRENZEN = {"huidig": "huidige gemeentegrenzen", "historisch": "grenzen van dat jaar"}
 PEERS = {"grootte": "zelfde grootte en stedelijkheid",
          "statistisch": "statistisch vergelijkbaar (10 meest gelijkende)"}
@@ -48,6 +51,7 @@ REGION_CODE = re.compile(r"^(GM\d{4}|PV\d{2}|CR\d{2}|AM\d{2})$")
 INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 YEAR = re.compile(r"^\d{4}$")
 _SHOWN = re.compile(r"[^A-Za-z0-9_,.-]")
+_SAFE = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # a year or an id: anything else is not kept
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Selection:
     x: str | None = None
     y: str | None = None
     bench: Any = None  # the workbench selection (selection.Selection), set by the UI
+    wijk: tuple[tuple[str, str], ...] = ()  # (wijkjaar | wijkcijfer, raw value) for Wijken
 
     def to_params(self, *, with_thema: bool = False) -> dict[str, str]:
         """The canonical URL parameters for this selection (empty values left out)."""
@@ -98,6 +103,7 @@ class Selection:
             out["x"] = self.x
         if self.y:
             out["y"] = self.y
+        out.update(dict(self.wijk))
         if self.bench is not None:
             out.update(self.bench.to_query())
         return out
@@ -192,8 +198,9 @@ def parse(params: Mapping[str, str | Sequence[str]], known: Known, *,
         else:
             warnings.append(f"Onbekende indicator {shown(values[key])} voor ‘{key}’ in de link; "
                             "een standaardindicator wordt getoond.")
+    wijk = tuple((k, values[k]) for k in WIJK if values.get(k) and _SAFE.match(values[k]))
     return Selection(gemeente, thema, indicator, jaar, vergelijk, grenzen, peers,
-                     xy.get("x"), xy.get("y")), warnings
+                     xy.get("x"), xy.get("y"), wijk=wijk), warnings
 
 
 def resolve_gemeente(raw: str, known: Known) -> tuple[str | None, str | None]:

@@ -50,6 +50,37 @@ def default_year(frame: pd.DataFrame, info) -> int:
     return years(frame)[-1]
 
 
+def resolve_choice(frame: pd.DataFrame, info, year_text: str | None, ind_text: str | None
+                   ) -> tuple[int, str, list[str]]:
+    """(year, indicator id, notes) from the link's ``wijkjaar`` and ``wijkcijfer``: the default
+    year (:func:`default_year`) and the map's indicator where the link says nothing; an unknown
+    year or figure, or a figure that year lacks, falls back to them with a Dutch note."""
+    notes, yrs = [], years(frame)
+    year = default_year(frame, info)
+    if year_text:
+        try:
+            wanted = int(str(year_text).strip())
+        except ValueError:
+            wanted = None
+        if wanted in yrs:
+            year = wanted
+        else:
+            notes.append(f"Geen wijkcijfers over \u2018{year_text}\u2019 in deze snapshot; "
+                         f"hier staat {year}.")
+    offered = available(frame, info, year)
+    ind_id = info.map if info.map in offered else offered[0]
+    if ind_id_wanted := (str(ind_text).strip() if ind_text else None):
+        if ind_id_wanted in offered:
+            ind_id = ind_id_wanted
+        else:
+            known = indicators(info)
+            what = (f"\u2018{known[ind_id_wanted].title}\u2019 is er niet over {year}"
+                    if ind_id_wanted in known else
+                    f"\u2018{ind_id_wanted}\u2019 is geen cijfer per wijk")
+            notes.append(f"{what}; hier staat {_lower(known[ind_id].title)}.")
+    return year, ind_id, notes
+
+
 def _values(rows: pd.DataFrame, info, groups=None) -> pd.DataFrame:
     return pw.indicator_values(rows, info.indicators, groups, info.max_uncertainty_pct)
 

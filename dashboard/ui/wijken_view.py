@@ -40,15 +40,23 @@ def render() -> None:
         return
     inds = wijken.indicators(info)
     c1, c2 = st.columns([1, 3])
-    default = wijken.default_year(frame, info)
-    year = c1.selectbox("Jaar", list(reversed(yrs)), index=list(reversed(yrs)).index(default),
-                        key="wijk_jaar")
+    # the year and the figure live in the link (wijkjaar, wijkcijfer), so a shared link opens
+    # the same view; an unknown value in it is said, and the default shown
+    asked = dict(ctx.sel.wijk)
+    year, ind_id, notes = wijken.resolve_choice(frame, info, asked.get("wijkjaar"),
+                                                asked.get("wijkcijfer"))
+    for note in notes:
+        st.caption(note)
+    st.session_state["wijk_jaar"] = year
+    c1.selectbox("Jaar", list(reversed(yrs)), key="wijk_jaar",
+                 on_change=components.bind_to_url("wijk_jaar", "wijkjaar"))
     offered = wijken.available(frame, info, year)
-    if st.session_state.get("wijk_cijfer") not in offered:  # e.g. a year without distances
-        st.session_state.pop("wijk_cijfer", None)
-    ind_id = c2.selectbox("Cijfer op de kaart en in de tabel", offered,
-                          index=offered.index(info.map) if info.map in offered else 0,
-                          key="wijk_cijfer", format_func=lambda k: wijken.label(inds[k]))
+    st.session_state["wijk_cijfer"] = ind_id
+    c2.selectbox("Cijfer op de kaart en in de tabel", offered, key="wijk_cijfer",
+                 format_func=lambda k: wijken.label(inds[k]),
+                 on_change=components.bind_to_url("wijk_cijfer", "wijkcijfer"))
+    default = wijken.default_year(frame, info)
+    components.set_url(wijkjaar=year, wijkcijfer=ind_id)
     values = dataio.per_snapshot(data, "wijken-per-wijk", (year,),
                                  lambda: wijken.per_wijk(frame, info, year))
     table = dataio.per_view(data, "wijk-table", (gemeente, year),

@@ -165,3 +165,26 @@ def test_briefing_has_a_kernen_en_centrum_paragraph_from_the_same_figures(real_d
     pdf = briefing.render(src, "GM0758", compute.peers(src.regions, "GM0758"))
     n, text = pdf_text(pdf)
     assert n == 1 == briefing.page_count(pdf) and "Kernen en centrum." in text
+
+
+def test_a_link_opens_the_same_year_and_figure_and_says_what_it_could_not(real_data,
+                                                                           monkeypatch):
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758", wijkjaar="2021",
+                 wijkcijfer="afstand_grote_supermarkt")
+    assert at.selectbox(key="wijk_jaar").value == 2021
+    assert at.selectbox(key="wijk_cijfer").value == "afstand_grote_supermarkt"
+    assert "Kaart" not in " ".join(h.value for h in at.subheader)  # no 2021 wijk map here
+    assert "Geen wijkkaart van 2021" in texts(at)
+    # a figure the year lacks, and one that does not exist: said, and the default shown
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758", wijkjaar="2022",
+                 wijkcijfer="afstand_grote_supermarkt")
+    assert at.selectbox(key="wijk_cijfer").value == "vestigingen_per_km2"
+    assert "\u2018Afstand tot grote supermarkt\u2019 is er niet over 2022" in texts(at)
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758", wijkjaar="1999",
+                 wijkcijfer="bestaat_niet")
+    body = texts(at)
+    assert "Geen wijkcijfers over \u20181999\u2019" in body and "geen cijfer per wijk" in body
+    assert at.selectbox(key="wijk_jaar").value == 2022
+    # a choice made on the page goes into the link
+    at.selectbox(key="wijk_cijfer").select("woz_waarde").run()
+    assert at.query_params["wijkcijfer"] in ("woz_waarde", ["woz_waarde"])
