@@ -461,12 +461,16 @@ def _wijk_coverage(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
     ``max_coverage_drop_pct``."""
     names = dict(zip(old["gemeente_code"], old["gemeente_name"], strict=False))
 
+    def label(code: str) -> str:
+        return f"{code} {names[code]}" if names.get(code) else code
+
+
     def count(df: pd.DataFrame) -> pd.Series:
         return df.groupby("gemeente_code")["region_code"].nunique()
 
     before = count(old)
     lost = before.index[count(new).reindex(before.index, fill_value=0) == 0]
-    found = [f"{g} {names.get(g, '')}: no wijken, had {before[g]}" for g in lost]
+    found = [f"{label(g)}: no wijken, had {before[g]}" for g in lost]
     regions = [{"region": g, "name": names.get(g), "wijken": 0, "was": int(before[g])}
                for g in lost]
     keep = 1 - bounds["max_coverage_drop_pct"] / 100
@@ -474,7 +478,7 @@ def _wijk_coverage(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
         was = count(old[old["measure"] == m])
         now = count(new[new["measure"] == m]).reindex(was.index, fill_value=0)
         for g in was.index[(now < was * keep) & ~was.index.isin(lost)]:
-            found.append(f"{g} {names.get(g, '')}: {now[g]} wijken with {m}, was {was[g]}")
+            found.append(f"{label(g)}: {now[g]} wijken with {m}, was {was[g]}")
             regions.append({"region": g, "name": names.get(g), "measure": m,
                             "wijken": int(now[g]), "was": int(was[g])})
     if not found:
@@ -492,9 +496,12 @@ def _wijk_jumps(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
     jump, a gemeente when too many of *its wijken's* values jump, a single wijk only for a value
     a hundredfold off (a unit slip). A single wijk's share is not judged: a wijk is small, and a
     new housing estate really does triple its inwoners and woningen in a year."""
-    known = set(old["year"])
     cand = new[~new["measure"].isin(WIJK_NOT_COMPARED)]
-    cand = cand[cand["year"].isin(known) | cand["continuous"].astype(bool)]
+    # a wijk-year published before is a revision; any other only where the wijk is the same wijk
+    # as the year before (a new or renumbered code is never held against an older wijk's values)
+    seen = pd.MultiIndex.from_frame(cand[["region_code", "year"]]).isin(
+        pd.MultiIndex.from_frame(old[["region_code", "year"]]))
+    cand = cand[seen | cand["continuous"].astype(bool).to_numpy()]
     frames = []
     for m, nm in cand.groupby("measure"):
         om = old[old["measure"] == m]

@@ -162,3 +162,16 @@ def test_real_wijk_rows_2021_and_2022_raise_no_finding():
     _rows, names = wijken.rows_from_kwb_csv(KWB_CSV, 2022)
     assert len(names) == 345
     assert checks.gemeenten_without_wijken(y22, names) == []
+
+
+def test_a_wijk_code_new_in_a_published_year_is_not_held_against_an_older_year():
+    """WK075805 is gone from the published 2022 and back in the new fetch with other figures (a
+    renumbering reusing the code): not continuous, so not compared with its 2021 values."""
+    old = pd.concat([_frame(_base(), 2021, "85039NED"),
+                     _frame({k: v for k, v in _base().items() if k[0] != "WK075805"})])
+    new = _base()
+    new[("WK075805", INW)] *= 1000
+    assert checks.wijk_plausibility(_frame(new), old) == []
+    # the same figures for a wijk that is continuous with 2021 are a slip
+    found = checks.wijk_plausibility(_frame(new, continuous=True), old)
+    assert "WK075805 Wijk 05" in str(found[0])
