@@ -158,4 +158,4 @@ def test_implausible_wijk_rows_keep_the_published_ones_and_say_so(tmp_path, stan
     last = runs.read_runs(run.data, last=1)[0]
     assert [w for w in last["wijken_warnings"] if "without wijken" not in w] == []
     wk = snapshot.load_snapshot(run.data).frame("wijk_observations")
-    assert set(wk.loc[wk["measure"] == "AantalInwoners", "value"]) == {15000, 25000, 300}
+    assert set(wk.loc[wk["measure"] == "BedrijfsvestigingenTotaal", "value"]) == {3475, 2840, 20}
