@@ -201,6 +201,8 @@ def cmd_status(args, cat, root: Path) -> int:
         for t, tr in (last.get("tables") or {}).items():
             if tr.get("action") in ("stale", "rejected", "failed") and tr.get("error"):
                 print(f"    {t} {tr['action']}: {tr['error']}", file=out)
+        for w in last.get("wijken_warnings") or []:  # wijk rows: never fatal, never silent
+            print(f"    wijken: {w}", file=out)
     checked = runs.last_successful_check(history.runs)
     age = _days_since(checked)
     fresh = age is not None and age < FRESH_DAYS

@@ -418,3 +418,179 @@ def plausibility(catalog: Catalog, changed: set[str], obs: pd.DataFrame, cov: di
                     t, f"{ind.id} ({measure})", jumps.text, "value_jumps", ind.id, measure,
                     jumps.periods, jumps.regions, jumps.examples))
     return out
+
+
+# --------------------------------------------------------------------------- wijk rows
+
+# The wijk measures whose coverage per gemeente is watched: every wijk has inwoners, and the
+# business total is what the dashboard's wijk page is about.
+WIJK_COVERAGE_MEASURES = ("BedrijfsvestigingenTotaal", "AantalInwoners")
+# A class (stedelijkheid 1-5), not a quantity: a ratio between two of its values says nothing.
+WIJK_NOT_COMPARED = ("MateVanStedelijkheid",)
+
+
+@dataclass(frozen=True)
+class _WijkMeasure:
+    """What :func:`compare` reads of an indicator, for a KWB measure: whole numbers that cannot
+    be negative (the wijk contracts, ``wijken.check``, refuse negatives)."""
+
+    decimals: int = 0
+    value_range: tuple[float, float] | None = None
+
+
+def gemeenten_without_wijken(df: pd.DataFrame, gemeenten: dict[str, str]) -> list[str]:
+    """The gemeenten of a KWB year (``gemeenten``: its GM rows, code -> name) without a single
+    wijk row in ``df``, as "code name": reported, not enforced (CBS decides the wijk division)."""
+    have = set(df["gemeente_code"]) if not df.empty else set()
+    return [f"{c} {gemeenten[c]}".strip() for c in sorted(set(gemeenten) - have)]
+
+
+def _wijk_obs(df: pd.DataFrame) -> pd.DataFrame:
+    """Wijk rows in the shape :func:`compare` holds against each other (the year is the period)."""
+    return pd.DataFrame({"region_code": df["region_code"].astype(str),
+                         "period": df["year"].astype(int).astype(str),
+                         "value": df["value"].astype("float64"),
+                         "uncertainty": df["uncertainty"].astype("float64"),
+                         "quality": df["quality"].astype(str)})
+
+
+def _wijk_coverage(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
+                   bounds: dict) -> Implausible | None:
+    """Gemeenten of ``year`` that had wijken in the published rows and now have none, or whose
+    wijken with a value of a :data:`WIJK_COVERAGE_MEASURES` measure fell by more than
+    ``max_coverage_drop_pct``."""
+    names = dict(zip(old["gemeente_code"], old["gemeente_name"], strict=False))
+
+    def label(code: str) -> str:
+        return f"{code} {names[code]}" if names.get(code) else code
+
+
+    def count(df: pd.DataFrame) -> pd.Series:
+        return df.groupby("gemeente_code")["region_code"].nunique()
+
+    before = count(old)
+    lost = before.index[count(new).reindex(before.index, fill_value=0) == 0]
+    found = [f"{label(g)}: no wijken, had {before[g]}" for g in lost]
+    regions = [{"region": g, "name": names.get(g), "wijken": 0, "was": int(before[g])}
+               for g in lost]
+    keep = 1 - bounds["max_coverage_drop_pct"] / 100
+    for m in WIJK_COVERAGE_MEASURES:
+        was = count(old[old["measure"] == m])
+        now = count(new[new["measure"] == m]).reindex(was.index, fill_value=0)
+        for g in was.index[(now < was * keep) & ~was.index.isin(lost)]:
+            found.append(f"{label(g)}: {now[g]} wijken with {m}, was {was[g]}")
+            regions.append({"region": g, "name": names.get(g), "measure": m,
+                            "wijken": int(now[g]), "was": int(was[g])})
+    if not found:
+        return None
+    return Implausible(table, f"wijken {year}", f"{len(found)} gemeente(n) lost wijken: "
+                       + _listed(found), "coverage", periods=({"period": str(year)},),
+                       regions=tuple(regions))
+
+
+def _wijk_jumps(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
+                bounds: dict) -> Implausible | None:
+    """Values of ``year`` that jump (:func:`compare` per measure: a revision of the same wijk and
+    year, or a new year against the same wijk's previous one where it is ``continuous``), judged
+    as the gemeente tables are (:func:`rejected_groups`): the year when too many of its values
+    jump, a gemeente when too many of *its wijken's* values jump, a single wijk only for a value
+    a hundredfold off (a unit slip). A single wijk's share is not judged: a wijk is small, and a
+    new housing estate really does triple its inwoners and woningen in a year."""
+    cand = new[~new["measure"].isin(WIJK_NOT_COMPARED)]
+    # a wijk-year published before is a revision; any other only where the wijk is the same wijk
+    # as the year before (a new or renumbered code is never held against an older wijk's values)
+    seen = pd.MultiIndex.from_frame(cand[["region_code", "year"]]).isin(
+        pd.MultiIndex.from_frame(old[["region_code", "year"]]))
+    cand = cand[seen | cand["continuous"].astype(bool).to_numpy()]
+    frames = []
+    for m, nm in cand.groupby("measure"):
+        om = old[old["measure"] == m]
+        c = compare(_WijkMeasure(), _wijk_obs(nm), _wijk_obs(om), bounds)
+        if not c.empty:
+            frames.append(c.assign(measure=m))
+    if not frames:
+        return None
+    c = pd.concat(frames, ignore_index=True)
+    c = c[c["period"] == str(year)]
+    if c.empty or not c["jump"].any():
+        return None
+    gm = dict(zip(new["region_code"], new["gemeente_code"], strict=False))
+    c = c.assign(gemeente_code=c["region_code"].map(gm))
+    names = {**dict(zip(new["region_code"], new["region_name"], strict=False)),
+             **dict(zip(new["gemeente_code"], new["gemeente_name"], strict=False))}
+
+    def label(code: str) -> str:
+        return f"{code} {names[code]}" if names.get(code) else code
+
+    whole = rejected_groups(c, "period", bounds)
+    gemeenten = rejected_groups(c, "gemeente_code", bounds)
+    slips = sorted(set(c.loc[c["scale"].astype(bool), "region_code"]))
+    if whole.empty and gemeenten.empty and not slips:
+        return None
+    parts = []
+    if len(whole):
+        parts.append(f"year {year}: {whole.iloc[0].jumps} of {whole.iloc[0].compared} "
+                     "values jump")
+    # the gemeenten are named unless they are all of them (a whole year x1000 in every gemeente)
+    if len(gemeenten) and len(gemeenten) < c["gemeente_code"].nunique():
+        parts.append(f"{len(gemeenten)} gemeente(n), " + _listed(
+            [f"{label(r.gemeente_code)} ({r.jumps} of {r.compared})"
+             for r in gemeenten.itertuples()], 3) + ": their wijken's values jump")
+    own = [w for w in slips if gm.get(w) not in set(gemeenten["gemeente_code"])]
+    if own and whole.empty:
+        parts.append(f"{len(own)} wijk(en) a hundredfold off: " + _listed(
+            [label(w) for w in own], 3))
+    f = bounds["max_new_period_factor"]
+    rule = f"revised by more than {bounds['max_revision_pct']:g} %" + (
+        f", or a new year more than {f:g}x or less than 1/{f:g} of the previous" if f else "")
+    bad = c[c["jump"] & (c["gemeente_code"].isin(gemeenten["gemeente_code"])
+                         | c["region_code"].isin(slips) | (len(whole) > 0))]
+    bad = bad.assign(_size=-(bad["value"] - bad["value_old"]).abs()).sort_values("_size")
+    examples = tuple({"region": r.region_code, "name": names.get(r.region_code),
+                      "measure": r.measure, "period": r.period,
+                      "previous_period": r.period_old, "old": float(r.value_old),
+                      "new": float(r.value)} for r in bad.head(3).itertuples())
+    ex = ", ".join(
+        f"{label(e['region'])} {e['measure']} "
+        + (e["period"] if e["period"] == e["previous_period"]
+           else f"{e['previous_period']} -> {e['period']}")
+        + f": {_num(e['old'], 0)} -> {_num(e['new'], 0)}" for e in examples)
+    regions = tuple({"region": r.gemeente_code, "name": names.get(r.gemeente_code),
+                     "jumps": int(r.jumps), "compared": int(r.compared)}
+                    for r in gemeenten.itertuples()) + tuple(
+        {"region": w, "name": names.get(w), "scale": True} for w in slips)
+    periods = tuple({"period": str(year), "jumps": int(r.jumps), "compared": int(r.compared)}
+                    for r in whole.itertuples()) or ({"period": str(year)},)
+    return Implausible(table, f"wijken {year}", "; ".join(parts) + f" ({rule}); e.g. {ex}",
+                       "value_jumps", periods=periods, regions=regions, examples=examples)
+
+
+def wijk_plausibility(new: pd.DataFrame, old: pd.DataFrame | None,
+                      bounds: dict | None = None) -> list[Implausible]:
+    """The wijk rows (``wijk_observations``) of a new fetch against the published ones, per year
+    of ``new`` (the refresh keeps the published rows of a year with a finding): its rows
+    (:func:`rows_drop`), coverage per gemeente (:func:`_wijk_coverage`) and values that jump
+    (:func:`_wijk_jumps`). ``bounds``: ``catalog.PLAUSIBILITY_DEFAULTS`` unless given (the
+    catalogue's top-level ``plausibility:``, as the gemeente tables use). Nothing to compare
+    (no published rows): no findings. Each finding names the KWB table and ``wijken <year>``."""
+    from .catalog import PLAUSIBILITY_DEFAULTS
+    bounds = {**PLAUSIBILITY_DEFAULTS, **(bounds or {})}
+    if old is None or old.empty or new.empty:
+        return []
+    out: list[Implausible] = []
+    for year, n in new.groupby("year"):
+        year = int(year)
+        table = str(n["cbs_table"].iloc[0])
+        o = old[old["year"] == year]
+        if not o.empty:
+            rows = rows_drop(table, len(n), len(o), bounds)
+            if rows:
+                out.append(Implausible(table, f"wijken {year}", f"{rows.detail} wijk rows",
+                                       periods=({"period": str(year)},)))
+            cov = _wijk_coverage(table, year, n, o, bounds)
+            if cov:
+                out.append(cov)
+        jumps = _wijk_jumps(table, year, n, old, bounds)
+        if jumps:
+            out.append(jumps)
+    return out

@@ -652,7 +652,7 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                       plausible)
     wijk_rows, wijk_maps = wijk_frame(client, current, run, catalog.wijken,
                                       geo.wijk_url_template(boundary_source.template),
-                                      fetch=not only)
+                                      fetch=not only, bounds=catalog.bounds())
     if wijk_rows is not None:
         enriched.frames["wijk_observations"] = wijk_rows
         enriched.files.update(wijk_maps)
@@ -843,43 +843,89 @@ def summary(run: dict) -> str:
 
 
 def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
-               geo_template: str | None = None, fetch: bool = True
+               geo_template: str | None = None, fetch: bool = True, bounds: dict | None = None,
                ) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
     """The wijk rows of the KWB years in the catalogue's ``wijken.years`` (``wijk``: its
     :class:`~pipelines.catalog.Wijken`; the stems its wijk indicators need; one download per year,
     gemeente and wijk rows only) and the wijk boundaries of those years
     (``wijken_<year>.geojson``, from ``geo_template``: see :func:`geo.wijk_url_template`). Not
     fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, is left out with
-    a warning in the run record; when no year comes in, the published snapshot's wijk rows and
-    maps are kept (None and no maps when it had none), as they are when ``fetch`` is False
-    (``refresh --only``: only what was asked is downloaded)."""
-    frames, files = [], {}
+    a warning in the run record; a year whose rows are not plausible against the published
+    snapshot's (:func:`checks.wijk_plausibility`, ``bounds`` as the gemeente tables') keeps the
+    published rows and map of that year, with a warning naming the table, year and finding.
+    When no year comes in, the published snapshot's wijk rows and maps are kept (None and no
+    maps when it had none), as they are when ``fetch`` is False (``refresh --only``: only what
+    was asked is downloaded). ``run["wijken"]`` holds per year the wijken and gemeenten, and the
+    gemeenten of the KWB year without a wijk (also a warning: reported, not enforced)."""
+    frames, files, missing = [], {}, {}
+    published, published_maps = _published_wijken(current)
+
+    def warn(line: str) -> None:
+        run.setdefault("wijken_warnings", []).append(line)
+
     for year in wijk.years if fetch and wijk is not None else ():
         table = wijk.table(year)
         try:
             props = client.meta(table, "DataProperties")
             q, keys = wijken.query_for(table, props, wijken.stems(wijk))
-            df = wijken.from_entities(client.download(q), year, table, keys,
+            entities = client.download(q)
+            df = wijken.from_entities(entities, year, table, keys,
                                       wijken.steps(wijk, props, keys))
             if df.empty:
                 raise wijken.WijkError("no wijk rows in this table")
         except (CbsError, wijken.WijkError, OSError, ValueError) as exc:
-            run.setdefault("wijken_warnings", []).append(f"{table} ({year}): {exc}")
+            warn(f"{table} ({year}): {exc}")
             log.warning("wijk rows not taken", extra={"table": table, "error": str(exc)})
             continue
+        if published is not None and not published.empty:
+            # continuity against the published years, so a new year meets its predecessor
+            linked = wijken.link_years(pd.concat([published[published["year"] != year], df],
+                                                 ignore_index=True))
+            found = checks.wijk_plausibility(linked[linked["year"] == year], published, bounds)
+            if found:
+                kept = published[published["year"] == year]
+                what = (f"published rows of {year} kept" if not kept.empty
+                        else f"{year} left out (none published)")
+                for f in found:
+                    warn(f"{table} ({year}): new wijk rows not plausible, {what}: {f}")
+                log.warning("wijk rows not plausible", extra={
+                    "table": table, "year": year, "findings": [f.record() for f in found]})
+                if not kept.empty:
+                    frames.append(kept)
+                    name = f"wijken_{year}.geojson"
+                    files.update({name: published_maps[name]} if name in published_maps else {})
+                continue
         frames.append(df)
+        kwb_gemeenten = {str(r.get(wijken.REGION_DIM, "")).strip(): "" for r in
+                         entities.get("TypedDataSet", [])}
+        kwb_gemeenten.update({str(c.get("Key", "")).strip(): str(c.get("Title", "")).strip()
+                              for c in entities.get(wijken.REGION_DIM, [])})
+        without = checks.gemeenten_without_wijken(
+            df, {c: n for c, n in kwb_gemeenten.items() if c.startswith("GM")})
+        if without:
+            missing[year] = without
+            warn(f"{table} ({year}): {len(without)} gemeente(n) without wijken: "
+                 + ", ".join(without[:10]) + (f" (+{len(without) - 10} more)"
+                                              if len(without) > 10 else ""))
         if geo_template:
             try:
                 fc = client.boundary_file(geo_template.format(year=year))
             except CbsError as exc:
                 fc = None
-                run.setdefault("wijken_warnings", []).append(f"wijk map {year}: {exc}")
+                warn(f"wijk map {year}: {exc}")
             if fc:
                 files[f"wijken_{year}.geojson"] = wijken.boundaries(fc, set(df["region_code"]))
     if frames:
         df = wijken.link_years(pd.concat(frames, ignore_index=True))
         run["wijken"] = wijken.check(df)
+        for year, without in missing.items():
+            run["wijken"].setdefault(year, {})["gemeenten_without_wijken"] = without
         return df, files
+    return published, published_maps
+
+
+def _published_wijken(current: Current) -> tuple[pd.DataFrame | None, dict[str, bytes]]:
+    """The published snapshot's wijk rows and wijk maps (None and none when it has none)."""
     sid = current.baseline()[0]
     if sid:
         try:

@@ -159,3 +159,63 @@ def test_refresh_without_wijk_table_publishes_and_says_so(tmp_path, standin):
     assert run("export", "--level", "WK", "--out", str(tmp_path / "w.csv")) != 0
     last = runs.read_runs(run.data, last=1)[0]
     assert any(TABLE in w for w in last.get("wijken_warnings", []))
+
+
+def _serve_scaled(mirror, factor: float) -> None:
+    """The stand-in's KWB 2022 with every wijk figure ``factor`` times (a unit slip at CBS)."""
+    path = mirror / TABLE / "TypedDataSet.json"
+    doc = json.loads(path.read_text())
+    for r in doc["value"]:
+        if r["WijkenEnBuurten"].startswith("WK"):
+            r.update({k: v * factor for k, v in r.items() if k not in ("ID", "WijkenEnBuurten")})
+    path.write_text(json.dumps(doc))
+
+
+def _add_gemeente_without_wijken(mirror) -> None:
+    """A gemeente row (Amsterdam) in the stand-in's KWB 2022 without any wijk row."""
+    for name, row in (("TypedDataSet", {"ID": 20, "WijkenEnBuurten": "GM0363    ",
+                                        "AantalInwoners_5": 880000}),
+                      ("WijkenEnBuurten", {"Key": "GM0363    ", "Title": "Amsterdam"})):
+        path = mirror / TABLE / f"{name}.json"
+        doc = json.loads(path.read_text())
+        doc["value"].append(row)
+        path.write_text(json.dumps(doc))
+
+
+def test_implausible_wijk_rows_keep_the_published_ones_and_say_so(tmp_path, standin, capsys):
+    run = wijk_world(tmp_path, standin)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    _add_gemeente_without_wijken(tmp_path / "mirror")
+    assert run("refresh") == 0
+    first = snapshot.load_snapshot(run.data)
+    last = runs.read_runs(run.data, last=1)[0]
+    assert last["wijken"] == {"2022": {"wijken": 3, "gemeenten": 1,
+                                       "gemeenten_without_wijken": ["GM0363 Amsterdam"]}}
+    assert last["wijken_warnings"] == [f"{TABLE} (2022): 1 gemeente(n) without wijken: "
+                                       "GM0363 Amsterdam"]
+
+    _serve_scaled(tmp_path / "mirror", 1000)
+    assert run("refresh", "--force") == 0  # never fatal: the gemeente figures are published
+    snap = snapshot.load_snapshot(run.data)
+    assert snap.id != first.id
+    wk = snap.frame("wijk_observations")  # what the dashboard reads (dashboard/ui/data.py)
+    vest = wk[wk["measure"] == "BedrijfsvestigingenTotaal"].set_index("region_code")["value"]
+    assert vest.to_dict() == {"WK000100": 3475, "WK000101": 2840, "WK000102": 20}
+    assert (snap.path / "wijken_2022.geojson").read_bytes() == (
+        first.path / "wijken_2022.geojson").read_bytes()  # the map of the kept year stays
+    last = runs.read_runs(run.data, last=1)[0]
+    warned = [w for w in last["wijken_warnings"] if "without wijken" not in w]
+    assert len(warned) == 1
+    assert warned[0].startswith(f"{TABLE} (2022): new wijk rows not plausible, published rows "
+                                "of 2022 kept: wijken 2022: year 2022: ")
+
+    capsys.readouterr()
+    run("status")
+    assert f"wijken: {TABLE} (2022): new wijk rows not plausible" in capsys.readouterr().out
+
+    _serve_scaled(tmp_path / "mirror", 1 / 1000)  # CBS serves the right figures again
+    assert run("refresh", "--force") == 0
+    last = runs.read_runs(run.data, last=1)[0]
+    assert [w for w in last["wijken_warnings"] if "without wijken" not in w] == []
+    wk = snapshot.load_snapshot(run.data).frame("wijk_observations")
+    assert set(wk.loc[wk["measure"] == "BedrijfsvestigingenTotaal", "value"]) == {3475, 2840, 20}
