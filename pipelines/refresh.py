@@ -849,8 +849,9 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
     :class:`~pipelines.catalog.Wijken`; the stems its wijk indicators need; one download per year,
     gemeente and wijk rows only) and the wijk boundaries of those years
     (``wijken_<year>.geojson``, from ``geo_template``: see :func:`geo.wijk_url_template`). Not
-    fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, is left out with
-    a warning in the run record; a year whose rows are not plausible against the published
+    fatal: a year CBS does not serve, or whose rows fail :func:`wijken.check`, keeps its
+    published rows (left out when none were published) with a warning in the run record; a year
+    whose rows are not plausible against the published
     snapshot's (:func:`checks.wijk_plausibility`, ``bounds`` as the gemeente tables') keeps the
     published rows and map of that year, with a warning naming the table, year and finding.
     When no year comes in, the published snapshot's wijk rows and maps are kept (None and no
@@ -874,8 +875,15 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
             if df.empty:
                 raise wijken.WijkError("no wijk rows in this table")
         except (CbsError, wijken.WijkError, OSError, ValueError) as exc:
-            warn(f"{table} ({year}): {exc}")
+            was = (published[published["year"] == year] if published is not None
+                   else pd.DataFrame())
+            warn(f"{table} ({year}): {exc}" + ("; published rows of that year kept"
+                                               if not was.empty else ""))
             log.warning("wijk rows not taken", extra={"table": table, "error": str(exc)})
+            if not was.empty:  # a failed night never takes a year away from the dashboard
+                frames.append(was)
+                name = f"wijken_{year}.geojson"
+                files.update({name: published_maps[name]} if name in published_maps else {})
             continue
         if published is not None and not published.empty:
             # continuity against the published years, so a new year meets its predecessor

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+
+import pandas as pd
 
 from pipelines import runs, snapshot
 from tests.support.apptest import run_app, texts
@@ -219,3 +222,32 @@ def test_implausible_wijk_rows_keep_the_published_ones_and_say_so(tmp_path, stan
     assert [w for w in last["wijken_warnings"] if "without wijken" not in w] == []
     wk = snapshot.load_snapshot(run.data).frame("wijk_observations")
     assert set(wk.loc[wk["measure"] == "BedrijfsvestigingenTotaal", "value"]) == {3475, 2840, 20}
+
+
+def test_a_night_without_one_wijk_table_keeps_that_published_wijk_year(tmp_path, standin):
+    """CBS does not serve one KWB year one night (an outage, a table being replaced) while it
+    serves another: the published rows and map of the missing year stay on the dashboard, with
+    a warning saying so."""
+    run = cli_world(tmp_path, standin)
+    two_years = with_wijken().replace("  editions: {2022: 85318NED}\n  years: [2022]",
+                                      "  editions: {2021: 85039NED, 2022: 85318NED}\n"
+                                      "  years: [2021, 2022]")
+    write_catalog(tmp_path / "catalog.yaml", two_years)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    old = tmp_path / "mirror" / "85039NED"  # KWB 2021: the same wijken a year earlier
+    shutil.copytree(tmp_path / "mirror" / TABLE, old)
+    for f in old.iterdir():
+        f.write_text(f.read_text().replace(TABLE, "85039NED").replace("2022", "2021"))
+    assert run("refresh") == 0
+    first = snapshot.load_snapshot(run.data)
+    assert sorted(first.frame("wijk_observations")["year"].unique()) == [2021, 2022]
+    shutil.rmtree(tmp_path / "mirror" / TABLE)
+    assert run("refresh", "--force") == 0
+    snap = snapshot.load_snapshot(run.data)
+    assert snap.id != first.id
+    pd.testing.assert_frame_equal(snap.frame("wijk_observations"),
+                                  first.frame("wijk_observations"))
+    assert "wijken_2022.geojson" in snap.manifest.files
+    last = runs.read_runs(run.data, last=1)[0]
+    assert any(w.startswith(f"{TABLE} (2022): ") and w.endswith(
+        "published rows of that year kept") for w in last["wijken_warnings"])
