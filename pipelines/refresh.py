@@ -622,7 +622,11 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
               if all(any(e in raws for e in catalog.tables_of(t)) for t in i.tables)]
     not_yet = [i.id for i in catalog.enabled if i not in usable]
     stale = sorted(t for t in failed if t in raws)
-    if not fetched.fresh and published_as_is(catalog, current, raws, force, stale):
+    wijk_changed = [] if only else wijk_news(client, catalog, current)
+    if wijk_changed:
+        run["wijken_news"] = wijk_changed
+    if (not fetched.fresh and not wijk_changed
+            and published_as_is(catalog, current, raws, force, stale)):
         _mark_stale(run, stale, raws)  # nothing new at CBS: no build, no new snapshot
         return _finish(root, run, t_start, "partial" if stale else "noop",
                        EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
@@ -640,7 +644,8 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
                        error="no table could be refreshed; nothing published: "
                              + "; ".join(r.error or t for t, r in failed.items()))
     _mark_stale(run, stale, raws)
-    if published_as_is(catalog, current, raws, force, stale):  # only rejected news
+    if not wijk_changed and published_as_is(catalog, current, raws, force, stale):  # only
+        # rejected news
         return _finish(root, run, t_start, "partial" if stale else "noop",
                        EXIT_PARTIAL if stale else EXIT_OK, snapshot_id=current.id)
 
@@ -656,6 +661,10 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
     if wijk_rows is not None:
         enriched.frames["wijk_observations"] = wijk_rows
         enriched.files.update(wijk_maps)
+        if enriched.manifest.wijken is not None:  # which KWB edition (Modified) it holds
+            enriched.manifest = enriched.manifest.model_copy(update={"wijken": (
+                enriched.manifest.wijken.model_copy(update={"tables": wijk_tables(
+                    wijk_rows, run, current)}))})
     if enriched.manifest.boundaries is not None:
         run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
                                                                     exclude_defaults=True)
@@ -904,6 +913,11 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
                     files.update({name: published_maps[name]} if name in published_maps else {})
                 continue
         frames.append(df)
+        try:  # the edition taken, for tomorrow's "anything new?" (wijk_news)
+            run.setdefault("wijken_modified", {})[table] = str(
+                client.table_info(table).get("Modified") or "")
+        except (CbsError, OSError, ValueError):
+            pass
         kwb_gemeenten = {str(r.get(wijken.REGION_DIM, "")).strip(): "" for r in
                          entities.get("TypedDataSet", [])}
         kwb_gemeenten.update({str(c.get("Key", "")).strip(): str(c.get("Title", "")).strip()
@@ -930,6 +944,37 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
             run["wijken"].setdefault(year, {})["gemeenten_without_wijken"] = without
         return df, files
     return published, published_maps
+
+
+def wijk_news(client: CbsClient, catalog: Catalog, current: Current) -> list[str]:
+    """The KWB tables of the catalogue's wijk years that CBS changed (TableInfos Modified) since
+    the published snapshot took them, or serves now while the snapshot has none of them: a
+    new edition's business counts per wijk make a new snapshot even on a night with nothing new
+    for the gemeenten. One small request per year; a year CBS does not serve is no news."""
+    w = catalog.wijken
+    if w is None or current.manifest is None:
+        return []
+    info = current.manifest.wijken
+    had = dict(info.tables) if info is not None else {}
+    news = []
+    for year in w.years:
+        table = w.table(year)
+        try:
+            modified = str(client.table_info(table).get("Modified") or "")
+        except (CbsError, OSError, ValueError):
+            continue
+        if modified and had.get(table) != modified:
+            news.append(table)
+    return news
+
+
+def wijk_tables(rows: pd.DataFrame, run: dict, current: Current) -> dict[str, str]:
+    """table -> Modified of the KWB editions whose wijk rows are in ``rows``: as taken this run
+    (``run["wijken_modified"]``), else as the published snapshot recorded them (kept rows)."""
+    was = dict(current.manifest.wijken.tables) if (
+        current.manifest is not None and current.manifest.wijken is not None) else {}
+    now = run.get("wijken_modified", {})
+    return {t: now.get(t) or was.get(t, "") for t in sorted(set(rows["cbs_table"]))}
 
 
 def _published_wijken(current: Current) -> tuple[pd.DataFrame | None, dict[str, bytes]]:

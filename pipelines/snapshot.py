@@ -272,6 +272,8 @@ class WijkenInfo(Model):
     headline: tuple[str, ...]
     max_uncertainty_pct: float
     indicators: tuple[WijkIndicatorEntry, ...]
+    tables: dict[str, str] = {}
+    """KWB table -> its Modified (TableInfos) as taken: a changed one makes a new snapshot."""
 
 
 class NewEdition(Model):

@@ -8,6 +8,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from pipelines import runs, snapshot
 from tests.support.apptest import run_app, texts
@@ -251,3 +252,29 @@ def test_a_night_without_one_wijk_table_keeps_that_published_wijk_year(tmp_path,
     last = runs.read_runs(run.data, last=1)[0]
     assert any(w.startswith(f"{TABLE} (2022): ") and w.endswith(
         "published rows of that year kept") for w in last["wijken_warnings"])
+
+
+def test_a_new_kwb_edition_makes_a_new_snapshot_on_an_otherwise_quiet_night(tmp_path, standin):
+    """Nothing new for the gemeenten, but CBS changed the KWB table (its business counts per
+    wijk came out): the night publishes a snapshot with the new wijk rows; with nothing new at
+    all it stays a no-op."""
+    run = wijk_world(tmp_path, standin)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    assert run("refresh") == 0
+    first = snapshot.load_snapshot(run.data)
+    assert first.manifest.wijken.tables == {TABLE: "2023-06-30T02:00:00"}
+    assert run("refresh") == 0
+    assert snapshot.load_snapshot(run.data).id == first.id  # nothing new: no new snapshot
+    assert runs.read_runs(run.data, last=1)[0]["outcome"] == "noop"
+    _serve_scaled(tmp_path / "mirror", 1.1)  # a revision, inside the plausibility bounds
+    info = tmp_path / "mirror" / TABLE / "TableInfos.json"
+    info.write_text(info.read_text().replace("2023-06-30T02:00:00", "2023-12-15T02:00:00"))
+    assert run("refresh") == 0
+    snap = snapshot.load_snapshot(run.data)
+    assert snap.id != first.id
+    assert snap.manifest.wijken.tables == {TABLE: "2023-12-15T02:00:00"}
+    wk = snap.frame("wijk_observations")
+    assert wk.loc[(wk["region_code"] == "WK000100")
+                  & (wk["measure"] == "BedrijfsvestigingenTotaal"), "value"].iloc[0] == \
+        pytest.approx(3475 * 1.1)
+    assert runs.read_runs(run.data, last=1)[0]["wijken_news"] == [TABLE]
