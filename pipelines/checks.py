@@ -438,6 +438,16 @@ class _WijkMeasure:
     value_range: tuple[float, float] | None = None
 
 
+def _decimals(rows: pd.DataFrame) -> int:
+    """The decimals a KWB measure is published with, from its rounding (``uncertainty`` = half
+    the step: 0.05 -> 1 decimal, a distance in km); 0 where it is exact or unknown."""
+    half = rows["uncertainty"].dropna()
+    half = half[half > 0]
+    if half.empty:
+        return 0
+    return max(0, -int(np.floor(np.log10(2 * float(half.min())) + 1e-9)))
+
+
 def gemeenten_without_wijken(df: pd.DataFrame, gemeenten: dict[str, str]) -> list[str]:
     """The gemeenten of a KWB year (``gemeenten``: its GM rows, code -> name) without a single
     wijk row in ``df``, as "code name": reported, not enforced (CBS decides the wijk division)."""
@@ -505,7 +515,7 @@ def _wijk_jumps(table: str, year: int, new: pd.DataFrame, old: pd.DataFrame,
     frames = []
     for m, nm in cand.groupby("measure"):
         om = old[old["measure"] == m]
-        c = compare(_WijkMeasure(), _wijk_obs(nm), _wijk_obs(om), bounds)
+        c = compare(_WijkMeasure(_decimals(nm)), _wijk_obs(nm), _wijk_obs(om), bounds)
         if not c.empty:
             frames.append(c.assign(measure=m))
     if not frames:

@@ -176,3 +176,13 @@ def test_a_wijk_code_new_in_a_published_year_is_not_held_against_an_older_year()
     # the same figures for a wijk that is continuous with 2021 are a slip
     found = checks.wijk_plausibility(_frame(new, continuous=True), old)
     assert "WK075805 Wijk 05" in str(found[0])
+
+
+def test_decimals_of_a_measure_follow_its_rounding():
+    """A one-decimal measure (a distance in km, rounded to 0.1) is compared at one decimal: the
+    plausibility floor of a whole number would hide every change of a distance."""
+    from pipelines.checks import _decimals  # noqa: PLC0415
+    rows = pd.DataFrame({"uncertainty": [0.05, 0.05]})
+    assert _decimals(rows) == 1
+    assert _decimals(pd.DataFrame({"uncertainty": [2.5]})) == 0  # counts rounded to 5
+    assert _decimals(pd.DataFrame({"uncertainty": [0.0, None]})) == 0  # exact: whole numbers
