@@ -426,7 +426,7 @@ def plausibility(catalog: Catalog, changed: set[str], obs: pd.DataFrame, cov: di
 # business total is what the dashboard's wijk page is about.
 WIJK_COVERAGE_MEASURES = ("BedrijfsvestigingenTotaal", "AantalInwoners")
 # A class (stedelijkheid 1-5), not a quantity: a ratio between two of its values says nothing.
-WIJK_NOT_COMPARED = ("MateVanStedelijkheid",)
+WIJK_NOT_COMPARED = ("MateVanStedelijkheid", "IndelingswijzigingGemeenteWijkBuurt")
 
 
 @dataclass(frozen=True)

@@ -663,8 +663,9 @@ def _refresh(catalog, root, client, *, only, force, keep, command, workers, geo_
         enriched.files.update(wijk_maps)
         if enriched.manifest.wijken is not None:  # which KWB edition (Modified) it holds
             enriched.manifest = enriched.manifest.model_copy(update={"wijken": (
-                enriched.manifest.wijken.model_copy(update={"tables": wijk_tables(
-                    wijk_rows, run, current)}))})
+                enriched.manifest.wijken.model_copy(update={
+                    "tables": wijk_tables(wijk_rows, run, current),
+                    "seen": wijk_seen(run, current)}))})
     if enriched.manifest.boundaries is not None:
         run["boundaries"] = enriched.manifest.boundaries.model_dump(mode="json",
                                                                     exclude_defaults=True)
@@ -873,12 +874,18 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
     def warn(line: str) -> None:
         run.setdefault("wijken_warnings", []).append(line)
 
-    for year in wijk.years if fetch and wijk is not None else ():
+    if wijk is None:  # no wijk section in the catalogue: no wijk figures in the snapshot
+        return None, {}
+    for year in wijk.years if fetch else ():
         table = wijk.table(year)
         try:
+            modified = str(client.table_info(table).get("Modified") or "")
             props = client.meta(table, "DataProperties")
             q, keys = wijken.query_for(table, props, wijken.stems(wijk))
             entities = client.download(q)
+            # downloaded, so looked at (taken or refused below): not news again tomorrow; a
+            # table CBS could not serve (CbsError above) is asked again the next night
+            run.setdefault("wijken_seen", {})[table] = modified
             df = wijken.from_entities(entities, year, table, keys,
                                       wijken.steps(wijk, props, keys))
             if df.empty:
@@ -913,11 +920,7 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
                     files.update({name: published_maps[name]} if name in published_maps else {})
                 continue
         frames.append(df)
-        try:  # the edition taken, for tomorrow's "anything new?" (wijk_news)
-            run.setdefault("wijken_modified", {})[table] = str(
-                client.table_info(table).get("Modified") or "")
-        except (CbsError, OSError, ValueError):
-            pass
+        run.setdefault("wijken_modified", {})[table] = modified  # the edition taken
         kwb_gemeenten = {str(r.get(wijken.REGION_DIM, "")).strip(): "" for r in
                          entities.get("TypedDataSet", [])}
         kwb_gemeenten.update({str(c.get("Key", "")).strip(): str(c.get("Title", "")).strip()
@@ -955,7 +958,7 @@ def wijk_news(client: CbsClient, catalog: Catalog, current: Current) -> list[str
     if w is None or current.manifest is None:
         return []
     info = current.manifest.wijken
-    had = dict(info.tables) if info is not None else {}
+    had = {**dict(info.tables), **dict(info.seen)} if info is not None else {}
     news = []
     for year in w.years:
         table = w.table(year)
@@ -975,6 +978,14 @@ def wijk_tables(rows: pd.DataFrame, run: dict, current: Current) -> dict[str, st
         current.manifest is not None and current.manifest.wijken is not None) else {}
     now = run.get("wijken_modified", {})
     return {t: now.get(t) or was.get(t, "") for t in sorted(set(rows["cbs_table"]))}
+
+
+def wijk_seen(run: dict, current: Current) -> dict[str, str]:
+    """table -> Modified of every KWB edition looked at, this run or before (taken, or refused
+    by the checks: a refused edition is not news again until CBS changes it)."""
+    was = dict(current.manifest.wijken.seen) if (
+        current.manifest is not None and current.manifest.wijken is not None) else {}
+    return {**was, **run.get("wijken_seen", {})}
 
 
 def _published_wijken(current: Current) -> tuple[pd.DataFrame | None, dict[str, bytes]]:

@@ -274,6 +274,8 @@ class WijkenInfo(Model):
     indicators: tuple[WijkIndicatorEntry, ...]
     tables: dict[str, str] = {}
     """KWB table -> its Modified (TableInfos) as taken: a changed one makes a new snapshot."""
+    seen: dict[str, str] = {}
+    """KWB table -> its Modified when last looked at, taken or refused by the checks."""
 
 
 class NewEdition(Model):

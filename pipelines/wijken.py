@@ -40,7 +40,11 @@ from . import precision
 # structural measures every wijk year needs besides the catalogue's: the land area (a wijk is
 # continuous only where it is unchanged) and the address density (the centrum rule)
 AREA, DENSITY = "OppervlakteLand", "Omgevingsadressendichtheid"
-REQUIRED = (AREA, DENSITY)
+# CBS's own answer to "can this wijk be compared with last year?": 1 = code and boundary
+# unchanged (a new name allowed), 2 = new code, same boundary, 3 = boundary changed
+CHANGE = "IndelingswijzigingGemeenteWijkBuurt"
+REQUIRED = (AREA, DENSITY, CHANGE)
+CODES = (CHANGE,)  # codes, not quantities: no rounding, no plausibility jumps
 # the KWB's own structure: the total and its eight sector groups (the add-up check)
 TOTAL = "BedrijfsvestigingenTotaal"
 SECTORS = ["ALandbouwBosbouwEnVisserij", "BFNijverheidEnEnergie", "GIHandelEnHoreca",
@@ -61,6 +65,7 @@ KWB_SHORT_NAMES: dict[str, tuple[str, int]] = {
     "AfstandTotHuisartsenpraktijk": ("g_afs_hp", 1), "AfstandTotGroteSupermarkt": ("g_afs_gs", 1),
     "AfstandTotKinderdagverblijf": ("g_afs_kv", 1), "AfstandTotSchool": ("g_afs_sc", 1),
     "OppervlakteLand": ("a_lan_ha", 0), "MateVanStedelijkheid": ("ste_mvs", 0),
+    "IndelingswijzigingGemeenteWijkBuurt": ("ind_wbi", 0),
     "Omgevingsadressendichtheid": ("ste_oad", 0),
 }
 COLUMNS = {"region_code": "string", "region_name": "string", "gemeente_code": "string",
@@ -87,7 +92,9 @@ def steps(wijk, properties: Iterable[Mapping] | None = None,
         for p in properties:
             key = str(p.get("Key", ""))
             by_stem[names.get(key, key)] = p
-    return {s: precision.rounding_step(by_stem.get(s), 1.0, override.get(s)) for s in stems(wijk)}
+    return {s: None if s in CODES else precision.rounding_step(by_stem.get(s), 1.0,
+                                                               override.get(s))
+            for s in stems(wijk)}
 
 
 class WijkError(ValueError):
@@ -147,15 +154,25 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
 
 def link_years(df: pd.DataFrame) -> pd.DataFrame:
     """Mark each wijk-year ``continuous`` when the previous year has the same code in the same
-    gemeente with the same land area (a boundary change changes the area); otherwise its series
-    starts anew, whatever the name says."""
-    area = (df[df["measure"] == "OppervlakteLand"]
-            .set_index(["region_code", "year"])["value"])
+    gemeente and CBS says the wijk can be compared with the year before (its
+    ``IndelingswijzigingGemeenteWijkBuurt`` is 1: code and boundary unchanged); where an edition
+    lacks that indicator, only when the land area is exactly the same. Otherwise its series
+    starts anew, whatever the name says. (Not the area alone: CBS re-measured land areas between
+    editions, 2021 on Bodemgebruik 2015 and 2022 on 2017, so a third of the unchanged wijken
+    differ by a hectare or two.)"""
+    area = (df[df["measure"] == AREA].set_index(["region_code", "year"])["value"])
+    change = (df[df["measure"] == CHANGE].set_index(["region_code", "year"])["value"])
     keys = df[["region_code", "year"]].drop_duplicates()
+    present = set(keys.itertuples(index=False, name=None))
     cont = {}
     for code, year in keys.itertuples(index=False):
-        now, before = area.get((code, year)), area.get((code, year - 1))
-        cont[(code, year)] = bool(now is not None and before is not None and now == before)
+        if (code, year - 1) not in present:
+            cont[(code, year)] = False
+        elif (code, year) in change.index:
+            cont[(code, year)] = bool(change[(code, year)] == 1)
+        else:
+            now, before = area.get((code, year)), area.get((code, year - 1))
+            cont[(code, year)] = bool(now is not None and before is not None and now == before)
     df = df.copy()
     df["continuous"] = [cont[(c, y)] for c, y in zip(df["region_code"], df["year"], strict=True)]
     return typed(df)

@@ -79,18 +79,20 @@ st.markdown(
     "De pagina **Wijken** komt uit de *Kerncijfers wijken en buurten* van het CBS (per jaar een "
     "eigen tabel) en de wijkgrenzen uit de CBS wijk- en buurtkaart van hetzelfde jaar (PDOK). "
     "Drie dingen om te weten:\n\n"
-    "- **Afronding.** Het CBS rondt het aantal bedrijfsvestigingen per wijk af op 5. Bij een "
-    "kleine wijk (25 vestigingen of minder) zijn het aantal en wat ervan is afgeleid (per km², "
-    "per 1.000 inwoners, aandeel per sector) daardoor onnauwkeurig: ze staan er met die "
-    "markering, maar krijgen geen kleur op de kaart.\n"
+    "- **Afronding.** Het CBS rondt het aantal bedrijfsvestigingen en het aantal inwoners per "
+    "wijk af op 5. Bij een kleine wijk (25 vestigingen of minder, of heel weinig inwoners) zijn "
+    "het aantal en wat ervan is afgeleid (per km², per 1.000 inwoners, aandeel per sector) "
+    "daardoor onnauwkeurig: ze staan er met die markering, maar krijgen geen kleur op de "
+    "kaart.\n"
     "- **Centrum, rest en gemeente** zijn berekend uit hun wijken samen, als één gebied: "
     "vestigingen per km² is de som van de vestigingen gedeeld door de som van de oppervlakte. "
     "Een percentage dat het CBS per wijk publiceert (onbewoonde woningen) of een gemiddelde "
     "(WOZ-waarde, afstand tot een supermarkt) is gewogen met het aantal woningen of inwoners. "
     "Nederland is zo berekend uit alle wijken.\n"
     "- **Wijkcodes veranderen.** Bij een herindeling of een nieuwe wijkindeling krijgt een wijk "
-    "een nieuwe code. Een verandering ten opzichte van het vorige jaar staat er alleen als code "
-    "en oppervlakte gelijk bleven; anders staat er ‘nieuwe of gewijzigde wijk’.")
+    "een nieuwe code of een andere grens. Een verandering ten opzichte van het vorige jaar staat "
+    "er alleen als het CBS de wijk vergelijkbaar noemt (code en grens ongewijzigd); anders staat "
+    "er ‘nieuwe of gewijzigde wijk’.")
 
 st.header("Leegstand van winkels en kantoren")
 st.markdown(

@@ -51,7 +51,7 @@ def default_year(frame: pd.DataFrame, info) -> int:
 
 
 def resolve_choice(frame: pd.DataFrame, info, year_text: str | None, ind_text: str | None
-                   ) -> tuple[int, str, list[str]]:
+                   ) -> tuple[int, str | None, list[str]]:
     """(year, indicator id, notes) from the link's ``wijkjaar`` and ``wijkcijfer``: the default
     year (:func:`default_year`) and the map's indicator where the link says nothing; an unknown
     year or figure, or a figure that year lacks, falls back to them with a Dutch note."""
@@ -68,6 +68,8 @@ def resolve_choice(frame: pd.DataFrame, info, year_text: str | None, ind_text: s
             notes.append(f"Geen wijkcijfers over \u2018{year_text}\u2019 in deze snapshot; "
                          f"hier staat {year}.")
     offered = available(frame, info, year)
+    if not offered:  # a year kept without any measure the catalogue's figures need
+        return year, None, notes
     ind_id = info.map if info.map in offered else offered[0]
     if ind_id_wanted := (str(ind_text).strip() if ind_text else None):
         if ind_id_wanted in offered:
@@ -380,8 +382,10 @@ def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
             continue
         a, b = vals.loc[(iid, "Centrum")], vals.loc[(iid, "Rest")]
         unit = "\u00a0%" if ind.unit == "%" else ""
-        parts.append(f"{_lower(ind.title)} {_cell(a['value'], a['imprecise'], ind, True)} tegen "
-                     f"{fmt.number(b['value'], ind.decimals)}{unit}")
+        mark = {True: IMPRECISE, False: ""}
+        parts.append(f"{_lower(ind.title)} {fmt.number(a['value'], ind.decimals)}{unit}"
+                     f"{mark[bool(a['imprecise'])]} tegen {fmt.number(b['value'], ind.decimals)}"
+                     f"{unit}{mark[bool(b['imprecise'])]}")
     name = table.loc[table["code"] == code, "naam"].iloc[0]
     short = "CBS-wijknaam" if "noemt" in how else "hoogste adressendichtheid"
     text = (f"{len(table)} wijken (CBS-wijkcijfers {year}, aantallen afgerond); centrum "

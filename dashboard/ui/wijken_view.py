@@ -18,12 +18,12 @@ from dashboard.ui import data as dataio
 
 SOURCE_NOTE = (
     "Bron: CBS, Kerncijfers wijken en buurten {year} (tabel {table}), per wijk; wijkgrenzen: "
-    "CBS wijk- en buurtkaart {year}. Het CBS rondt het aantal bedrijfsvestigingen per wijk af "
-    "op 5: bij kleine wijken is een aantal of een verhouding daarmee onnauwkeurig (zo "
-    "gemarkeerd; niet gekleurd op de kaart). Centrum, rest, gemeente en Nederland zijn "
-    "berekend uit hun wijken samen. Wijkcodes veranderen bij herindelingen en hernummeringen: "
-    "een verschil met het vorige jaar staat er alleen als code, gemeente en oppervlakte gelijk "
-    "bleven.")
+    "CBS wijk- en buurtkaart {year}. Het CBS rondt het aantal bedrijfsvestigingen en het aantal "
+    "inwoners per wijk af op 5: bij kleine wijken is een aantal of een verhouding daarmee "
+    "onnauwkeurig (zo gemarkeerd; niet gekleurd op de kaart). Centrum, rest, gemeente en "
+    "Nederland zijn berekend uit hun wijken samen. Wijkcodes en wijkgrenzen veranderen bij "
+    "herindelingen en nieuwe wijkindelingen: een verschil met het vorige jaar staat er alleen "
+    "waar het CBS de wijk vergelijkbaar noemt (code en grens ongewijzigd).")
 
 
 def render() -> None:
@@ -47,6 +47,10 @@ def render() -> None:
                                                 asked.get("wijkcijfer"))
     for note in notes:
         st.caption(note)
+    if ind_id is None:
+        st.info(f"Deze snapshot heeft over {year} geen wijkcijfers die het dashboard kan tonen.",
+                icon=":material/info:")
+        return
     st.session_state["wijk_jaar"] = year
     c1.selectbox("Jaar", list(reversed(yrs)), key="wijk_jaar",
                  on_change=components.bind_to_url("wijk_jaar", "wijkjaar"))

@@ -64,6 +64,23 @@ def test_no_continuous_series_across_a_code_or_boundary_change():
     assert not df[df["year"] == 2021]["continuous"].any()  # nothing before the first year
 
 
+def test_continuity_follows_cbs_own_indicator_where_the_edition_has_it():
+    """IndelingswijzigingGemeenteWijkBuurt = 1: code and boundary unchanged, comparable even
+    when CBS re-measured the land area; 3: the boundary changed, not comparable whatever the
+    area; a code absent the year before is never continuous."""
+    ch = wijken.CHANGE
+    y21 = wijken.tidy([_rows("WK075800", area="50"), _rows("WK075801", area="40")], 2021,
+                      "85039NED", {}, STEPS)
+    y22 = wijken.tidy([_rows("WK075800", area="51", **{ch: "1"}),
+                       _rows("WK075801", area="40", **{ch: "3"}),
+                       _rows("WK075802", **{ch: "1"})], 2022, "85318NED", {}, STEPS)
+    df = wijken.link_years(pd.concat([y21, y22]))
+    cont = df[df["year"] == 2022].groupby("region_code")["continuous"].first()
+    assert cont.to_dict() == {"WK075800": True, "WK075801": False, "WK075802": False}
+    code = df[df["measure"] == ch]
+    assert (code["uncertainty"] == 0).all() and (code["quality"] == "").all()  # a code
+
+
 def test_real_2022_wijken_load_with_their_gemeente():
     require_shared(KWB_CSV)
     path = KWB_CSV
@@ -148,7 +165,9 @@ def test_catalogue_wijk_section_is_validated_with_line_numbers(tmp_path):
     stems = wijken.stems(WIJK)
     assert {"BedrijfsvestigingenTotaal", "OppervlakteLand", "Omgevingsadressendichtheid",
             "GIHandelEnHoreca", "OnbewoondeWoningen"} <= set(stems)
-    assert STEPS["BedrijfsvestigingenTotaal"] == 5 and STEPS["AantalInwoners"] is None
+    # CBS rounds business counts and inwoners per wijk to 5; the woningvoorraad is exact
+    assert STEPS["BedrijfsvestigingenTotaal"] == STEPS["AantalInwoners"] == 5
+    assert STEPS["Woningvoorraad"] is None
 
 
 def test_real_2021_one_decimal_fields_are_divided_back():

@@ -198,7 +198,9 @@ def test_implausible_wijk_rows_keep_the_published_ones_and_say_so(tmp_path, stan
     assert last["wijken_warnings"] == [f"{TABLE} (2022): 1 gemeente(n) without wijken: "
                                        "GM0363 Amsterdam"]
 
-    _serve_scaled(tmp_path / "mirror", 1000)
+    _serve_scaled(tmp_path / "mirror", 1000)  # a new edition (Modified) with a unit slip
+    info = tmp_path / "mirror" / TABLE / "TableInfos.json"
+    info.write_text(info.read_text().replace("2023-06-30T02:00:00", "2023-12-15T02:00:00"))
     assert run("refresh", "--force") == 0  # never fatal: the gemeente figures are published
     snap = snapshot.load_snapshot(run.data)
     assert snap.id != first.id
@@ -216,6 +218,11 @@ def test_implausible_wijk_rows_keep_the_published_ones_and_say_so(tmp_path, stan
     capsys.readouterr()
     run("status")
     assert f"wijken: {TABLE} (2022): new wijk rows not plausible" in capsys.readouterr().out
+    # the refused edition is not news the next night: no new snapshot until CBS changes it
+    refused = snapshot.load_snapshot(run.data).id
+    assert run("refresh") == 0
+    assert runs.read_runs(run.data, last=1)[0]["outcome"] == "noop"
+    assert snapshot.load_snapshot(run.data).id == refused
 
     _serve_scaled(tmp_path / "mirror", 1 / 1000)  # CBS serves the right figures again
     assert run("refresh", "--force") == 0
