@@ -285,3 +285,17 @@ def test_a_new_kwb_edition_makes_a_new_snapshot_on_an_otherwise_quiet_night(tmp_
                   & (wk["measure"] == "BedrijfsvestigingenTotaal"), "value"].iloc[0] == \
         pytest.approx(3475 * 1.1)
     assert runs.read_runs(run.data, last=1)[0]["wijken_news"] == [TABLE]
+
+
+def test_a_catalogue_without_a_wijk_section_publishes_no_wijk_rows(tmp_path, standin):
+    """Wijk figures are configuration: taking the section out takes them out of the next
+    snapshot, rather than carrying old rows without their indicators along."""
+    run = wijk_world(tmp_path, standin)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    assert run("refresh") == 0
+    assert snapshot.load_snapshot(run.data).frame("wijk_observations") is not None
+    write_catalog(tmp_path / "catalog.yaml")  # the test catalogue without wijken
+    assert run("refresh") == 0  # a changed catalogue is always republished
+    snap = snapshot.load_snapshot(run.data)
+    assert snap.frame("wijk_observations") is None and snap.manifest.wijken is None
+    assert not [n for n in snap.manifest.files if n.startswith("wijken_")]
