@@ -261,20 +261,28 @@ def display(table: pd.DataFrame, info, centrum_code: str | None,
     out = {"Wijk": [n + (" (centrum)" if c == centrum_code else "")
                     for c, n in zip(table["code"], table["naam"], strict=True)],
            "Code": table["code"].tolist()}
-    for iid, ind in indicators(info).items():
+    inds = indicators(info)
+    order = list(inds)
+    if changes is not None:  # the chosen figure first, its change beside it
+        order.remove(changes[0])
+        order.insert(0, changes[0])
+    for iid in order:
+        ind = inds[iid]
         if shown is not None and iid not in shown:
             continue
-        out[label(ind)] = [
-            (fmt.value(v, ind.unit, ind.decimals, short=True) + (IMPRECISE if bad else ""))
-            if not pd.isna(v)
-            else fmt.MISSING for v, bad in zip(table[iid], table[f"{iid}__imprecise"],
-                                               strict=True)]
-    if changes is not None:
-        iid, ser = changes
-        ind = indicators(info)[iid]
-        out[f"{label(ind)}: verschil met vorig jaar"] = [
-            fmt.change(v, ind.unit, ind.decimals) if isinstance(v, float) else v for v in ser]
+        out[label(ind)] = _column(table, iid, ind)
+        if changes is not None and iid == changes[0]:
+            out[f"{label(ind)}: verschil met vorig jaar"] = [
+                fmt.change(v, ind.unit, ind.decimals) if isinstance(v, float) else v
+                for v in changes[1]]
     return pd.DataFrame(out)
+
+
+def _column(table: pd.DataFrame, iid: str, ind) -> list[str]:
+    """One indicator's cells: its unit where the value shows one (%), the imprecise mark."""
+    return [(fmt.value(v, ind.unit, ind.decimals, short=True) + (IMPRECISE if bad else ""))
+            if not pd.isna(v) else fmt.MISSING
+            for v, bad in zip(table[iid], table[f"{iid}__imprecise"], strict=True)]
 
 
 def formed_after(history: pd.DataFrame | None, gemeente: str, year: int

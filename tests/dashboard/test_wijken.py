@@ -205,3 +205,14 @@ def test_phone_table_says_a_changed_wijk_short(wijk_rows, info):
     phone = wijken.long_display(shown, info, "vestigingen")
     assert list(phone.columns) == ["Wijk", "Waarde", "t.o.v. vorig jaar"]
     assert (phone["t.o.v. vorig jaar"] == "gewijzigde wijk").sum() == 1  # fits 390 px
+
+
+def test_the_chosen_figure_comes_first_in_the_table_with_its_change(wijk_rows, info):
+    table = wijken.wijk_table(wijk_rows, info, "GM0758", 2022)
+    shown = wijken.display(table, info, None, ("onbewoonde_woningen", wijken.change(
+        wijk_rows, info, table, "onbewoonde_woningen")))
+    assert list(shown.columns[:4]) == [
+        "Wijk", "Code", "Onbewoonde woningen (ook tweede woningen)",
+        "Onbewoonde woningen (ook tweede woningen): verschil met vorig jaar"]
+    assert shown.set_index("Code").loc["WK075800", "Onbewoonde woningen (ook tweede woningen)"] \
+        == "6%"
