@@ -71,6 +71,7 @@ class Source:
     lags: pr.Lags | None = None
     gaps: pd.DataFrame | None = None  # harmonisation gaps (current boundaries only)
     wijk_rows: pd.DataFrame | None = None  # the snapshot's wijk_observations, if any
+    region_history: pd.DataFrame | None = None  # herindelingen (a gemeente's predecessors)
     _compiler: typst.Compiler | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,7 +100,7 @@ class Source:
             except Exception:  # noqa: BLE001 - an optional table; without it gaps say less
                 gaps = None
         return cls(snap.id, snap.manifest, snap.regions, by_ind, inds, boundaries, lags, gaps,
-                   snap.frame("wijk_observations"))
+                   snap.frame("wijk_observations"), snap.frame("region_history"))
 
     @property
     def compiler(self) -> typst.Compiler:
@@ -244,7 +245,8 @@ def content(src: Source, gemeente: str, peer: compute.Peers | None = None,
                     "van Nederland; alleen waar het verschil minstens "
                     f"{fmt.number(100 * pr.MATERIAL)} procentpunt is.",
         },
-        "kernen": wijken.briefing_paragraph(name, src.wijk_rows, src.manifest.wijken, gemeente),
+        "kernen": wijken.briefing_paragraph(name, src.wijk_rows, src.manifest.wijken, gemeente,
+                                            src.region_history),
         "charts": [],
         "notes": notes, "credit": pr.credit_line(sorted(set(tables))),
     }

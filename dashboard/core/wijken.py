@@ -100,13 +100,15 @@ def per_wijk(frame: pd.DataFrame, info, year: int) -> pd.DataFrame:
     return _values(frame[frame["year"] == year], info)
 
 
-def wijk_table(frame: pd.DataFrame, info, gemeente: str, year: int,
+def wijk_table(frame: pd.DataFrame, info, gemeente: str | list[str], year: int,
                values: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per wijk of ``gemeente`` in ``year``: code, naam, gemeente, ``oad`` (the address
+    """One row per wijk of ``gemeente`` (a GM code, or several: the predecessors of a gemeente
+    formed later, :func:`formed_after`) in ``year``: code, naam, gemeente, ``oad`` (the address
     density, for the centrum rule), ``continuous``, and per wijk indicator its value (column =
     id) and whether it is imprecise (``<id>__imprecise``); sorted by name. ``values``:
     :func:`per_wijk` of that year, when at hand."""
-    rows = frame[(frame["gemeente_code"] == gemeente) & (frame["year"] == year)]
+    codes = [gemeente] if isinstance(gemeente, str) else list(gemeente)
+    rows = frame[frame["gemeente_code"].isin(codes) & (frame["year"] == year)]
     ids = list(indicators(info))
     base = ["code", "naam", "gemeente", "oad", "continuous"]
     if rows.empty:
@@ -261,6 +263,8 @@ def display(table: pd.DataFrame, info, centrum_code: str | None,
     out = {"Wijk": [n + (" (centrum)" if c == centrum_code else "")
                     for c, n in zip(table["code"], table["naam"], strict=True)],
            "Code": table["code"].tolist()}
+    if table["gemeente"].nunique() > 1:  # a gemeente formed later: its predecessors' wijken
+        out[f"Gemeente in {table.attrs.get('year', '')}".strip()] = table["gemeente"].tolist()
     inds = indicators(info)
     order = list(inds)
     if changes is not None:  # the chosen figure first, its change beside it
@@ -286,30 +290,42 @@ def _column(table: pd.DataFrame, iid: str, ind) -> list[str]:
 
 
 def formed_after(history: pd.DataFrame | None, gemeente: str, year: int
-                 ) -> tuple[int, list[str]] | None:
-    """(year, predecessor names) when ``gemeente`` was formed by a herindeling after ``year``:
-    its wijken of ``year`` carry its predecessors' codes."""
+                 ) -> tuple[int, list[str], list[str]] | None:
+    """(year, predecessor names, predecessor codes) when ``gemeente`` was formed by a herindeling
+    after ``year``: its wijken of ``year`` carry its predecessors' codes (same land, old codes)."""
     if history is None or history.empty:
         return None
     hit = history[(history["successor"] == gemeente) & (history["year"] > year)
                   & (history["predecessor"] != gemeente)]
     if hit.empty:
         return None
-    return int(hit["year"].min()), sorted(set(hit["predecessor_name"].astype(str)))
+    return (int(hit["year"].min()), sorted(set(hit["predecessor_name"].astype(str))),
+            sorted(set(hit["predecessor"].astype(str))))
 
 
 def summary(gemeente_name: str, table: pd.DataFrame, info, year: int,
             formed: tuple[int, list[str]] | None = None, ind_id: str | None = None) -> str:
     """One sentence for the page: how many wijken, the centrum and its value of ``ind_id``
     (default: the map's indicator)."""
+    before = ""
+    if formed:
+        names = formed[1]
+        joined = " en ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        before = (f"{gemeente_name} bestaat sinds {formed[0]}; de wijkcijfers over {year} horen "
+                  f"bij {joined}, met hun eigen wijkcodes. ")
     if table.empty:
         if formed:
-            names = formed[1]
-            joined = " en ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-            return (f"{gemeente_name} bestaat sinds {formed[0]}; de wijkcijfers over {year} "
-                    f"horen bij {joined}, met hun eigen wijkcodes. Zodra het CBS wijkcijfers "
-                    f"van na de herindeling publiceert, staan ze hier.")
+            return before + ("Zodra het CBS wijkcijfers van na de herindeling publiceert, staan "
+                             "ze hier.")
         return f"Voor {gemeente_name} zijn geen wijkcijfers over {year}."
+    if formed:  # the same land: the predecessors' wijken, under their old codes
+        gemeente_name = f"Het gebied van {gemeente_name}"
+        return before + _counted(gemeente_name, table, info, year, ind_id)
+    return _counted(gemeente_name, table, info, year, ind_id)
+
+
+def _counted(gemeente_name: str, table: pd.DataFrame, info, year: int,
+             ind_id: str | None) -> str:
     if len(table) < 2:
         return (f"{gemeente_name} heeft in {year} één wijk: er is niets te vergelijken binnen de "
                 "gemeente.")
@@ -366,7 +382,7 @@ def long_display(shown: pd.DataFrame, info, ind_id: str) -> pd.DataFrame:
 
 
 def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
-                       gemeente: str) -> dict | None:
+                       gemeente: str, history: pd.DataFrame | None = None) -> dict | None:
     """The briefing's short "Kernen en centrum" paragraph from the same figures as the Wijken
     page: its summary sentence and, where there is a centrum, one sentence comparing it with
     the rest of the gemeente. None without wijk rows for this gemeente (the briefing then has
@@ -375,11 +391,15 @@ def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
         return None
     year = default_year(frame, info)
     table = wijk_table(frame, info, gemeente, year)
+    formed = formed_after(history, gemeente, year) if table.empty else None
+    if formed:  # formed later: the same land's wijken under its predecessors' codes
+        table = wijk_table(frame, info, formed[2], year)
     if table.empty:
         return None
     code, how = centrum(table)
-    if code is None:
-        return {"title": "Kernen en centrum", "text": summary(gemeente_name, table, info, year)}
+    if code is None or formed:
+        return {"title": "Kernen en centrum",
+                "text": summary(gemeente_name, table, info, year, formed)}
     vals = groups(frame, info, table, code).set_index(["indicator", "group"])
     inds = indicators(info)
     parts = []

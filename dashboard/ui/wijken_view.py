@@ -68,8 +68,11 @@ def render() -> None:
     cbs_table = str(frame.loc[frame["year"] == year, "cbs_table"].iloc[0])
     newest = "het meest recente jaar met bedrijfsvestigingen per wijk in deze snapshot"
     st.caption(f"Cijfers per wijk over {year}" + (f": {newest}." if year == default else "."))
-    st.markdown(wijken.summary(name, table, info, year,
-                               wijken.formed_after(data.region_history, gemeente, year), ind_id))
+    formed = wijken.formed_after(data.region_history, gemeente, year)
+    if table.empty and formed:  # formed later: the same land, its predecessors' wijken
+        table = dataio.per_view(data, "wijk-table", (tuple(formed[2]), year),
+                                lambda: wijken.wijk_table(frame, info, formed[2], year, values))
+    st.markdown(wijken.summary(name, table, info, year, formed, ind_id))
     if table.empty:
         return
     country = dataio.per_snapshot(data, "wijken-nl", (year,),

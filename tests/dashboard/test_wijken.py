@@ -149,10 +149,17 @@ def test_page_herindeling_gemeente(real_data, monkeypatch):
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1982")
     shown = at.dataframe[0].value
     assert len(shown) > 1 and shown["Code"].str.startswith("WK1982").all()
-    # Voorne aan Zee (GM1992) was formed in 2023: no 2022 wijken under its code, said so
+    # Voorne aan Zee (GM1992) was formed in 2023: no 2022 wijken under its code, said so; the
+    # same land's wijken of its predecessors are shown under their old codes, kern by kern
     at = run_app(real_data, monkeypatch, "wijken", gemeente="GM1992")
+    body = texts(at)
     assert ("Voorne aan Zee bestaat sinds 2023; de wijkcijfers over 2022 horen bij Brielle, "
-            "Hellevoetsluis en Westvoorne") in texts(at)
+            "Hellevoetsluis en Westvoorne, met hun eigen wijkcodes. Het gebied van Voorne aan Zee "
+            "heeft in 2022 17 wijken.") in body
+    shown = at.dataframe[0].value
+    assert len(shown) == 17 and set(shown["Gemeente in 2022"]) == {
+        "Brielle", "Hellevoetsluis", "Westvoorne"}
+    assert shown["Code"].str.startswith(("WK0501", "WK0530", "WK0614")).all()
 
 
 def test_briefing_has_a_kernen_en_centrum_paragraph_from_the_same_figures(real_data):
@@ -168,6 +175,8 @@ def test_briefing_has_a_kernen_en_centrum_paragraph_from_the_same_figures(real_d
     assert "centrum Breda centrum (CBS-wijknaam)" in breda["text"]
     assert "bedrijfsvestigingen per 1.000 inwoners 228 tegen 135" in breda["text"]  # as on
     assert "aandeel handel en horeca (G+I) 28\u00a0% tegen 16\u00a0%" in breda["text"]  # the page
+    voorne = briefing.content(src, "GM1992", charts=False)["kernen"]  # formed in 2023
+    assert "Het gebied van Voorne aan Zee heeft in 2022 17 wijken" in voorne["text"]
     vlieland = briefing.content(src, "GM0096", charts=False)["kernen"]
     assert "niets te vergelijken" in vlieland["text"]
     pdf = briefing.render(src, "GM0758", compute.peers(src.regions, "GM0758"))
