@@ -225,3 +225,27 @@ def test_the_chosen_figure_comes_first_in_the_table_with_its_change(wijk_rows, i
         "Onbewoonde woningen (ook tweede woningen): verschil met vorig jaar"]
     assert shown.set_index("Code").loc["WK075800", "Onbewoonde woningen (ook tweede woningen)"] \
         == "6%"
+
+
+def test_download_has_every_wijk_figure_then_the_gemeente_and_nederland(wijk_rows, info):
+    table = wijken.wijk_table(wijk_rows, info, "GM0758", 2022)
+    nl = wijken.national(wijk_rows, info, 2022)
+    dl = wijken.download_frame(wijk_rows, info, table, "85318NED", nl)
+    wijk = dl[dl["niveau"] == "wijk"]
+    assert set(wijk["code"]) == set(table["code"]) and (dl["jaar"] == 2022).all()
+    centre = wijk[wijk["code"] == "WK075800"].set_index("indicator_id")
+    assert centre.loc["vestigingen", "waarde"] == 3475
+    assert centre.loc["vestigingen_per_km2", "waarde"] == 1738  # rounded to its 0 decimals
+    assert centre.loc["aandeel_handel_horeca", "eenheid"] == "%"
+    gm = dl[dl["niveau"] == "gemeente (alle wijken)"].set_index("indicator_id")
+    assert gm.loc["vestigingen", "waarde"] == 26415
+    land = dl[dl["niveau"] == "Nederland (alle wijken)"].set_index("indicator_id")
+    assert "vestigingen" not in land.index  # a count says nothing beside a gemeente's
+    assert land.loc["vestigingen_per_km2", "waarde"] == 68
+    # an imprecise figure says so in its own row
+    small = wijken.wijk_table(wijk_rows, info, "GM0096", 2022)  # Vlieland: 1 small wijk
+    dv = wijken.download_frame(wijk_rows, info, small, "85318NED")
+    flagged = dv.set_index("indicator_id")["kwaliteit"]
+    assert (flagged == "onnauwkeurig").any()  # e.g. a sector share of a few businesses
+    assert (flagged[[c for c in flagged.index if small[f"{c}__imprecise"].iloc[0]]]
+            == "onnauwkeurig").all()
