@@ -260,6 +260,10 @@ def cmd_catalog(args, cat, root: Path) -> int:
         print(line)
         if not line.startswith("ok") and w["enabled"]:
             problems += 1
+    for year in cat.wijken.years if cat.wijken is not None else ():  # the ones asked nightly
+        line = _check_wijk_edition(client, year, cat.wijken.table(year), cat.wijken)
+        print(line)
+        problems += not line.startswith(("ok", "UNCHECKED"))
     print(f"\n{problems} problem(s) in enabled indicators" if problems
           else "\nall tables, measures and keys of enabled indicators exist")
     for ser in cat.series.values():
@@ -307,6 +311,34 @@ def _check_file(client, table: str, w: dict) -> str:
                 f"the workbook - used by {used_by}")
     return (f"ok       {table} ({info.get('Title')}, {edition}): {info.get('File')} - header, "
             f"gebruiksfuncties and measures as the catalogue says; page {info.get('Page')}")
+
+
+def _check_wijk_edition(client: CbsClient, year: int, table: str, wijk) -> str:
+    """One KWB edition of the catalogue's wijk section: CBS must call it "Kerncijfers wijken en
+    buurten <year>" (else the id is wrong), and which measure stems it has. A stem an edition
+    lacks is no problem (the refresh does not ask it; a new edition adds measures later), so
+    it is listed, not counted."""
+    from . import wijken
+    try:
+        info = client.table_info(table)
+        props = client.meta(table, "DataProperties")
+    except CbsError as exc:
+        if exc.kind == "not_found":
+            return f"MISSING  {table}: DOES NOT EXIST at CBS - wijken {year}"
+        return f"UNCHECKED {table}: cannot check ({exc}) - wijken {year}"
+    title = " ".join(str(info.get("Title") or "").split())
+    if title.casefold() != f"kerncijfers wijken en buurten {year}":
+        return (f"MISSING  {table}: CBS calls it {title!r}, not 'Kerncijfers wijken en buurten "
+                f"{year}': wrong id for this wijk year")
+    lacks = []
+    for stem in wijken.stems(wijk):
+        try:
+            editions.resolve_measure(stem, props, table)
+        except editions.EditionError:
+            lacks.append(stem)
+    note = f"; not in this edition: {', '.join(lacks)}" if lacks else ""
+    return (f"ok       {table} ({title}), Modified {info.get('Modified')}: wijken {year}, "
+            f"{len(wijken.stems(wijk)) - len(lacks)} of {len(wijken.stems(wijk))} measures{note}")
 
 
 def _check_table(client: CbsClient, table: str, w: dict) -> str:

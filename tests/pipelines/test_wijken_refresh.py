@@ -299,3 +299,18 @@ def test_a_catalogue_without_a_wijk_section_publishes_no_wijk_rows(tmp_path, sta
     snap = snapshot.load_snapshot(run.data)
     assert snap.frame("wijk_observations") is None and snap.manifest.wijken is None
     assert not [n for n in snap.manifest.files if n.startswith("wijken_")]
+
+
+def test_catalog_check_names_each_wijk_edition_and_a_wrong_id(tmp_path, standin, capsys):
+    run = wijk_world(tmp_path, standin)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    capsys.readouterr()
+    assert run("catalog", "--check", "--cbs-url", run.server.url) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith(f"ok       {TABLE}"))
+    # the stand-in's edition has 5 of the stems the wijk figures need; the change indicator not
+    assert "wijken 2022, 4 of 5 measures; not in this edition: Indeling" in line
+    info = tmp_path / "mirror" / TABLE / "TableInfos.json"
+    info.write_text(info.read_text().replace("buurten 2022", "buurten 2023"))
+    assert run("catalog", "--check", "--cbs-url", run.server.url) == 1
+    assert "wrong id for this wijk year" in capsys.readouterr().out
