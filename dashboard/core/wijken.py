@@ -304,9 +304,11 @@ def formed_after(history: pd.DataFrame | None, gemeente: str, year: int
 
 
 def summary(gemeente_name: str, table: pd.DataFrame, info, year: int,
-            formed: tuple[int, list[str]] | None = None, ind_id: str | None = None) -> str:
+            formed: tuple[int, list[str], list[str]] | None = None,
+            ind_id: str | None = None) -> str:
     """One sentence for the page: how many wijken, the centrum and its value of ``ind_id``
-    (default: the map's indicator)."""
+    (default: the map's indicator). ``formed`` (:func:`formed_after`): ``table`` holds the
+    predecessors' wijken of a gemeente formed after ``year``, said so."""
     before = ""
     if formed:
         names = formed[1]

@@ -68,8 +68,9 @@ def render() -> None:
     cbs_table = str(frame.loc[frame["year"] == year, "cbs_table"].iloc[0])
     newest = "het meest recente jaar met bedrijfsvestigingen per wijk in deze snapshot"
     st.caption(f"Cijfers per wijk over {year}" + (f": {newest}." if year == default else "."))
-    formed = wijken.formed_after(data.region_history, gemeente, year)
-    if table.empty and formed:  # formed later: the same land, its predecessors' wijken
+    # a gemeente formed after this year (a new code): the same land's wijken of its predecessors
+    formed = wijken.formed_after(data.region_history, gemeente, year) if table.empty else None
+    if formed:
         table = dataio.per_view(data, "wijk-table", (tuple(formed[2]), year),
                                 lambda: wijken.wijk_table(frame, info, formed[2], year, values))
     st.markdown(wijken.summary(name, table, info, year, formed, ind_id))

@@ -157,6 +157,9 @@ def test_page_herindeling_gemeente(real_data, monkeypatch):
             "Hellevoetsluis en Westvoorne, met hun eigen wijkcodes. Het gebied van Voorne aan Zee "
             "heeft in 2022 17 wijken.") in body
     shown = at.dataframe[0].value
+    # a gemeente that took in another later (Amsterdam, Weesp) keeps its own wijken and words
+    ams = run_app(real_data, monkeypatch, "wijken", gemeente="GM0363", wijkjaar="2021")
+    assert "bestaat sinds" not in texts(ams) and "Weesp" not in texts(ams)
     assert len(shown) == 17 and set(shown["Gemeente in 2022"]) == {
         "Brielle", "Hellevoetsluis", "Westvoorne"}
     assert shown["Code"].str.startswith(("WK0501", "WK0530", "WK0614")).all()
