@@ -292,7 +292,6 @@ class Wijken:
     indicators: tuple[Indicator, ...]
     map: str  # the indicator the wijk map shows first
     headline: tuple[str, ...]  # centrum versus the rest, the briefing
-    line: int = 0
 
     def table(self, year: int) -> str:
         return dict(self.editions)[year]
@@ -301,9 +300,6 @@ class Wijken:
     def stems(self) -> tuple[str, ...]:
         """Every KWB measure stem the wijk indicators need, in catalogue order."""
         return tuple(dict.fromkeys(i.measure for ind in self.indicators for i in ind.inputs))
-
-    def indicator(self, ind_id: str) -> Indicator:
-        return next(i for i in self.indicators if i.id == ind_id)
 
 
 @dataclass(frozen=True)
@@ -607,7 +603,7 @@ def _wijken(doc: dict, fail, lines: dict, tables, series, files) -> Wijken | Non
             fail(("wijken", key), f"wijken: {key} must name wijk indicator(s) ({', '.join(ids)})")
     return Wijken(ser, editions, years, bool(spec.get("verified", False)),
                   " ".join(str(spec.get("evidence", "")).split()), tuple(inds), str(spec["map"]),
-                  tuple(spec["headline"]), lines.get(("wijken", "series"), 0))
+                  tuple(spec["headline"]))
 
 
 def _precision(spec) -> tuple[tuple[str, float], ...]:

@@ -876,6 +876,9 @@ def wijk_frame(client: CbsClient, current: Current, run: dict, wijk=None,
 
     if wijk is None:  # no wijk section in the catalogue: no wijk figures in the snapshot
         return None, {}
+    if not wijk.verified:  # unverified table ids are never presented as CBS figures
+        warn("wijk figures off: the catalogue's wijken section is not verified")
+        return None, {}
     for year in wijk.years if fetch else ():
         table = wijk.table(year)
         try:

@@ -16,7 +16,7 @@ Rules that follow from how CBS publishes wijken:
 * **Rounding.** CBS rounds business counts per wijk to 5: a count carries a half-width of 2.5
   and is *onnauwkeurig* when that is more than 10 % of it (:mod:`pipelines.precision`).
 * **Traps of the development copy** (``../shared/cbs/kwb_wijk``): its 2021 rows store every
-  one-decimal field x10; none of the measures below has decimals, so they are taken as stored.
+  one-decimal field x10 (the distances); :func:`rows_from_kwb_csv` divides them back.
 
 Which measures are taken and what they make is configuration: the catalogue's ``wijken`` section
 and ``wijk_indicators`` (:class:`pipelines.catalog.Wijken`). Raw measures are named by their KWB
@@ -37,8 +37,8 @@ import pandas as pd
 
 from . import precision
 
-# structural measures every wijk year needs besides the catalogue's: the land area (a wijk is
-# continuous only where it is unchanged) and the address density (the centrum rule)
+# structural measures every wijk year needs besides the catalogue's: CBS's comparability code and
+# the land area (continuity, :func:`link_years`) and the address density (the centrum rule)
 AREA, DENSITY = "OppervlakteLand", "Omgevingsadressendichtheid"
 # CBS's own answer to "can this wijk be compared with last year?": 1 = code and boundary
 # unchanged (a new name allowed), 2 = new code, same boundary, 3 = boundary changed

@@ -214,12 +214,12 @@ def label(ind) -> str:
     return fmt.titled(ind.title, ind.unit)
 
 
-def centrum_vs_rest(frame: pd.DataFrame, info, table: pd.DataFrame, code: str,
-                    country: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The headline wijk indicators for Centrum, Rest (of the gemeente), Gemeente (whole)[, NL]:
-    rows = indicators (label with unit), cells formatted; "*" marks an imprecise figure.
-    Nederland's sizes (inwoners, vestigingen) say nothing beside a gemeente's: only rates."""
-    vals = groups(frame, info, table, code)
+def centrum_vs_rest(info, vals: pd.DataFrame, country: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
+    """The headline wijk indicators for Centrum, Rest (of the gemeente), Gemeente (whole)[, NL]
+    (``vals``: :func:`groups` with a centrum; ``country``: :func:`national`): rows = indicators
+    (label with unit), cells formatted; "*" marks an imprecise figure. Nederland's sizes
+    (inwoners, vestigingen) say nothing beside a gemeente's: only rates."""
     inds = indicators(info)
     cols = ["Centrum", "Rest", "Gemeente"] + (["NL"] if country is not None else [])
     out = {"Maatstaf": []} | {c: [] for c in cols}
@@ -238,13 +238,11 @@ def centrum_vs_rest(frame: pd.DataFrame, info, table: pd.DataFrame, code: str,
     return pd.DataFrame(out)
 
 
-def reference(frame: pd.DataFrame, info, table: pd.DataFrame, ind_id: str,
-              country: pd.DataFrame | None) -> str:
-    """One sentence with the whole gemeente's and Nederland's value of ``ind_id`` (the map's
-    reference), computed from their wijken like the wijken themselves."""
+def reference(info, vals: pd.DataFrame, ind_id: str, country: pd.DataFrame | None) -> str:
+    """One sentence with the whole gemeente's (``vals``: :func:`groups`) and Nederland's value of
+    ``ind_id`` (the map's reference), computed from their wijken like the wijken themselves."""
     ind = indicators(info)[ind_id]
-    g = groups(frame, info, table, None)
-    g = g[g["indicator"] == ind_id]
+    g = vals[(vals["group"] == "Gemeente") & (vals["indicator"] == ind_id)]
     parts = []
     if len(g):
         parts.append(f"de gemeente als geheel {_cell(g['value'].iloc[0], False, ind, False)}")
@@ -423,11 +421,12 @@ def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
     return {"title": "Kernen en centrum", "text": text}
 
 
-def download_frame(frame: pd.DataFrame, info, table: pd.DataFrame, cbs_table: str,
-                   country: pd.DataFrame | None = None) -> pd.DataFrame:
+def download_frame(info, table: pd.DataFrame, vals: pd.DataFrame, cbs_table: str,
+                   gemeente_name: str, country: pd.DataFrame | None = None) -> pd.DataFrame:
     """The download: one row per wijk x wijk indicator with numbers (rounded to the indicator's
-    decimals), unit, year, kwaliteit and CBS table, then the whole gemeente and Nederland as
-    reference rows computed the same way (Nederland: rates only)."""
+    decimals), unit, year, kwaliteit and CBS table, then the whole gemeente (``vals``:
+    :func:`groups`) and Nederland as reference rows computed the same way (Nederland: rates
+    only)."""
     year = table.attrs.get("year")
     inds = indicators(info)
     rows = []
@@ -435,10 +434,8 @@ def download_frame(frame: pd.DataFrame, info, table: pd.DataFrame, cbs_table: st
         for iid, ind in inds.items():
             rows.append((r["naam"], r["code"], "wijk", iid, ind.title, r[iid], ind.unit,
                          r[f"{iid}__imprecise"]))
-    g = groups(frame, info, table, None)
-    gm = str(table["gemeente"].iloc[0]) if len(table) else ""
-    for _, r in g.iterrows():
-        rows.append((gm, "", "gemeente (alle wijken)", r["indicator"],
+    for _, r in vals[vals["group"] == "Gemeente"].iterrows():
+        rows.append((gemeente_name, "", "gemeente (alle wijken)", r["indicator"],
                      inds[r["indicator"]].title, r["value"], inds[r["indicator"]].unit,
                      r["imprecise"]))
     if country is not None:

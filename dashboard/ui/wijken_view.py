@@ -79,17 +79,18 @@ def render() -> None:
     country = dataio.per_snapshot(data, "wijken-nl", (year,),
                                   lambda: wijken.national(frame, info, year))
     code, how = wijken.centrum(table)
+    vals = dataio.per_view(data, "wijk-groups", (tuple(table["code"]), year, code),
+                           lambda: wijken.groups(frame, info, table, code))
     if code is not None:
         st.subheader("Centrum en de rest van de gemeente")
         st.caption(f"Het centrum is hier {how}.")
         with st.container(key=f"{components.NUMBERS}-wijk-centrum"):
-            st.table(wijken.centrum_vs_rest(frame, info, table, code, country
-                                            ).set_index("Maatstaf"))
+            st.table(wijken.centrum_vs_rest(info, vals, country).set_index("Maatstaf"))
         st.caption("Rest: de andere wijken van de gemeente. Gemeente (heel) en NL (Nederland): "
                    "berekend uit al hun wijken samen, zoals de kolommen ernaast; voor Nederland "
                    "alleen de verhoudingen. * onnauwkeurig door de afronding van het CBS.")
     ind = inds[ind_id]
-    ref = wijken.reference(frame, info, table, ind_id, country)
+    ref = wijken.reference(info, vals, ind_id, country)
     features, bnds = dataio.wijk_geo(data, year, tuple(table["code"]))
     if features and len(table) > 1:
         st.subheader(f"Kaart: {ind.title[:1].lower() + ind.title[1:]}")
@@ -122,6 +123,6 @@ def render() -> None:
                 st.table(wijken.long_display(shown, info, ind_id), hide_index=True)
     components.downloads(
         f"wijken {name} {year}",
-        lambda: {"Wijken": wijken.download_frame(frame, info, table, cbs_table, country),
+        lambda: {"Wijken": wijken.download_frame(info, table, vals, cbs_table, name, country),
                  "Tabel": shown}, data, [], key="wijken")
     st.caption(SOURCE_NOTE.format(year=year, table=cbs_table))

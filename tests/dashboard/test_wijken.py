@@ -36,7 +36,8 @@ def test_breda_table_centrum_and_summary(wijk_rows, info):
     assert code == "WK075800" and "centrum" in how
     text = wijken.summary("Breda", table, info, 2022)
     assert "Breda centrum" in text and "bedrijfsvestigingen per km² land 1.738." in text
-    side = wijken.centrum_vs_rest(wijk_rows, info, table, code).set_index("Maatstaf")
+    side = wijken.centrum_vs_rest(info, wijken.groups(wijk_rows, info, table, code)
+                                  ).set_index("Maatstaf")
     assert side.loc["Bedrijfsvestigingen", "Centrum"] == "3.475"
     rest = table.loc[table["code"] != code, "vestigingen"].sum()
     assert side.loc["Bedrijfsvestigingen", "Rest"] == f"{rest:,.0f}".replace(",", ".")
@@ -233,7 +234,8 @@ def test_the_chosen_figure_comes_first_in_the_table_with_its_change(wijk_rows, i
 def test_download_has_every_wijk_figure_then_the_gemeente_and_nederland(wijk_rows, info):
     table = wijken.wijk_table(wijk_rows, info, "GM0758", 2022)
     nl = wijken.national(wijk_rows, info, 2022)
-    dl = wijken.download_frame(wijk_rows, info, table, "85318NED", nl)
+    dl = wijken.download_frame(info, table, wijken.groups(wijk_rows, info, table, None),
+                               "85318NED", "Breda", nl)
     wijk = dl[dl["niveau"] == "wijk"]
     assert set(wijk["code"]) == set(table["code"]) and (dl["jaar"] == 2022).all()
     centre = wijk[wijk["code"] == "WK075800"].set_index("indicator_id")
@@ -247,7 +249,8 @@ def test_download_has_every_wijk_figure_then_the_gemeente_and_nederland(wijk_row
     assert land.loc["vestigingen_per_km2", "waarde"] == 68
     # an imprecise figure says so in its own row
     small = wijken.wijk_table(wijk_rows, info, "GM0096", 2022)  # Vlieland: 1 small wijk
-    dv = wijken.download_frame(wijk_rows, info, small, "85318NED")
+    dv = wijken.download_frame(info, small, wijken.groups(wijk_rows, info, small, None),
+                               "85318NED", "Vlieland")
     flagged = dv.set_index("indicator_id")["kwaliteit"]
     assert (flagged == "onnauwkeurig").any()  # e.g. a sector share of a few businesses
     assert (flagged[[c for c in flagged.index if small[f"{c}__imprecise"].iloc[0]]]

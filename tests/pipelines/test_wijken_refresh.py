@@ -314,3 +314,15 @@ def test_catalog_check_names_each_wijk_edition_and_a_wrong_id(tmp_path, standin,
     info.write_text(info.read_text().replace("buurten 2022", "buurten 2023"))
     assert run("catalog", "--check", "--cbs-url", run.server.url) == 1
     assert "wrong id for this wijk year" in capsys.readouterr().out
+
+
+def test_an_unverified_wijk_section_publishes_no_wijk_figures(tmp_path, standin):
+    run = cli_world(tmp_path, standin)
+    text = with_wijken().replace("series: kerncijfers_wijken_en_buurten\n  verified: true",
+                                 "series: kerncijfers_wijken_en_buurten\n  verified: false")
+    assert "verified: false" in text
+    write_catalog(tmp_path / "catalog.yaml", text)
+    write_kwb_2022(tmp_path / "mirror", tmp_path / "geo")
+    assert run("refresh") == 0
+    assert snapshot.load_snapshot(run.data).frame("wijk_observations") is None
+    assert "not verified" in " ".join(runs.read_runs(run.data, last=1)[0]["wijken_warnings"])
