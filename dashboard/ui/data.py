@@ -188,7 +188,8 @@ def _briefing_source(root: str, snapshot_id: str) -> briefing.Source:
     by_ind = d.view("huidig")
     return briefing.Source(d.snapshot_id, d.manifest, d.regions, by_ind, d.indicators,
                            "current" if d.has_current else "historical", d.lags,
-                           d.gaps if d.has_current else None)
+                           d.gaps if d.has_current else None,
+                           _wijk_frame(str(d.path), snapshot_id), d.region_history)
 
 
 @st.cache_data(max_entries=32, show_spinner="Briefing maken…")
@@ -235,7 +236,11 @@ def _wijk_frame(path: str, snapshot_id: str):
     if not f.exists():
         return None
     import pandas as pd  # only for the wijk table; the snapshot contract checks it
-    return snapshot.WIJK_OBSERVATIONS.check(pd.read_parquet(f), f"{snapshot_id}/{f.name}")
+    try:
+        return snapshot.WIJK_OBSERVATIONS.check(pd.read_parquet(f), f"{snapshot_id}/{f.name}")
+    except Exception as exc:  # noqa: BLE001 - a damaged optional table must not stop a page
+        log.warning("optional table %s unreadable: %s", f.name, exc)
+        return None
 
 
 def wijk_frame(data: DashData):

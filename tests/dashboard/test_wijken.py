@@ -255,3 +255,16 @@ def test_download_has_every_wijk_figure_then_the_gemeente_and_nederland(wijk_row
     assert (flagged == "onnauwkeurig").any()  # e.g. a sector share of a few businesses
     assert (flagged[[c for c in flagged.index if small[f"{c}__imprecise"].iloc[0]]]
             == "onnauwkeurig").all()
+
+
+def test_the_dashboards_briefing_has_the_kernen_paragraph_too(real_data):
+    """The PDF a wethouder downloads from the dashboard is built from the same source as the
+    command line's: with the wijk rows and the herindelingen."""
+    from dashboard.core import briefing  # noqa: PLC0415
+    from dashboard.ui import data as dataio  # noqa: PLC0415
+
+    sid = snapshot.load_snapshot(real_data).id
+    src = dataio._briefing_source(str(real_data.resolve()), sid)
+    assert src.wijk_rows is not None and src.region_history is not None
+    assert briefing.content(src, "GM0758", charts=False)["kernen"]["text"].startswith(
+        "11 wijken (CBS-wijkcijfers 2022")
