@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import precision
+from .snapshot import WIJK_OBSERVATIONS
 
 # structural measures every wijk year needs besides the catalogue's: CBS's comparability code and
 # the land area (continuity, :func:`link_years`) and the address density (the centrum rule)
@@ -68,10 +69,7 @@ KWB_SHORT_NAMES: dict[str, tuple[str, int]] = {
     "IndelingswijzigingGemeenteWijkBuurt": ("ind_wbi", 0),
     "Omgevingsadressendichtheid": ("ste_oad", 0),
 }
-COLUMNS = {"region_code": "string", "region_name": "string", "gemeente_code": "string",
-           "gemeente_name": "string", "year": "int", "measure": "string", "value": "float",
-           "uncertainty": "float", "quality": "string", "cbs_table": "string",
-           "continuous": "bool"}
+COLUMNS = WIJK_OBSERVATIONS.columns  # the snapshot contract's columns and kinds
 
 
 def stems(wijk) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ data, sel = ctx.data, ctx.sel
 known = data.known
 gm = sel.gemeente
 bench: Selection = sel.bench or Selection()
-GROUP_LEVELS = {"PV": "provincie", "CR": "COROP-gebied", "AM": "arbeidsmarktregio"}
+GROUP_LEVELS = selection.GROUP_WORD  # PV, CR, AM -> the word for that kind of region
 
 # older links: vergelijk=GM..,PV.. becomes the selection (the chosen gemeente included)
 if bench.empty and sel.vergelijk:

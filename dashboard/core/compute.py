@@ -705,40 +705,6 @@ def series_frame(ind_obs: pd.DataFrame, lines: list[tuple[str, str, str]],
     return pd.concat(parts, ignore_index=True)
 
 
-def compare_table(obs_by_indicator: dict[str, pd.DataFrame], regions: pd.DataFrame,
-                  indicators: dict[str, IndicatorEntry], codes: list[str],
-                  lags: pr.Lags | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """Regions side by side: one row per region (Nederland first), one column per indicator at
-    the latest period any of these regions has. Returns the wide table (first columns code,
-    regio) and one column description per indicator (id, column, period, unit, decimals,
-    stale). A period older than its normal lag says 'verouderd' in the column header."""
-    codes = [NL] + [c for c in codes if c != NL]
-    names = regions.drop_duplicates("code").set_index("code")
-    table = pd.DataFrame({
-        "code": codes,
-        "regio": [fmt.region_label(names.at[c, "name"], names.at[c, "level"])
-                  if c in names.index else c for c in codes],
-    })
-    columns: list[dict] = []
-    for iid, meta in indicators.items():
-        ind = obs_by_indicator.get(iid)
-        if ind is None:
-            continue
-        sub = ind[ind["region_code"].isin(codes)]
-        if sub[sub["region_code"] != NL].empty:
-            continue  # nothing for these regions; the NL value alone would mislead
-        period = str(sub.loc[sub["region_code"] != NL, "period"].max())
-        vals = sub[sub["period"] == period].set_index("region_code")["value"]
-        unit = meta.unit or ""
-        stale = lags is not None and lags.of(iid, period).stale
-        col = (f"{meta.title} ({fmt.unit_label(unit)}, {fmt.period(period)}"
-               + (f", {pr.STALE})" if stale else ")"))
-        table[col] = table["code"].map(vals).astype(float)
-        columns.append({"id": iid, "column": col, "period": period, "unit": unit,
-                        "decimals": int(meta.decimals or 0), "stale": stale})
-    return table, columns
-
-
 MEDIAN = "mediaan"  # the code of the selection's median row in selection_frame
 MEDIAN_LABEL = "Mediaan van de selectie"
 

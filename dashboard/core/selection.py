@@ -15,7 +15,7 @@ place where a name (``Breda``) or a merged gemeente's old code (``GM0457`` Weesp
 is resolved, so the workbench and every other page read links the same way.
 
 The page stays thin: ``Selection.from_query`` (UI reads the URL) -> ``members`` / ``indicators``
-(here, pure) -> ``compute.compare_table`` and the chart builders -> render. Pure: no streamlit.
+(here, pure) -> ``compute.selection_frame`` and the chart builders -> render. Pure: no streamlit.
 """
 
 from __future__ import annotations

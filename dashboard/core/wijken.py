@@ -27,6 +27,9 @@ from pipelines import wijken as pw
 from . import format as fmt
 
 _CENTRE_WORDS = ("centrum", "binnenstad")
+# how the centrum was chosen (said on the page; the briefing says it shorter)
+BY_NAME = "de wijk die het CBS \u201ccentrum\u201d noemt"
+BY_DENSITY = "de wijk met de hoogste omgevingsadressendichtheid"
 IMPRECISE = " (onnauwkeurig)"
 
 
@@ -172,12 +175,12 @@ def centrum(table: pd.DataFrame) -> tuple[str | None, str]:
         f"{w} {gm}" for w in _CENTRE_WORDS}
     named = table[table["naam"].str.lower().str.strip().isin(names)]
     if len(named) == 1:
-        return str(named.iloc[0]["code"]), "de wijk die het CBS \u201ccentrum\u201d noemt"
+        return str(named.iloc[0]["code"]), BY_NAME
     dense = table.dropna(subset=["oad"])
     if dense.empty:
         return None, "Geen wijknaam met \u201ccentrum\u201d en geen adressendichtheid bekend."
     top = dense.sort_values("oad", ascending=False, kind="stable").iloc[0]
-    return str(top["code"]), "de wijk met de hoogste omgevingsadressendichtheid"
+    return str(top["code"]), BY_DENSITY
 
 
 def national(frame: pd.DataFrame, info, year: int) -> pd.DataFrame:
@@ -415,7 +418,7 @@ def briefing_paragraph(gemeente_name: str, frame: pd.DataFrame | None, info,
                      f"{mark[bool(a['imprecise'])]} tegen {fmt.number(b['value'], ind.decimals)}"
                      f"{unit}{mark[bool(b['imprecise'])]}")
     name = table.loc[table["code"] == code, "naam"].iloc[0]
-    short = "CBS-wijknaam" if "noemt" in how else "hoogste adressendichtheid"
+    short = {BY_NAME: "CBS-wijknaam", BY_DENSITY: "hoogste adressendichtheid"}[how]
     text = (f"{len(table)} wijken (CBS-wijkcijfers {year}, aantallen afgerond); centrum "
             f"{name} ({short}) tegenover de rest van de gemeente: " + "; ".join(parts[:3]) + ".")
     return {"title": "Kernen en centrum", "text": text}

@@ -209,17 +209,6 @@ def test_map_frame_keeps_missing_as_nan(dd):
     assert (m["value"].dropna() > 0).all()
 
 
-def test_compare_table(dd):
-    table, cols = compute.compare_table(dd.by_indicator, dd.regions, dd.indicators,
-                                        ["CR13", "GM0344", "GM0355"])
-    assert list(table["code"]) == ["NL01", "CR13", "GM0344", "GM0355"]
-    assert table.loc[0, "regio"] == "Nederland" and table.loc[1, "regio"].endswith("(COROP-gebied)")
-    ids = [c["id"] for c in cols]
-    assert "openstaande_vacatures" not in ids  # no figure for any of these regions
-    bbp = next(c for c in cols if c["id"] == "bbp_groei")
-    assert table[bbp["column"]].isna().sum() == 2  # gemeenten: geen gegevens, not 0
-
-
 def test_series_frame_with_peer_median(dd):
     ind = dd.by_indicator["werkloosheid_pct"]
     peer = compute.peers(dd.regions, "GM0355")
