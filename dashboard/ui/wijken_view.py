@@ -17,13 +17,13 @@ from dashboard.ui import components
 from dashboard.ui import data as dataio
 
 SOURCE_NOTE = (
-    "Bron: CBS, Kerncijfers wijken en buurten {year} (tabel {table}), per wijk; wijkgrenzen: "
-    "CBS wijk- en buurtkaart {year}. Het CBS rondt het aantal bedrijfsvestigingen en het aantal "
-    "inwoners per wijk af op 5: bij kleine wijken is een aantal of een verhouding daarmee "
-    "onnauwkeurig (zo gemarkeerd; niet gekleurd op de kaart). Centrum, rest, gemeente en "
-    "Nederland zijn berekend uit hun wijken samen. Wijkcodes en wijkgrenzen veranderen bij "
-    "herindelingen en nieuwe wijkindelingen: een verschil met het vorige jaar staat er alleen "
-    "waar het CBS de wijk vergelijkbaar noemt (code en grens ongewijzigd).")
+    "Bron: CBS, Kerncijfers wijken en buurten {year} (tabel {table}), per wijk{map}. Het CBS "
+    "rondt het aantal bedrijfsvestigingen en het aantal inwoners per wijk af op 5: bij kleine "
+    "wijken is een aantal of een verhouding daarmee onnauwkeurig (zo gemarkeerd; niet gekleurd "
+    "op de kaart). Centrum, rest, gemeente en Nederland zijn berekend uit hun wijken samen. "
+    "Wijkcodes en wijkgrenzen veranderen bij herindelingen en nieuwe wijkindelingen: een "
+    "verschil met het vorige jaar staat er alleen waar het CBS de wijk vergelijkbaar noemt "
+    "(code en grens ongewijzigd).")
 
 
 def render() -> None:
@@ -125,4 +125,5 @@ def render() -> None:
         f"wijken {name} {year}",
         lambda: {"Wijken": wijken.download_frame(info, table, vals, cbs_table, name, country),
                  "Tabel": shown}, data, [], key="wijken")
-    st.caption(SOURCE_NOTE.format(year=year, table=cbs_table))
+    st.caption(SOURCE_NOTE.format(year=year, table=cbs_table, map=(
+        f"; wijkgrenzen: CBS wijk- en buurtkaart {year}" if features else "")))

@@ -268,3 +268,11 @@ def test_the_dashboards_briefing_has_the_kernen_paragraph_too(real_data):
     assert src.wijk_rows is not None and src.region_history is not None
     assert briefing.content(src, "GM0758", charts=False)["kernen"]["text"].startswith(
         "11 wijken (CBS-wijkcijfers 2022")
+
+
+def test_the_source_line_names_a_wijk_map_only_where_one_is_shown(real_data, monkeypatch):
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758", wijkjaar="2021")
+    assert "Kerncijfers wijken en buurten 2021 (tabel 85039NED)" in texts(at)
+    assert "wijk- en buurtkaart 2021" not in texts(at)  # no 2021 wijk map in this snapshot
+    at = run_app(real_data, monkeypatch, "wijken", gemeente="GM0758")
+    assert "wijkgrenzen: CBS wijk- en buurtkaart 2022" in texts(at)
