@@ -298,10 +298,13 @@ def test_wijken_on_a_phone_with_real_wijk_data(app_url, browser, tmp_path_factor
         main = page.locator("[data-testid=stMain]")
         main.get_by_text("Het centrum is Breda centrum").wait_for(timeout=30_000)
         assert "bedrijfsvestigingen per km² land 1.738" in main.inner_text()
+        # elements arrive after the script run's first text: wait for them, then count
+        rows = page.locator(".st-key-narrow-only-wijktabel table tbody tr")
+        rows.nth(10).wait_for(timeout=30_000)
+        assert rows.count() == 11
         assert page.locator(".st-key-narrow-only-wijktabel").is_visible()
         assert page.locator(".st-key-wide-only-wijktabel").count() == 0  # phone form only
-        phone_table = page.locator(".st-key-narrow-only-wijktabel table")
-        assert phone_table.locator("tbody tr").count() == 11
+        page.locator("svg path").nth(10).wait_for(state="attached", timeout=30_000)
         assert page.locator("svg path").count() >= 11  # the wijk map
         # another figure, keys only: the selector, type, Enter
         box = page.get_by_role("combobox", name="Cijfer op de kaart en in de tabel")
